@@ -1,0 +1,85 @@
+"""What a point is, by the second-order test (D2L 11.1).
+
+At ``x`` with gradient ``g`` and Hessian eigenvalues ``λ_1 <= ... <= λ_n``:
+
+* ``not_critical``  ‖g‖ > tol · max(1, |f(x)|)
+* ``min`` / ``max`` all λ > zero_tol / all λ < -zero_tol
+* ``saddle``        some λ > zero_tol and some λ < -zero_tol (decided even if other λ are ~0)
+* ``degenerate``    critical, no sign change, and some |λ| <= zero_tol: the second-order test cannot decide
+* ``not_finite``    f, g or H is NaN/inf at x (e.g. log of a negative number)
+
+``tol`` defaults to sqrt(machine epsilon) of the objective's dtype (1.5e-8 for float64);
+``zero_tol`` = tol · max(1, max |λ|) so the test is scale-aware.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from .objective import Objective
+from .results import Result
+
+KINDS = ("min", "max", "saddle", "degenerate", "not_critical", "not_finite")
+
+
+@dataclass(frozen=True)
+class PointReport(Result):
+    """Value [], gradient [n], Hessian [n, n] and its ascending eigenvalues [n] at ``point`` [n], with the verdict."""
+
+    names: tuple[str, ...]
+    point: torch.Tensor
+    value: float
+    gradient: torch.Tensor
+    gradient_norm: float
+    hessian: torch.Tensor
+    eigenvalues: torch.Tensor
+    kind: str
+    reason: str
+    tol: float
+    zero_tol: float
+
+
+def default_tol(dtype: torch.dtype) -> float:
+    return math.sqrt(torch.finfo(dtype).eps)
+
+
+def classify_point(objective: Objective, x, tol: float | None = None) -> PointReport:
+    """Value, gradient, Hessian, eigenvalues and the kind of point ``x`` is.
+
+    >>> from losslens import parse
+    >>> classify_point(parse("x^2 - y^2"), [0.0, 0.0]).kind
+    'saddle'
+    """
+    x = objective.point(x)
+    tol = default_tol(objective.dtype) if tol is None else float(tol)
+    v, g = objective.value_and_grad(x)
+    H = objective.hessian(x)
+    H = 0.5 * (H + H.T)
+    value = float(v)
+    gnorm = float(torch.linalg.vector_norm(g))
+    finite = math.isfinite(value) and math.isfinite(gnorm) and bool(torch.isfinite(H).all())
+    if not finite:
+        eig = torch.full((objective.n,), math.nan, dtype=x.dtype)
+        return PointReport(objective.names, x, value, g, gnorm, H, eig, "not_finite",
+                           "value, gradient or Hessian is not finite here (outside the function's domain?)", tol,
+                           math.nan)
+    eig = torch.linalg.eigvalsh(H)
+    scale = max(1.0, float(eig.abs().max()))
+    zero_tol = tol * scale
+    pos, neg = int((eig > zero_tol).sum()), int((eig < -zero_tol).sum())
+    zero = objective.n - pos - neg
+    gtol = tol * max(1.0, abs(value))
+    if gnorm > gtol:
+        kind, reason = "not_critical", f"|grad| = {gnorm:.3g} > {gtol:.3g}"
+    elif pos and neg:
+        kind, reason = "saddle", f"{pos} positive and {neg} negative Hessian eigenvalue(s)"
+    elif zero:
+        kind, reason = "degenerate", (f"{zero} Hessian eigenvalue(s) within {zero_tol:.3g} of zero: "
+                                       "the second-order test cannot decide")
+    elif pos:
+        kind, reason = "min", "all Hessian eigenvalues positive"
+    else:
+        kind, reason = "max", "all Hessian eigenvalues negative"
+    return PointReport(objective.names, x, value, g, gnorm, H, eig, kind, reason, tol, zero_tol)

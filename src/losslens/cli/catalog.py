@@ -1,0 +1,26 @@
+"""``losslens catalog [NAME]``: the named functions, their boxes and why each matters."""
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from .. import catalog as _catalog
+from ._app import JSON_OPTION, command, console, emit_json
+
+
+@command("catalog")
+def catalog_cmd(name: Optional[str] = typer.Argument(None, help="Show one entry."), json: bool = JSON_OPTION):
+    """List the catalog (or show one entry): name, expression, default box, why it matters."""
+    entries = [_catalog.get(name)] if name else list(_catalog.CATALOG.values())
+    if json:
+        emit_json(entries[0] if name else {"functions": [e.to_dict() for e in entries]})
+        return
+    table = Table(show_lines=False, header_style="bold")
+    for col in ("name", "f", "box", "why"):
+        table.add_column(col, overflow="fold")
+    for e in entries:
+        box = ", ".join(f"{v}∈[{a:g}, {b:g}]" for v, (a, b) in zip(e.variables, e.box))
+        table.add_row(e.name, e.expression, box, e.why)
+    console.print(table)

@@ -1,0 +1,28 @@
+"""Shared rich renderings of tensors and tables."""
+from __future__ import annotations
+
+import math
+
+import torch
+from rich.markup import escape
+from rich.table import Table
+
+
+def fmt(v: float, digits: int = 6) -> str:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return str(v)
+    return f"{v:.{digits}g}"
+
+
+def vector(t: torch.Tensor, digits: int = 6) -> str:
+    return escape("[" + ", ".join(fmt(float(u), digits) for u in t.reshape(-1)) + "]")
+
+
+def matrix_table(M: torch.Tensor, names, title: str) -> Table:
+    table = Table(title=title, show_header=True, header_style="bold")
+    table.add_column("")
+    for n in names:
+        table.add_column(n, justify="right")
+    for n, row in zip(names, M):
+        table.add_row(n, *(fmt(float(u)) for u in row))
+    return table
