@@ -8,6 +8,8 @@ from .expr import Expression, ExprError, parse as parse_expression
 from .catalog import CATALOG, resolve as parse
 # analyses
 from .classify import PointReport, classify_point
+# optimization runs
+from .optimize import BasinMap, Comparison, Run, Verdict, basins, compare, run
 
 try:
     __version__ = _version("losslens")
@@ -19,4 +21,5 @@ __all__ = [
     "Objective", "AnalyticObjective", "FunctionObjective", "Box", "Expression", "parse", "parse_expression",
     "CATALOG",
     "PointReport", "classify_point",
+    "run", "compare", "basins", "Run", "Comparison", "BasinMap", "Verdict",
 ]
