@@ -12,6 +12,8 @@ from .datasets import Split, digits
 from .zoo import MODELS, make_model
 # analyses
 from .classify import PointReport, classify_point
+# optimization runs
+from .optimize import BasinMap, Comparison, Run, Verdict, basins, compare, run
 
 try:
     __version__ = _version("losslens")
@@ -24,4 +26,5 @@ __all__ = [
     "CATALOG", "ModelObjective", "Block",
     "digits", "Split", "MODELS", "make_model",
     "PointReport", "classify_point",
+    "run", "compare", "basins", "Run", "Comparison", "BasinMap", "Verdict",
 ]
