@@ -8,6 +8,9 @@ from .expr import Expression, ExprError, parse as parse_expression
 from .catalog import CATALOG, resolve as parse
 # analyses
 from .classify import PointReport, classify_point
+# convexity
+from .convexity import (Convexity, LocalConvexity, SetConvexity, check_convexity, check_set, local_convexity,
+                        parse_set, sublevel_set)
 
 try:
     __version__ = _version("losslens")
@@ -19,4 +22,6 @@ __all__ = [
     "Objective", "AnalyticObjective", "FunctionObjective", "Box", "Expression", "parse", "parse_expression",
     "CATALOG",
     "PointReport", "classify_point",
+    "Convexity", "LocalConvexity", "SetConvexity", "check_convexity", "check_set", "local_convexity", "parse_set",
+    "sublevel_set",
 ]
