@@ -14,6 +14,9 @@ from .zoo import MODELS, make_model
 from .classify import PointReport, classify_point
 # optimization runs
 from .optimize import BasinMap, Comparison, Run, Verdict, basins, compare, run
+# convexity
+from .convexity import (Convexity, LocalConvexity, SetConvexity, check_convexity, check_set, local_convexity,
+                        parse_set, sublevel_set)
 
 try:
     __version__ = _version("losslens")
@@ -27,4 +30,6 @@ __all__ = [
     "digits", "Split", "MODELS", "make_model",
     "PointReport", "classify_point",
     "run", "compare", "basins", "Run", "Comparison", "BasinMap", "Verdict",
+    "Convexity", "LocalConvexity", "SetConvexity", "check_convexity", "check_set", "local_convexity", "parse_set",
+    "sublevel_set",
 ]
