@@ -6,6 +6,10 @@ from .validation import InputError
 from .objective import AnalyticObjective, Box, FunctionObjective, Objective
 from .expr import Expression, ExprError, parse as parse_expression
 from .catalog import CATALOG, resolve as parse
+from .model import Block, ModelObjective
+# data and built-in models
+from .datasets import Split, digits
+from .zoo import MODELS, make_model
 # analyses
 from .classify import PointReport, classify_point
 
@@ -17,6 +21,7 @@ except PackageNotFoundError:  # running from a source tree without installation
 __all__ = [
     "InputError", "ExprError",
     "Objective", "AnalyticObjective", "FunctionObjective", "Box", "Expression", "parse", "parse_expression",
-    "CATALOG",
+    "CATALOG", "ModelObjective", "Block",
+    "digits", "Split", "MODELS", "make_model",
     "PointReport", "classify_point",
 ]

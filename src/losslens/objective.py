@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import torch
-from torch.func import grad as _grad, grad_and_value, hessian as _hessian, jvp, vmap
+from torch.func import grad as _grad, grad_and_value, hessian as _hessian, jvp, vjp, vmap
 
 from .validation import InputError, check_point, check_points
 
@@ -126,7 +126,16 @@ class Objective:
         v = torch.as_tensor(v, dtype=self.dtype)
         if v.shape[-1:] != (self.n,) or v.dim() not in (1, 2):
             raise InputError(f"v has shape {tuple(v.shape)}, must be [{self.n}] or [k, {self.n}]")
-        return _hvp(self.f, x, v)
+        if not getattr(self, "_hvp_reverse", False):
+            try:
+                return _hvp(self.f, x, v)
+            except RuntimeError as err:
+                if "ZeroTensor" not in str(err):
+                    raise
+                # torch 2.13: forward-mode through mse_loss/huber_loss backward fails on the target's zero
+                # tangent; reverse-over-reverse gives the same product (H is symmetric) at a higher cost.
+                self._hvp_reverse = True
+        return _hvp_reverse(self.f, x, v)
 
     def hessian(self, x) -> torch.Tensor:
         return _hessian(self.f)(self.point(x))
@@ -148,7 +157,15 @@ class Objective:
 
 
 def _hvp(f: Callable, x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """Forward-over-reverse: H v = d/dt ∇f(x + t v) at t = 0."""
     one = lambda u: jvp(_grad(f), (x,), (u,))[1]
+    return one(v) if v.dim() == 1 else vmap(one)(v)
+
+
+def _hvp_reverse(f: Callable, x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """Reverse-over-reverse: H v = vᵀH = vjp of ∇f (H symmetric)."""
+    _, pullback = vjp(_grad(f), x)
+    one = lambda u: pullback(u)[0]
     return one(v) if v.dim() == 1 else vmap(one)(v)
 
 

@@ -2,7 +2,7 @@
 import sys
 
 from ._app import app, main as _main
-from . import catalog, evaluate  # noqa: F401  (register commands)
+from . import catalog, evaluate, tour  # noqa: F401  (register commands)
 
 
 def main() -> None:
