@@ -3,6 +3,7 @@ import sys
 
 from ._app import app, main as _main
 from . import catalog, evaluate, tour  # noqa: F401  (register commands)
+from . import landscape, interpolate  # noqa: F401,E402
 
 
 def main() -> None:

@@ -32,7 +32,8 @@ PRECOMPUTE_BUDGET = 1 << 28   # bytes of first-layer products H_j kept in memory
 
 
 def is_model_objective(obj) -> bool:
-    return hasattr(obj, "layout") and hasattr(obj, "model")
+    """A :class:`~losslens.model.ModelObjective` (or anything with its ``layout``, ``module`` and ``batches``)."""
+    return all(hasattr(obj, a) for a in ("layout", "module", "batches", "num_samples"))
 
 
 def make_evaluator(obj, directions: Directions, method: str = "auto"):
@@ -94,8 +95,7 @@ class ModelPlaneEvaluator(_PlaneEvaluator):
         self.batches, self.weights = _batches_and_weights(obj)
         self.loss_fn = getattr(obj, "loss_fn", None)
         self.closure = getattr(obj, "closure", None)
-        self.net = copy.deepcopy(obj.model)
-        self.net.train(getattr(obj, "mode", "eval") == "train")
+        self.net = copy.deepcopy(obj.module)     # already in the objective's dtype and mode
         self.net.requires_grad_(False)
         self.theta = self.origin.clone()
         names = dict(self.net.named_parameters())
@@ -111,7 +111,7 @@ class ModelPlaneEvaluator(_PlaneEvaluator):
     def _linear_first(self, obj):
         """(index of the first Linear, [per batch: (H₀, [H_j])]) when the first-layer identity applies, else None."""
         net = self.net
-        if self.closure is not None or not isinstance(net, nn.Sequential):
+        if self.closure is not None or not isinstance(net, nn.Sequential) or len(self.batches[0]) != 2:
             return None
         idx = None
         for i, m in enumerate(net):
@@ -146,6 +146,7 @@ class ModelPlaneEvaluator(_PlaneEvaluator):
                 pre.append((H0, Hs))
         self.rest = net[idx + 1:]
         self.buffer = [torch.empty_like(H0) for H0, _ in pre]
+        self.head = _Head(self.rest, self.loss_fn, [_targets(b) for b in self.batches])
         return idx, pre
 
     def _set(self, c: torch.Tensor) -> None:
@@ -163,11 +164,11 @@ class ModelPlaneEvaluator(_PlaneEvaluator):
                 torch.add(H0, Hs[0], alpha=float(c[0]), out=h)
                 for j in range(1, len(c)):
                     h.add_(Hs[j], alpha=float(c[j]))
-                loss = self.loss_fn(self.rest(h), _targets(batch))
+                loss = self.head(h, bi)
             elif self.closure is not None:
                 loss = self.closure(self.net, batch)
             else:
-                loss = self.loss_fn(self.net(_inputs(batch)), _targets(batch))
+                loss = self.loss_fn(self.net(*batch[:-1]), _targets(batch))
             total = total + w * loss
         return total
 
@@ -181,12 +182,71 @@ def _inputs(batch):
 
 
 def _targets(batch):
-    return batch[1]
+    return batch[-1]
 
 
 def _batches_and_weights(obj):
     """The objective's fixed batches and their weights |b| / N (f = Σ_b w_b · mean loss of batch b)."""
     batches = list(obj.batches)
-    sizes = [len(_inputs(b)) for b in batches]
-    total = sum(sizes)
-    return batches, [s / total for s in sizes]
+    return batches, [len(_inputs(b)) / obj.num_samples for b in batches]
+
+
+ACTIVATIONS_INPLACE = {nn.ReLU: torch.relu_, nn.Tanh: torch.tanh_, nn.Sigmoid: torch.sigmoid_}
+
+
+class _Head:
+    """The layers after the first Linear, and the loss, on the first layer's output ``h`` [N, out].
+
+    For a stack of ``Linear`` and ReLU/Tanh/Sigmoid layers it runs the same arithmetic with less overhead: in-place
+    activations, and a narrow last layer computed transposed, ``Zᵀ = W hᵀ + b`` [classes, N], so that cross-entropy
+    reduces over the short class axis with contiguous, vectorised rows:
+    ``CE = mean_i (m_i + log Σ_c exp(Z_ci − m_i) − Z_{y_i i})``, ``m_i = max_c Z_ci`` (the log-sum-exp shift).
+    Any other layer or loss runs through the modules themselves.
+    """
+
+    def __init__(self, rest: nn.Sequential, loss_fn, targets: list[torch.Tensor]):
+        self.rest, self.loss_fn = rest, loss_fn
+        self.layers = self._plan(rest)
+        self.ce = _plain_cross_entropy(loss_fn) and all(
+            t.dim() == 1 and not t.is_floating_point() and bool((t >= 0).all()) for t in targets)
+        self.rows = [t.unsqueeze(0) for t in targets] if self.ce else None
+        self.targets = targets
+
+    @staticmethod
+    def _plan(rest):
+        layers = list(rest)
+        if not layers or not isinstance(layers[-1], nn.Linear):
+            return None
+        plan = []
+        for m in layers:
+            if isinstance(m, nn.Linear):
+                plan.append(("linear", m))
+            elif type(m) in ACTIVATIONS_INPLACE:
+                plan.append(("act", ACTIVATIONS_INPLACE[type(m)]))
+            elif isinstance(m, nn.Identity):
+                continue
+            else:
+                return None
+        return plan
+
+    def __call__(self, h: torch.Tensor, bi: int) -> torch.Tensor:
+        y = self.targets[bi]
+        if self.layers is None:
+            return self.loss_fn(self.rest(h), y)
+        *body, (_, last) = self.layers
+        for kind, op in body:
+            h = op(h) if kind == "act" else nn.functional.linear(h, op.weight, op.bias)
+        bias = last.bias.unsqueeze(1) if last.bias is not None else h.new_zeros(1, 1)
+        Zt = torch.addmm(bias, last.weight, h.T)            # [classes, N]
+        if not self.ce:
+            return self.loss_fn(Zt.T, y)
+        m = Zt.amax(0)
+        lse = (Zt - m).exp_().sum(0).log_().add_(m)
+        return lse.mean() - Zt.gather(0, self.rows[bi]).mean()
+
+
+def _plain_cross_entropy(loss_fn) -> bool:
+    """``nn.CrossEntropyLoss()`` with default settings (mean over samples, no weights, smoothing or ignore_index
+    hits: targets are checked to be class indices)."""
+    return (type(loss_fn) is nn.CrossEntropyLoss and loss_fn.weight is None and loss_fn.reduction == "mean"
+            and loss_fn.label_smoothing == 0.0)

@@ -120,7 +120,9 @@ def grid_axes(k: int, grid, ranges) -> tuple[torch.Tensor, ...]:
         lo, hi = check_float("range lo", r[0]), check_float("range hi", r[1])
         if not lo < hi:
             raise InputError(f"range == {lo:g}:{hi:g}, must have lo < hi")
-        axes.append(torch.linspace(lo, hi, g, dtype=torch.float64))
+        ax = torch.linspace(lo, hi, g, dtype=torch.float64)
+        # the origin exactly on the grid when the range holds it (linspace gives ±1e-17 there)
+        axes.append(torch.where(ax.abs() <= 1e-12 * (hi - lo), torch.zeros_like(ax), ax))
     return tuple(axes)
 
 
@@ -154,6 +156,9 @@ def evaluate(obj, directions: Directions, grid=51, ranges=(-1.0, 1.0), *, out=No
     axes = grid_axes(directions.k, grid, ranges)
     if directions.origin.numel() != obj.n:
         raise InputError(f"directions live in R^{directions.origin.numel()}, the objective has {obj.n} parameters")
+    if getattr(obj, "distributed", False):
+        raise InputError("the objective shards its data over ranks; build it with distributed=False: a landscape "
+                         "shares out grid points, each rank evaluating the whole data")
     evaluator = make_evaluator(obj, directions, method)
     C = grid_coefficients(axes)
     points = C.shape[0]

@@ -52,6 +52,8 @@ def _axis_names(d) -> list[str]:
     if d.kind == "hessian":
         ev = d.info.get("eigenvalues", [])
         return [f"{w} eigenvector (λ={lam:.3g})" for w, lam in zip(d.info.get("which", []), ev)]
+    if d.kind == "axes":
+        return list(d.info.get("names", ["x", "y"]))
     if d.kind == "line":
         return ["t (0 = a, 1 = b)"]
     return [f"{d.kind} direction {j + 1}" for j in range(d.k)]
@@ -94,7 +96,8 @@ def contour_figure(landscape, kind: str = "contour", log: bool = True, title: st
         draw = ax.contourf if kind == "filled" else ax.contour
         cs = draw(A, B, Z, levels=levels, cmap="viridis")
         fig.colorbar(cs, ax=ax, label="f")
-        ax.plot([0], [0], "k+", ms=10)
+        if landscape.directions.kind != "axes":
+            ax.plot([0], [0], "k+", ms=10)   # the origin θ₀
         if trajectory is not None:
             t = torch.as_tensor(trajectory).to(torch.float64).numpy()
             ax.plot(t[:, 0], t[:, 1], "r.-", lw=1, ms=4, label="trajectory")
