@@ -10,6 +10,7 @@ from . import tour  # noqa: F401,E402
 from . import optimize  # noqa: F401,E402
 from . import basins  # noqa: F401,E402
 from . import convex  # noqa: F401,E402
+from . import landscape, interpolate  # noqa: F401,E402
 
 
 def main() -> None:
