@@ -12,6 +12,9 @@ from .datasets import Split, digits
 from .zoo import MODELS, make_model
 # analyses
 from .classify import PointReport, classify_point
+# curvature of large objectives (networks): Hessian-vector products only
+from .curvature import (HessianReport, LanczosResult, SpectralDensity, TraceEstimate, hessian_report,
+                        hutch_plus_plus, hutchinson, lanczos, spectral_density)
 
 try:
     __version__ = _version("losslens")
@@ -24,4 +27,6 @@ __all__ = [
     "CATALOG", "ModelObjective", "Block",
     "digits", "Split", "MODELS", "make_model",
     "PointReport", "classify_point",
+    "lanczos", "LanczosResult", "hutch_plus_plus", "hutchinson", "TraceEstimate", "spectral_density",
+    "SpectralDensity", "hessian_report", "HessianReport",
 ]
