@@ -17,6 +17,9 @@ from .optimize import BasinMap, Comparison, Run, Verdict, basins, compare, run
 # convexity
 from .convexity import (Convexity, LocalConvexity, SetConvexity, check_convexity, check_set, local_convexity,
                         parse_set, sublevel_set)
+# curvature of large objectives (networks): Hessian-vector products only
+from .curvature import (HessianReport, LanczosResult, SpectralDensity, TraceEstimate, hessian_report,
+                        hutch_plus_plus, hutchinson, lanczos, spectral_density)
 
 try:
     __version__ = _version("losslens")
@@ -32,4 +35,6 @@ __all__ = [
     "run", "compare", "basins", "Run", "Comparison", "BasinMap", "Verdict",
     "Convexity", "LocalConvexity", "SetConvexity", "check_convexity", "check_set", "local_convexity", "parse_set",
     "sublevel_set",
+    "lanczos", "LanczosResult", "hutch_plus_plus", "hutchinson", "TraceEstimate", "spectral_density",
+    "SpectralDensity", "hessian_report", "HessianReport",
 ]
