@@ -313,3 +313,20 @@ def test_risk_with_other_variables():
 def test_compare_bad_input(methods, lr, match):
     with pytest.raises(InputError, match=match):
         compare(parse("saddle"), methods, [1.0, 0.0], lr=lr)
+
+
+from hypothesis import given, settings as hsettings, strategies as st  # noqa: E402
+
+
+@hsettings(max_examples=15)
+@given(lams=st.lists(st.floats(0.05, 5.0), min_size=1, max_size=4),
+       eta=st.floats(0.01, 0.35), x0=st.floats(-3.0, 3.0).filter(lambda v: abs(v) > 1e-3))
+def test_gd_on_random_diagonal_quadratics_is_the_closed_form(lams, eta, x0):
+    # f = sum_i lam_i x_i^2 / 2: x_k,i = (1 - eta lam_i)^k x0
+    lam = torch.tensor(lams, dtype=torch.float64)
+    f = FunctionObjective(lambda x: 0.5 * (lam * x * x).sum(), n=len(lams))
+    start = torch.full((len(lams),), x0, dtype=torch.float64)
+    r = run(f, "gd", start, steps=12, lr=eta, stop_at_tol=False)
+    k = torch.arange(13, dtype=torch.float64)[:, None]
+    torch.testing.assert_close(r.points, (1 - eta * lam) ** k * start, rtol=1e-12, atol=1e-14)
+    assert r.verdict.verdict != "diverged"

@@ -29,6 +29,8 @@ def basins_cmd(
     momentum: Optional[float] = MOMENTUM,
     vars: Optional[str] = VARS,
     box: Optional[str] = BOX,
+    checkpoint: Optional[str] = typer.Option(None, "--checkpoint", help="Save the state here every 100 steps; a "
+                                             "rerun with the same arguments resumes from it."),
     plot: Optional[str] = PLOT,
     json: bool = JSON_OPTION,
 ):
@@ -39,7 +41,7 @@ def basins_cmd(
                   console=err_console, transient=True, disable=json) as bar:
         task = bar.add_task("steps", total=steps)
         b = basins(obj, method, None, starts, steps, lr, layout=layout, seed=seed, known_minimum=known,
-                   noise=noise, schedule=schedule, momentum=momentum,
+                   noise=noise, schedule=schedule, momentum=momentum, checkpoint=checkpoint,
                    progress=lambda k: bar.update(task, completed=k))
     if plot:
         from ..plot import save
