@@ -21,6 +21,7 @@ demo: $(STAMP)
 	$(BIN)/losslens eval saddle --at 0,0
 	$(BIN)/losslens eval "x*cos(pi*x)" --at -0.3
 	$(BIN)/losslens tour --out losslens-tour
+	$(BIN)/losslens basins himmelblau --method gd --starts 2500 --steps 500
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
@@ -28,6 +29,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_objective.py
+	$(BIN)/python benchmarks/bench_basins.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .hypothesis losslens-tour test-artifacts
