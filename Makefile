@@ -20,6 +20,7 @@ demo: $(STAMP)
 	$(BIN)/losslens eval rosenbrock --at 1,1
 	$(BIN)/losslens eval saddle --at 0,0
 	$(BIN)/losslens eval "x*cos(pi*x)" --at -0.3
+	$(BIN)/losslens tour --out losslens-tour
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
@@ -29,4 +30,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_objective.py
 
 clean:
-	rm -rf $(VENV) build src/*.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) build src/*.egg-info .pytest_cache .hypothesis losslens-tour test-artifacts
