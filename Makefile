@@ -22,6 +22,7 @@ demo: $(STAMP)
 	$(BIN)/losslens eval "x*cos(pi*x)" --at -0.3
 	$(BIN)/losslens tour --out losslens-tour
 	$(BIN)/losslens basins himmelblau --method gd --starts 2500 --steps 500
+	$(BIN)/losslens convex "log(1 + exp(x)) + (x - y)^2"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
@@ -30,6 +31,8 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_objective.py
 	$(BIN)/python benchmarks/bench_basins.py
+	$(BIN)/python -m pip install --quiet -e ".[bench]"
+	$(BIN)/python benchmarks/bench_convexity.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .hypothesis losslens-tour test-artifacts

@@ -7,11 +7,18 @@ import math
 import torch
 
 from ...catalog import resolve
-from ...convexity import check_convexity, check_set, local_convexity, parse_set, sublevel_set
+from ...convexity import check_convexity, check_set, intersect, local_convexity, parse_set, sublevel_set, union
 from ...objective import Box
 from ...optimize import run as run_opt
 from ..tour import Claim, Context, Section
 from ._common import verdict
+
+CONVEX = ("convex", "strictly_convex", "strongly_convex")
+
+
+def _status(ok: bool, *results) -> str:
+    """A checker that answered ``unknown`` makes the claim unknown, never refuted."""
+    return "unknown" if any(r.verdict == "unknown" for r in results) else verdict(ok)
 
 
 def _proof_text(res) -> str:
@@ -40,7 +47,7 @@ def _sets(ctx: Context) -> Claim:
         "sets is convex; a ring is not.",
         "Each constraint g <= 0 proved convex, or a pair of points in the set whose convex combination is proved "
         "outside it (interval arithmetic).",
-        verdict(convex.verdict == "convex" and ring.verdict == "not_convex"),
+        _status(convex.verdict == "convex" and ring.verdict == "not_convex", convex, ring),
         {"x^2+y^2<=1 and y>=x^2": convex.verdict, "ring 0.25 <= x^2+y^2 <= 1": ring.verdict,
          "ring witness a": list(w.a) if w else None, "ring witness b": list(w.b) if w else None,
          "midpoint outside by at least": w.violation if w else None},
@@ -54,13 +61,13 @@ def _functions(ctx: Context) -> list[Claim]:
     for name, want in (("half-square", "convex"), ("exp-half", "convex"), ("cosine", "not_convex")):
         obj = resolve(name)
         res = check_convexity(obj, seed=ctx.seed)
-        ok = res.verdict == want or (want == "convex" and res.verdict in ("strictly_convex", "strongly_convex"))
+        ok = res.verdict == want or (want == "convex" and res.verdict in CONVEX)
         fig = function_figure(obj, res, obj.box)
         claims.append(Claim(
             f"{obj.expression.text} is {'convex: every chord lies above the graph and the epigraph is a convex set' if want == 'convex' else 'not convex: some chord dips below the graph (Jensen fails)'}.",
             "Proved by rules or a Hessian certificate, or refuted by a Jensen violation re-checked in interval "
             "arithmetic.",
-            verdict(ok),
+            _status(ok, res),
             {"verdict": res.verdict, "domain": res.domain.get("text"), "evidence": _proof_text(res),
              "modulus": res.modulus},
             (ctx.figure(fig, f"convexity-{name}", f"{obj.expression.text}: chord and epigraph"),),
@@ -99,8 +106,7 @@ def _local_is_global(ctx: Context) -> Claim:
         "minimum. A non-convex function has local minima that are not global.",
         "Booth (proved convex) and the six-hump camel (not convex), gradient descent from a grid of starts over "
         "the default box, endpoints classified.",
-        verdict(proof.verdict in ("convex", "strictly_convex", "strongly_convex") and len(mins(convex)) == 1
-                and len(mins(camel)) > 1),
+        _status(proof.verdict in CONVEX and len(mins(convex)) == 1 and len(mins(camel)) > 1, proof),
         {"booth verdict": proof.verdict, "booth minima reached": len(mins(convex)),
          "booth minimum": mins(convex)[0].point.tolist() if mins(convex) else None,
          "six-hump camel minima reached": len(mins(camel)),
@@ -120,7 +126,7 @@ def _sublevel(ctx: Context) -> Claim:
         "Sublevel sets {x : f(x) <= c} of a convex function are convex; a non-convex function can have "
         "non-convex ones.",
         "The set checker on {x1^2 + 2 x2^2 <= 4} and on {Himmelblau <= 50}.",
-        verdict(s1.verdict == "convex" and s2.verdict == "not_convex"),
+        _status(s1.verdict == "convex" and s2.verdict == "not_convex", s1, s2),
         {"{x1^2+2x2^2 <= 4}": s1.verdict, "{himmelblau <= 50}": s2.verdict,
          "witness a": list(s2.witness.a) if s2.witness else None,
          "witness b": list(s2.witness.b) if s2.witness else None},
@@ -132,12 +138,12 @@ def _hessian_psd(ctx: Context) -> Claim:
     cases = {"x^4 + x^2": "convex", "(x - y)^2 + x^2": "convex", "x^2 - y^2": "not_convex",
              "log(1 + exp(x))": "convex", "x^3": "not_convex"}
     got = {t: check_convexity(resolve(t), seed=ctx.seed) for t in cases}
-    good = lambda v, want: v == want or (want == "convex" and v in ("strictly_convex", "strongly_convex"))
+    good = lambda v, want: v == want or (want == "convex" and v in CONVEX)
     return Claim(
         "A twice-differentiable f is convex exactly when its Hessian is positive semidefinite everywhere; x^3 is "
         "not convex on the real line (f'' = 6x < 0 for x < 0).",
         "The checker's verdict and certificate (Hessian proof, composition rules or witness) for each function.",
-        verdict(all(good(r.verdict, cases[t]) for t, r in got.items())),
+        _status(all(good(r.verdict, cases[t]) for t, r in got.items()), *got.values()),
         {t: f"{r.verdict} ({_proof_text(r)})" for t, r in got.items()},
         (), 'losslens convex "x^4 + x^2"')
 
@@ -153,15 +159,41 @@ def _local_convexity(ctx: Context) -> Claim:
         "convex on an interval around its minimum.",
         "Newton's method locates the minimum; the largest interval around it with a proved PSD Hessian "
         "(interval arithmetic), and the nearest point where convexity fails.",
-        verdict(whole.verdict == "not_convex" and lc.radius > 0),
+        _status(whole.verdict == "not_convex" and lc.radius > 0, whole),
         {"minimum": x_min, "whole box": whole.verdict, "proved radius": lc.radius,
          "fails at radius": lc.failed_radius, "failure point": lc.failure_point},
         (), f"losslens convex local-minima --around {x_min[0]:.6f}")
 
 
+def _domain_matters(ctx: Context) -> Claim:
+    cubic, positive = check_convexity("x^3", seed=ctx.seed), check_convexity("x^3", where="x >= 0", seed=ctx.seed)
+    return Claim(
+        "x^3 is not convex on the real line, only on x >= 0: a convexity verdict must say where it holds.",
+        "A verified Jensen witness on R, and a proof on the region x >= 0, each reported with its region.",
+        _status(cubic.verdict == "not_convex" and positive.verdict in CONVEX, cubic, positive),
+        {"on R": cubic.verdict, "on x >= 0": positive.verdict, "region": positive.domain.get("text")}, (),
+        "losslens convex 'x^3' --where 'x >= 0'")
+
+
+def _intersection_union(ctx: Context) -> Claim:
+    from ...plot.convexity import set_figure
+
+    disk, shifted = parse_set("x^2 + y^2 <= 1"), parse_set("(x - 1.5)^2 + y^2 <= 1")
+    ri, ru = check_set(intersect(disk, shifted), seed=ctx.seed), check_set(union(disk, shifted), seed=ctx.seed)
+    return Claim(
+        "The intersection of convex sets is convex; a union need not be.",
+        "Intersection of two disks proved convex; for their union a witness pair in the set whose midpoint leaves "
+        "it, verified in interval arithmetic.",
+        _status(ri.verdict == "convex" and ru.verdict == "not_convex", ri, ru),
+        {"intersection": ri.verdict, "union": ru.verdict},
+        (ctx.figure(set_figure(union(disk, shifted), ru), "convexity-union",
+                    "Two overlapping disks with a segment whose midpoint leaves their union"),),
+        "losslens convex-set 'x^2+y^2<=1 or (x-1.5)^2+y^2<=1'")
+
+
 def run(ctx: Context) -> list[Claim]:
-    return [_sets(ctx), *_functions(ctx), _jensen(ctx), _local_is_global(ctx), _sublevel(ctx), _hessian_psd(ctx),
-            _local_convexity(ctx)]
+    return [_sets(ctx), _intersection_union(ctx), *_functions(ctx), _domain_matters(ctx), _jensen(ctx),
+            _local_is_global(ctx), _sublevel(ctx), _hessian_psd(ctx), _local_convexity(ctx)]
 
 
 SECTION = Section("convexity", "Convexity", run)
