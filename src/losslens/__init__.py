@@ -12,6 +12,14 @@ from .datasets import Split, digits
 from .zoo import MODELS, make_model
 # analyses
 from .classify import PointReport, classify_point
+# optimization runs
+from .optimize import BasinMap, Comparison, Run, Verdict, basins, compare, run
+# convexity
+from .convexity import (Convexity, LocalConvexity, SetConvexity, check_convexity, check_set, local_convexity,
+                        parse_set, sublevel_set)
+# curvature of large objectives (networks): Hessian-vector products only
+from .curvature import (HessianReport, LanczosResult, SpectralDensity, TraceEstimate, hessian_report,
+                        hutch_plus_plus, hutchinson, lanczos, spectral_density)
 
 try:
     __version__ = _version("losslens")
@@ -24,4 +32,9 @@ __all__ = [
     "CATALOG", "ModelObjective", "Block",
     "digits", "Split", "MODELS", "make_model",
     "PointReport", "classify_point",
+    "run", "compare", "basins", "Run", "Comparison", "BasinMap", "Verdict",
+    "Convexity", "LocalConvexity", "SetConvexity", "check_convexity", "check_set", "local_convexity", "parse_set",
+    "sublevel_set",
+    "lanczos", "LanczosResult", "hutch_plus_plus", "hutchinson", "TraceEstimate", "spectral_density",
+    "SpectralDensity", "hessian_report", "HessianReport",
 ]

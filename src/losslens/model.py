@@ -201,6 +201,10 @@ class ModelObjective(Objective):
     def hessian(self, x):
         return self._reduce(super().hessian(x))
 
+    def hvp_at(self, x):
+        local = super().hvp_at(x)
+        return lambda v: self._reduce(local(v))
+
     def values(self, X, chunk: int = 8):
         return self._reduce(super().values(X, chunk))
 

@@ -140,6 +140,24 @@ class Objective:
     def hessian(self, x) -> torch.Tensor:
         return _hessian(self.f)(self.point(x))
 
+    def hvp_at(self, x) -> Callable[[torch.Tensor], torch.Tensor]:
+        """``v ↦ ∇²f(x) v`` at a fixed ``x`` with the gradient's graph recorded once (v: [n] or [k, n]).
+
+        ``∇f`` is evaluated once with its reverse-mode graph kept (memory: one graph of ``f``); each product is then
+        one reverse pass through it (reverse-over-reverse: ``vᵀH = (Hv)ᵀ`` as H is symmetric), cheaper than
+        :meth:`hvp`, which redoes the forward and backward pass for every call. For many products at one point.
+        """
+        _, pullback = vjp(_grad(self.f), self.point(x))
+        one = lambda u: pullback(u)[0]
+
+        def apply(v: torch.Tensor) -> torch.Tensor:
+            v = torch.as_tensor(v, dtype=self.dtype)
+            if v.shape[-1:] != (self.n,) or v.dim() not in (1, 2):
+                raise InputError(f"v has shape {tuple(v.shape)}, must be [{self.n}] or [k, {self.n}]")
+            return one(v) if v.dim() == 1 else vmap(one)(v)
+
+        return apply
+
     def values(self, X, chunk: int = 65536) -> torch.Tensor:
         """f at each row of X [m, n] -> [m], vmapped in chunks to bound memory."""
         X = check_points("X", X, self.n, self.dtype)
