@@ -21,6 +21,7 @@ demo: $(STAMP)
 	$(BIN)/losslens eval saddle --at 0,0
 	$(BIN)/losslens eval "x*cos(pi*x)" --at -0.3
 	$(BIN)/losslens tour --out losslens-tour
+	$(BIN)/losslens landscape himmelblau --grid 101 --plot losslens-landscape.png --plot losslens-landscape.html
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
@@ -28,6 +29,8 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_objective.py
+	$(BIN)/python -m pip install --quiet -e ".[bench]"   # benchmark-only peers
+	$(BIN)/python benchmarks/bench_landscape.py
 
 clean:
-	rm -rf $(VENV) build src/*.egg-info .pytest_cache .hypothesis losslens-tour test-artifacts
+	rm -rf $(VENV) build src/*.egg-info .pytest_cache .hypothesis losslens-tour test-artifacts losslens-landscape.png losslens-landscape.html

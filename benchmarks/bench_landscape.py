@@ -149,7 +149,11 @@ def main() -> None:
         Ls = evaluate(obj, d, a.grid, (-1.0, 1.0), method="fast", out=Path(tmp) / "store")
     rows.append(("losslens (fast, with store)", Ls.seconds, float((Ls.values.reshape(-1) - ref).abs().max())))
 
-    ll_vals, ll_t = loss_landscapes_plane(make_model("digits-mlp", seed=0), X, y, d.vectors[0], d.vectors[1], axes)
+    try:
+        ll_vals, ll_t = loss_landscapes_plane(make_model("digits-mlp", seed=0), X, y, d.vectors[0], d.vectors[1],
+                                              axes)
+    except ImportError:
+        sys.exit("loss-landscapes is not installed: pip install -e '.[bench]'")
     even = torch.from_numpy(ll_vals[0::2]).float()
     rows.append(("loss-landscapes 3.0.6", ll_t, float((even - L.values[0::2]).abs().max())))
 

@@ -145,7 +145,8 @@ def print_summary(result, figures: list[str], what: str) -> None:
     info = result.directions.info
     if "eigenvalues" in info:
         console.print("Hessian eigenvalues " + ", ".join(f"{w} {fmt(v)} ({info['method']})"
-                                                      for w, v in zip(info["which"], info["eigenvalues"])))
+                                                      for w, v in zip(info["which"], info["eigenvalues"]))
+                      + ("" if info.get("converged", True) else "  [not converged: the directions are estimates]"))
     if "explained_variance_ratio" in info:
         console.print("explained variance " + ", ".join(f"PC{j + 1} {100 * v:.1f}%"
                                                      for j, v in enumerate(info["explained_variance_ratio"])))
