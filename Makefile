@@ -23,6 +23,7 @@ demo: $(STAMP)
 	$(BIN)/losslens tour --out losslens-tour
 	$(BIN)/losslens basins himmelblau --method gd --starts 2500 --steps 500
 	$(BIN)/losslens convex "log(1 + exp(x)) + (x - y)^2"
+	$(BIN)/losslens landscape himmelblau --grid 101 --plot losslens-landscape.png --plot losslens-landscape.html
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
@@ -33,6 +34,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_basins.py
 	$(BIN)/python -m pip install --quiet -e ".[bench]"
 	$(BIN)/python benchmarks/bench_convexity.py
+	$(BIN)/python -m pip install --quiet -e ".[bench]"   # benchmark-only peers
+	$(BIN)/python benchmarks/bench_landscape.py
 
 clean:
-	rm -rf $(VENV) build src/*.egg-info .pytest_cache .hypothesis losslens-tour test-artifacts
+	rm -rf $(VENV) build src/*.egg-info .pytest_cache .hypothesis losslens-tour test-artifacts losslens-landscape.png losslens-landscape.html

@@ -20,6 +20,8 @@ from .convexity import (Convexity, LocalConvexity, SetConvexity, check_convexity
 # curvature of large objectives (networks): Hessian-vector products only
 from .curvature import (HessianReport, LanczosResult, SpectralDensity, TraceEstimate, hessian_report,
                         hutch_plus_plus, hutchinson, lanczos, spectral_density)
+# loss landscapes: lines and planes through parameter space
+from .landscape import Directions, Landscape, evaluate as evaluate_landscape, line_between as interpolate
 
 try:
     __version__ = _version("losslens")
@@ -37,4 +39,5 @@ __all__ = [
     "sublevel_set",
     "lanczos", "LanczosResult", "hutch_plus_plus", "hutchinson", "TraceEstimate", "spectral_density",
     "SpectralDensity", "hessian_report", "HessianReport",
+    "evaluate_landscape", "interpolate", "Landscape", "Directions",
 ]

@@ -142,6 +142,14 @@ def print_summary(result, figures: list[str], what: str) -> None:
                   f"{'' if d['directions']['seed'] is None else ', seed ' + str(d['directions']['seed'])}")
     console.print(f"f at origin {fmt(result.origin_value)}   min {fmt(d['min'])} at {d['argmin']}   "
                   f"max {fmt(d['max'])}" + (f"   non-finite {d['non_finite']}" if d["non_finite"] else ""))
+    info = result.directions.info
+    if "eigenvalues" in info:
+        console.print("Hessian eigenvalues " + ", ".join(f"{w} {fmt(v)} ({info['method']})"
+                                                      for w, v in zip(info["which"], info["eigenvalues"]))
+                      + ("" if info.get("converged", True) else "  [not converged: the directions are estimates]"))
+    if "explained_variance_ratio" in info:
+        console.print("explained variance " + ", ".join(f"PC{j + 1} {100 * v:.1f}%"
+                                                     for j, v in enumerate(info["explained_variance_ratio"])))
     console.print(f"{result.points_computed} points computed in {result.seconds:.2f} s ({result.method}, "
                   f"{result.world_size} rank(s)), {result.chunks_resumed} chunk(s) resumed")
     if result.store:

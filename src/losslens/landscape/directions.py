@@ -11,8 +11,8 @@ Four kinds, each returning :class:`Directions` (origin ``θ₀`` [n], vectors ``
   ``d ← d · ‖θ‖ / (‖d‖ + 1e-10)``). ``normalize="none"`` gives plain Gaussian directions (loss-landscapes style
   without the uniform sampling).
 * :func:`hessian_eigen` — eigenvectors of ``∇²f(θ₀)`` for the largest (``top``) or smallest (``bottom``)
-  eigenvalues: dense ``eigh`` for small ``n``, otherwise ARPACK's implicitly restarted Lanczos (``scipy.sparse.linalg.
-  eigsh``) on Hessian-vector products.
+  eigenvalues: dense ``eigh`` for small ``n``, otherwise Lanczos on Hessian-vector products
+  (:func:`losslens.curvature.lanczos`).
 * :func:`pca` — PCA of a training trajectory (Li et al. §7): rows ``θ_t − θ_T`` of the checkpoints, centred, SVD;
   directions are the top right singular vectors, the origin is the final checkpoint ``θ_T``.
 * :func:`line` — the straight line from ``a`` to ``b`` (Goodfellow et al. 2015): origin ``a``, direction ``b − a``;
@@ -134,14 +134,14 @@ def gaussian(theta, k: int = 2, *, seed: int = 0, layout=None, normalize: str = 
 DENSE_MAX_N = 2000  # above this many parameters the dense Hessian is not formed
 
 
-def hessian_eigen(obj, theta, which: Sequence[str] = ("top", "bottom"), *, seed: int = 0, tol: float = 1e-6,
+def hessian_eigen(obj, theta, which: Sequence[str] = ("top", "bottom"), *, seed: int = 0, tol: float | None = None,
                   dense_max_n: int = DENSE_MAX_N) -> Directions:
     """Unit eigenvectors of ``∇²f(theta)``: ``which`` picks ``top`` (largest algebraic eigenvalue) and/or ``bottom``
     (smallest), one direction each, in that order (``("top", "top")`` gives the two largest).
 
     ``info["eigenvalues"]`` holds their eigenvalues; ``info["method"]`` is ``dense`` (``torch.linalg.eigh`` of the
-    Hessian, n <= ``dense_max_n``) or ``arpack`` (Lanczos on HVPs via ``scipy.sparse.linalg.eigsh``, start vector
-    from ``seed``). An eigenvector's sign is fixed so that its largest-magnitude entry is positive.
+    Hessian, n <= ``dense_max_n``) or ``lanczos`` (:func:`losslens.curvature.lanczos` on HVPs, start vector from
+    ``seed``, relative residual ``tol``; ``info`` then also has ``converged``, ``hvps`` and ``residuals``). An eigenvector's sign is fixed so that its largest-magnitude entry is positive.
     """
     theta = _vector("theta", theta)
     which = tuple(which)
@@ -150,6 +150,7 @@ def hessian_eigen(obj, theta, which: Sequence[str] = ("top", "bottom"), *, seed:
     n = theta.numel()
     wants = {"top": which.count("top"), "bottom": which.count("bottom")}
     found: dict[str, list[tuple[float, torch.Tensor]]] = {}
+    quality: dict = {}
     if n <= dense_max_n:
         method = "dense"
         H = obj.hessian(theta).to(torch.float64)
@@ -157,8 +158,8 @@ def hessian_eigen(obj, theta, which: Sequence[str] = ("top", "bottom"), *, seed:
         found["top"] = [(float(evals[-1 - i]), evecs[:, -1 - i]) for i in range(min(wants["top"], n))]
         found["bottom"] = [(float(evals[i]), evecs[:, i]) for i in range(min(wants["bottom"], n))]
     else:
-        method = "arpack"
-        found = _arpack(obj, theta, wants, seed, tol)
+        method = "lanczos"
+        found, quality = _lanczos(obj, theta, wants, seed, tol)
     vecs, vals, used = [], [], {"top": 0, "bottom": 0}
     for w in which:
         lam, v = found[w][used[w]]
@@ -168,28 +169,18 @@ def hessian_eigen(obj, theta, which: Sequence[str] = ("top", "bottom"), *, seed:
         vecs.append(v)
         vals.append(lam)
     return Directions(theta.clone(), torch.stack(vecs).to(theta.dtype), "hessian", seed,
-                      {"which": list(which), "eigenvalues": vals, "method": method})
+                      {"which": list(which), "eigenvalues": vals, "method": method, **quality})
 
 
-def _arpack(obj, theta, wants: dict, seed: int, tol: float) -> dict:
-    import numpy as np
-    from scipy.sparse.linalg import LinearOperator, eigsh
+def _lanczos(obj, theta, wants: dict, seed: int, tol: float | None) -> tuple[dict, dict]:
+    """Top/bottom Ritz pairs from :func:`losslens.curvature.lanczos` on Hessian-vector products."""
+    from ..curvature import lanczos
 
-    n = theta.numel()
-
-    def matvec(v):
-        v = torch.as_tensor(np.asarray(v).reshape(-1), dtype=theta.dtype)
-        return obj.hvp(theta, v).detach().to(torch.float64).numpy()
-
-    op = LinearOperator((n, n), matvec=matvec, dtype=np.float64)
-    v0 = np.random.default_rng(seed).standard_normal(n)
-    out = {}
-    for w, key in (("top", "LA"), ("bottom", "SA")):
-        if wants[w]:
-            vals, vecs = eigsh(op, k=wants[w], which=key, v0=v0, tol=tol)
-            order = np.argsort(vals)[::-1] if w == "top" else np.argsort(vals)
-            out[w] = [(float(vals[i]), torch.from_numpy(vecs[:, i].copy())) for i in order]
-    return out
+    r = lanczos(obj, theta, top=wants["top"], bottom=wants["bottom"], tol=tol, seed=seed)
+    found = {"top": [(float(v), q) for v, q in zip(r.top_values, r.top_vectors)],
+             "bottom": [(float(v), q) for v, q in zip(r.bottom_values, r.bottom_vectors)]}
+    return found, {"converged": bool(r.converged), "hvps": r.hvps,
+                   "residuals": r.top_residuals.tolist() + r.bottom_residuals.tolist()}
 
 
 def pca(checkpoints, k: int = 2) -> Directions:
