@@ -3,6 +3,7 @@ import sys
 
 from ._app import app, main as _main
 from . import catalog, evaluate  # noqa: F401  (register commands)
+from . import gap, gradflow, hessian, train  # noqa: F401  (network commands)
 
 
 def main() -> None:
