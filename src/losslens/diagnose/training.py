@@ -25,6 +25,7 @@ import copy
 import math
 import os
 import pickle
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -77,7 +78,9 @@ def load_checkpoint(path) -> dict:
     if not path.is_file():
         raise InputError(f"checkpoint {str(path)!r} is not a file")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns on old pickle protocols; the refusal below says it in one line
+            warnings.simplefilter("ignore")
+            state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else ""
         raise InputError(f"checkpoint {str(path)!r} needs pickle code execution to load (refused; weights_only=True): "
