@@ -83,6 +83,8 @@ def optimize_cmd(
     momentum: Optional[float] = MOMENTUM,
     damping: float = typer.Option(0.0, "--damping", help="μ for newton / saddle-free-newton."),
     risk: Optional[str] = typer.Option(None, "--risk", help="A second objective (the risk) recorded along the run."),
+    tol: float = typer.Option(1e-6, "--tol", help="Critical when |grad| <= tol x mean slope of the region."),
+    slow: float = typer.Option(2e-2, "--slow", help="A small gradient is < slow x mean slope of the region."),
     vars: Optional[str] = VARS,
     box: Optional[str] = BOX,
     plot: Optional[str] = PLOT,
@@ -92,7 +94,7 @@ def optimize_cmd(
     obj, risk_obj = objectives(expr, vars, box, risk)
     with step_progress("optimize", steps, json) as advance:
         r = run(obj, method, obj.point(start, "--start"), steps, lr, momentum=momentum, noise=noise, seed=seed,
-                schedule=schedule, damping=damping, risk=risk_obj, progress=advance)
+                schedule=schedule, damping=damping, tol=tol, slow=slow, risk=risk_obj, progress=advance)
     if plot:
         from ..plot import save
         from ..plot.optimize import curves, trajectories
