@@ -157,9 +157,10 @@ def compare_cmd(
         return
     table = Table(title=f"{obj.label} from {vector(c.start)}", header_style="bold")
     for col in ("method", "lr", "final f", "final x", "steps", "steps to tol", "verdict"):
-        table.add_column(col, justify="left" if col in ("method", "verdict") else "right")
+        table.add_column(col, justify="left" if col in ("method", "verdict") else "right", overflow="fold",
+                         no_wrap=col == "verdict")
     for m, r in zip(c.methods, c.runs):
-        table.add_row(m, fmt(r.settings["lr"], 4), fmt(r.final_value, 8), vector(r.final_point, 5), str(r.steps),
+        table.add_row(m, fmt(r.settings["lr"], 4), fmt(r.final_value, 6), vector(r.final_point, 4), str(r.steps),
                       "-" if r.steps_to_tol is None else str(r.steps_to_tol), r.verdict.verdict)
     console.print(table)
     console.print(f"tolerance: |grad| <= {fmt(c.runs[0].scale.gtol, 3)} ({c.runs[0].scale.tol:g} x mean slope "
