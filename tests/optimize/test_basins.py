@@ -174,3 +174,14 @@ def test_checkpoint_of_another_run_is_refused(tmp_path):
         basins(f, "gd", starts=4, steps=3, checkpoint=path)
     with pytest.raises(InputError, match=r"checkpoint_every == 0"):
         basins(f, "gd", starts=4, steps=3, checkpoint=path, checkpoint_every=0)
+
+
+@pytest.mark.slow
+def test_ten_thousand_starts_match_the_loop_and_the_known_minima():
+    f = parse("himmelblau")
+    b = basins(f, "gd", starts=10_000, steps=1000, lr=0.01, layout="random", known_minimum=0.0)
+    assert b.diverged == 0 and b.unsettled == 0
+    assert sorted(e.role for e in b.endpoints) == ["global_min"] * 4
+    pick = torch.arange(0, 10_000, 500)
+    ref = loop_torch_optim(f, "gd", b.starts[pick], 1000, 0.01)
+    torch.testing.assert_close(b.ends[pick], ref, rtol=0, atol=1e-8)

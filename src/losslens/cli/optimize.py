@@ -83,6 +83,8 @@ def optimize_cmd(
     momentum: Optional[float] = MOMENTUM,
     damping: float = typer.Option(0.0, "--damping", help="μ for newton / saddle-free-newton."),
     risk: Optional[str] = typer.Option(None, "--risk", help="A second objective (the risk) recorded along the run."),
+    tol: float = typer.Option(1e-6, "--tol", help="Critical when |grad| <= tol x mean slope of the region."),
+    slow: float = typer.Option(2e-2, "--slow", help="A small gradient is < slow x mean slope of the region."),
     vars: Optional[str] = VARS,
     box: Optional[str] = BOX,
     plot: Optional[str] = PLOT,
@@ -92,7 +94,7 @@ def optimize_cmd(
     obj, risk_obj = objectives(expr, vars, box, risk)
     with step_progress("optimize", steps, json) as advance:
         r = run(obj, method, obj.point(start, "--start"), steps, lr, momentum=momentum, noise=noise, seed=seed,
-                schedule=schedule, damping=damping, risk=risk_obj, progress=advance)
+                schedule=schedule, damping=damping, tol=tol, slow=slow, risk=risk_obj, progress=advance)
     if plot:
         from ..plot import save
         from ..plot.optimize import curves, trajectories
@@ -155,9 +157,10 @@ def compare_cmd(
         return
     table = Table(title=f"{obj.label} from {vector(c.start)}", header_style="bold")
     for col in ("method", "lr", "final f", "final x", "steps", "steps to tol", "verdict"):
-        table.add_column(col, justify="left" if col in ("method", "verdict") else "right")
+        table.add_column(col, justify="left" if col in ("method", "verdict") else "right", overflow="fold",
+                         no_wrap=col == "verdict")
     for m, r in zip(c.methods, c.runs):
-        table.add_row(m, fmt(r.settings["lr"], 4), fmt(r.final_value, 8), vector(r.final_point, 5), str(r.steps),
+        table.add_row(m, fmt(r.settings["lr"], 4), fmt(r.final_value, 6), vector(r.final_point, 4), str(r.steps),
                       "-" if r.steps_to_tol is None else str(r.steps_to_tol), r.verdict.verdict)
     console.print(table)
     console.print(f"tolerance: |grad| <= {fmt(c.runs[0].scale.gtol, 3)} ({c.runs[0].scale.tol:g} x mean slope "
