@@ -20,6 +20,7 @@ demo: $(STAMP)
 	$(BIN)/losslens eval rosenbrock --at 1,1
 	$(BIN)/losslens eval saddle --at 0,0
 	$(BIN)/losslens eval "x*cos(pi*x)" --at -0.3
+	$(BIN)/losslens constrained "(x1-2)^2 + (x2-1)^2" --st "x1 - 2*x2 + 1 = 0" --st "x1^2/4 + x2^2 <= 1" --x0 2,2
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
@@ -27,6 +28,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_objective.py
+	$(BIN)/python benchmarks/bench_constrained.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .hypothesis

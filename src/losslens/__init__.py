@@ -8,6 +8,9 @@ from .expr import Expression, ExprError, parse as parse_expression
 from .catalog import CATALOG, resolve as parse
 # analyses
 from .classify import PointReport, classify_point
+# constrained optimization
+from .optimize import (ConstrainedResult, WeightDecayResult, make_problem, project, solve_constrained,
+                       weight_decay_ball)
 
 try:
     __version__ = _version("losslens")
@@ -19,4 +22,5 @@ __all__ = [
     "Objective", "AnalyticObjective", "FunctionObjective", "Box", "Expression", "parse", "parse_expression",
     "CATALOG",
     "PointReport", "classify_point",
+    "solve_constrained", "ConstrainedResult", "make_problem", "project", "weight_decay_ball", "WeightDecayResult",
 ]

@@ -3,6 +3,7 @@ import sys
 
 from ._app import app, main as _main
 from . import catalog, evaluate  # noqa: F401  (register commands)
+from . import constrained, project  # noqa: F401,E402  (register commands)
 
 
 def main() -> None:
