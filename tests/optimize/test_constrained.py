@@ -46,18 +46,18 @@ def test_projected_gradient_solves_hock_schittkowski(p):
     assert np.abs(r.x.numpy() - np.array(p.x_star)).max() <= 1e-6 and abs(r.value - p.f_star) <= 1e-6
 
 
-@pytest.mark.parametrize("p", [p for p in HS if p.number != 71], ids=lambda p: p.name)
+@pytest.mark.parametrize("p", HS, ids=lambda p: p.name)
 def test_penalty_solves_hock_schittkowski_to_1e_6(p):
     r = solve_constrained(p.objective, p.constraints, "penalty", x0=p.x0, tol=1e-6)
     assert r.kkt.max <= 1e-6
     assert np.abs(r.x.numpy() - np.array(p.x_star)).max() <= 1e-6 and abs(r.value - p.f_star) <= 1e-6
 
 
-def test_penalty_on_hs71_is_honest_about_its_accuracy():
-    p = get("HS71")
-    r = solve_constrained(p.objective, p.constraints, "penalty", x0=p.x0, tol=1e-6)
-    assert r.kkt.satisfied == (r.verdict in ("optimal", "local_min", "kkt_point", "not_min"))
-    assert np.abs(r.x.numpy() - np.array(p.x_star)).max() <= 1e-4
+def test_penalty_is_honest_about_its_accuracy_limit():
+    # feasibility ~ |μ|/ρ needs ρ ~ 1e10 for 1e-10, where rounding in ρ·g spoils stationarity: not converged
+    r = solve_constrained("x + y", ["x^2 + y^2 <= 2"], "penalty", tol=1e-10)
+    assert r.verdict == "not_converged" and r.kkt.max > 1e-10 and "KKT residual" in r.reason
+    assert torch.allclose(r.x, torch.tensor([-1.0, -1.0], dtype=torch.float64), atol=1e-6)
 
 
 def _slsqp(p):

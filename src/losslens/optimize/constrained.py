@@ -208,6 +208,8 @@ def _newton(phi: _Merit, x: np.ndarray, gtol: float, max_iter: int, big: float):
             t *= 0.5
             if t < 1e-20:
                 return x, "stalled", it
+        if v_new >= v:      # accepted only because the decrease is below rounding: no progress possible
+            return x, "stalled", it
         if tau > 0 and t == 1.0:
             for _ in range(60):
                 if v_new < -big:

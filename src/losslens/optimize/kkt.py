@@ -72,7 +72,7 @@ def residuals(problem: ConstrainedProblem, x: torch.Tensor, nu: torch.Tensor, to
         return KKTResiduals(stat, 0.0, 0.0, 0.0, tol)
     primal = float(torch.where(eq, c.abs(), c.clamp_min(0)).max())
     mu, g = nu[~eq], c[~eq]
-    dual = float((-mu).clamp_min(0).max()) if mu.numel() else 0.0
+    dual = float((-mu).clamp_min(0).max()) + 0.0 if mu.numel() else 0.0   # + 0.0: no -0
     comp = float((mu * g).abs().max()) if mu.numel() else 0.0
     return KKTResiduals(stat, primal, dual, comp, tol)
 

@@ -278,7 +278,7 @@ def describe(s: ConvexSet) -> dict:
 def project(s: ConvexSet, x) -> ProjectionResult:
     """P_C(x) with its distance.
 
-    >>> project(L2Ball(torch.zeros(2), 1.0), [3.0, 4.0]).projection.tolist()
+    >>> [round(v, 12) for v in project(L2Ball(torch.zeros(2), 1.0), [3.0, 4.0]).projection.tolist()]
     [0.6, 0.8]
     """
     if isinstance(x, str):
