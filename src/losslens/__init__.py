@@ -12,9 +12,16 @@ from .datasets import Split, digits
 from .zoo import MODELS, make_model
 # analyses
 from .classify import PointReport, classify_point
+# optimization runs
+from .optimize import BasinMap, Comparison, Run, Verdict, basins, compare, run
+# convexity
+from .convexity import (Convexity, LocalConvexity, SetConvexity, check_convexity, check_set, local_convexity,
+                        parse_set, sublevel_set)
 # curvature of large objectives (networks): Hessian-vector products only
 from .curvature import (HessianReport, LanczosResult, SpectralDensity, TraceEstimate, hessian_report,
                         hutch_plus_plus, hutchinson, lanczos, spectral_density)
+# loss landscapes: lines and planes through parameter space
+from .landscape import Directions, Landscape, evaluate as evaluate_landscape, line_between as interpolate
 
 try:
     __version__ = _version("losslens")
@@ -27,6 +34,10 @@ __all__ = [
     "CATALOG", "ModelObjective", "Block",
     "digits", "Split", "MODELS", "make_model",
     "PointReport", "classify_point",
+    "run", "compare", "basins", "Run", "Comparison", "BasinMap", "Verdict",
+    "Convexity", "LocalConvexity", "SetConvexity", "check_convexity", "check_set", "local_convexity", "parse_set",
+    "sublevel_set",
     "lanczos", "LanczosResult", "hutch_plus_plus", "hutchinson", "TraceEstimate", "spectral_density",
     "SpectralDensity", "hessian_report", "HessianReport",
+    "evaluate_landscape", "interpolate", "Landscape", "Directions",
 ]
