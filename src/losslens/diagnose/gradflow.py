@@ -1,7 +1,7 @@
 """Gradient flow per layer: does the gradient reach the early layers?
 
-A hook on every trainable parameter records ``‖∂L/∂W‖₂`` as the gradient is accumulated, so nothing but one norm
-per parameter tensor is added to a backward pass. Parameters are grouped into layers by their owning module
+A hook on every trainable parameter keeps the gradient ``∂L/∂W`` it sees; after the backward pass one fused call
+takes every ``‖∂L/∂W‖₂``, so the backward pass itself does no extra arithmetic. Parameters are grouped into layers by their owning module
 (``net.0.weight`` and ``net.0.bias`` -> layer ``net.0``); layer order is the order of registration, which for
 ``nn.Sequential`` models and most hand-written ones is input -> output.
 
@@ -36,34 +36,49 @@ def layer_of(parameter_name: str) -> str:
 class GradientFlowMonitor:
     """Per-layer gradient norms of ``model`` recorded by hooks; ``step()`` closes one backward pass.
 
-    ``norms``: list over steps of [L] float64 tensors of RMS gradients (``layers`` names them). Use as a context
-    manager or call ``remove()`` so the hooks leave the model.
+    Each hook only keeps a reference to the gradient it sees (no arithmetic inside backward); ``step()`` takes all
+    norms in one fused ``torch._foreach_norm`` call; per-layer sums happen when ``norms`` ([steps, L] float64 RMS
+    gradients, ``layers`` names the columns) is read. Use as a context manager or call ``remove()`` so
+    the hooks leave the model.
     """
 
     def __init__(self, model: nn.Module):
         named = [(k, p) for k, p in model.named_parameters() if p.requires_grad]
         self.layers: tuple[str, ...] = tuple(dict.fromkeys(layer_of(k) for k, _ in named))
         index = {name: i for i, name in enumerate(self.layers)}
-        self.sizes = torch.zeros(len(self.layers), dtype=torch.float64)
-        self._sq = torch.zeros(len(self.layers), dtype=torch.float64)
-        self.norms: list[torch.Tensor] = []
-        self._handles = []
-        for k, p in named:
-            i = index[layer_of(k)]
-            self.sizes[i] += p.numel()
-            self._handles.append(p.register_hook(self._hook(i)))
+        self._layer_of_param = torch.tensor([index[layer_of(k)] for k, _ in named])
+        self.sizes = torch.zeros(len(self.layers), dtype=torch.float64).index_add_(
+            0, self._layer_of_param, torch.tensor([float(p.numel()) for _, p in named], dtype=torch.float64))
+        self._cur: list[torch.Tensor | None] = [None] * len(named)   # gradient seen this step, per parameter
+        self._raw: list[torch.Tensor] = []          # per step: [P] norms of each parameter's gradient
+        self._handles = [p.register_hook(self._hook(j)) for j, (_, p) in enumerate(named)]
 
-    def _hook(self, i: int):
+    def _hook(self, j: int):
+        cur = self._cur
+
         def record(grad: torch.Tensor) -> None:
-            self._sq[i] += float(torch.linalg.vector_norm(grad.detach())) ** 2
+            cur[j] = grad if cur[j] is None else cur[j] + grad     # several backward passes add up, like .grad
         return record
 
-    def step(self) -> torch.Tensor:
-        """Close the current backward pass: store and return the RMS gradient per layer [L]."""
-        rms = (self._sq / self.sizes.clamp_min(1)).sqrt()
-        self.norms.append(rms)
-        self._sq = torch.zeros_like(self._sq)
-        return rms
+    def step(self) -> None:
+        """Close the current backward pass(es): one fused norm over the gradients seen (per-layer sums deferred)."""
+        cur = self._cur
+        if None not in cur:                        # the common case: every parameter reached
+            self._raw.append(torch.stack(torch._foreach_norm(cur)).detach())
+        else:
+            zero = torch.zeros((), dtype=torch.float32)
+            self._raw.append(torch.stack([zero if g is None else torch.linalg.vector_norm(g.detach()).float()
+                                          for g in cur]))
+        cur[:] = [None] * len(cur)
+
+    @property
+    def norms(self) -> torch.Tensor:
+        """[steps, L] float64 RMS gradient per layer: sqrt(Σ_{W in layer} ‖∂L/∂W‖² / d_layer)."""
+        if not self._raw:
+            return torch.zeros(0, len(self.layers), dtype=torch.float64)
+        raw = torch.stack(self._raw).double() ** 2                     # [steps, P]
+        sq = torch.zeros(len(raw), len(self.layers), dtype=torch.float64).index_add_(1, self._layer_of_param, raw)
+        return (sq / self.sizes.clamp_min(1)).sqrt()
 
     def remove(self) -> None:
         for h in self._handles:

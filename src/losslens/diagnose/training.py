@@ -245,13 +245,19 @@ def train(model: nn.Module, loss_fn: Callable, train_data, test_data=None, *, st
         start = int(state["step"])
     resumed_from = start
 
+    monitor = GradientFlowMonitor(net) if monitor_gradients else None
+
+    def all_flow() -> torch.Tensor:
+        layers = len(monitor.layers) if monitor is not None else 0
+        before = torch.stack(flow) if flow else torch.zeros(0, layers, dtype=torch.float64)
+        return torch.cat([before, monitor.norms]) if monitor is not None else before
+
     def save(step: int) -> None:
         if path is not None:
             save_atomic(dict(format=FORMAT, step=step, config=config, model=net.state_dict(),
                              optimizer=opt.state_dict(), generator=gen.get_state(), history=history,
-                             curvature=curvature, gradflow=torch.stack(flow) if flow else torch.zeros(0)), path)
+                             curvature=curvature, gradflow=all_flow()), path)
 
-    monitor = GradientFlowMonitor(net) if monitor_gradients else None
     diverged_at = None
     step = start
     try:
@@ -264,7 +270,7 @@ def train(model: nn.Module, loss_fn: Callable, train_data, test_data=None, *, st
             opt.zero_grad(set_to_none=True)
             loss.backward()
             if monitor is not None:
-                flow.append(monitor.step())
+                monitor.step()
             opt.step()
             step += 1
             rec = None
@@ -287,8 +293,7 @@ def train(model: nn.Module, loss_fn: Callable, train_data, test_data=None, *, st
         save(step)
     verdict, reason = training_verdict(history, fit_tol=fit_tol, gap_tol=gap_tol, diverged_at=diverged_at)
     layers = monitor.layers if monitor is not None else ()
-    gf = flow_verdict(layers, torch.stack(flow) if flow else torch.zeros(0, len(layers))) if monitor_gradients \
-        else None
+    gf = flow_verdict(layers, all_flow()) if monitor is not None else None
     return TrainingRun(step, history, curvature, gf, verdict, reason, resumed_from,
                        str(path) if path is not None else None, seed, net)
 
