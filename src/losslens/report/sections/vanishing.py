@@ -31,7 +31,36 @@ def run(ctx: Context) -> list[Claim]:
         verdict(abs(g4 - exact) <= 1e-15 and g4 < 2e-3),
         {"f'(4)": g4, "1 - tanh(4)^2": exact, "max |f'| on [-4, 4]": grads.abs().max().item()},
         (ctx.figure(fig, "vanishing-tanh", "tanh and its derivative; the derivative at x = 4 is marked"),),
-        "losslens eval tanh --at 4"), _stalled_run(ctx, f)]
+        "losslens eval tanh --at 4"), _stalled_run(ctx, f), _gradient_flow(ctx)]
+
+
+def _gradient_flow(ctx: Context) -> Claim:
+    from torch import nn
+
+    from ...datasets import digits
+    from ...diagnose.gradflow import gradient_flow
+    from ...plot.training import gradflow_figure
+    from ...zoo import make_model
+
+    split = digits(seed=ctx.seed)
+    steps = 20 if ctx.quick else 100
+    flows = {name: gradient_flow(make_model(name, ctx.seed), nn.CrossEntropyLoss(), split.train, steps=steps,
+                                 seed=ctx.seed) for name in ("digits-deep-sigmoid", "digits-mlp")}
+    figs = []
+    for name, flow in flows.items():
+        path, fig = ctx.figure_path(f"gradflow-{name}", f"Per-layer gradient norms of {name}")
+        gradflow_figure(flow, path)
+        figs.append(fig)
+    sig, relu = flows["digits-deep-sigmoid"], flows["digits-mlp"]
+    return Claim(
+        "In a deep sigmoid network the gradient shrinks layer by layer on its way back, so the early layers barely "
+        "learn; a ReLU network of the same task passes it through.",
+        f"Per-layer RMS gradient norms over {steps} Adam steps on digits, recorded by hooks; the ratio of the first "
+        "to the last layer and the verdict.",
+        verdict(sig.verdict == "vanishing" and relu.verdict == "healthy"),
+        {"deep sigmoid: first/last ratio": sig.ratio, "deep sigmoid verdict": sig.verdict,
+         "ReLU MLP: first/last ratio": relu.ratio, "ReLU MLP verdict": relu.verdict},
+        tuple(figs), "losslens gradflow --model digits-deep-sigmoid")
 
 
 def _stalled_run(ctx: Context, f) -> Claim:
