@@ -6,8 +6,22 @@ from .validation import InputError
 from .objective import AnalyticObjective, Box, FunctionObjective, Objective
 from .expr import Expression, ExprError, parse as parse_expression
 from .catalog import CATALOG, resolve as parse
+from .model import Block, ModelObjective
+# data and built-in models
+from .datasets import Split, digits
+from .zoo import MODELS, make_model
 # analyses
 from .classify import PointReport, classify_point
+# optimization runs
+from .optimize import BasinMap, Comparison, Run, Verdict, basins, compare, run
+# convexity
+from .convexity import (Convexity, LocalConvexity, SetConvexity, check_convexity, check_set, local_convexity,
+                        parse_set, sublevel_set)
+# curvature of large objectives (networks): Hessian-vector products only
+from .curvature import (HessianReport, LanczosResult, SpectralDensity, TraceEstimate, hessian_report,
+                        hutch_plus_plus, hutchinson, lanczos, spectral_density)
+# loss landscapes: lines and planes through parameter space
+from .landscape import Directions, Landscape, evaluate as evaluate_landscape, line_between as interpolate
 # constrained optimization
 from .optimize import (ConstrainedResult, WeightDecayResult, make_problem, project, solve_constrained,
                        weight_decay_ball)
@@ -20,7 +34,14 @@ except PackageNotFoundError:  # running from a source tree without installation
 __all__ = [
     "InputError", "ExprError",
     "Objective", "AnalyticObjective", "FunctionObjective", "Box", "Expression", "parse", "parse_expression",
-    "CATALOG",
+    "CATALOG", "ModelObjective", "Block",
+    "digits", "Split", "MODELS", "make_model",
     "PointReport", "classify_point",
+    "run", "compare", "basins", "Run", "Comparison", "BasinMap", "Verdict",
+    "Convexity", "LocalConvexity", "SetConvexity", "check_convexity", "check_set", "local_convexity", "parse_set",
+    "sublevel_set",
+    "lanczos", "LanczosResult", "hutch_plus_plus", "hutchinson", "TraceEstimate", "spectral_density",
+    "SpectralDensity", "hessian_report", "HessianReport",
+    "evaluate_landscape", "interpolate", "Landscape", "Directions",
     "solve_constrained", "ConstrainedResult", "make_problem", "project", "weight_decay_ball", "WeightDecayResult",
 ]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import torch
-from torch.func import grad as _grad, grad_and_value, hessian as _hessian, jvp, vmap
+from torch.func import grad as _grad, grad_and_value, hessian as _hessian, jvp, vjp, vmap
 
 from .validation import InputError, check_point, check_points
 
@@ -126,10 +126,37 @@ class Objective:
         v = torch.as_tensor(v, dtype=self.dtype)
         if v.shape[-1:] != (self.n,) or v.dim() not in (1, 2):
             raise InputError(f"v has shape {tuple(v.shape)}, must be [{self.n}] or [k, {self.n}]")
-        return _hvp(self.f, x, v)
+        if not getattr(self, "_hvp_reverse", False):
+            try:
+                return _hvp(self.f, x, v)
+            except RuntimeError as err:
+                if "ZeroTensor" not in str(err):
+                    raise
+                # torch 2.13: forward-mode through mse_loss/huber_loss backward fails on the target's zero
+                # tangent; reverse-over-reverse gives the same product (H is symmetric) at a higher cost.
+                self._hvp_reverse = True
+        return _hvp_reverse(self.f, x, v)
 
     def hessian(self, x) -> torch.Tensor:
         return _hessian(self.f)(self.point(x))
+
+    def hvp_at(self, x) -> Callable[[torch.Tensor], torch.Tensor]:
+        """``v ↦ ∇²f(x) v`` at a fixed ``x`` with the gradient's graph recorded once (v: [n] or [k, n]).
+
+        ``∇f`` is evaluated once with its reverse-mode graph kept (memory: one graph of ``f``); each product is then
+        one reverse pass through it (reverse-over-reverse: ``vᵀH = (Hv)ᵀ`` as H is symmetric), cheaper than
+        :meth:`hvp`, which redoes the forward and backward pass for every call. For many products at one point.
+        """
+        _, pullback = vjp(_grad(self.f), self.point(x))
+        one = lambda u: pullback(u)[0]
+
+        def apply(v: torch.Tensor) -> torch.Tensor:
+            v = torch.as_tensor(v, dtype=self.dtype)
+            if v.shape[-1:] != (self.n,) or v.dim() not in (1, 2):
+                raise InputError(f"v has shape {tuple(v.shape)}, must be [{self.n}] or [k, {self.n}]")
+            return one(v) if v.dim() == 1 else vmap(one)(v)
+
+        return apply
 
     def values(self, X, chunk: int = 65536) -> torch.Tensor:
         """f at each row of X [m, n] -> [m], vmapped in chunks to bound memory."""
@@ -148,7 +175,15 @@ class Objective:
 
 
 def _hvp(f: Callable, x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """Forward-over-reverse: H v = d/dt ∇f(x + t v) at t = 0."""
     one = lambda u: jvp(_grad(f), (x,), (u,))[1]
+    return one(v) if v.dim() == 1 else vmap(one)(v)
+
+
+def _hvp_reverse(f: Callable, x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """Reverse-over-reverse: H v = vᵀH = vjp of ∇f (H symmetric)."""
+    _, pullback = vjp(_grad(f), x)
+    one = lambda u: pullback(u)[0]
     return one(v) if v.dim() == 1 else vmap(one)(v)
 
 

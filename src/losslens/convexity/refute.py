@@ -1,0 +1,188 @@
+"""Refuting convexity: a Jensen violation, re-verified with interval arithmetic before it is reported.
+
+A function ``f`` is convex on a convex region ``D`` iff for all ``a, b ∈ D`` and ``λ ∈ [0, 1]``
+
+    f(λ a + (1 − λ) b) <= λ f(a) + (1 − λ) f(b)          (Jensen's inequality, D2L 11.2).
+
+A witness is a triple ``(a, b, λ)`` with ``gap = f(λa + (1−λ)b) − λ f(a) − (1−λ) f(b) > 0``. Candidates come from a
+float64 search in torch (random pairs, and pairs ``x ± t v`` along an eigenvector ``v`` of a negative Hessian
+eigenvalue at ``x``); each is then re-evaluated from the exact sympy expression in outward-rounded interval arithmetic
+(``mpmath.iv``, 113-bit) at the exact binary values of ``a``, ``b`` and ``λ``. Only a gap whose *lower* enclosure is
+positive, with the whole segment proved inside the region, is reported; ``gap`` is that proved lower bound.
+
+Shapes: points are tuples of ``n`` floats; the search works on tensors ``[m, n]`` (float64).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import sympy
+import torch
+from mpmath import iv
+from torch.func import hessian, vmap
+
+from ..results import Result
+from . import _interval as I
+from .region import Region
+
+VERIFY_PREC = 113
+
+
+@dataclass(frozen=True)
+class JensenWitness(Result):
+    """A proved violation of Jensen's inequality for ``sign * f`` (sign -1: a violation of concavity).
+
+    ``a``, ``b``: points [n]; ``lam``: λ; ``f_a``, ``f_b``, ``f_mix``: f at a, b and λa+(1−λ)b (interval midpoints);
+    ``gap``: proved lower bound of ``sign*(f(λa+(1−λ)b) − λf(a) − (1−λ)f(b))`` (> 0); ``origin``: ``random_pairs`` or
+    ``negative_curvature`` (then ``point`` and ``curvature`` = vᵀ∇²f(point)v for the unit eigenvector v, float64).
+    """
+
+    a: tuple[float, ...]
+    b: tuple[float, ...]
+    lam: float
+    f_a: float
+    f_b: float
+    f_mix: float
+    gap: float
+    sign: int
+    origin: str
+    point: tuple[float, ...] | None = None
+    curvature: float | None = None
+
+    def describe(self) -> str:
+        what = "convexity" if self.sign > 0 else "concavity"
+        return (f"Jensen violation of {what}: f({self.lam:g}·a + {1 - self.lam:g}·b) − chord >= {self.gap:.3g} "
+                f"at a = {list(self.a)}, b = {list(self.b)} (checked in interval arithmetic)")
+
+
+def verify_jensen(f: sympy.Expr, region: Region, a, b, lam: float, sign: int = 1) -> float | None:
+    """Proved lower bound of the Jensen gap of ``sign*f`` at (a, b, λ), or None when not proved positive."""
+    a = tuple(float(u) for u in a)
+    b = tuple(float(u) for u in b)
+    if not (0.0 < lam < 1.0) or not region.contains_segment(a, b):
+        return None
+    old = iv.prec
+    iv.prec = VERIFY_PREC
+    try:
+        L = iv.mpf(lam)
+        fa = I.evaluate(f, region.point_env(a))
+        fb = I.evaluate(f, region.point_env(b))
+        env = {s: L * iv.mpf(u) + (1 - L) * iv.mpf(v) for s, u, v in zip(region.symbols, a, b)}
+        fm = I.evaluate(f, env)
+        gap = (fm - (L * fa + (1 - L) * fb)) * sign
+        if not (I.is_finite(gap) and gap.a > 0):
+            return None
+        return float(gap.a), float(fa.mid), float(fb.mid), float(fm.mid)
+    finally:
+        iv.prec = old
+
+
+def verify_negative_curvature(H: sympy.Matrix, region: Region, x, v) -> float | None:
+    """Proved upper bound (< 0) of vᵀ∇²f(x)v / |v|², or None: a proof that ∇²f(x) is not PSD at x."""
+    old = iv.prec
+    iv.prec = VERIFY_PREC
+    try:
+        env = region.point_env(x)
+        n = len(x)
+        q = iv.mpf(0)
+        for i in range(n):
+            for j in range(n):
+                if H[i, j] != 0 and v[i] != 0 and v[j] != 0:
+                    q = q + iv.mpf(float(v[i])) * iv.mpf(float(v[j])) * I.evaluate(H[i, j], env)
+        nv = sum(iv.mpf(float(u)) ** 2 for u in v)
+        r = q / nv
+        return float(r.b) if I.is_finite(r) and r.b < 0 else None
+    finally:
+        iv.prec = old
+
+
+def _finite_rows(obj, X: torch.Tensor, sign: int) -> tuple[torch.Tensor, torch.Tensor]:
+    with torch.no_grad():
+        fx = obj.values(X) * sign
+    ok = torch.isfinite(fx)
+    return X[ok], fx[ok]
+
+
+def search_jensen(obj, f: sympy.Expr, region: Region, *, sign: int = 1, seed: int = 0, samples: int = 2048,
+                  deadline: float | None = None) -> JensenWitness | None:
+    """Search for a Jensen violation of ``sign*f`` on ``region`` and return it only once proved.
+
+    ``obj``: the objective (torch values and Hessians); ``f``: its sympy form over ``region.symbols``.
+    """
+    g = torch.Generator().manual_seed(seed)
+    for k, box in enumerate(region.sampling_boxes()):
+        if deadline is not None and time.monotonic() > deadline:
+            return None
+        X = box.sample(samples, seed=seed + k)
+        if region.conditions:
+            X = X[region.mask(X)]
+        X, fx = _finite_rows(obj, X, sign)
+        if len(X) < 2:
+            continue
+        width = float(torch.tensor(box.hi, dtype=torch.float64).sub(torch.tensor(box.lo, dtype=torch.float64)).max())
+        w = _along_negative_curvature(obj, f, region, X, sign, width, deadline)
+        if w is not None:
+            return w
+        w = _random_pairs(obj, f, region, X, fx, sign, g, width)
+        if w is not None:
+            return w
+    return None
+
+
+def _candidates(obj, f, region, A, B, lam, sign, origin, points=None, curvatures=None, keep=8):
+    with torch.no_grad():
+        M = lam[:, None] * A + (1 - lam[:, None]) * B
+        gap = sign * (obj.values(M) - lam * obj.values(A) - (1 - lam) * obj.values(B))
+    gap = torch.where(torch.isfinite(gap), gap, torch.full_like(gap, -1.0))
+    order = torch.argsort(gap, descending=True)[:keep]
+    for i in order.tolist():
+        if gap[i] <= 0:
+            break
+        res = verify_jensen(f, region, A[i].tolist(), B[i].tolist(), float(lam[i]), sign)
+        if res is not None:
+            lb, fa, fb, fm = res
+            return JensenWitness(tuple(A[i].tolist()), tuple(B[i].tolist()), float(lam[i]), fa, fb, fm, lb, sign,
+                                 origin, None if points is None else tuple(points[i].tolist()),
+                                 None if curvatures is None else float(curvatures[i]))
+    return None
+
+
+def _random_pairs(obj, f, region, X, fx, sign, g, width):
+    m = len(X)
+    i = torch.randint(m, (m,), generator=g)
+    j = torch.randint(m, (m,), generator=g)
+    lam = 0.1 + 0.8 * torch.rand(m, generator=g, dtype=X.dtype)
+    w = _candidates(obj, f, region, X[i], X[j], lam, sign, "random_pairs")
+    if w is not None:
+        return w
+    # near pairs catch non-convexity that only shows at small scales
+    B = X[i] + 0.01 * width * torch.randn(X[i].shape, generator=g, dtype=X.dtype)
+    return _candidates(obj, f, region, X[i], B, lam, sign, "random_pairs")
+
+
+def _along_negative_curvature(obj, f, region, X, sign, width, deadline):
+    Xh = X[:512]
+    with torch.no_grad():
+        H = vmap(hessian(obj.f))(Xh) * sign
+    ok = torch.isfinite(H).flatten(1).all(1)
+    Xh, H = Xh[ok], H[ok]
+    if not len(Xh):
+        return None
+    evals, evecs = torch.linalg.eigh(H)
+    lam_min = evals[:, 0]
+    scale = evals.abs().amax(1).clamp_min(1.0)
+    order = torch.argsort(lam_min / scale)[:8]
+    order = order[lam_min[order] < -1e-9 * scale[order]]
+    if not len(order):
+        return None
+    P, V, C = Xh[order], evecs[order, :, 0], lam_min[order]
+    for t in (0.3, 0.1, 0.03, 0.01, 1e-3, 1e-4):
+        if deadline is not None and time.monotonic() > deadline:
+            return None
+        A, B = P - t * width * V, P + t * width * V
+        half = torch.full((len(P),), 0.5, dtype=X.dtype)
+        w = _candidates(obj, f, region, A, B, half, sign, "negative_curvature", P, sign * C)
+        if w is not None:
+            return w
+    return None

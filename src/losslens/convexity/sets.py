@@ -1,0 +1,489 @@
+"""Convex sets given by inequalities: membership, a convexity proof, or a witness pair whose mix leaves the set.
+
+A set is a union of conjunctions (``"x^2+y^2<=1 and y>=x^2"``, ``"... or ..."``). Each inequality ``lhs ≤ rhs``
+becomes a constraint ``g = lhs − rhs ≤ 0`` (``<`` gives ``g < 0``; ``==`` gives both ``g ≤ 0`` and ``−g ≤ 0``;
+chains ``0 <= x <= 1`` split in two). The text is split on ``and``/``or`` and relation symbols, and each side is
+parsed by the safe expression language (:mod:`losslens.expr`) — never evaluated as Python.
+
+* **Proof** (one conjunction): every ``g_i`` convex on its natural domain (by :func:`check_convexity`) — a sublevel
+  set ``{g ≤ 0}`` (or ``{g < 0}``) of a convex function is convex, and so is an intersection of convex sets.
+* **Refutation**: points ``a, b`` proved inside (every constraint of some part strictly satisfied, in interval
+  arithmetic) and ``m = λa + (1−λ)b`` proved outside (in each part some ``g_j(m) > 0`` or ``m`` outside the natural
+  domain of a ``g_j``). ``violation`` is the proved lower bound of the smallest such ``g_j(m)``.
+* **Empty sets** are refused (InputError) when interval bounds prove a part empty.
+"""
+from __future__ import annotations
+
+import ast
+import math
+import re
+import time
+from dataclasses import dataclass
+
+import sympy
+import torch
+from mpmath import iv
+
+from ..expr import CONSTANTS, FUNCTIONS, Expression, ExprError, natural_order, parse
+from ..objective import Box
+from ..results import Result
+from ..validation import InputError, check_float, check_int, check_point
+from . import _interval as I
+from .check import as_objective, check_convexity, domain_convexity, prove_convex
+from .prove import sign_of
+from .region import Condition, Region
+
+MAX_CONSTRAINTS = 32
+_RELATION = re.compile(r"(<=|>=|==|≤|≥|<|>|=)")
+_CONVEX_WORDS = ("convex", "strictly_convex", "strongly_convex")
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """``g(x) ≤ 0`` (``strict``: ``g(x) < 0``); ``text`` is the inequality as typed, ``g`` the text of g."""
+
+    text: str
+    g: str
+    strict: bool
+
+
+@dataclass(frozen=True)
+class SetSpec:
+    """The union over ``parts`` of the conjunction of each part's constraints, over ``variables``."""
+
+    text: str
+    variables: tuple[str, ...]
+    parts: tuple[tuple[Constraint, ...], ...]
+
+    def expression(self, c: Constraint) -> Expression:
+        return parse(c.g, self.variables)
+
+    @property
+    def symbols(self) -> tuple[sympy.Symbol, ...]:
+        return tuple(sympy.Symbol(v, real=True) for v in self.variables)
+
+    @property
+    def n(self) -> int:
+        return len(self.variables)
+
+    def contains(self, x) -> bool | None:
+        """Proved membership of the point ``x`` [n]: True, False, or None (undecided at float precision)."""
+        x = check_point("point", x, self.n).tolist()
+        states = [_part_state(self, part, x) for part in self.parts]
+        if any(s is True for s in states):
+            return True
+        if all(s is False for s in states):
+            return False
+        return None
+
+
+def _names(side: str) -> set[str]:
+    try:
+        tree = ast.parse(side.replace("^", "**"), mode="eval")
+    except SyntaxError:
+        raise ExprError(f"cannot parse {side.strip()!r}: invalid syntax") from None
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} - set(FUNCTIONS) - set(CONSTANTS)
+
+
+def _split_relation(atom: str) -> list[tuple[str, str, str]]:
+    """``"0 <= x <= 1"`` -> [("0", "<=", "x"), ("x", "<=", "1")]; relations only at parenthesis depth 0."""
+    pieces, ops, depth, start, i = [], [], 0, 0, 0
+    while i < len(atom):
+        ch = atom[i]
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif depth == 0:
+            m = _RELATION.match(atom, i)
+            if m:
+                pieces.append(atom[start:i])
+                ops.append(m.group(1))
+                i = start = m.end()
+                continue
+        i += 1
+    pieces.append(atom[start:])
+    if not ops:
+        raise InputError(f"constraint {atom.strip()!r} has no relation, use <=, >=, <, > or ==")
+    for p in pieces:
+        if not p.strip():
+            raise InputError(f"constraint {atom.strip()!r} has an empty side")
+    return [(pieces[k].strip(), ops[k], pieces[k + 1].strip()) for k in range(len(ops))]
+
+
+def _constraints(lhs: str, op: str, rhs: str) -> list[Constraint]:
+    text = f"{lhs} {op} {rhs}"
+    op = {"≤": "<=", "≥": ">=", "=": "=="}.get(op, op)
+    if op in ("<=", "<"):
+        return [Constraint(text, f"({lhs}) - ({rhs})", op == "<")]
+    if op in (">=", ">"):
+        return [Constraint(text, f"({rhs}) - ({lhs})", op == ">")]
+    return [Constraint(text, f"({lhs}) - ({rhs})", False), Constraint(text, f"({rhs}) - ({lhs})", False)]
+
+
+def parse_set(text: str, vars=None) -> SetSpec:
+    """Parse ``"x^2+y^2<=1 and y>=x^2"`` (``and``, ``or``, chains, ``==``) into a :class:`SetSpec`.
+
+    >>> s = parse_set("x^2 + y^2 <= 1 and y >= x^2")
+    >>> s.variables, len(s.parts[0]), s.contains([0, 0.5])
+    (('x', 'y'), 2, True)
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise InputError("set is empty text, must be inequalities such as 'x^2+y^2<=1 and y>=0'")
+    parts_text = [p for p in re.split(r"\bor\b", text)]
+    parts, names = [], set()
+    for ptext in parts_text:
+        atoms = re.split(r"\band\b", ptext)
+        cons = []
+        for atom in atoms:
+            if not atom.strip():
+                raise InputError(f"set {text.strip()!r} has an empty constraint around 'and'/'or'")
+            for lhs, op, rhs in _split_relation(atom):
+                names |= _names(lhs) | _names(rhs)
+                cons.extend(_constraints(lhs, op, rhs))
+        parts.append(tuple(cons))
+    if sum(len(p) for p in parts) > MAX_CONSTRAINTS:
+        raise InputError(f"set has {sum(len(p) for p in parts)} constraints, at most {MAX_CONSTRAINTS} are allowed")
+    if vars is not None:
+        declared = [v.strip() for v in vars.split(",")] if isinstance(vars, str) else list(vars)
+        unknown = sorted(names - set(declared))
+        if unknown:
+            raise InputError(f"constraint uses unknown variable(s) {', '.join(unknown)}; vars are "
+                             f"{','.join(declared)}")
+        variables = tuple(declared)
+    else:
+        if not names:
+            raise InputError(f"set {text.strip()!r} has no variables")
+        variables = tuple(natural_order(names))
+    spec = SetSpec(text.strip(), variables, tuple(parts))
+    for part in spec.parts:          # parse every constraint now: bad input fails before any work
+        for c in part:
+            spec.expression(c)
+    _refuse_empty(spec)
+    return spec
+
+
+def sublevel_set(objective, level: float, vars=None, strict: bool = False) -> SetSpec:
+    """``{x : f(x) ≤ c}`` (``< c`` if strict) of an expression, catalog name or analytic objective."""
+    obj = as_objective(objective, vars)
+    level = check_float("level", level)
+    op = "<" if strict else "<="
+    text = f"{obj.expression.text} {op} {level!r}"
+    return parse_set(text, obj.names)
+
+
+def intersect(a: SetSpec, b: SetSpec) -> SetSpec:
+    """A ∩ B (distributes over the parts of unions)."""
+    variables = tuple(natural_order(set(a.variables) | set(b.variables)))
+    parts = tuple(pa + pb for pa in a.parts for pb in b.parts)
+    spec = SetSpec(f"({a.text}) and ({b.text})", variables, parts)
+    _refuse_empty(spec)
+    return spec
+
+
+def union(a: SetSpec, b: SetSpec) -> SetSpec:
+    """A ∪ B."""
+    variables = tuple(natural_order(set(a.variables) | set(b.variables)))
+    return SetSpec(f"({a.text}) or ({b.text})", variables, a.parts + b.parts)
+
+
+# --------------------------------------------------------------------------------------------------------------
+
+def _bound(spec, c: Constraint) -> bool:
+    """Is the constraint ``k*s + c0 <= 0`` for one variable ``s`` (a half-space bounding s)?"""
+    g = spec.expression(c).sympy
+    if len(g.free_symbols) != 1:
+        return False
+    (s,) = g.free_symbols
+    try:
+        P = sympy.Poly(g, s)
+    except sympy.PolynomialError:
+        return False
+    return P.degree() == 1 and all(q.is_Rational for q in P.all_coeffs())
+
+
+def _quasiconvex_rule(e: Expression, region: Region, deadline) -> str | None:
+    """A proof that {g <= 0} ∩ region is convex although g is not proved convex, or None.
+
+    * g = a(x)·v + b(x) linear in a variable v with a(x) of proved sign on the region: {g <= 0} = {±(v + b/a) <= 0};
+      prove that function convex.
+    * g of one variable v with g' of proved sign on the region: {g <= 0} is an interval in v (a slab).
+    """
+    g = e.sympy
+    convex_region, _ = domain_convexity(region, deadline)
+    if not convex_region:      # {1/x <= 1} is monotone on each piece of x != 0, yet not convex
+        return None
+    env = region.env()
+    if len(g.free_symbols) == 1:
+        (v,) = g.free_symbols
+        s = sign_of(sympy.diff(g, v), env)
+        if s is not None:
+            return f"g depends on {v} only and is monotone there (g' {'>=' if s in ('+', '0+') else '<='} 0): " \
+                   f"its sublevel set is an interval"
+    for v in region.symbols:
+        if v not in g.free_symbols or not g.is_polynomial(v):
+            continue
+        if sympy.degree(g, v) != 1:
+            continue
+        a = sympy.diff(g, v)
+        b = sympy.expand(g - a * v)
+        s = sign_of(a, env)
+        if s in ("0+", "0-"):      # a = k * d with a strict condition d > 0: the sign is strict
+            for d in region.conditions:
+                k = sympy.simplify(a / d.g) if d.op == ">" else None
+                if k is not None and k.is_Number and k != 0:
+                    s = "+" if k > 0 else "-"
+        if s not in ("+", "-"):
+            continue
+        h = v + b / a if s == "+" else -(v + b / a)
+        if prove_convex(h, region, deadline) is not None:
+            return f"g is linear in {v} with coefficient {a} {'> 0' if s == '+' else '< 0'}: g <= 0 iff {h} <= 0, " \
+                   f"a convex function"
+    return None
+
+
+def _constraint_state(spec, c: Constraint, x, strict_inside: bool = True) -> bool | None:
+    """True: proved satisfied (strictly, if ``strict_inside``); False: proved violated; None: undecided."""
+    e = spec.expression(c)
+    region = Region(e.symbols, None, ())
+    env = region.point_env(x)
+    for label, cond in e.domain:          # outside the natural domain of g the point is not in the set
+        from .region import _condition
+
+        h = _condition(label, cond).holds(env)
+        if h is False:
+            return False
+        if h is None:
+            return None
+    v = I.evaluate(e.sympy, env)
+    if not I.is_finite(v):
+        return None
+    if v.b < 0 or (not strict_inside and not c.strict and v.b <= 0):
+        return True
+    if v.a > 0 or (c.strict and v.a >= 0):
+        return False
+    return None
+
+
+def _part_state(spec, part, x, strict_inside=False):
+    states = [_constraint_state(spec, c, x, strict_inside) for c in part]
+    if all(s is True for s in states):
+        return True
+    if any(s is False for s in states):
+        return False
+    return None
+
+
+def _violation(spec, part, x) -> float | None:
+    """Proved lower bound of max_j g_j(x) > 0 over the part's constraints (None if no violation is proved)."""
+    best = None
+    for c in part:
+        e = spec.expression(c)
+        region = Region(e.symbols, None, ())
+        env = region.point_env(x)
+        v = I.evaluate(e.sympy, env)
+        if I.is_finite(v) and v.a > 0:
+            best = float(v.a) if best is None else max(best, float(v.a))
+        elif _constraint_state(spec, c, x) is False:
+            best = math.inf if best is None else best
+    return best
+
+
+def _refuse_empty(spec: SetSpec) -> None:
+    """InputError if every part is proved empty by interval bounds (variable bounds from one-variable constraints)."""
+    if not all(_part_empty(spec, part) for part in spec.parts):
+        return
+    raise InputError(f"set {spec.text!r} is empty: its constraints cannot hold together")
+
+
+def _part_empty(spec, part) -> bool:
+    syms = spec.symbols
+    lo, hi = [-math.inf] * spec.n, [math.inf] * spec.n
+    exprs = [(c, spec.expression(c)) for c in part]
+    for c, e in exprs:       # k*s + c0 <= 0 on one variable: a bound on s
+        g = e.sympy
+        if len(g.free_symbols) == 1:
+            (s,) = g.free_symbols
+            try:
+                P = sympy.Poly(g, s)
+            except sympy.PolynomialError:
+                continue
+            if P.degree() == 1 and all(q.is_Rational for q in P.all_coeffs()):
+                k, c0 = P.all_coeffs()
+                v = float(-c0 / k)
+                i = syms.index(s)
+                if k > 0:
+                    hi[i] = min(hi[i], math.nextafter(v, math.inf))
+                else:
+                    lo[i] = max(lo[i], math.nextafter(v, -math.inf))
+    if any(a > b for a, b in zip(lo, hi)):
+        return True
+    env = {s: I.interval(a, b) for s, a, b in zip(syms, lo, hi)}
+    for c, e in exprs:
+        v = I.evaluate(e.sympy, env)
+        if v.a > 0 or (c.strict and v.a >= 0):
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class SetWitness(Result):
+    """``a``, ``b`` [n] proved in the set, ``m = lam*a + (1-lam)*b`` proved outside; ``violation``: proved lower
+    bound of the constraint value at ``m`` (inf when ``m`` is outside a constraint's natural domain)."""
+
+    a: tuple[float, ...]
+    b: tuple[float, ...]
+    lam: float
+    m: tuple[float, ...]
+    violation: float
+
+
+@dataclass(frozen=True)
+class SetConvexity(Result):
+    """The verdict on a set: ``verdict`` convex | not_convex | unknown; ``constraints``: per constraint its text,
+    g and the convexity verdict of g; ``witness``: a :class:`SetWitness` for not_convex; ``membership``: the
+    point asked about and ``inside`` (True/False/None); ``reason``; ``tried``; ``seconds``."""
+
+    text: str
+    variables: tuple[str, ...]
+    verdict: str
+    constraints: tuple[dict, ...]
+    witness: SetWitness | None
+    membership: dict | None
+    reason: str
+    tried: tuple[str, ...]
+    seconds: float
+
+
+def _torch_fns(spec):
+    return [[spec.expression(c) for c in part] for part in spec.parts]
+
+
+def _inside_numeric(exprs, X, margin=0.0):
+    cols = X.unbind(1)
+    ins = torch.zeros(len(X), dtype=torch.bool)
+    for part in exprs:
+        ok = torch.ones(len(X), dtype=torch.bool)
+        for e in part:
+            with torch.no_grad():
+                v = e.evaluate(cols)
+            ok &= torch.isfinite(v) & (v < -margin)
+        ins |= ok
+    return ins
+
+
+def search_set_witness(spec: SetSpec, *, seed: int = 0, samples: int = 4096, deadline=None) -> SetWitness | None:
+    """Points a, b inside and their mix outside, each proved in interval arithmetic."""
+    exprs = _torch_fns(spec)
+    g = torch.Generator().manual_seed(seed)
+    for k, s in enumerate((1.0, 4.0, 20.0)):
+        if deadline is not None and time.monotonic() > deadline:
+            return None
+        X = Box.cube(-s, s, spec.n).sample(samples, seed=seed + k)
+        X = X[_inside_numeric(exprs, X)]
+        if len(X) < 2:
+            continue
+        m = min(len(X) * 4, 8192)
+        i = torch.randint(len(X), (m,), generator=g)
+        j = torch.randint(len(X), (m,), generator=g)
+        lam = torch.where(torch.rand(m, generator=g) < 0.5, torch.full((m,), 0.5, dtype=X.dtype),
+                          0.1 + 0.8 * torch.rand(m, generator=g, dtype=X.dtype))
+        M = lam[:, None] * X[i] + (1 - lam[:, None]) * X[j]
+        out = ~_inside_numeric(exprs, M, margin=-1e-9)
+        for t in torch.nonzero(out).flatten()[:32].tolist():
+            w = _verify_set_witness(spec, X[i[t]].tolist(), X[j[t]].tolist(), float(lam[t]))
+            if w is not None:
+                return w
+    return None
+
+
+def _verify_set_witness(spec, a, b, lam) -> SetWitness | None:
+    if not any(_part_state(spec, p, a, True) is True for p in spec.parts):
+        return None
+    if not any(_part_state(spec, p, b, True) is True for p in spec.parts):
+        return None
+    old = iv.prec
+    iv.prec = 113
+    try:
+        L = iv.mpf(lam)
+        mix = [L * iv.mpf(u) + (1 - L) * iv.mpf(v) for u, v in zip(a, b)]
+        viol = []
+        for part in spec.parts:
+            best = None
+            for c in part:
+                e = spec.expression(c)
+                env = dict(zip(e.symbols, mix))
+                v = I.evaluate(e.sympy, env)
+                if I.is_finite(v) and (v.a > 0 or (c.strict and v.a >= 0)):
+                    best = float(v.a) if best is None else max(best, float(v.a))
+            if best is None:
+                return None
+            viol.append(best)
+        mid = tuple(float(u.mid) for u in mix)
+        return SetWitness(tuple(a), tuple(b), lam, mid, min(viol))
+    finally:
+        iv.prec = old
+
+
+def check_set(spec, *, vars=None, at=None, time_budget: float = 10.0, seed: int = 0) -> SetConvexity:
+    """Is the set convex? ``spec``: a :class:`SetSpec` or text; ``at``: optional point [n] for membership.
+
+    >>> check_set("x^2 + y^2 <= 1 and y >= x^2").verdict
+    'convex'
+    >>> check_set("x^2 + y^2 >= 1").verdict
+    'not_convex'
+    """
+    t0 = time.monotonic()
+    if isinstance(spec, str):
+        spec = parse_set(spec, vars)
+    elif not isinstance(spec, SetSpec):
+        raise InputError(f"set == {type(spec).__name__}, must be text such as 'x^2+y^2<=1' or a SetSpec")
+    time_budget = check_float("time_budget", time_budget, lo=0, lo_open=True)
+    seed = check_int("seed", seed, lo=0)
+    deadline = t0 + time_budget
+    membership = None
+    if at is not None:
+        x = check_point("at", at, spec.n)
+        membership = {"point": x.tolist(), "inside": spec.contains(x)}
+    tried, rows = [], []
+    all_convex = True
+    for part in spec.parts:
+        bounds = [c for c in part if _bound(spec, c)]
+        where = tuple(Condition(f"where {c.text}", -spec.expression(c).sympy, ">" if c.strict else ">=")
+                      for c in bounds)
+        for c in part:
+            e = spec.expression(c)
+            row = {"constraint": c.text, "g": str(e.sympy), "strict": c.strict}
+            if c in bounds:
+                rows.append({**row, "g_verdict": "affine", "g_domain": "the whole space", "rule": "a bound on one "
+                             "variable (a half-space)"})
+                continue
+            left = max(0.05, deadline - time.monotonic())
+            others = tuple(w for w, b in zip(where, bounds) if b is not c)
+            r = check_convexity(e, where=others or None, time_budget=min(left, time_budget / 2), seed=seed)
+            ok = r.verdict in _CONVEX_WORDS
+            rule = "g convex: a convex sublevel set" if ok else None
+            if not ok and time.monotonic() < deadline:
+                rule = _quasiconvex_rule(e, Region.of(e, None, others), deadline)
+                ok = rule is not None
+            rows.append({**row, "g_verdict": r.verdict, "g_domain": r.domain["text"], "rule": rule})
+            all_convex &= ok
+    tried.append("each constraint g <= 0 with g convex (check_convexity), else solved for a variable it is "
+                 "linear in, else monotone in its only variable")
+
+    def done(verdict, reason, witness=None):
+        return SetConvexity(spec.text, spec.variables, verdict, tuple(rows), witness, membership, reason,
+                            tuple(tried), time.monotonic() - t0)
+
+    if all_convex and len(spec.parts) == 1:
+        return done("convex", "every constraint defines a convex set (g convex, or a rule in constraints[].rule): "
+                              "their intersection is convex")
+    tried.append("witness pair search (interval-verified)")
+    w = search_set_witness(spec, seed=seed, deadline=deadline)
+    if w is not None:
+        return done("not_convex", f"a = {list(w.a)} and b = {list(w.b)} are in the set, but "
+                                  f"{w.lam:g}·a + {1 - w.lam:g}·b = {[round(v, 6) for v in w.m]} is not "
+                                  f"(constraint exceeded by >= {w.violation:.3g})", w)
+    if len(spec.parts) > 1 and all_convex:
+        return done("unknown", "a union of convex sets: no witness pair found, and unions are not proved convex")
+    return done("unknown", "some constraint is not proved convex and no witness pair was found")

@@ -1,0 +1,13 @@
+"""Loss landscapes: lines and planes through parameter space, evaluated in chunks, resumable and sharded.
+
+``directions`` makes the plane (filter-normalised Gaussian, Hessian eigenvectors, trajectory PCA, a straight line),
+``grid`` evaluates it (``evaluate``, ``line_between``), ``store`` keeps the chunks on disk, ``evaluators`` holds the
+per-point arithmetic.
+"""
+from .directions import Directions, filter_normalize, gaussian, hessian_eigen, line, pca
+from .grid import Landscape, evaluate, grid_axes, line_between, parse_range
+from .store import LandscapeStore, fingerprint, load_directions
+
+__all__ = ["Directions", "filter_normalize", "gaussian", "hessian_eigen", "line", "pca",
+           "Landscape", "evaluate", "grid_axes", "line_between", "parse_range",
+           "LandscapeStore", "fingerprint", "load_directions"]

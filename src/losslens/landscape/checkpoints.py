@@ -1,0 +1,63 @@
+"""Checkpoints -> flat parameter vectors of a model objective, with architecture checks.
+
+A checkpoint is a ``torch.save``d state dict (or a dict holding one under ``state_dict`` / ``model``), loaded with
+``weights_only=True`` (tensors only, no code runs). Every trainable parameter of the model must be present with its
+shape; keys the model does not have are refused too, naming the first mismatching tensor.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from ..validation import InputError
+
+
+def read_state(path) -> dict[str, torch.Tensor]:
+    """The state dict stored at ``path`` (weights_only loading)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"checkpoint {str(path)!r} does not exist or is not a file")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001 - any unreadable file is bad input
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise InputError(f"checkpoint {str(path)!r} cannot be read as a weights-only torch file: {first}") from None
+    if isinstance(obj, dict):
+        for key in ("state_dict", "model"):
+            if isinstance(obj.get(key), dict):
+                obj = obj[key]
+                break
+    if not isinstance(obj, dict) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise InputError(f"checkpoint {str(path)!r} must hold a state dict (parameter name -> tensor)")
+    return obj
+
+
+def check_architecture(state: dict, model: torch.nn.Module, path) -> None:
+    """Refuse a state dict made for another architecture: the first missing, unexpected or reshaped tensor."""
+    want = model.state_dict()
+    for name, t in want.items():
+        if name not in state:
+            raise InputError(f"checkpoint {str(path)!r} is for another architecture: it has no tensor {name!r}")
+        if tuple(state[name].shape) != tuple(t.shape):
+            raise InputError(f"checkpoint {str(path)!r} is for another architecture: tensor {name!r} has shape "
+                             f"{tuple(state[name].shape)}, the model needs {tuple(t.shape)}")
+    extra = [k for k in state if k not in want]
+    if extra:
+        raise InputError(f"checkpoint {str(path)!r} is for another architecture: the model has no tensor "
+                         f"{extra[0]!r}")
+
+
+def load_into(model: torch.nn.Module, path) -> torch.nn.Module:
+    """Load the checkpoint at ``path`` into ``model`` (parameters and buffers) after the architecture check."""
+    state = read_state(path)
+    check_architecture(state, model, path)
+    model.load_state_dict(state)
+    return model
+
+
+def parameters_of(obj, path) -> torch.Tensor:
+    """The flat trainable-parameter vector [n] (``obj.layout`` order, ``obj.dtype``) stored at ``path``."""
+    state = read_state(path)
+    check_architecture(state, obj.module, path)
+    return obj.flatten(state)

@@ -1,0 +1,240 @@
+"""Why a run stopped: the verdict words, their thresholds and the evidence behind them.
+
+Every threshold is relative to the objective's own scale, measured once per run (:func:`measure_scale`):
+
+* ``ℓ`` (length)  the diameter of the *region*: the objective's box, or without one the cube
+  ``x0 ± max(1, ‖x0‖∞)`` around the start.
+* ``G`` (slope)   the mean gradient norm ``mean ‖∇f‖`` over ``samples`` seeded uniform points of the region
+  (non-finite samples skipped). In 1-D this is the average |slope|, the total variation divided by the width.
+* ``gtol = tol · G``  (``tol`` = 1e-6 by default): a point with ‖g‖ <= gtol counts as critical.
+* ``gslow = slow · G`` (``slow`` = 2e-2): a gradient under 2% of the average slope is *small*.
+* ``ζ = sqrt(eps) · max(1, max|λ|)``: a Hessian eigenvalue with |λ| <= ζ counts as zero (as in
+  :func:`losslens.classify_point`).
+
+The verdict at the last recorded step ``K`` (first match wins):
+
+============================  ====================================================================================
+``diverged``                  a value, gradient or point became non-finite (``step`` is where), or over the last
+                              ``w = min(10, K)`` steps both f and ‖g‖ grew at every step and f_K > f_0.
+``converged``                 ‖g_K‖ <= gtol and every Hessian eigenvalue > ζ (a strict local minimum).
+``stalled_at_saddle``         ‖g_K‖ <= gtol and some eigenvalue < -ζ (evidence: λ_min and its eigenvector, the
+                              escape direction); or ‖g_K‖ < gslow with a negative eigenvalue and the quadratic
+                              model's critical point ``x - H⁻¹g`` within ``0.01 ℓ`` (approaching a saddle).
+``stalled_at_max``            as above with every eigenvalue < -ζ.
+``plateau``                   ‖g_K‖ <= gtol with zero eigenvalues and no sign change (flat to second order: the
+                              second-order test cannot tell a minimum from a saddle); or ‖g_K‖ < gslow and the
+                              curvature is *flat on the region's scale* (max|λ| · ℓ < G: at this curvature the gradient would
+                              not reach the mean slope across the whole region) while approaching the
+                              model's critical point (x^3 or x^4 from 1) or no longer decreasing.
+``oscillating``               not critical, and at least 80% of the last ``min(20, K-1)`` pairs of consecutive steps
+                              point in opposite directions (cos < 0).
+``vanishing_gradient``        ‖g_K‖ < gslow yet not critical, f still decreasing, flat on the region's scale
+                              (max|λ| · ℓ < G), and no critical point nearby: the quadratic model has none or puts it
+                              farther than ``0.01 ℓ`` (tanh from x = 4: f'(4) ≈ 0.0013, f''(4) ≈ -0.0027 on a box of
+                              size 8 where the mean slope is 0.25).
+``max_steps``                 the step budget ran out while still making progress: a large gradient, or a small one
+                              in a curved valley (max|λ| · ℓ >= G, Rosenbrock), or approaching a minimum of the
+                              quadratic model within ``0.01 ℓ``.
+``unknown``                   the Hessian is needed (critical, or a small gradient still decreasing) but not
+                              available (n > ``DENSE_MAX``) or not finite.
+============================  ====================================================================================
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from ..objective import Box, Objective
+from ..results import Result
+from .batch import values_and_grads
+
+VERDICTS = ("converged", "stalled_at_saddle", "stalled_at_max", "vanishing_gradient", "plateau", "oscillating",
+            "diverged", "max_steps", "unknown")
+TOL = 1e-6
+SLOW = 2e-2
+NEAR = 1e-2
+OSCILLATION = 0.8
+DENSE_MAX = 2000
+SAMPLES = 256
+
+
+@dataclass(frozen=True)
+class Scale(Result):
+    """The objective's scale around a run: region diameter ``length`` ℓ, mean gradient norm ``slope`` G over
+    ``samples`` points of ``region``, the critical tolerance ``gtol`` and the small-gradient threshold ``gslow``."""
+
+    region: Box
+    length: float
+    slope: float
+    gtol: float
+    gslow: float
+    samples: int
+    tol: float
+    slow: float
+
+
+def scale_region(objective: Objective, start: torch.Tensor) -> Box:
+    if objective.box is not None:
+        return objective.box
+    h = max(1.0, float(start.abs().max()))
+    return Box(tuple(float(v) - h for v in start), tuple(float(v) + h for v in start))
+
+
+def measure_scale(objective: Objective, start: torch.Tensor, tol: float = TOL, slow: float = SLOW, seed: int = 0,
+                  samples: int = SAMPLES) -> Scale:
+    """ℓ, G, gtol and gslow for a run of ``objective`` from ``start`` (see the module docstring)."""
+    region = scale_region(objective, start)
+    lo, hi = region.tensors(objective.dtype)
+    length = float(torch.linalg.vector_norm(hi - lo))
+    _, g = values_and_grads(objective, region.sample(samples, seed=seed, dtype=objective.dtype))
+    norms = torch.linalg.vector_norm(g, dim=1)
+    norms = norms[torch.isfinite(norms)]
+    slope = float(norms.mean()) if len(norms) else math.nan
+    if not math.isfinite(slope) or slope == 0.0:
+        # constant (or nowhere finite) on the region: fall back to the start's gradient, at least the float tiny
+        _, g0 = values_and_grads(objective, start[None])
+        slope = max(float(torch.linalg.vector_norm(g0)), torch.finfo(objective.dtype).tiny) \
+            if torch.isfinite(g0).all() else 1.0
+    return Scale(region, length, slope, tol * slope, slow * slope, samples, tol, slow)
+
+
+@dataclass(frozen=True)
+class Verdict(Result):
+    """What happened, with its evidence.
+
+    ``verdict`` (one of :data:`VERDICTS`), ``reason`` (one line with the numbers), ``step`` (the step the evidence
+    is from: the last recorded step, or the first non-finite one), ``value`` and ``gradient_norm`` there,
+    ``eigenvalues`` [n] ascending (None when not computed), ``escape_direction`` [n] (unit eigenvector of the most
+    negative eigenvalue, None when there is none), ``model_distance`` (‖H⁺g‖, the distance to the critical point of
+    the local quadratic model; None when not computed), ``reversals`` (fraction of reversing step pairs in the last
+    window).
+    """
+
+    verdict: str
+    reason: str
+    step: int
+    value: float
+    gradient_norm: float
+    eigenvalues: torch.Tensor | None = None
+    escape_direction: torch.Tensor | None = None
+    model_distance: float | None = None
+    reversals: float | None = None
+
+
+def reversal_fraction(points: torch.Tensor, window: int = 20) -> float | None:
+    """Fraction of the last ``window`` consecutive step pairs (d_k, d_{k+1}) with d_k · d_{k+1} < 0."""
+    d = points.diff(dim=0)
+    if len(d) < 3:
+        return None
+    d = d[-(window + 1):]
+    dots = (d[1:] * d[:-1]).sum(dim=1)
+    return float((dots < 0).double().mean())
+
+
+def _growing(values: torch.Tensor, gnorms: torch.Tensor) -> bool:
+    K = len(values) - 1
+    if K < 2:
+        return False
+    w = min(10, K)
+    return bool((values[-w - 1:].diff() > 0).all() and (gnorms[-w - 1:].diff() > 0).all()
+                and values[-1] > values[0])
+
+
+def _curvature(objective: Objective, x: torch.Tensor, g: torch.Tensor):
+    """Ascending eigenvalues, eigenvectors, ζ and the model distance ‖H⁺g‖ (None when n is too large)."""
+    if objective.n > DENSE_MAX:
+        return None
+    H = objective.hessian(x)
+    H = 0.5 * (H + H.T)
+    if not torch.isfinite(H).all():
+        return None
+    lam, V = torch.linalg.eigh(H)
+    zeta = math.sqrt(torch.finfo(x.dtype).eps) * max(1.0, float(lam.abs().max()))
+    inv = torch.where(lam.abs() > zeta, 1.0 / torch.where(lam == 0, torch.ones_like(lam), lam), torch.zeros_like(lam))
+    singular = bool((lam.abs() <= zeta).any())
+    dist = float(torch.linalg.vector_norm(V @ (inv * (V.T @ g))))
+    return lam, V, zeta, dist, singular
+
+
+def judge(objective: Objective, points: torch.Tensor, values: torch.Tensor, gnorms: torch.Tensor,
+          scale: Scale, nonfinite_step: int | None = None) -> Verdict:
+    """The verdict for a trajectory: ``points`` [K+1, n], ``values`` [K+1], ``gnorms`` [K+1] (see the table above)."""
+    K = len(values) - 1
+    if nonfinite_step is not None:
+        return Verdict("diverged", f"value, gradient or point became non-finite at step {nonfinite_step}",
+                       nonfinite_step, float(values[-1]), float(gnorms[-1]))
+    fK, gK, x = float(values[-1]), float(gnorms[-1]), points[-1]
+    if _growing(values, gnorms):
+        w = min(10, K)
+        rate = float((gnorms[-1] / gnorms[-w - 1]) ** (1.0 / w))
+        return Verdict("diverged", f"f and |grad| grew at each of the last {w} steps (|grad| x{rate:.3g} per step), "
+                       f"f {float(values[0]):.4g} -> {fK:.4g}", K, fK, gK)
+    _, g = values_and_grads(objective, x[None])
+    curv = _curvature(objective, x, g[0])
+    rev = reversal_fraction(points)
+    base = dict(step=K, value=fK, gradient_norm=gK, reversals=rev)
+    if curv is not None:
+        lam, V, zeta, dist, singular = curv
+        esc = V[:, 0] if lam[0] < -zeta else None
+        base.update(eigenvalues=lam, escape_direction=esc, model_distance=dist)
+        pos, neg = int((lam > zeta).sum()), int((lam < -zeta).sum())
+    eig = "" if curv is None else f", eigenvalues {[float(f'{v:.4g}') for v in lam]}"
+    if gK <= scale.gtol:
+        crit = f"|grad| = {gK:.3g} <= gtol = {scale.gtol:.3g}"
+        if curv is None:
+            return Verdict("unknown", f"{crit}, but the Hessian is not available (n > {DENSE_MAX} or not finite)",
+                           **base)
+        if neg and pos:
+            return Verdict("stalled_at_saddle", f"{crit}{eig}: a saddle, escape along the eigenvector of "
+                           f"{float(lam[0]):.4g}", **base)
+        if neg and neg == len(lam):
+            return Verdict("stalled_at_max", f"{crit}{eig}: a local maximum", **base)
+        if neg:
+            return Verdict("stalled_at_saddle", f"{crit}{eig}: negative curvature, escape along the eigenvector of "
+                           f"{float(lam[0]):.4g}", **base)
+        if pos == len(lam):
+            return Verdict("converged", f"{crit}{eig}: a strict local minimum", **base)
+        return Verdict("plateau", f"{crit}{eig}: flat to second order (zero eigenvalues within {zeta:.3g}); the "
+                       "second-order test cannot tell a minimum from a saddle", **base)
+    if rev is not None and rev >= OSCILLATION:
+        return Verdict("oscillating", f"{rev:.0%} of the last step pairs reverse direction; |grad| = {gK:.3g} "
+                       f"> gtol = {scale.gtol:.3g}", **base)
+    if gK < scale.gslow:
+        small = f"|grad| = {gK:.3g} < {scale.slow:g} x mean slope {scale.slope:.3g}"
+        near = curv is not None and not singular and dist <= NEAR * scale.length
+        flat = curv is not None and float(lam.abs().max()) * scale.length < scale.slope
+        curv_txt = "" if curv is None else (
+            f"; max|λ| x region size = {float(lam.abs().max()) * scale.length:.3g} "
+            f"{'<' if flat else '>='} mean slope")
+        w = min(10, K)
+        decreasing = K > 0 and float(values[-1]) < float(values[-w - 1])
+        if near:
+            where = f"the quadratic model's critical point is {dist:.3g} away (<= {NEAR:g} x region size " \
+                    f"{scale.length:.3g})"
+            if neg and neg < len(lam):
+                return Verdict("stalled_at_saddle", f"{small}{eig}; {where}: approaching a saddle", **base)
+            if neg:
+                return Verdict("stalled_at_max", f"{small}{eig}; {where}: approaching a maximum", **base)
+            if flat:
+                return Verdict("plateau", f"{small}{eig}{curv_txt}; {where}: approaching a critical point that "
+                               "is flat to second order", **base)
+            return Verdict("max_steps", f"budget of {K} steps used; {small}; {where}, a minimum of the model", **base)
+        far = ("the Hessian is not available" if curv is None else
+               "the quadratic model has no critical point (singular Hessian)" if singular else
+               f"the quadratic model's critical point is {dist:.3g} away (> {NEAR:g} x region size "
+               f"{scale.length:.3g})")
+        if flat and decreasing:
+            return Verdict("vanishing_gradient", f"{small} and f still decreasing, yet not critical; {far}"
+                           f"{curv_txt}: saturated, flat to second order", **base)
+        if flat or (curv is None and not decreasing):
+            return Verdict("plateau", f"{small}; f {'still' if decreasing else 'no longer'} decreasing over the "
+                           f"last {w} steps; {far}{curv_txt}", **base)
+        if curv is None:
+            return Verdict("unknown", f"{small} and f still decreasing, not critical; the Hessian is not available "
+                           "to tell a saturated region from a narrow valley", **base)
+        return Verdict("max_steps", f"budget of {K} steps used; {small}{eig}{curv_txt}: a narrow curved valley "
+                       f"(condition number {float(lam.abs().max() / lam.abs().min().clamp(min=zeta)):.3g})", **base)
+    return Verdict("max_steps", f"budget of {K} steps used while still moving: |grad| = {gK:.3g} "
+                   f"(mean slope {scale.slope:.3g}){eig}", **base)

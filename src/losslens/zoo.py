@@ -1,0 +1,72 @@
+"""Built-in models for the digits data, and user models given as ``package.module:factory``."""
+from __future__ import annotations
+
+import importlib
+import re
+from typing import Callable
+
+import torch
+from torch import nn
+
+from .validation import InputError
+
+
+def _mlp(sizes: list[int], act: Callable[[], nn.Module]) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for a, b in zip(sizes[:-1], sizes[1:]):
+        layers += [nn.Linear(a, b), act()]
+    return nn.Sequential(*layers[:-1])
+
+
+def _cnn() -> nn.Sequential:
+    return nn.Sequential(
+        nn.Unflatten(1, (1, 8, 8)),
+        nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),      # 8 x 4 x 4
+        nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),     # 16 x 2 x 2
+        nn.Flatten(), nn.Linear(64, 10),
+    )
+
+
+MODELS: dict[str, tuple[Callable[[], nn.Module], str]] = {
+    "digits-linear": (lambda: nn.Linear(64, 10), "softmax regression: a convex loss in its parameters"),
+    "digits-mlp": (lambda: _mlp([64, 128, 128, 10], nn.ReLU), "MLP 64-128-128-10 with ReLU"),
+    "digits-small-mlp": (lambda: _mlp([64, 16, 10], nn.Tanh), "MLP 64-16-10 with tanh (dense Hessian is cheap)"),
+    "digits-deep-sigmoid": (lambda: _mlp([64] + [32] * 8 + [10], nn.Sigmoid),
+                            "8 hidden sigmoid layers of 32: gradients vanish in the early layers"),
+    "digits-cnn": (_cnn, "small CNN: two 3x3 conv layers (8, 16 channels) and a linear head"),
+}
+
+
+def make_model(name: str, seed: int = 0) -> nn.Module:
+    """A built-in model (seeded initialisation, global RNG untouched) or ``package.module:factory``."""
+    if name in MODELS:
+        factory = MODELS[name][0]
+    elif ":" in name:
+        factory = load_factory(name)
+    else:
+        raise InputError(f"unknown model {name!r}; built-in: {', '.join(MODELS)}, or package.module:factory")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = factory()
+    if not isinstance(model, nn.Module):
+        raise InputError(f"model factory {name!r} returned {type(model).__name__}, not a torch.nn.Module")
+    return model
+
+
+_SPEC = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+
+
+def load_factory(spec: str) -> Callable[[], nn.Module]:
+    """Import ``package.module:factory`` (the user's own code, named explicitly) and return the factory."""
+    if not _SPEC.match(spec):
+        raise InputError(f"model spec {spec!r} must look like package.module:factory")
+    module_name, attr = spec.split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as err:  # noqa: BLE001 - any import failure is bad input here
+        raise InputError(f"cannot import {module_name!r} for model spec {spec!r}: {type(err).__name__}: {err}") \
+            from None
+    factory = getattr(module, attr, None)
+    if not callable(factory):
+        raise InputError(f"{module_name!r} has no callable {attr!r} for model spec {spec!r}")
+    return factory

@@ -1,0 +1,114 @@
+"""Known answers: a convex/not_convex verdict that is wrong fails; unknown is allowed but counted."""
+import math
+
+import pytest
+import sympy
+import torch
+
+from losslens import InputError
+from losslens.catalog import resolve
+from losslens.convexity import VERDICTS, check_convexity
+
+from convexity_cases import ACCEPT, CONVEX_FAMILY, FUNCTIONS
+
+_RESULTS = {}
+
+
+def _run(expr, box, where):
+    key = (expr, box, where)
+    if key not in _RESULTS:
+        _RESULTS[key] = check_convexity(expr, box, where=where, time_budget=10.0)
+    return _RESULTS[key]
+
+
+def exact_gap(obj, w):
+    """f(λa + (1−λ)b) − λ f(a) − (1−λ) f(b) in 50-digit arithmetic from the sympy form, at the exact floats."""
+    f, syms = obj.expression.sympy, obj.expression.symbols
+    lam = sympy.Rational(w.lam)
+    a = [sympy.Rational(v) for v in w.a]
+    b = [sympy.Rational(v) for v in w.b]
+    m = [lam * u + (1 - lam) * v for u, v in zip(a, b)]
+    at = lambda p: f.subs(dict(zip(syms, p)))
+    return (w.sign * (at(m) - lam * at(a) - (1 - lam) * at(b))).evalf(50)
+
+
+@pytest.mark.parametrize("expr,box,where,truth,mu", FUNCTIONS, ids=[f"{c[0]}|{c[1]}|{c[2]}" for c in FUNCTIONS])
+def test_verdict_is_never_wrong(expr, box, where, truth, mu):
+    r = _run(expr, box, where)
+    assert r.verdict in VERDICTS
+    assert r.verdict in ACCEPT[truth], f"{expr} on {box or where or 'R^n'}: {r.verdict} but truth is {truth}"
+    obj = resolve(expr)
+    if r.witness is not None:          # the witness is re-checked here, independently, with sympy
+        assert exact_gap(obj, r.witness) > 0
+        assert r.witness.gap > 0 and exact_gap(obj, r.witness) >= r.witness.gap * (1 - 1e-12)
+    if r.verdict == "strongly_convex":
+        assert mu is not None and 0 < r.modulus <= mu * (1 + 1e-12), (r.modulus, mu)
+    if r.verdict in CONVEX_FAMILY:
+        assert r.proofs and r.proofs[0].trace
+
+
+def test_decided_share_is_high():
+    decided = sum(_run(e, b, w).verdict != "unknown" for e, b, w, _, _ in FUNCTIONS)
+    assert len(FUNCTIONS) >= 40
+    assert decided >= 0.95 * len(FUNCTIONS), decided
+
+
+def test_domain_is_named_not_silently_restricted():
+    r = check_convexity("log(x)")
+    assert r.domain["kind"] == "natural_domain" and "x > 0" in r.domain["text"]
+    r = check_convexity("x^3", "0:2")
+    assert r.domain["kind"] == "box" and r.domain["box"] == {"lo": [0.0], "hi": [2.0]}
+    assert check_convexity("x^2").domain["kind"] == "whole_space"
+    r = check_convexity("x^3", where="x >= 0")
+    assert "x >= 0" in r.domain["text"] and r.verdict in CONVEX_FAMILY
+
+
+def test_strong_modulus_is_a_lower_bound_of_sampled_hessian_eigenvalues():
+    r = check_convexity("x^2 + y^2 + z^2 + w^2 - 0.5*x*w")
+    obj = resolve("x^2 + y^2 + z^2 + w^2 - 0.5*x*w")
+    lam = torch.linalg.eigvalsh(obj.hessian([0.0, 0.0, 0.0, 0.0]))
+    assert r.verdict == "strongly_convex" and r.modulus <= float(lam.min()) + 1e-12
+    assert r.modulus == pytest.approx(1.5)
+
+
+def test_x_cubed_is_not_convex_on_the_real_line():
+    r = check_convexity("x^3")
+    assert r.verdict == "not_convex" and r.domain["kind"] == "whole_space"
+
+
+def test_natural_domain_not_convex_is_unknown_not_convex():
+    # 1/x is convex on x > 0 and concave on x < 0; on its natural domain x != 0 a witness segment exists on x < 0
+    r = check_convexity("1/x")
+    assert r.verdict == "not_convex"
+    assert all(v < 0 for v in r.witness.a + r.witness.b)
+
+
+def test_time_budget_gives_unknown_with_what_was_tried():
+    r = check_convexity("x^4 + y^4 + x*y^3*sin(x)", time_budget=1e-6)
+    assert r.verdict == "unknown" and r.tried
+
+
+def test_json_schema():
+    d = check_convexity("x^2 + y^2").to_dict()
+    assert set(d) == {"expression", "variables", "verdict", "domain", "modulus", "proofs", "witness", "reason",
+                      "tried", "seconds"}
+    assert set(d["domain"]) == {"kind", "box", "conditions", "text"}
+
+
+def test_bad_inputs():
+    with pytest.raises(InputError, match="undefined on all of box"):
+        check_convexity("log(x)", "-2:-1")
+    with pytest.raises(InputError, match="box has 3 lo:hi parts, the objective has 2"):
+        check_convexity("x*y", "0:1,0:1,0:1")
+    with pytest.raises(InputError, match="time_budget == 0.0"):
+        check_convexity("x^2", time_budget=0)
+    with pytest.raises(InputError, match="must be an expression text or an AnalyticObjective"):
+        check_convexity(3.0)
+    with pytest.raises(InputError, match="unknown function 'foo'"):
+        check_convexity("foo(x)")
+    with pytest.raises(InputError, match="use 'and' only"):
+        check_convexity("x^2", where="x > 0 or x < -1")
+    with pytest.raises(InputError, match="unknown variable"):
+        check_convexity("x^2", where="z > 0")
+    with pytest.raises(InputError, match=r"box == \(-2, -1\), must be text"):
+        check_convexity("x^2", box=(-2, -1))

@@ -1,0 +1,53 @@
+import numpy as np
+import pytest
+import torch
+
+from losslens import InputError
+from losslens.curvature import spectral_density
+
+from .conftest import random_symmetric
+
+
+def test_full_lanczos_nodes_are_the_eigenvalues_and_weights_sum_to_one(tiny_model_objective):
+    _, obj = tiny_model_objective
+    eig = torch.linalg.eigvalsh(obj.hessian(obj.x0))
+    d = spectral_density(obj, obj.x0, probes=3, steps=obj.n, seed=0)
+    assert float(d.weights.sum()) == pytest.approx(1.0, abs=1e-12)
+    dist = (d.nodes[:, None] - eig[None, :]).abs().min(1).values
+    assert float(dist.max()) < 1e-8
+    assert d.trace_estimate == pytest.approx(float(eig.sum()), rel=0.5)
+
+
+def test_smoothed_density_integrates_to_one_and_matches_the_dense_histogram():
+    lam = torch.cat([torch.linspace(-1, 1, 150, dtype=torch.float64), torch.linspace(4, 6, 50, dtype=torch.float64)])
+    d = spectral_density(random_symmetric(lam, seed=1), probes=40, steps=40, seed=0)
+    grid, dens = d.grid.numpy(), d.density.numpy()
+    assert np.trapezoid(dens, grid) == pytest.approx(1.0, abs=1e-3)
+    edges = np.array([-2.0, -0.5, 0.5, 1.5, 3.5, 4.5, 5.5, 7.0])
+    slq = np.histogram(d.nodes.numpy(), bins=edges, weights=d.weights.numpy())[0]
+    dense = np.histogram(lam.numpy(), bins=edges)[0] / len(lam)
+    assert np.abs(slq - dense).max() < 0.05      # 40 probes: weights have relative sd ~ sqrt(2/(40 n_bin))
+
+
+def test_negative_fraction_estimates_the_share_of_negative_eigenvalues():
+    lam = torch.cat([-torch.linspace(0.5, 2, 60, dtype=torch.float64), torch.linspace(1, 3, 140, dtype=torch.float64)])
+    d = spectral_density(random_symmetric(lam, seed=5), probes=30, steps=30, seed=1)
+    assert d.negative_fraction == pytest.approx(0.3, abs=0.05)
+
+
+def test_sigma_is_used_as_given_and_seed_reproduces():
+    A = random_symmetric(torch.linspace(0, 1, 30))
+    a = spectral_density(A, probes=2, steps=10, sigma=0.05, seed=3)
+    b = spectral_density(A, probes=2, steps=10, sigma=0.05, seed=3)
+    assert a.sigma == 0.05 and torch.equal(a.density, b.density) and a.hvps == 20
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(probes=0), r"probes == 0, must be an integer in \[1, inf\]"),
+    (dict(steps=0), r"steps == 0, must be an integer in \[1, inf\]"),
+    (dict(points=3), r"points == 3, must be an integer in \[16, inf\]"),
+    (dict(sigma=0), r"sigma == 0.0, must be in \(0, inf\]"),
+])
+def test_bad_input(kwargs, match):
+    with pytest.raises(InputError, match=match):
+        spectral_density(torch.eye(3), **kwargs)

@@ -1,0 +1,67 @@
+import numpy as np
+import pytest
+
+from losslens.landscape.store import LandscapeStore, fingerprint
+from losslens.validation import InputError
+
+MANIFEST = {"grid": [3, 3], "directions": {"kind": "filter", "seed": 0}}
+
+
+def test_chunks_roundtrip_and_resume(tmp_path):
+    s = LandscapeStore.open(tmp_path / "s", MANIFEST, points=9, chunk=4)
+    assert s.n_chunks == 3 and s.chunk_range(2) == (8, 9)
+    s.write_chunk(0, np.arange(4.0))
+    s.write_chunk(2, np.array([8.0]))
+    again = LandscapeStore.open(tmp_path / "s", MANIFEST, points=9, chunk=4)
+    assert again.done() == {0, 2}
+    again.write_chunk(1, np.arange(4.0, 8.0))
+    assert np.array_equal(again.assemble(), np.arange(9.0))
+
+
+def test_other_settings_refused_with_how_to_start_fresh(tmp_path):
+    LandscapeStore.open(tmp_path / "s", MANIFEST, points=9, chunk=4)
+    other = {**MANIFEST, "directions": {"kind": "filter", "seed": 1}}
+    with pytest.raises(InputError, match=r"other settings \(directions.seed 0 there, 1 now\).*--fresh"):
+        LandscapeStore.open(tmp_path / "s", other, points=9, chunk=4)
+    with pytest.raises(InputError, match=r"other settings \(chunk 4 there, 3 now\)"):
+        LandscapeStore.open(tmp_path / "s", MANIFEST, points=9, chunk=3)
+    s = LandscapeStore.open(tmp_path / "s", other, points=9, chunk=4, fresh=True)
+    assert s.done() == set()
+
+
+def test_partial_and_corrupt_chunks_are_discarded(tmp_path):
+    s = LandscapeStore.open(tmp_path / "s", MANIFEST, points=9, chunk=4)
+    s.write_chunk(0, np.arange(4.0))
+    s.write_chunk(1, np.arange(4.0))
+    (tmp_path / "s" / "chunks" / "00002.npy.123.tmp").write_bytes(b"\x93NUMPY half")
+    full = (tmp_path / "s" / "chunks" / "00001.npy").read_bytes()
+    (tmp_path / "s" / "chunks" / "00001.npy").write_bytes(full[:-7])    # truncated: not a complete chunk
+    assert s.discard_partial() == 1
+    assert s.done() == {0}
+    assert not (tmp_path / "s" / "chunks" / "00001.npy").exists()
+
+
+def test_bad_directories_refused(tmp_path):
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(InputError, match="is a file, must be a directory"):
+        LandscapeStore.open(tmp_path / "f", MANIFEST, points=9, chunk=4)
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "notes.txt").write_text("mine")
+    with pytest.raises(InputError, match="non-empty directory without a losslens manifest.json"):
+        LandscapeStore.open(tmp_path / "d", MANIFEST, points=9, chunk=4)
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "manifest.json").write_text("{not json")
+    with pytest.raises(InputError, match="unreadable manifest.json"):
+        LandscapeStore.open(tmp_path / "m", MANIFEST, points=9, chunk=4)
+
+
+def test_fingerprint_depends_on_bytes_dtype_and_shape():
+    import torch
+
+    a = torch.arange(6.0, dtype=torch.float64)
+    assert fingerprint(a) == fingerprint(a.clone())
+    assert fingerprint(a) != fingerprint(a.reshape(2, 3))
+    assert fingerprint(a) != fingerprint(a.float())
+    b = a.clone()
+    b[3] += 1e-12
+    assert fingerprint(a) != fingerprint(b)

@@ -1,0 +1,182 @@
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+from torch import nn
+from torch.func import functional_call
+
+from losslens import InputError
+from losslens.model import ModelObjective
+
+G = torch.Generator().manual_seed(0)
+X = torch.randn(37, 3, generator=G, dtype=torch.float64)
+Y = torch.randn(37, 1, generator=G, dtype=torch.float64)
+
+
+def linear_objective(**kw):
+    model = nn.Linear(3, 1).double()
+    return model, ModelObjective(model, nn.MSELoss(), (X, Y), dtype=torch.float64, **kw)
+
+
+def test_linear_regression_matches_closed_form():
+    _, obj = linear_objective(batch_size=5)
+    assert obj.n == 4 and [b.name for b in obj.layout] == ["weight", "bias"]
+    A = torch.cat([X, torch.ones(37, 1, dtype=torch.float64)], 1)      # x = (w, b)
+    x = torch.randn(4, generator=G, dtype=torch.float64)
+    r = A @ x - Y[:, 0]
+    assert obj.value(x).item() == pytest.approx((r ** 2).mean().item(), rel=1e-13)
+    torch.testing.assert_close(obj.grad(x), 2 * A.T @ r / 37)
+    H = 2 * A.T @ A / 37
+    torch.testing.assert_close(obj.hessian(x), H)
+    V = torch.randn(3, 4, generator=G, dtype=torch.float64)
+    torch.testing.assert_close(obj.hvp(x, V), V @ H)
+    P = torch.randn(6, 4, generator=G, dtype=torch.float64)
+    torch.testing.assert_close(obj.values(P, chunk=4), ((P @ A.T - Y.T) ** 2).mean(1))
+
+
+def test_value_does_not_depend_on_batch_size():
+    _, a = linear_objective(batch_size=1)
+    _, b = linear_objective(batch_size=1000)
+    x = a.x0 + 0.3
+    assert a.value(x).item() == pytest.approx(b.value(x).item(), rel=1e-13)
+
+
+class WithEverything(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(3, 4)
+        self.bn = nn.BatchNorm1d(4)
+        self.frozen = nn.Linear(4, 1)
+        self.frozen.requires_grad_(False)
+        self.unused = nn.Parameter(torch.ones(2))
+
+    def forward(self, x):
+        return self.frozen(torch.tanh(self.bn(self.lin(x))))
+
+
+def test_user_model_is_never_changed():
+    model = WithEverything().double()
+    model.train()
+    model.lin.weight.grad = torch.full_like(model.lin.weight, 7.0)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    for mode in ("eval", "train"):
+        obj = ModelObjective(model, nn.MSELoss(), (X, Y), dtype=torch.float64, mode=mode)
+        x = obj.x0 + 0.1
+        obj.value(x), obj.grad(x), obj.hvp(x, torch.ones(obj.n, dtype=torch.float64)), obj.values(x[None])
+    after = model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert model.training and model.bn.training
+    assert torch.equal(model.lin.weight.grad, torch.full_like(model.lin.weight, 7.0))
+    assert model.unused.grad is None and model.lin.bias.grad is None
+
+
+def test_frozen_excluded_unused_has_zero_gradient_and_eval_mode_matches_module():
+    model = WithEverything().double()
+    obj = ModelObjective(model, nn.MSELoss(), (X, Y), dtype=torch.float64)
+    names = [b.name for b in obj.layout]
+    assert "frozen.weight" not in names and "unused" in names
+    g = obj.unflatten(obj.grad(obj.x0))
+    assert torch.equal(g["unused"], torch.zeros(2, dtype=torch.float64))
+    model.eval()
+    with torch.no_grad():
+        want = nn.MSELoss()(model(X), Y)
+    assert obj.value(obj.x0).item() == pytest.approx(want.item(), rel=1e-13)
+
+
+def test_train_mode_uses_batch_statistics():
+    model = WithEverything().double()
+    obj = ModelObjective(model, nn.MSELoss(), (X, Y), dtype=torch.float64, mode="train", batch_size=37)
+    h = model.lin(X)
+    h = (h - h.mean(0)) / torch.sqrt(h.var(0, unbiased=False) + model.bn.eps) * model.bn.weight + model.bn.bias
+    want = nn.MSELoss()(model.frozen(torch.tanh(h)), Y)
+    assert obj.value(obj.x0).item() == pytest.approx(want.item(), rel=1e-12)
+
+
+def test_closure_custom_loss_and_flatten_roundtrip():
+    model = nn.Linear(3, 1).double()
+    # a residual-style loss: mean of (u(x) - |x|)^2 + 0.1 * mean u(x)^2, no targets in the batch
+    closure = lambda call, batch: ((call(batch[0])[:, 0] - batch[0].norm(dim=1)) ** 2).mean() \
+        + 0.1 * (call(batch[0]) ** 2).mean()
+    obj = ModelObjective(model, data=[(X[:20],), (X[20:],)], closure=closure, dtype=torch.float64)
+    with torch.no_grad():
+        u = model(X)[:, 0]
+    want = ((u - X.norm(dim=1)) ** 2).mean() + 0.1 * (u ** 2).mean()
+    assert obj.value(obj.x0).item() == pytest.approx(want.item(), rel=1e-13)
+    torch.testing.assert_close(obj.flatten(dict(model.named_parameters())), obj.x0)
+    torch.testing.assert_close(obj.call(obj.x0, X), u[:, None])
+
+
+def test_dataloader_equals_tensors_and_subset_is_seeded():
+    from torch.utils.data import DataLoader, TensorDataset
+
+    model = nn.Linear(3, 1).double()
+    a = ModelObjective(model, nn.MSELoss(), DataLoader(TensorDataset(X, Y), batch_size=8), dtype=torch.float64)
+    b = ModelObjective(model, nn.MSELoss(), (X, Y), dtype=torch.float64)
+    assert a.value(a.x0).item() == pytest.approx(b.value(b.x0).item(), rel=1e-13)
+    s1 = ModelObjective(model, nn.MSELoss(), (X, Y), subset=10, seed=4, dtype=torch.float64)
+    s2 = ModelObjective(model, nn.MSELoss(), (X, Y), subset=10, seed=4, dtype=torch.float64)
+    assert s1.num_samples == 10 and s1.fingerprint() == s2.fingerprint() != b.fingerprint()
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(loss_fn=nn.MSELoss(reduction="none")), r"the loss must be a scalar \(batch mean\), got \(37, 1\)"),
+    (dict(loss_fn=nn.MSELoss(), data=(torch.randn(5, 7), torch.randn(5, 1))), "cannot be evaluated on this data"),
+    (dict(loss_fn=None), "give exactly one of loss_fn"),
+    (dict(loss_fn=nn.MSELoss(), data=None), "data is missing"),
+    (dict(loss_fn=nn.MSELoss(), data=(torch.randn(5, 3), torch.randn(4, 1))), "must share the sample dimension"),
+    (dict(loss_fn=nn.MSELoss(), mode="test"), "mode == 'test', must be one of 'eval', 'train'"),
+    (dict(loss_fn=nn.MSELoss(), subset=100), r"subset == 100, must be an integer in \[1, 37\]"),
+    (dict(loss_fn=nn.MSELoss(), data="abc"), "data must be"),
+])
+def test_bad_input(kwargs, match):
+    kwargs.setdefault("data", (X.float(), Y.float()))
+    with pytest.raises(InputError, match=match):
+        ModelObjective(nn.Linear(3, 1), **kwargs)
+
+
+def test_model_type_and_frozen_everything():
+    with pytest.raises(InputError, match="model must be a torch.nn.Module"):
+        ModelObjective(lambda x: x, nn.MSELoss(), (X, Y))
+    m = nn.Linear(3, 1).requires_grad_(False)
+    with pytest.raises(InputError, match="no trainable parameters"):
+        ModelObjective(m, nn.MSELoss(), (X.float(), Y.float()))
+
+
+SCRIPT = textwrap.dedent("""
+    import json, sys, torch, torch.distributed as dist
+    from torch import nn
+    from losslens.model import ModelObjective
+    dist.init_process_group("gloo")
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(37, 3, generator=g, dtype=torch.float64); Y = torch.randn(37, 1, generator=g, dtype=torch.float64)
+    torch.manual_seed(1); model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1)).double()
+    obj = ModelObjective(model, nn.MSELoss(), (X, Y), dtype=torch.float64)
+    x = obj.x0 + 0.05
+    out = dict(v=obj.value(x).item(), g=obj.grad(x).tolist(), h=obj.hvp(x, torch.ones(obj.n, dtype=torch.float64)).tolist(),
+               vals=obj.values(torch.stack([x, 2 * x])).tolist(), world=dist.get_world_size(), shard=obj.batches[0][0].shape[0])
+    if dist.get_rank() == 0:
+        open(sys.argv[1], "w").write(json.dumps(out))
+    dist.destroy_process_group()
+""")
+
+
+@pytest.mark.slow
+def test_two_process_gloo_equals_one_process(tmp_path):
+    import json
+
+    script = tmp_path / "run.py"
+    script.write_text(SCRIPT)
+    outs = {}
+    for nproc in (1, 2):
+        path = tmp_path / f"out{nproc}.json"
+        subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(nproc),
+                        str(script), str(path)], check=True,
+                       capture_output=True, timeout=120)
+        outs[nproc] = json.loads(path.read_text())
+    one, two = outs[1], outs[2]
+    assert two["world"] == 2 and two["shard"] == 18 and one["shard"] == 37
+    assert two["v"] == pytest.approx(one["v"], rel=1e-12)
+    for k in ("g", "h", "vals"):
+        torch.testing.assert_close(torch.tensor(two[k]), torch.tensor(one[k]), rtol=1e-12, atol=1e-14)
