@@ -40,7 +40,7 @@ def make_evaluator(obj, directions: Directions, method: str = "auto"):
     """The evaluator for ``method`` (see the module docstring); ``auto`` = ``fast`` for models, else ``values``."""
     check_choice("method", method, METHODS)
     if method == "auto":
-        method = "fast" if is_model_objective(obj) else "values"
+        method = "fast" if is_model_objective(obj) and not _tied(obj.module) else "values"
     if method == "fast":
         if not is_model_objective(obj):
             raise InputError("method == 'fast' needs a model objective; use 'values' or 'loop' for functions")
@@ -95,6 +95,9 @@ class ModelPlaneEvaluator(_PlaneEvaluator):
         self.batches, self.weights = _batches_and_weights(obj)
         self.loss_fn = getattr(obj, "loss_fn", None)
         self.closure = getattr(obj, "closure", None)
+        if _tied(obj.module):
+            raise InputError("method == 'fast' cannot evaluate a model whose modules share (tie) parameters; use "
+                             "method='values'")
         self.net = copy.deepcopy(obj.module)     # already in the objective's dtype and mode
         self.net.requires_grad_(False)
         self.theta = self.origin.clone()
@@ -175,6 +178,11 @@ class ModelPlaneEvaluator(_PlaneEvaluator):
     def __call__(self, C: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
             return torch.stack([self._point(c) for c in C]) if len(C) else self.theta.new_zeros(0)
+
+
+def _tied(module: nn.Module) -> bool:
+    """Does one parameter tensor appear under several names (weight tying)?"""
+    return len(list(module.named_parameters(remove_duplicate=False))) != len(list(module.named_parameters()))
 
 
 def _inputs(batch):
