@@ -124,3 +124,36 @@ def test_bad_input():
     obj.distributed = True
     with pytest.raises(InputError, match="shards its data over ranks; build it with distributed=False"):
         evaluate(obj, gaussian(obj.x0, 2, layout=obj.layout), 3, (-1, 1))
+
+
+def test_closure_objectives_and_tied_parameters():
+    from losslens.model import ModelObjective
+
+    g = torch.Generator().manual_seed(0)
+    X, y = torch.randn(30, 4, generator=g, dtype=torch.float64), torch.randn(30, 4, generator=g, dtype=torch.float64)
+    net = nn.Sequential(nn.Linear(4, 4), nn.Tanh(), nn.Linear(4, 4))
+    obj = ModelObjective(net, closure=lambda call, b: ((call(b[0]) - b[1]) ** 4).mean(), data=(X, y),
+                         dtype=torch.float64)
+    d = gaussian(obj.x0, 2, seed=0, layout=obj.layout)
+    C = torch.tensor([[0.2, -0.4], [1.0, 1.0]], dtype=torch.float64)
+    torch.testing.assert_close(make_evaluator(obj, d, "fast")(C), make_evaluator(obj, d, "loop")(C))
+    net[2].weight = net[0].weight          # tied: one tensor under two names
+    tied = ModelObjective(net, nn.MSELoss(), (X, y), dtype=torch.float64)
+    dt = gaussian(tied.x0, 2, seed=0, layout=tied.layout)
+    assert make_evaluator(tied, dt, "auto").name == "values"
+    with pytest.raises(InputError, match="share \\(tie\\) parameters; use method='values'"):
+        make_evaluator(tied, dt, "fast")
+
+
+def test_fast_path_first_convolution_matches_loop():
+    g = torch.Generator().manual_seed(0)
+    X, y = torch.randn(20, 64, generator=g, dtype=torch.float64), torch.randint(0, 10, (20,), generator=g)
+    from losslens.model import ModelObjective
+    from losslens.zoo import make_model
+
+    obj = ModelObjective(make_model("digits-cnn"), nn.CrossEntropyLoss(), (X, y), dtype=torch.float64)
+    d = gaussian(obj.x0, 2, seed=0, layout=obj.layout)
+    fast = make_evaluator(obj, d, "fast")
+    assert fast.first is not None and fast.first[0] == 1      # Unflatten, then the first Conv2d
+    C = torch.tensor([[0.0, 0.0], [0.5, -1.0]], dtype=torch.float64)
+    torch.testing.assert_close(fast(C), make_evaluator(obj, d, "loop")(C), rtol=1e-12, atol=1e-12)

@@ -6,9 +6,9 @@
 * :class:`ModelPlaneEvaluator` (``fast``, model objectives): a private copy of the network whose parameters are
   views of one flat buffer; per point the buffer is set to ``θ₀ + Σ c_j d_j`` (one fused pass over ``n`` numbers)
   and the copy runs a plain forward over the fixed batches (no ``functional_call`` dispatch, no per-point copies).
-  When the network is an ``nn.Sequential`` whose first parametrised layer is an ``nn.Linear`` that only
-  parameter-free layers (``Flatten``, ``Identity``, ``Unflatten``) precede, that layer is linear in the plane
-  coordinates:
+  When the network is an ``nn.Sequential`` whose first parametrised layer is an ``nn.Linear`` or ``nn.ConvNd``
+  that only parameter-free layers (``Flatten``, ``Identity``, ``Unflatten``) precede, that layer is linear in the
+  plane coordinates (shown for Linear; a convolution is the same with ⊛):
 
       Z (W₀ + Σ c_j ΔW_j)ᵀ + (b₀ + Σ c_j Δb_j) = H₀ + Σ c_j H_j,   H₀ = Z W₀ᵀ + b₀,  H_j = Z ΔW_jᵀ + Δb_j,
 
@@ -22,12 +22,14 @@ import copy
 
 import torch
 from torch import nn
+from torch.func import functional_call
 
 from ..validation import InputError, check_choice
 from .directions import Directions
 
 METHODS = ("auto", "fast", "values", "loop")
 PREFIX_OK = (nn.Flatten, nn.Identity, nn.Unflatten)
+LINEAR_IN_WEIGHTS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)   # output = Z ⊛ W + b: linear in (W, b)
 PRECOMPUTE_BUDGET = 1 << 28   # bytes of first-layer products H_j kept in memory (256 MiB)
 
 
@@ -40,7 +42,7 @@ def make_evaluator(obj, directions: Directions, method: str = "auto"):
     """The evaluator for ``method`` (see the module docstring); ``auto`` = ``fast`` for models, else ``values``."""
     check_choice("method", method, METHODS)
     if method == "auto":
-        method = "fast" if is_model_objective(obj) else "values"
+        method = "fast" if is_model_objective(obj) and not _tied(obj.module) else "values"
     if method == "fast":
         if not is_model_objective(obj):
             raise InputError("method == 'fast' needs a model objective; use 'values' or 'loop' for functions")
@@ -95,6 +97,9 @@ class ModelPlaneEvaluator(_PlaneEvaluator):
         self.batches, self.weights = _batches_and_weights(obj)
         self.loss_fn = getattr(obj, "loss_fn", None)
         self.closure = getattr(obj, "closure", None)
+        if _tied(obj.module):
+            raise InputError("method == 'fast' cannot evaluate a model whose modules share (tie) parameters; use "
+                             "method='values'")
         self.net = copy.deepcopy(obj.module)     # already in the objective's dtype and mode
         self.net.requires_grad_(False)
         self.theta = self.origin.clone()
@@ -109,7 +114,7 @@ class ModelPlaneEvaluator(_PlaneEvaluator):
         self.first = self._linear_first(obj)
 
     def _linear_first(self, obj):
-        """(index of the first Linear, [per batch: (H₀, [H_j])]) when the first-layer identity applies, else None."""
+        """(index of the first layer, [per batch: (H₀, [H_j])]) when the first-layer identity applies, else None."""
         net = self.net
         if self.closure is not None or not isinstance(net, nn.Sequential) or len(self.batches[0]) != 2:
             return None
@@ -120,7 +125,7 @@ class ModelPlaneEvaluator(_PlaneEvaluator):
                 break
             if not isinstance(m, PREFIX_OK):
                 return None
-        if idx is None or not isinstance(net[idx], nn.Linear):
+        if idx is None or not isinstance(net[idx], LINEAR_IN_WEIGHTS):
             return None
         lin = net[idx]
         trainable = {b.name for b in obj.layout}
@@ -129,21 +134,24 @@ class ModelPlaneEvaluator(_PlaneEvaluator):
             return None
         k = self.vectors.shape[0]
         rows = sum(len(_inputs(b)) for b in self.batches)
-        if rows * lin.out_features * (k + 1) * self.theta.element_size() > PRECOMPUTE_BUDGET:
-            return None
         blocks = {b.name: b for b in obj.layout}
 
         def part(vec, attr):
-            b = blocks.get(f"{idx}.{attr}")
-            return None if b is None else vec[b.offset:b.offset + b.numel].view(b.shape)
+            b = blocks[f"{idx}.{attr}"]
+            return vec[b.offset:b.offset + b.numel].view(b.shape)
+
+        def layer(vec, Z):
+            """The layer with its weight (and bias) taken from ``vec``: linear in ``vec``."""
+            return functional_call(lin, {a: part(vec, a) for a, _ in lin.named_parameters()}, (Z,))
 
         pre = []
         with torch.no_grad():
             for batch in self.batches:
                 Z = net[:idx](_inputs(batch)) if idx else _inputs(batch)
-                H0 = nn.functional.linear(Z, part(self.origin, "weight"), part(self.origin, "bias"))
-                Hs = [nn.functional.linear(Z, part(v, "weight"), part(v, "bias")) for v in self.vectors]
-                pre.append((H0, Hs))
+                H0 = layer(self.origin, Z)
+                if H0.numel() // max(len(Z), 1) * rows * (k + 1) * H0.element_size() > PRECOMPUTE_BUDGET:
+                    return None
+                pre.append((H0, [layer(v, Z) for v in self.vectors]))
         self.rest = net[idx + 1:]
         self.buffer = [torch.empty_like(H0) for H0, _ in pre]
         self.head = _Head(self.rest, self.loss_fn, [_targets(b) for b in self.batches])
@@ -175,6 +183,11 @@ class ModelPlaneEvaluator(_PlaneEvaluator):
     def __call__(self, C: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
             return torch.stack([self._point(c) for c in C]) if len(C) else self.theta.new_zeros(0)
+
+
+def _tied(module: nn.Module) -> bool:
+    """Does one parameter tensor appear under several names (weight tying)?"""
+    return len(list(module.named_parameters(remove_duplicate=False))) != len(list(module.named_parameters()))
 
 
 def _inputs(batch):
