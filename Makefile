@@ -23,6 +23,7 @@ demo: $(STAMP)
 	$(BIN)/losslens basins himmelblau --method gd --starts 2500 --steps 500
 	$(BIN)/losslens convex "log(1 + exp(x)) + (x - y)^2"
 	$(BIN)/losslens landscape himmelblau --grid 101 --plot losslens-landscape.png --plot losslens-landscape.html
+	$(BIN)/losslens gradflow --model digits-deep-sigmoid --steps 20
 	$(BIN)/losslens tour --out losslens-tour
 
 test: $(STAMP)
@@ -35,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[bench]"   # benchmark-only peers
 	$(BIN)/python benchmarks/bench_convexity.py
 	$(BIN)/python benchmarks/bench_landscape.py
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_curvature.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .hypothesis losslens-tour test-artifacts losslens-landscape.png losslens-landscape.html losslens-landscape.png losslens-landscape.html
