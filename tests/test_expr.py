@@ -168,3 +168,9 @@ def test_random_text_parses_or_raises_own_error(text):
     except ExprError:
         pass
     assert SENTINEL == []
+
+
+def test_domain_of_a_possibly_non_real_argument_is_kept_unevaluated():
+    # sympy cannot order log(min(x, 0)) against 0; the condition stays symbolic instead of raising
+    e = parse("log1p(log(min(x, 0.0)))")
+    assert [d[0] for d in e.domain] == ["log argument > 0", "log1p argument > -1"]

@@ -49,6 +49,15 @@ class Function:
     why: str = ""
 
 
+def _cond(relation, lhs: sympy.Expr) -> sympy.Basic:
+    """``relation(lhs, 0)``, simplified by sympy where it can decide (``exp(x) > 0`` is True), else left unevaluated
+    (sympy refuses to compare expressions it cannot prove real, e.g. ``log(min(x, 0))``)."""
+    try:
+        return relation(lhs, 0)
+    except TypeError:
+        return relation(lhs, 0, evaluate=False)
+
+
 def _softplus(a):
     return torch.logaddexp(a, torch.zeros_like(a))   # log(1+e^a) without overflow or a cut-off threshold
 
@@ -64,13 +73,14 @@ def _reduce(op):
 
 FUNCTIONS: dict[str, Function] = {
     "abs": Function((1, 1), sympy.Abs, torch.abs),
-    "sqrt": Function((1, 1), sympy.sqrt, torch.sqrt, lambda a: a >= 0, "sqrt argument >= 0"),
+    "sqrt": Function((1, 1), sympy.sqrt, torch.sqrt, lambda a: _cond(sympy.Ge, a), "sqrt argument >= 0"),
     "exp": Function((1, 1), sympy.exp, torch.exp),
-    "log": Function((1, 1), sympy.log, torch.log, lambda a: a > 0, "log argument > 0"),
-    "log1p": Function((1, 1), lambda a: sympy.log(1 + a), torch.log1p, lambda a: 1 + a > 0, "log1p argument > -1"),
+    "log": Function((1, 1), sympy.log, torch.log, lambda a: _cond(sympy.Gt, a), "log argument > 0"),
+    "log1p": Function((1, 1), lambda a: sympy.log(1 + a), torch.log1p, lambda a: _cond(sympy.Gt, 1 + a), "log1p argument > -1"),
     "sin": Function((1, 1), sympy.sin, torch.sin),
     "cos": Function((1, 1), sympy.cos, torch.cos),
-    "tan": Function((1, 1), sympy.tan, torch.tan, lambda a: sympy.Ne(sympy.cos(a), 0), "tan argument not at a pole"),
+    "tan": Function((1, 1), sympy.tan, torch.tan, lambda a: _cond(sympy.Ne, sympy.cos(a)),
+                     "tan argument not at a pole"),
     "tanh": Function((1, 1), sympy.tanh, torch.tanh),
     "sigmoid": Function((1, 1), lambda a: 1 / (1 + sympy.exp(-a)), torch.sigmoid),
     "softplus": Function((1, 1), lambda a: sympy.log(1 + sympy.exp(a)), _softplus),
@@ -276,7 +286,7 @@ class _Builder:
         if isinstance(op, ast.Div):
             if b.value == 0:
                 raise ExprError("division by zero")
-            self.domain.append(("denominator != 0", sympy.Ne(b.sym, 0)))
+            self.domain.append(("denominator != 0", _cond(sympy.Ne, b.sym)))
             return _Node(a.sym / b.sym, lambda c, d: fa(c, d) / fb(c, d), _const(a, b, lambda x, y: x / y), dep)
         if isinstance(op, (ast.Pow, ast.BitXor)):
             return self._pow(a, b, dep)
@@ -298,15 +308,15 @@ class _Builder:
         if p is not None and float(p).is_integer():
             k = int(p)
             if k < 0:
-                self.domain.append(("base of negative power != 0", sympy.Ne(a.sym, 0)))
+                self.domain.append(("base of negative power != 0", _cond(sympy.Ne, a.sym)))
             fa = a.fn
             fn = lambda c, d: torch.pow(fa(c, d), k)
         else:
             if p is not None:
                 self.domain.append(("base of fractional power >= 0" if p > 0 else "base of fractional power > 0",
-                                    a.sym >= 0 if p > 0 else a.sym > 0))
+                                    _cond(sympy.Ge if p > 0 else sympy.Gt, a.sym)))
             else:
-                self.domain.append(("base of variable power > 0", a.sym > 0))
+                self.domain.append(("base of variable power > 0", _cond(sympy.Gt, a.sym)))
             fa, fb = a.fn, b.fn
             fn = lambda c, d: torch.pow(fa(c, d), fb(c, d))
         value = None
