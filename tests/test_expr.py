@@ -168,3 +168,11 @@ def test_random_text_parses_or_raises_own_error(text):
     except ExprError:
         pass
     assert SENTINEL == []
+
+
+def test_constants_are_exact_where_sympy_sees_them():
+    # float rounding of pi would put tan(pi) just below 0 and sqrt would give nan
+    e = parse("x + sqrt(tan(pi))", "x")
+    assert e.evaluate([torch.tensor(0.5, dtype=torch.float64)]).item() == 0.5
+    with pytest.raises(ExprError, match="constant log1p subexpression zoo is not a finite real number"):
+        parse("log1p(log1p(-(x / x)))", "x")
