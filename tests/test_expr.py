@@ -174,3 +174,11 @@ def test_domain_of_a_possibly_non_real_argument_is_kept_unevaluated():
     # sympy cannot order log(min(x, 0)) against 0; the condition stays symbolic instead of raising
     e = parse("log1p(log(min(x, 0.0)))")
     assert [d[0] for d in e.domain] == ["log argument > 0", "log1p argument > -1"]
+
+
+def test_constants_are_exact_where_sympy_sees_them():
+    # float rounding of pi would put tan(pi) just below 0 and sqrt would give nan
+    e = parse("x + sqrt(tan(pi))", "x")
+    assert e.evaluate([torch.tensor(0.5, dtype=torch.float64)]).item() == 0.5
+    with pytest.raises(ExprError, match="constant log1p subexpression zoo is not a finite real number"):
+        parse("log1p(log1p(-(x / x)))", "x")

@@ -349,15 +349,19 @@ class _Builder:
             sym = fun.sym(*[a.sym for a in args])
         except (ValueError, TypeError, ArithmeticError) as err:
             raise ExprError(f"{name}() cannot be applied here: {err}") from None
-        if all(a.value is not None for a in args):
-            _check_constant(sym, name)
+        if all(a.value is not None for a in args) or not sym.free_symbols:
+            _check_constant(sym, name)   # sympy may see a constant where the tree does not: log1p(-(x/x))
         if fun.domain is not None:
             self.domain.append((fun.why, fun.domain(args[0].sym)))
         fns = [a.fn for a in args]
         tf = fun.torch
         fn = lambda c, d: tf(*[f(c, d) for f in fns])
         value = None
-        if all(a.value is not None for a in args):
+        if not sym.free_symbols:
+            # an exact constant (sqrt(tan(pi)) == 0): float rounding of the argument must not move it off its domain
+            value = float(sym.evalf(30))
+            fn = lambda c, d, v=value: torch.tensor(v, dtype=d)
+        elif all(a.value is not None for a in args):
             with torch.no_grad():
                 value = float(tf(*[torch.tensor(a.value, dtype=torch.float64) for a in args]))
         return _Node(sym, fn, value, max(a.depth for a in args) + 1)

@@ -165,7 +165,8 @@ class _Composer:
             if self.is_quadratic(e):
                 return self.quadratic(e)
             if p == sympy.Rational(1, 2) and self._is_norm(base):
-                self.trace.append(f"Euclidean norm of an affine map: sqrt({base})")
+                self.trace.append(f"Euclidean norm of affine maps or of convex >= 0 / concave <= 0 functions: "
+                                  f"sqrt({base})")
                 return CONVEX
             u = sympy.Dummy("u", real=True)
             lo = 0 if (not p.is_integer) else None
@@ -206,7 +207,16 @@ class _Composer:
                     return False
                 continue
             c, sq = t.as_coeff_Mul()
-            if not (c > 0 and isinstance(sq, sympy.Pow) and sq.args[1] == 2 and self.curv(sq.args[0]) == AFFINE):
+            if not (c > 0 and isinstance(sq, sympy.Pow) and sq.args[1].is_Integer and sq.args[1] % 2 == 0):
+                return False
+            g = sq.args[0] ** (sq.args[1] // 2)      # g**4 is (g**2)**2
+            # ‖(g_1, ..., g_k)‖ is convex when each g_i is affine, or convex and >= 0, or concave and <= 0 (the norm
+            # is nondecreasing in |g_i|)
+            cg = self.curv(g)
+            if cg == AFFINE:
+                continue
+            U = self.range(g)
+            if not ((cg == CONVEX and U.a >= 0) or (cg == CONCAVE and U.b <= 0)):
                 return False
         return True
 
@@ -295,6 +305,8 @@ def sign_of(e: sympy.Expr, env=None) -> str | None:
 
 def _forms(e):
     yield e
+    if sympy.count_ops(e) > 300:      # rewriting large expressions costs more than it usually proves
+        return
     for fn in (sympy.factor, sympy.expand, sympy.cancel):
         try:
             yield fn(e)
