@@ -20,8 +20,11 @@ demo: $(STAMP)
 	$(BIN)/losslens eval rosenbrock --at 1,1
 	$(BIN)/losslens eval saddle --at 0,0
 	$(BIN)/losslens eval "x*cos(pi*x)" --at -0.3
-	$(BIN)/losslens tour --out losslens-tour
+	$(BIN)/losslens basins himmelblau --method gd --starts 2500 --steps 500
+	$(BIN)/losslens convex "log(1 + exp(x)) + (x - y)^2"
 	$(BIN)/losslens landscape himmelblau --grid 101 --plot losslens-landscape.png --plot losslens-landscape.html
+	$(BIN)/losslens constrained "(x1-2)^2 + (x2-1)^2" --st "x1 - 2*x2 + 1 = 0" --st "x1^2/4 + x2^2 <= 1" --x0 2,2
+	$(BIN)/losslens tour --out losslens-tour
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
@@ -29,8 +32,11 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_objective.py
+	$(BIN)/python benchmarks/bench_basins.py
 	$(BIN)/python -m pip install --quiet -e ".[bench]"   # benchmark-only peers
+	$(BIN)/python benchmarks/bench_convexity.py
 	$(BIN)/python benchmarks/bench_landscape.py
+	$(BIN)/python benchmarks/bench_constrained.py
 
 clean:
-	rm -rf $(VENV) build src/*.egg-info .pytest_cache .hypothesis losslens-tour test-artifacts losslens-landscape.png losslens-landscape.html
+	rm -rf $(VENV) build src/*.egg-info .pytest_cache .hypothesis losslens-tour test-artifacts losslens-landscape.png losslens-landscape.html losslens-landscape.png losslens-landscape.html

@@ -171,8 +171,8 @@ def test_two_process_gloo_equals_one_process(tmp_path):
     outs = {}
     for nproc in (1, 2):
         path = tmp_path / f"out{nproc}.json"
-        subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", str(nproc),
-                        "--master-port", str(29500 + nproc), str(script), str(path)], check=True,
+        subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(nproc),
+                        str(script), str(path)], check=True,
                        capture_output=True, timeout=120)
         outs[nproc] = json.loads(path.read_text())
     one, two = outs[1], outs[2]

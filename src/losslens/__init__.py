@@ -22,6 +22,9 @@ from .curvature import (HessianReport, LanczosResult, SpectralDensity, TraceEsti
                         hutch_plus_plus, hutchinson, lanczos, spectral_density)
 # loss landscapes: lines and planes through parameter space
 from .landscape import Directions, Landscape, evaluate as evaluate_landscape, line_between as interpolate
+# constrained optimization
+from .optimize import (ConstrainedResult, WeightDecayResult, make_problem, project, solve_constrained,
+                       weight_decay_ball)
 
 try:
     __version__ = _version("losslens")
@@ -40,4 +43,5 @@ __all__ = [
     "lanczos", "LanczosResult", "hutch_plus_plus", "hutchinson", "TraceEstimate", "spectral_density",
     "SpectralDensity", "hessian_report", "HessianReport",
     "evaluate_landscape", "interpolate", "Landscape", "Directions",
+    "solve_constrained", "ConstrainedResult", "make_problem", "project", "weight_decay_ball", "WeightDecayResult",
 ]

@@ -143,18 +143,27 @@ class Objective:
     def hvp_at(self, x) -> Callable[[torch.Tensor], torch.Tensor]:
         """``v ↦ ∇²f(x) v`` at a fixed ``x`` with the gradient's graph recorded once (v: [n] or [k, n]).
 
-        ``∇f`` is evaluated once with its reverse-mode graph kept (memory: one graph of ``f``); each product is then
-        one reverse pass through it (reverse-over-reverse: ``vᵀH = (Hv)ᵀ`` as H is symmetric), cheaper than
-        :meth:`hvp`, which redoes the forward and backward pass for every call. For many products at one point.
+        ``g = ∇f(x)`` is computed once with its autograd graph kept (memory: one graph of ``f`` and its backward);
+        each product is then one backward pass through it, ``H v = ∇_x (gᵀ v)`` (double backward, batched over
+        the rows of a [k, n] ``v``), cheaper than :meth:`hvp`, which redoes the forward and backward pass per call.
+        For many products at one point.
         """
-        _, pullback = vjp(_grad(self.f), self.point(x))
-        one = lambda u: pullback(u)[0]
+        xg = self.point(x).detach().requires_grad_(True)
+        with torch.enable_grad():
+            g = torch.autograd.grad(self.f(xg), xg, create_graph=True)[0]
 
         def apply(v: torch.Tensor) -> torch.Tensor:
             v = torch.as_tensor(v, dtype=self.dtype)
             if v.shape[-1:] != (self.n,) or v.dim() not in (1, 2):
                 raise InputError(f"v has shape {tuple(v.shape)}, must be [{self.n}] or [k, {self.n}]")
-            return one(v) if v.dim() == 1 else vmap(one)(v)
+            if not g.requires_grad:          # f is affine in x: the Hessian is zero
+                return torch.zeros_like(v)
+            if v.dim() == 1:
+                return torch.autograd.grad(g, xg, v, retain_graph=True)[0]
+            try:
+                return torch.autograd.grad(g, xg, v, retain_graph=True, is_grads_batched=True)[0]
+            except RuntimeError:             # an op without a batching rule: one backward per vector
+                return torch.stack([torch.autograd.grad(g, xg, u, retain_graph=True)[0] for u in v])
 
         return apply
 

@@ -24,6 +24,14 @@ def test_optimize_json_schema():
     assert set(d["scale"]) >= {"region", "length", "slope", "gtol", "gslow", "samples", "tol", "slow"}
 
 
+def test_optimize_tol_changes_when_a_run_counts_as_converged():
+    loose = json.loads(run("optimize", "quadratic", "--start", "1", "--steps", "50", "--tol", "1e-2", "--json").stdout)
+    tight = json.loads(run("optimize", "quadratic", "--start", "1", "--steps", "50", "--json").stdout)
+    assert loose["verdict"]["verdict"] == "converged" and loose["steps"] < tight["steps"] == 50
+    # gd with eta = 0.1 on x^2: |g_k| = 2 * 0.8^k; mean slope on [-2, 2] is 2, so gtol = 2e-2 first holds at k = 21
+    assert loose["steps"] == 21
+
+
 def test_optimize_table_verdict_and_escape_direction():
     r = run("optimize", "saddle", "--start", "1,0", "--steps", "200")
     assert r.exit_code == 0, r.output
@@ -83,6 +91,8 @@ def test_basins_table_json_and_plot(tmp_path):
     (["optimize", "x^2", "--start", "1", "--steps", "0"], "steps == 0, must be an integer in [1, inf]"),
     (["optimize", "x^2", "--start", "1", "--risk", "himmelblau"], "--risk 'himmelblau' has variables ['x', 'y']"),
     (["optimize", "x^2", "--start", "1", "--plot", "a.txt"], "must end in .png, .svg or .pdf"),
+    (["optimize", "x^2", "--start", "1", "--tol", "0"], "tol == 0.0, must be in (0, inf]"),
+    (["optimize", "x^2", "--start", "1", "--slow", "-1"], "slow == -1.0"),
     (["compare", "x^2", "--start", "1", "--methods", "gd,foo"], "'foo' is not a method; valid: gd"),
     (["compare", "x^2", "--start", "1", "--methods", "gd", "--lr", "adam=1"], "'adam' is not one of the methods"),
     (["compare", "x^2", "--start", "1", "--lr", "gd=-1"], "--lr gd == -1.0"),

@@ -76,16 +76,6 @@ def test_to_dict_leaves_out_vectors():
     assert "top_vectors" not in d and d["top_values"] == [pytest.approx(1.0)] and d["converged"] is True
 
 
-def test_hessian_operator_cached_equals_uncached(tiny_model_objective):
-    _, obj = tiny_model_objective
-    V = torch.randn(3, obj.n, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
-    a = HessianOperator(obj, obj.x0, batch=2)
-    b = HessianOperator(obj, obj.x0, cache=False)
-    torch.testing.assert_close(a(V), b(V), rtol=1e-12, atol=1e-12)
-    torch.testing.assert_close(a(V[0]), V[0] @ obj.hessian(obj.x0), rtol=1e-12, atol=1e-12)
-    assert a.hvps == 4 and b.hvps == 3
-
-
 @pytest.mark.parametrize("kwargs, match", [
     (dict(top=0, bottom=0), "top == 0 and bottom == 0, ask for at least one eigenvalue"),
     (dict(top=5), r"top == 5, bottom == 1: each must be <= n == 4"),

@@ -52,7 +52,7 @@ def test_kill_9_mid_grid_then_rerun_is_bit_identical(tmp_path):
 def test_two_gloo_ranks_write_the_single_process_result(tmp_path):
     one, two = tmp_path / "one", tmp_path / "two"
     single = json.loads(losslens(*ARGS, "--out", str(one), "--json").stdout)
-    run = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node=2", "--master-port=29533",
+    run = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
            "-m", "losslens", *ARGS]
     r = subprocess.run(run + ["--out", str(two), "--json"], env=env(), capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr

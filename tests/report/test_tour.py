@@ -26,8 +26,15 @@ def test_results_numbers_match_exact_math(tour_dir):
     cubic, saddle = claims["saddle-points"]
     assert cubic["numbers"]["kind"] == "degenerate" and cubic["numbers"]["f''(0)"] == 0.0
     assert saddle["numbers"]["Hessian eigenvalues"] == [-2.0, 2.0] and saddle["status"] == "confirmed"
-    (tanh,) = claims["vanishing-gradients"]
+    tanh, stalled = claims["vanishing-gradients"]
     assert tanh["numbers"]["f'(4)"] == pytest.approx(0.0013409506830258655, rel=1e-12)
+    assert stalled["numbers"]["verdict"] == "vanishing_gradient"
+    (basins,) = claims["local-minima"]
+    at = sorted(float(k.split("= ")[1]) for k in basins["numbers"] if k.startswith("minimum at"))
+    # x cos(pi x) on [-1, 2]: f'(x) = cos(pi x) - pi x sin(pi x) = 0 near -0.2738 (local) and 1.0904 (global)
+    assert at[0] == pytest.approx(-0.2738, abs=1e-3) and at[-1] == pytest.approx(1.0904, abs=1e-3)
+    conv = {c["statement"].split(" is ")[0]: c["numbers"].get("verdict") for c in claims["convexity"]}
+    assert conv["0.5*x^2"] == "strongly_convex" and conv["cos(pi*x)"] == "not_convex"
 
 
 def test_every_claim_has_a_known_status_and_figures_exist(tour_dir):

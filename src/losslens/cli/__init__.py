@@ -11,6 +11,8 @@ from . import optimize  # noqa: F401,E402
 from . import basins  # noqa: F401,E402
 from . import convex  # noqa: F401,E402
 from . import landscape, interpolate  # noqa: F401,E402
+from . import gap, gradflow, hessian, train  # noqa: F401  (network commands)
+from . import constrained, project  # noqa: F401,E402
 
 
 def main() -> None:

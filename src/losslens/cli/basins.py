@@ -4,14 +4,13 @@ from __future__ import annotations
 from typing import Optional
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from ..catalog import CATALOG
 from ..optimize import basins
 from ..optimize.methods import METHODS
-from ._app import JSON_OPTION, command, console, emit_json, err_console
-from .optimize import BOX, EXPR, MOMENTUM, NOISE, PLOT, SCHEDULE, SEED, VARS, objectives
+from ._app import JSON_OPTION, command, console, emit_json
+from .optimize import BOX, EXPR, MOMENTUM, NOISE, PLOT, SCHEDULE, SEED, VARS, objectives, step_progress
 from .render import fmt, vector
 
 
@@ -29,18 +28,17 @@ def basins_cmd(
     momentum: Optional[float] = MOMENTUM,
     vars: Optional[str] = VARS,
     box: Optional[str] = BOX,
+    checkpoint: Optional[str] = typer.Option(None, "--checkpoint", help="Save the state here every 100 steps; a "
+                                             "rerun with the same arguments resumes from it."),
     plot: Optional[str] = PLOT,
     json: bool = JSON_OPTION,
 ):
     """Run --starts starts of --method at once; report where they end (local vs global minima, saddles, divergence)."""
     obj, _ = objectives(expr, vars, box)
     known = CATALOG[expr.strip()].minimum if expr.strip() in CATALOG and vars is None and box is None else None
-    with Progress(TextColumn("basins"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=err_console, transient=True, disable=json) as bar:
-        task = bar.add_task("steps", total=steps)
+    with step_progress("basins", steps, json) as advance:
         b = basins(obj, method, None, starts, steps, lr, layout=layout, seed=seed, known_minimum=known,
-                   noise=noise, schedule=schedule, momentum=momentum,
-                   progress=lambda k: bar.update(task, completed=k))
+                   noise=noise, schedule=schedule, momentum=momentum, checkpoint=checkpoint, progress=advance)
     if plot:
         from ..plot import save
         from ..plot.optimize import basin_map

@@ -1,16 +1,18 @@
 """``losslens optimize EXPR`` and ``losslens compare EXPR``: optimizer runs and why they stopped."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import Optional
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from ..catalog import CATALOG, resolve
 from ..optimize import compare, run
 from ..optimize.methods import METHODS
 from ..validation import InputError, check_float
-from ._app import JSON_OPTION, command, console, emit_json
+from ._app import JSON_OPTION, command, console, emit_json, err_console
 from .render import fmt, vector
 
 EXPR = typer.Argument(..., help="An expression such as 'x^2 - y^2', or a catalog name.")
@@ -39,6 +41,15 @@ def objectives(expr: str, vars: Optional[str], box: Optional[str], risk: Optiona
     else:
         r = resolve(risk, list(obj.names))
     return obj, r
+
+
+@contextmanager
+def step_progress(label: str, steps: int, quiet: bool):
+    """A transient rich progress bar on stderr; yields ``advance(k)`` that marks step ``k`` done."""
+    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err_console,
+                  transient=True, disable=quiet) as bar:
+        task = bar.add_task(label, total=steps if isinstance(steps, int) and steps > 0 else None)
+        yield lambda k: bar.update(task, completed=k)
 
 
 def _lr_spec(text: str, methods) -> float | dict[str, float]:
@@ -72,6 +83,8 @@ def optimize_cmd(
     momentum: Optional[float] = MOMENTUM,
     damping: float = typer.Option(0.0, "--damping", help="μ for newton / saddle-free-newton."),
     risk: Optional[str] = typer.Option(None, "--risk", help="A second objective (the risk) recorded along the run."),
+    tol: float = typer.Option(1e-6, "--tol", help="Critical when |grad| <= tol x mean slope of the region."),
+    slow: float = typer.Option(2e-2, "--slow", help="A small gradient is < slow x mean slope of the region."),
     vars: Optional[str] = VARS,
     box: Optional[str] = BOX,
     plot: Optional[str] = PLOT,
@@ -79,8 +92,9 @@ def optimize_cmd(
 ):
     """Run one optimizer from --start and say why it stopped (converged, stalled_at_saddle, vanishing_gradient, ...)."""
     obj, risk_obj = objectives(expr, vars, box, risk)
-    r = run(obj, method, obj.point(start, "--start"), steps, lr, momentum=momentum, noise=noise, seed=seed,
-            schedule=schedule, damping=damping, risk=risk_obj)
+    with step_progress("optimize", steps, json) as advance:
+        r = run(obj, method, obj.point(start, "--start"), steps, lr, momentum=momentum, noise=noise, seed=seed,
+                schedule=schedule, damping=damping, tol=tol, slow=slow, risk=risk_obj, progress=advance)
     if plot:
         from ..plot import save
         from ..plot.optimize import curves, trajectories
@@ -116,7 +130,7 @@ def compare_cmd(
     expr: str = EXPR,
     start: str = START,
     methods: str = typer.Option("gd,momentum,adam", "--methods", help=f"Comma-separated, from {', '.join(METHODS)}."),
-    lr: str = typer.Option("0.1", "--lr", help="One η for all, or per method: gd=0.1,adam=0.05"),
+    lr: str = typer.Option("0.1", "--lr", help="One η for all, or per method: gd=0.1,adam=0.05 (methods not named get 0.1)."),
     steps: int = STEPS,
     noise: float = NOISE,
     seed: int = SEED,
@@ -143,9 +157,10 @@ def compare_cmd(
         return
     table = Table(title=f"{obj.label} from {vector(c.start)}", header_style="bold")
     for col in ("method", "lr", "final f", "final x", "steps", "steps to tol", "verdict"):
-        table.add_column(col, justify="left" if col in ("method", "verdict") else "right")
+        table.add_column(col, justify="left" if col in ("method", "verdict") else "right", overflow="fold",
+                         no_wrap=col == "verdict")
     for m, r in zip(c.methods, c.runs):
-        table.add_row(m, fmt(r.settings["lr"], 4), fmt(r.final_value, 8), vector(r.final_point, 5), str(r.steps),
+        table.add_row(m, fmt(r.settings["lr"], 4), fmt(r.final_value, 6), vector(r.final_point, 4), str(r.steps),
                       "-" if r.steps_to_tol is None else str(r.steps_to_tol), r.verdict.verdict)
     console.print(table)
     console.print(f"tolerance: |grad| <= {fmt(c.runs[0].scale.gtol, 3)} ({c.runs[0].scale.tol:g} x mean slope "

@@ -19,8 +19,8 @@ from torch.func import hessian, vmap
 from ..objective import Box
 from ..results import Result
 from ..validation import InputError, check_float, check_int
-from .check import as_objective
-from .prove import Proof, prove_interval_hessian
+from .check import as_objective, domain_convexity
+from .prove import IntervalOutcome, Proof, prove_interval_hessian
 from .refute import verify_negative_curvature
 from .region import Region
 
@@ -81,7 +81,11 @@ def local_convexity(objective, around, *, vars=None, max_radius: float | None = 
     H = sympy.hessian(expr.sympy, expr.symbols)
 
     def attempt(r):
-        region = Region(whole.symbols, Box(tuple(v - r for v in p), tuple(v + r for v in p)), whole.conditions)
+        cube = Box(tuple(v - r for v in p), tuple(v + r for v in p))
+        env = Region(whole.symbols, cube, ()).env()
+        region = Region(whole.symbols, cube, tuple(c for c in whole.conditions if c.holds(env) is not True))
+        if not domain_convexity(region, deadline)[0]:
+            return IntervalOutcome(None, "the cube meets a part of the domain that is not proved convex"), region
         per = max(0.05, (deadline - time.monotonic()) / 4)
         return prove_interval_hessian(H, region, region.box.lo, region.box.hi,
                                       deadline=min(deadline, time.monotonic() + per), max_boxes=400), region

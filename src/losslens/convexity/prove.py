@@ -75,7 +75,8 @@ def exact_modulus(M: sympy.Matrix) -> sympy.Rational | None:
         return None
     if not lam > 0:
         return None
-    candidates = [sympy.Rational(lam).limit_denominator(1000)]
+    nice = sympy.Rational(lam).limit_denominator(1000)     # the exact λ_min when it is a simple fraction
+    candidates = [nice] if abs(float(nice) - lam) <= 1e-12 * abs(lam) else []
     candidates += [sympy.Rational(lam * s).limit_denominator(10 ** 12) for s in (1 - 1e-9, 0.999, 0.9, 0.5)]
     for mu in candidates:
         if mu > 0 and exact_psd(M - mu * sympy.eye(M.rows)):
@@ -372,17 +373,18 @@ def _poly_nonneg(p: sympy.Expr, x: sympy.Symbol, box=None) -> bool | None:
             # no sign change: the sign everywhere is the sign at any non-root point
             while P.eval(probe) == 0:
                 probe += 1
-            return crossing == 0 and P.eval(probe) > 0
+            return bool(crossing == 0 and P.eval(probe) > 0)
         lo, hi = sympy.Rational(box[0]), sympy.Rational(box[1])
-        crossing = sum(q.count_roots(lo, hi) for q in odd if q.degree() > 0)
+        # a root of odd multiplicity strictly inside (lo, hi) is a sign change: P < 0 next to it
+        crossing = sum(q.count_roots(lo, hi) - (q.eval(lo) == 0) - (q.eval(hi) == 0) for q in odd if q.degree() > 0)
         if crossing:
-            return False if crossing and P.eval(lo) > 0 and P.eval(hi) > 0 and crossing % 2 == 1 else None
+            return False
         probe = (lo + hi) / 2
         k = 2
         while P.eval(probe) == 0:
             probe = lo + (hi - lo) / (k + 1)
             k += 1
-        return P.eval(probe) > 0
+        return bool(P.eval(probe) > 0)
     except (sympy.PolynomialError, sympy.GeneratorsNeeded, TypeError, ValueError, NotImplementedError):
         return None
 
@@ -478,9 +480,9 @@ def lambda_min_lower(M) -> float:
             if j != i:
                 row = row - iv.mpf(max(abs(M[i][j].a), abs(M[i][j].b)))
         g = row.a if g is None else min(g, row.a)
-    if g >= 0 or n == 1:
+    if n == 1:
         return float(g)
-    w = _weyl_bound(M)
+    w = _weyl_bound(M)   # often tighter than Gershgorin, so it is tried even when Gershgorin already proves PSD
     return float(max(g, w))
 
 

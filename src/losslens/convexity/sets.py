@@ -29,7 +29,7 @@ from ..objective import Box
 from ..results import Result
 from ..validation import InputError, check_float, check_int, check_point
 from . import _interval as I
-from .check import as_objective, check_convexity, prove_convex
+from .check import as_objective, check_convexity, domain_convexity, prove_convex
 from .prove import sign_of
 from .region import Condition, Region
 
@@ -210,6 +210,9 @@ def _quasiconvex_rule(e: Expression, region: Region, deadline) -> str | None:
     * g of one variable v with g' of proved sign on the region: {g <= 0} is an interval in v (a slab).
     """
     g = e.sympy
+    convex_region, _ = domain_convexity(region, deadline)
+    if not convex_region:      # {1/x <= 1} is monotone on each piece of x != 0, yet not convex
+        return None
     env = region.env()
     if len(g.free_symbols) == 1:
         (v,) = g.free_symbols

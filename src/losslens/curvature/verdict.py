@@ -75,13 +75,14 @@ def classify_curvature(eigen: LanczosResult, *, tol: float, value: float, gradie
     lmax, lmin = eigen.lambda_max, eigen.lambda_min
     zero_tol = tol * max(1.0, float(eigen.ritz_values.abs().max()))
     ratio = abs(lmin) / lmax if lmin < 0 < lmax else 0.0
-    bottom_ok = bool(eigen.bottom_converged.all()) if len(eigen.bottom_converged) else False
-    top_ok = bool(eigen.top_converged.all()) if len(eigen.top_converged) else False
+    # the sign question needs only the smallest Ritz value (the flat test only the largest) to have converged
+    bottom_ok = bool(eigen.bottom_converged[0]) if len(eigen.bottom_converged) else False
+    top_ok = bool(eigen.top_converged[0]) if len(eigen.top_converged) else False
     if lmin < -zero_tol:
         curvature = "indefinite"
         why = (f"negative curvature: λ_min <= {lmin:.4g} (a Rayleigh quotient), |λ_min|/λ_max = {ratio:.3g}")
     elif not bottom_ok:
-        res = float(eigen.bottom_residuals.max()) if len(eigen.bottom_residuals) else math.nan
+        res = float(eigen.bottom_residuals[0]) if len(eigen.bottom_residuals) else math.nan
         curvature = "unknown"
         why = (f"smallest Ritz value {lmin:.4g} not converged after {eigen.hvps} HVPs (residual {res:.3g} > "
                f"{eigen.tol * eigen.scale:.3g}): negative curvature cannot be ruled out")

@@ -20,15 +20,18 @@ start or scale sample has a lower value, which makes every found minimum ``local
 """
 from __future__ import annotations
 
+import json
 import math
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable
 
 import torch
 
 from ..classify import classify_point, default_tol
 from ..objective import Box, Objective
-from ..results import Result
+from ..results import Result, jsonable
 from ..validation import InputError, check_choice, check_float, check_int
 from .batch import values_and_grads
 from .methods import Settings, Stepper, settings
@@ -97,19 +100,31 @@ def start_points(box: Box, m: int, layout: str, seed: int, dtype: torch.dtype) -
 
 
 def descend(objective: Objective, s: Settings, X0: torch.Tensor, steps: int,
-            progress: Callable[[int], None] | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor,
-                                                                   torch.Tensor]:
+            progress: Callable[[int], None] | None = None, checkpoint: str | Path | None = None,
+            checkpoint_every: int = 100) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Run ``steps`` steps of ``s`` from every row of ``X0`` [m, n] at once.
 
     Returns ends [m, n], end values [m], end gradients [m, n] and the first non-finite step per row [m] (-1: none).
+    With ``checkpoint``, the whole state is written there (atomically) every ``checkpoint_every`` steps and at the
+    end; a rerun with the same objective, settings, starts and steps resumes from it and gives the same numbers as
+    an uninterrupted run.
     """
     stepper = Stepper(objective, s, X0, steps)
     first_bad = torch.full((len(X0),), -1, dtype=torch.long)
-    for k in range(steps):
+    key = _fingerprint(objective, s, steps)
+    if checkpoint is not None:
+        checkpoint = Path(checkpoint)
+        if checkpoint.exists():
+            first_bad = _resume(checkpoint, key, X0, stepper)
+            if progress is not None:
+                progress(stepper.k)
+    for k in range(stepper.k, steps):
         v, g = values_and_grads(objective, stepper.X.detach())
         bad = ~(torch.isfinite(v) & torch.isfinite(g).all(dim=1) & torch.isfinite(stepper.X.detach()).all(dim=1))
         first_bad[bad & (first_bad < 0)] = k
         stepper.step(g, v)
+        if checkpoint is not None and (stepper.k % checkpoint_every == 0 or stepper.k == steps):
+            _save(checkpoint, key, X0, stepper, first_bad)
         if progress is not None:
             progress(k + 1)
     X = stepper.X.detach()
@@ -117,6 +132,32 @@ def descend(objective: Objective, s: Settings, X0: torch.Tensor, steps: int,
     bad = ~(torch.isfinite(v) & torch.isfinite(g).all(dim=1) & torch.isfinite(X).all(dim=1))
     first_bad[bad & (first_bad < 0)] = steps
     return X.clone(), v, g, first_bad
+
+
+def _fingerprint(objective: Objective, s: Settings, steps: int) -> str:
+    expr = getattr(objective, "expression", None)
+    return json.dumps({"objective": str(expr) if expr is not None else objective.label, "names": objective.names,
+                       "settings": jsonable(s.to_dict()), "steps": steps}, sort_keys=True)
+
+
+def _save(path: Path, key: str, X0: torch.Tensor, stepper: Stepper, first_bad: torch.Tensor) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save({"key": key, "starts": X0, "stepper": stepper.state_dict(), "first_bad": first_bad}, tmp)
+    os.replace(tmp, path)       # a crash mid-write never leaves a torn checkpoint
+
+
+def _resume(path: Path, key: str, X0: torch.Tensor, stepper: Stepper) -> torch.Tensor:
+    try:
+        state = torch.load(path, weights_only=True)
+    except Exception as err:  # noqa: BLE001 - any unreadable file is the same user error
+        raise InputError(f"checkpoint {str(path)!r} cannot be read ({type(err).__name__}); delete it to start "
+                         "over") from None
+    if state.get("key") != key or not torch.equal(state.get("starts"), X0):
+        raise InputError(f"checkpoint {str(path)!r} belongs to another run (objective, method, settings, starts "
+                         "or steps differ); delete it or choose another path")
+    stepper.load_state_dict(state["stepper"])
+    return state["first_bad"].clone()
 
 
 def _clusters(ends: torch.Tensor, settled: torch.Tensor, radius: float) -> torch.Tensor:
@@ -136,12 +177,13 @@ def _clusters(ends: torch.Tensor, settled: torch.Tensor, radius: float) -> torch
 def basins(objective: Objective, method: str = "gd", box: Box | str | None = None, starts: int = 10000,
            steps: int = 1000, lr: float = 0.01, *, layout: str | None = None, seed: int = 0,
            known_minimum: float | None = None, tol: float = TOL, progress: Callable[[int], None] | None = None,
-           **method_kwargs: Any) -> BasinMap:
+           checkpoint: str | Path | None = None, checkpoint_every: int = 100, **method_kwargs: Any) -> BasinMap:
     """Run ``method`` from ``starts`` points of ``box`` (default: the objective's box) for ``steps`` steps each, all
     at once, and report the fraction ending at each minimum, saddle, maximum, diverging or unsettled.
 
     ``layout``: ``grid`` (default for 1-2 variables; the map is an image) or ``random`` (seeded by ``seed``).
     ``method_kwargs`` go to :func:`losslens.optimize.methods.settings` (``momentum``, ``noise``, ``schedule``, ...).
+    ``checkpoint``: a file where the run's state lands every ``checkpoint_every`` steps; rerunning resumes there.
 
     >>> from losslens import parse
     >>> b = basins(parse("himmelblau"), "gd", starts=400, steps=300, lr=0.01)
@@ -170,7 +212,8 @@ def basins(objective: Objective, method: str = "gd", box: Box | str | None = Non
     if s.method == "perturbed-gd":
         from dataclasses import replace
         s = replace(s, perturb_radius=s.perturb_radius or 1e-3 * scale.length, perturb_gtol=scale.gslow)
-    ends, v, g, first_bad = descend(objective, s, X0, steps, progress)
+    checkpoint_every = check_int("checkpoint_every", checkpoint_every, lo=1)
+    ends, v, g, first_bad = descend(objective, s, X0, steps, progress, checkpoint, checkpoint_every)
     gn = torch.linalg.vector_norm(g, dim=1)
     v0 = objective.values(X0)
     outside = ~((ends >= lo) & (ends <= hi)).all(dim=1)

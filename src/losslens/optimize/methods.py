@@ -212,6 +212,24 @@ class Stepper:
         self.f_perturb = torch.full((m,), math.inf, dtype=X0.dtype)
         self.calm = torch.zeros(m, dtype=torch.bool)     # rows whose last perturbation failed to lower f
 
+    def state_dict(self) -> dict:
+        """Everything needed to continue exactly: X, optimizer, schedule, generator and perturbation state."""
+        return {"X": self.X.detach().clone(), "k": self.k, "optimizer": self.opt.state_dict(),
+                "scheduler": None if self.sched is None else self.sched.state_dict(), "generator": self.gen.get_state(),
+                "last_perturb": self.last_perturb, "perturbs": self.perturbs, "f_perturb": self.f_perturb,
+                "calm": self.calm}
+
+    def load_state_dict(self, state: dict) -> None:
+        with torch.no_grad():
+            self.X.copy_(state["X"])
+        self.k = int(state["k"])
+        self.opt.load_state_dict(state["optimizer"])
+        if self.sched is not None:
+            self.sched.load_state_dict(state["scheduler"])
+        self.gen.set_state(state["generator"])
+        for name in ("last_perturb", "perturbs", "f_perturb", "calm"):
+            setattr(self, name, state[name].clone())
+
     @property
     def lr(self) -> float:
         return float(self.opt.param_groups[0]["lr"])

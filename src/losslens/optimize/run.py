@@ -195,7 +195,13 @@ def compare(objective: Objective, methods, start, steps: int = 100, lr: float | 
             **kwargs) -> Comparison:
     """Run each of ``methods`` (a list or ``"gd,momentum,adam"``) from ``start``. ``lr`` is one η for all or a dict
     method -> η (missing methods get 0.1); other keyword arguments go to :func:`run` (``momentum`` only to the
-    methods that take it)."""
+    methods that take it).
+
+    >>> from losslens import parse
+    >>> c = compare(parse("elliptic"), "gd,newton", [-5.0, -2.0], steps=50, lr={"gd": 0.1, "newton": 1.0})
+    >>> [(r.steps_to_tol, r.verdict.verdict) for r in c.runs]     # Newton is exact in one step on a quadratic
+    [(None, 'max_steps'), (1, 'converged')]
+    """
     ms = parse_methods(methods)
     if isinstance(lr, dict):
         bad = sorted(set(lr) - set(ms))

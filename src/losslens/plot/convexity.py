@@ -62,8 +62,15 @@ def function_figure(obj: AnalyticObjective, result, box: Box | None = None):
     a, b, lam = (w.a[0], w.b[0], w.lam) if w is not None else (lo + 0.2 * (hi - lo), hi - 0.2 * (hi - lo), 0.5)
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
     chord_axes(ax1, obj, a, b, lo, hi, lam)
-    ax1.set_title(f"{result.verdict}: chord {'below' if w is not None else 'above'} f" if w is not None
-                  else f"{result.verdict}")
+    verdict = getattr(result, "verdict", None)
+    if verdict is None:       # a local-convexity result: shade the proved interval
+        radius = getattr(result, "radius", 0.0)
+        if radius > 0:
+            ax1.axvspan(result.point[0] - radius, result.point[0] + radius, color="C2", alpha=0.15,
+                        label="proved convex")
+            ax1.legend(loc="best", fontsize=8)
+        verdict = "local convexity"
+    ax1.set_title(f"{verdict}: a chord below f (Jensen violated)" if w is not None else verdict)
     epigraph_axes(ax2, obj, lo, hi)
     ax2.set_title("epigraph")
     return fig
@@ -96,9 +103,12 @@ def set_figure(spec, result, box: Box | None = None):
     if spec.n != 2:
         raise InputError(f"the set figure needs 2 variables, the set has {spec.n} ({', '.join(spec.variables)})")
     w = result.witness
-    if box is None:
-        r = 2.0 if w is None else 1.5 * max(1.0, *map(abs, w.a + w.b))
-        box = Box.cube(-r, r, 2)
+    if box is None and w is None:
+        box = Box.cube(-2.0, 2.0, 2)
+    elif box is None:       # centred on the witness segment
+        c = [(u + v) / 2 for u, v in zip(w.a, w.b)]
+        r = max(1.5, 1.2 * max(abs(u - v) for u, v in zip(w.a, w.b)))
+        box = Box(tuple(v - r for v in c), tuple(v + r for v in c))
     exprs = _torch_fns(spec)
     X, Y, Z = _grid_2d(lambda P: _inside_numeric(exprs, P).to(torch.float64), box)
     fig, ax = plt.subplots(figsize=(5.5, 5))

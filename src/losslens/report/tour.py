@@ -74,6 +74,10 @@ class Context:
         save(fig, self.figdir / f"{name}.svg")
         return Figure(f"figures/{name}.svg", alt)
 
+    def figure_path(self, name: str, alt: str) -> tuple[Path, Figure]:
+        """Where a plot function that saves by itself should write, and the record that points at it."""
+        return self.figdir / f"{name}.svg", Figure(f"figures/{name}.svg", alt)
+
     def html_figure(self, html: str, name: str, alt: str) -> Figure:
         path = self.figdir / f"{name}.html"
         _atomic_write(path, html)

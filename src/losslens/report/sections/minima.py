@@ -1,12 +1,31 @@
-"""Local vs global minima."""
+"""Local vs global minima (D2L 11.1.2.1)."""
 from __future__ import annotations
 
+from ...catalog import resolve
+from ...optimize import basins
 from ..tour import Claim, Context, Section
-from ._common import unavailable
+from ._common import verdict
 
 
 def run(ctx: Context) -> list[Claim]:
-    return [unavailable("Local vs global minima, as computed checks.", "the critical-point finder")]
+    from ...plot.optimize import basin_map
+
+    f = resolve("local-minima")
+    b = basins(f, "gd", starts=200 if ctx.quick else 1000, steps=300 if ctx.quick else 1000, lr=0.02, seed=ctx.seed)
+    mins = sorted((e for e in b.endpoints if e.kind == "min"), key=lambda e: e.value)
+    numbers = {f"minimum at x = {e.point.item():.6f}": f"f = {e.value:.6f}, {e.role}, {100 * e.fraction:.1f}% of starts"
+               for e in mins}
+    numbers["diverged or unsettled"] = f"{100 * (b.diverged_fraction + b.unsettled_fraction):.1f}%"
+    return [Claim(
+        "x cos(pi x) on [-1, 2] has a local minimum that is not the global one: gradient descent ends in either, "
+        "depending only on where it starts.",
+        "Gradient descent from a grid of starts over [-1, 2] (one batch), endpoints classified by the Hessian test "
+        "and grouped; the share of starts ending at each minimum.",
+        verdict(len(mins) >= 2 and mins[0].value < mins[1].value),
+        numbers,
+        (ctx.figure(basin_map(b, f, "x cos(pi x): where gradient descent ends, by start"), "basins-local-minima",
+                    "Basins of gradient descent on x cos(pi x) over [-1, 2]"),),
+        "losslens basins local-minima --method gd --lr 0.02 --steps 1000 --starts 1000")]
 
 
-SECTION = Section("minima", "Local vs global minima", run)
+SECTION = Section("local-minima", "Local vs global minima", run)

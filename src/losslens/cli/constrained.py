@@ -1,0 +1,87 @@
+"""``losslens constrained "OBJECTIVE" --st "x+y=1" --st "x^2+y^2<=2"``: solve and explain a constrained problem;
+``losslens weight-decay "OBJECTIVE" --lam 0.5``: the weight-decay penalty as a ball constraint."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from ..optimize.constrained import METHODS, solve_constrained
+from ..optimize.weight_decay import weight_decay_ball
+from ..plot import FORMATS
+from ..validation import InputError, parse_floats
+from ._app import JSON_OPTION, command, console, emit_json
+from .render import fmt, vector
+
+
+@command("constrained")
+def constrained_cmd(
+    objective: str = typer.Argument(..., help="Objective expression (or catalog name), e.g. 'x^2 + y^2'."),
+    st: List[str] = typer.Option([], "--st", help="A constraint relation, e.g. 'x+y=1' or 'x^2+y^2<=2' (repeat)."),
+    method: str = typer.Option("alm", "--method", help=f"One of {', '.join(METHODS)}."),
+    x0: Optional[str] = typer.Option(None, "--x0", help="Start point, comma-separated (default 0)."),
+    vars: Optional[str] = typer.Option(None, "--vars", help="Variable order, e.g. y,x (default: natural order)."),
+    tol: float = typer.Option(1e-8, "--tol", help="Every KKT residual must reach this."),
+    max_iter: Optional[int] = typer.Option(None, "--max-iter", help="Outer iterations (default per method)."),
+    plot: Optional[str] = typer.Option(None, "--plot", help="Write the figure (2 variables) to this .png/.svg/.pdf."),
+    json: bool = JSON_OPTION,
+):
+    """Minimise OBJECTIVE subject to --st relations: solution, multipliers, active set, KKT table, Lagrangian."""
+    if plot and Path(plot).suffix.lower().lstrip(".") not in FORMATS:   # checked before any work
+        raise InputError(f"--plot file {plot!r} must end in .png, .svg or .pdf")
+    start = parse_floats("--x0", x0) if x0 is not None else None
+    r = solve_constrained(objective, st, method, x0=start, vars=vars, tol=tol, max_iter=max_iter)
+    if plot:
+        from ..plot.constrained import constrained_figure
+
+        constrained_figure(r, plot)
+    if json:
+        emit_json(r)
+        return
+    console.print(f"[bold]minimise[/bold] {escape(r.objective)}   over ({', '.join(r.names)})   method {r.method}")
+    console.print(f"x* = {vector(r.x, 10)}   f(x*) = {fmt(r.value, 12)}")
+    if r.constraints:
+        t = Table(title="constraints", header_style="bold")
+        for col in ("constraint", "standard form", "c(x*)", "multiplier", "active"):
+            t.add_column(col, justify="right" if col in ("c(x*)", "multiplier") else "left")
+        for c in r.constraints:
+            t.add_row(escape(c.text), escape(c.standard), fmt(c.value, 4), fmt(c.multiplier, 8),
+                      "yes" if c.active else "no")
+        console.print(t)
+    t = Table(title=f"KKT residuals (tol {r.kkt.tol:.1g})", header_style="bold")
+    for col in ("condition", "formula", "residual", "ok"):
+        t.add_column(col, justify="right" if col == "residual" else "left")
+    for cond, formula, value, ok in r.kkt.rows():
+        t.add_row(cond, formula, fmt(value, 3), "yes" if ok else "NO")
+    console.print(t)
+    console.print(f"Lagrangian L = {escape(r.lagrangian)}")
+    if r.second_order is not None:
+        console.print(f"second order: {r.second_order.verdict} (reduced Hessian eigenvalues "
+                      f"{vector(r.second_order.eigenvalues, 4)})")
+    console.print(f"{r.iterations} iterations, {r.evaluations['f']} values, {r.evaluations['grad']} gradients, "
+                  f"{r.evaluations['hessian']} Hessians, {r.seconds:.3g} s")
+    console.print(f"[bold]{r.verdict}[/bold]: {escape(r.reason)}")
+    if plot:
+        console.print(f"figure: {escape(plot)}")
+
+
+@command("weight-decay")
+def weight_decay_cmd(
+    objective: str = typer.Argument(..., help="Objective expression (or catalog name)."),
+    lam: float = typer.Option(..., "--lam", help="Weight-decay strength λ > 0 in f + (λ/2)|x|^2."),
+    x0: Optional[str] = typer.Option(None, "--x0", help="Start point, comma-separated (default 0)."),
+    json: bool = JSON_OPTION,
+):
+    """Weight decay is a ball constraint: argmin f + (λ/2)|x|^2 = argmin f over |x| <= r, multiplier λ."""
+    start = parse_floats("--x0", x0) if x0 is not None else None
+    r = weight_decay_ball(objective, lam, x0=start)
+    if json:
+        emit_json({k: v for k, v in r.to_dict().items() if k not in ("penalized_result", "constrained_result")})
+        return
+    console.print(f"penalised   argmin f + ({lam:g}/2)|x|^2 = {vector(r.penalized, 10)}")
+    console.print(f"radius      r = |x*(λ)| = {fmt(r.radius, 10)}")
+    console.print(f"constrained argmin f s.t. |x| <= r   = {vector(r.constrained, 10)}   multiplier {fmt(r.multiplier, 8)}")
+    console.print(f"[bold]{'agree' if r.agree else 'differ'}[/bold]: {escape(r.explanation)}")

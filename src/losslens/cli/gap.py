@@ -1,0 +1,59 @@
+"""``losslens gap --model digits-mlp --sizes 50,100,200,400,800,1500``: generalisation gap vs training-set size."""
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from ..validation import InputError
+from ._app import JSON_OPTION, command, console, emit_json
+from ._network import MODEL_HELP, progress_bar
+from .render import fmt
+
+
+def parse_sizes(text: str) -> list[int]:
+    try:
+        return [int(p) for p in text.split(",") if p.strip()]
+    except ValueError:
+        raise InputError(f"--sizes == {text!r}, must be comma-separated integers such as 50,100,200") from None
+
+
+@command("gap")
+def gap_cmd(
+    model: str = typer.Option("digits-mlp", "--model", help=MODEL_HELP),
+    sizes: str = typer.Option("50,100,200,400,800,1347", "--sizes", help="Training-set sizes (at most 1347)."),
+    repeats: int = typer.Option(3, "--repeats", help="Runs per size (error bars)."),
+    steps: int = typer.Option(300, "--steps", help="Training steps per run."),
+    lr: float = typer.Option(1e-3, "--lr", help="Learning rate (Adam)."),
+    seed: int = typer.Option(0, "--seed", help="First seed; repeat r uses seed + r."),
+    store: Optional[str] = typer.Option(None, "--store", help="JSON file: finished runs land here; a rerun resumes."),
+    plot: Optional[str] = typer.Option(None, "--plot", help="Write the gap figure (.png/.svg/.pdf)."),
+    json: bool = JSON_OPTION,
+):
+    """Training error vs test error as the training set grows, with a fitted rate gap ≈ C·N^(−a)."""
+    from ..diagnose.gap import generalization_gap
+    from ..zoo import make_model
+
+    size_list = parse_sizes(sizes)
+    make_model(model)      # fail fast on a bad spec
+    total = len(set(size_list)) * max(repeats, 1)
+    with progress_bar(f"gap study {model}", total, enabled=not json) as advance:
+        study = generalization_gap(lambda s: make_model(model, seed=s), size_list, repeats=repeats, steps=steps,
+                                   lr=lr, seed=seed, store=store, progress=advance)
+    if plot:
+        from ..plot.training import gap_figure
+        gap_figure(study, plot)
+    if json:
+        emit_json({"model": model, **study.to_dict()})
+        return
+    table = Table(header_style="bold", title=f"{model}: {study.repeats} run(s) per size, mean ± std")
+    for col in ("N", "train error", "test error", "error gap", "loss gap"):
+        table.add_column(col, justify="right")
+    for i, n in enumerate(study.sizes):
+        table.add_row(str(n), f"{fmt(study.train_error[i], 3)} ± {fmt(study.train_error_std[i], 2)}",
+                      f"{fmt(study.test_error[i], 3)} ± {fmt(study.test_error_std[i], 2)}",
+                      f"{fmt(study.error_gap[i], 3)} ± {fmt(study.error_gap_std[i], 2)}",
+                      f"{fmt(study.loss_gap[i], 3)} ± {fmt(study.loss_gap_std[i], 2)}")
+    console.print(table)
+    console.print(f"[bold]{study.verdict}[/bold]: {study.reason} (R² {fmt(study.r2, 3)})")

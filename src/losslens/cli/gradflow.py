@@ -1,0 +1,49 @@
+"""``losslens gradflow --model digits-deep-sigmoid``: per-layer gradient norms over a few training steps."""
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from ._app import JSON_OPTION, command, console, emit_json
+from ._network import MODEL_HELP, build_model
+from .render import fmt
+
+
+@command("gradflow")
+def gradflow_cmd(
+    model: str = typer.Option("digits-deep-sigmoid", "--model", help=MODEL_HELP),
+    checkpoint: Optional[str] = typer.Option(None, "--checkpoint", help="Start from these weights."),
+    steps: int = typer.Option(50, "--steps", help="Training steps to watch."),
+    lr: float = typer.Option(1e-3, "--lr", help="Learning rate."),
+    batch_size: int = typer.Option(64, "--batch-size", help="Minibatch size."),
+    optimizer: str = typer.Option("adam", "--optimizer", help="adam or sgd."),
+    seed: int = typer.Option(0, "--seed", help="Initialisation, data split and minibatches."),
+    plot: Optional[str] = typer.Option(None, "--plot", help="Write the per-layer figure (.png/.svg/.pdf)."),
+    json: bool = JSON_OPTION,
+):
+    """Does the gradient reach the early layers? vanishing, exploding or healthy, with the per-layer norms."""
+    from torch import nn
+
+    from ..datasets import digits
+    from ..diagnose.gradflow import gradient_flow
+
+    net = build_model(model, seed=seed, checkpoint=checkpoint)
+    flow = gradient_flow(net, nn.CrossEntropyLoss(), digits(seed=seed).train, steps=steps, batch_size=batch_size,
+                         optimizer=optimizer, lr=lr, seed=seed)
+    if plot:
+        from ..plot.training import gradflow_figure
+        gradflow_figure(flow, plot)
+    if json:
+        emit_json({"model": model, **flow.to_dict()})
+        return
+    table = Table(header_style="bold", title=f"{model}: RMS gradient per parameter over {len(flow.norms)} steps")
+    for col in ("layer", "median", "min", "max"):
+        table.add_column(col, justify="right")
+    if len(flow.norms):
+        med, lo, hi = flow.norms.median(0).values, flow.norms.min(0).values, flow.norms.max(0).values
+        for i, name in enumerate(flow.layers):
+            table.add_row(name, fmt(float(med[i]), 3), fmt(float(lo[i]), 3), fmt(float(hi[i]), 3))
+    console.print(table)
+    console.print(f"[bold]{flow.verdict}[/bold]: {flow.reason}")

@@ -1,0 +1,79 @@
+"""``losslens hessian --model digits-mlp [--checkpoint F] [--top 5 --bottom 5 --trace --density]``."""
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from ..validation import check_int
+from ._app import JSON_OPTION, command, console, emit_json
+from ._network import MODEL_HELP, build_model, dtype_of
+from .render import fmt
+
+
+@command("hessian")
+def hessian_cmd(
+    model: str = typer.Option("digits-mlp", "--model", help=MODEL_HELP),
+    checkpoint: Optional[str] = typer.Option(None, "--checkpoint", help="Weights: a training checkpoint or a state "
+                                             "dict (loaded with weights_only=True)."),
+    top: int = typer.Option(5, "--top", help="How many largest eigenvalues."),
+    bottom: int = typer.Option(5, "--bottom", help="How many smallest (most negative) eigenvalues."),
+    trace: bool = typer.Option(False, "--trace", help="Add a Hutch++ trace estimate with a 95% interval."),
+    trace_hvps: int = typer.Option(99, "--trace-hvps", help="Products for the trace."),
+    density: bool = typer.Option(False, "--density", help="Add an SLQ spectral density."),
+    probes: int = typer.Option(4, "--probes", help="SLQ probes."),
+    steps: int = typer.Option(50, "--steps", help="Lanczos steps per SLQ probe."),
+    samples: Optional[int] = typer.Option(None, "--samples", help="Use a fixed random subset of the training set."),
+    max_hvps: Optional[int] = typer.Option(None, "--max-hvps", help="Bound on Lanczos products."),
+    tol: Optional[float] = typer.Option(None, "--tol", help="Relative residual tolerance (default sqrt(eps))."),
+    dtype: str = typer.Option("float32", "--dtype", help="float32 or float64."),
+    seed: int = typer.Option(0, "--seed", help="Model initialisation, data split and random vectors."),
+    plot: Optional[str] = typer.Option(None, "--plot", help="Write the spectral density figure (needs --density)."),
+    json: bool = JSON_OPTION,
+):
+    """Extreme Hessian eigenvalues of the training loss (Lanczos), trace and density; min, saddle or degenerate."""
+    from torch import nn
+
+    from ..curvature import hessian_report
+    from ..datasets import digits
+    from ..model import ModelObjective
+
+    check_int("--trace-hvps", trace_hvps, lo=6)
+    net = build_model(model, seed=seed, checkpoint=checkpoint)
+    split = digits(seed=seed)
+    obj = ModelObjective(net, nn.CrossEntropyLoss(), split.train, subset=samples, seed=seed, dtype=dtype_of(dtype),
+                         label=model)
+    r = hessian_report(obj, obj.x0, top=top, bottom=bottom, tol=tol, max_hvps=max_hvps,
+                       trace_hvps=trace_hvps if trace else 0, density=density, probes=probes, steps=steps, seed=seed)
+    if plot:
+        if r.density is None:
+            from ..validation import InputError
+            raise InputError("--plot draws the spectral density: add --density")
+        from ..plot.curvature import density_figure
+        density_figure(r, plot)
+    if json:
+        emit_json({"model": model, "checkpoint": checkpoint, "n": obj.n, "samples": obj.num_samples, **r.to_dict()})
+        return
+    console.print(f"[bold]{model}[/bold]: {obj.n} parameters, loss on {obj.num_samples} training samples "
+                  f"({dtype}); loss {fmt(r.value, 6)}, |grad| {fmt(r.gradient_norm, 3)}")
+    if r.eigen is not None:
+        e = r.eigen
+        table = Table(header_style="bold")
+        for col in ("", "eigenvalue", "residual", "converged"):
+            table.add_column(col, justify="right")
+        for name, vals, res, ok in (("top", e.top_values, e.top_residuals, e.top_converged),
+                                    ("bottom", e.bottom_values, e.bottom_residuals, e.bottom_converged)):
+            for i, (v, rr, c) in enumerate(zip(vals.tolist(), res.tolist(), ok.tolist())):
+                table.add_row(f"{name} {i + 1}", fmt(v, 6), fmt(rr, 2), "yes" if c else "[red]no[/red]")
+        console.print(table)
+        console.print(f"Lanczos: {e.hvps} HVPs, {e.iterations} iterations, tol {fmt(e.tol, 2)} × {fmt(e.scale, 3)}")
+    if r.trace is not None:
+        t = r.trace
+        console.print(f"trace ≈ {fmt(t.estimate, 6)}  95% interval [{fmt(t.ci_low, 6)}, {fmt(t.ci_high, 6)}]  "
+                      f"({t.method}, {t.hvps} HVPs)")
+    if r.density is not None:
+        d = r.density
+        console.print(f"density: {d.probes} probes × {d.steps} steps, {d.hvps} HVPs; share of negative eigenvalues "
+                      f"≈ {d.negative_fraction:.3f}; smoothing σ = {fmt(d.sigma, 3)}")
+    console.print(f"[bold]{r.kind}[/bold] ({r.curvature}): {r.reason}")

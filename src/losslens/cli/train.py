@@ -1,0 +1,73 @@
+"""``losslens train --model digits-mlp``: train on digits with checkpoints; train vs test, curvature, gradient flow."""
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from ..validation import check_int
+from ._app import JSON_OPTION, command, console, emit_json
+from ._network import MODEL_HELP, build_model, progress_bar
+from .render import fmt
+
+
+@command("train")
+def train_cmd(
+    model: str = typer.Option("digits-mlp", "--model", help=MODEL_HELP),
+    steps: int = typer.Option(500, "--steps", help="Minibatch steps."),
+    lr: float = typer.Option(1e-3, "--lr", help="Learning rate."),
+    batch_size: int = typer.Option(64, "--batch-size", help="Minibatch size."),
+    optimizer: str = typer.Option("adam", "--optimizer", help="adam or sgd."),
+    train_size: Optional[int] = typer.Option(None, "--train-size", help="Use only this many training samples."),
+    eval_every: int = typer.Option(50, "--eval-every", help="Evaluate train and test every this many steps."),
+    hessian_every: int = typer.Option(0, "--hessian-every", help="Record Hessian extremes every K steps (0: never)."),
+    checkpoint: Optional[str] = typer.Option(None, "--checkpoint", help="Checkpoint file: saved as training goes, "
+                                             "resumed from when it exists."),
+    checkpoint_every: int = typer.Option(100, "--checkpoint-every", help="Steps between checkpoints."),
+    seed: int = typer.Option(0, "--seed", help="Initialisation, data split and minibatches."),
+    plot: Optional[str] = typer.Option(None, "--plot", help="Write train/test curves (.png/.svg/.pdf)."),
+    plot_hessian: Optional[str] = typer.Option(None, "--plot-hessian", help="Write eigenvalues over training."),
+    json: bool = JSON_OPTION,
+):
+    """Train a model on digits: train vs test loss and accuracy, the gap, Hessian extremes, gradient flow."""
+    from torch import nn
+
+    from ..datasets import digits
+    from ..diagnose.training import train
+
+    hessian_every = check_int("--hessian-every", hessian_every, lo=0)
+    steps = check_int("--steps", steps, lo=1)
+    net = build_model(model, seed=seed)
+    split = digits(seed=seed, train_size=train_size)
+    at = range(hessian_every, steps + 1, hessian_every) if hessian_every else ()
+    with progress_bar(f"training {model}", steps, enabled=not json) as advance:
+        run = train(net, nn.CrossEntropyLoss(), split.train, split.test, steps=steps, batch_size=batch_size,
+                    optimizer=optimizer, lr=lr, seed=seed, eval_every=eval_every, curvature_at=at,
+                    checkpoint=checkpoint, checkpoint_every=checkpoint_every, progress=advance)
+    if plot:
+        from ..plot.training import training_figure
+        training_figure(run, plot)
+    if plot_hessian and run.curvature:
+        from ..plot.curvature import eigenvalues_over_training_figure
+        eigenvalues_over_training_figure(run, plot_hessian)
+    if json:
+        emit_json({"model": model, **run.to_dict()})
+        return
+    h = run.history
+    table = Table(header_style="bold", title=f"{model}" + (f" (resumed at step {run.resumed_from})"
+                                                           if run.resumed_from else ""))
+    for col in ("step", "train loss", "test loss", "train acc", "test acc", "error gap"):
+        table.add_column(col, justify="right")
+    for i in range(len(h.get("step", []))):
+        table.add_row(str(h["step"][i]), fmt(h["train_loss"][i], 4), fmt(h["test_loss"][i], 4),
+                      fmt(h["train_accuracy"][i], 4), fmt(h["test_accuracy"][i], 4), fmt(h["error_gap"][i], 3))
+    console.print(table)
+    for c in run.curvature:
+        console.print(f"step {c['step']}: λ_max {fmt(c['lambda_max'], 5)}, λ_min {fmt(c['lambda_min'], 5)} "
+                      f"({c['curvature']}, {c['hvps']} HVPs)")
+    if run.gradflow is not None:
+        console.print(f"gradient flow [bold]{run.gradflow.verdict}[/bold]: {run.gradflow.reason}")
+    console.print(f"[bold]{run.verdict}[/bold]: {run.reason}")
+    if run.checkpoint:
+        console.print(f"checkpoint: {run.checkpoint}")

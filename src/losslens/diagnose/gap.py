@@ -1,0 +1,147 @@
+"""Generalisation gap against training-set size: does training error approach test error as data grows?
+
+For each size ``N`` and repeat ``r`` a fresh model (seed ``seed + r``) is trained by :func:`~.training.train` on the
+first ``N`` samples of a seeded digits split (split seed ``seed + r``; the test set is the same 450 images for all
+sizes of a repeat) and the final training and test error and loss are recorded. Per size: mean and standard
+deviation over repeats (error bars = ± one standard deviation).
+
+Fitted rate: least squares on ``log gap = log C − a · log N`` over every (size, repeat) with a positive error gap
+(the usual power law: ``a = 1/2`` for classic uniform-convergence bounds). ``rate`` = ``a`` with standard error
+``rate_stderr`` from the regression residuals. Verdict: ``shrinking`` if ``a − 2·se > 0``, ``not_shrinking`` if
+``a + 2·se <= 0``, otherwise ``unknown`` (also with fewer than three usable
+points).
+
+Long runs: with ``store`` (a JSON path) every finished (size, repeat) lands on disk at once (atomic rename) and a
+rerun with the same settings skips what is done.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..results import Result
+from ..validation import InputError, check_int
+from .training import train
+
+
+@dataclass(frozen=True)
+class GapStudy(Result):
+    """``sizes`` [S]; per size mean and std over ``repeats`` of ``train_error``, ``test_error``, ``error_gap``
+    (test − train error) and ``loss_gap``; ``runs``: every (size, repeat) record; ``rate`` a, ``rate_stderr``,
+    ``coefficient`` C and ``r2`` of the fit ``gap ≈ C · N^(−a)``; ``verdict``, ``reason``."""
+
+    sizes: tuple[int, ...]
+    repeats: int
+    train_error: list
+    train_error_std: list
+    test_error: list
+    test_error_std: list
+    error_gap: list
+    error_gap_std: list
+    loss_gap: list
+    loss_gap_std: list
+    rate: float
+    rate_stderr: float
+    coefficient: float
+    r2: float
+    verdict: str
+    reason: str
+    runs: list
+    steps: int
+    seed: int
+
+
+def fit_rate(sizes: Sequence[float], gaps: Sequence[float]) -> tuple[float, float, float, float]:
+    """(a, se(a), C, R²) of least squares ``log gap = log C − a log N`` over the points with gap > 0."""
+    pts = [(math.log(n), math.log(g)) for n, g in zip(sizes, gaps) if g is not None and g > 0]
+    if len(pts) < 3 or len({p[0] for p in pts}) < 2:
+        return math.nan, math.nan, math.nan, math.nan
+    u, v = np.array(pts).T
+    A = np.stack([np.ones_like(u), u], 1)
+    coef, *_ = np.linalg.lstsq(A, v, rcond=None)
+    resid = v - A @ coef
+    dof = len(u) - 2
+    s2 = float(resid @ resid) / dof if dof > 0 else math.nan
+    se = math.sqrt(s2 / float(((u - u.mean()) ** 2).sum())) if dof > 0 else math.nan
+    ss = float(((v - v.mean()) ** 2).sum())
+    r2 = 1 - float(resid @ resid) / ss if ss > 0 else math.nan
+    return float(-coef[1]), se, float(math.exp(coef[0])), r2
+
+
+def _write_json(path: Path, data: dict) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data))
+    os.replace(tmp, path)
+
+
+def generalization_gap(make_model: Callable[[int], nn.Module], sizes: Sequence[int], *, repeats: int = 3,
+                       steps: int = 300, batch_size: int = 64, lr: float = 1e-3, seed: int = 0, store=None,
+                       progress: Callable[[int, int], None] | None = None) -> GapStudy:
+    """Train ``make_model(seed)`` on digits subsets of each size ``repeats`` times; the gap and its fitted rate."""
+    from ..datasets import digits
+
+    sizes = tuple(sorted({check_int("sizes", int(s), lo=2) for s in sizes}))
+    if len(sizes) < 2:
+        raise InputError(f"sizes == {list(sizes)}, need at least two different training-set sizes")
+    repeats = check_int("repeats", repeats, lo=1)
+    config = dict(sizes=list(sizes), repeats=repeats, steps=steps, batch_size=batch_size, lr=lr, seed=seed)
+    done: dict[str, dict] = {}
+    path = Path(store) if store is not None else None
+    if path is not None and path.exists():
+        try:
+            saved = json.loads(path.read_text())
+        except (OSError, ValueError):
+            raise InputError(f"store {str(path)!r} is not a JSON file written by the gap study") from None
+        if saved.get("config") != config:
+            raise InputError(f"store {str(path)!r} was written with other settings {saved.get('config')}; use "
+                             "another path")
+        done = saved.get("runs", {})
+    total, finished = len(sizes) * repeats, 0
+    loss = nn.CrossEntropyLoss()
+    for r in range(repeats):
+        for n in sizes:
+            key = f"{n}:{r}"
+            if key not in done:
+                split = digits(seed=seed + r, train_size=n)
+                run = train(make_model(seed + r), loss, split.train, split.test, steps=steps, batch_size=batch_size,
+                            lr=lr, seed=seed + r, eval_every=steps, monitor_gradients=False)
+                h = run.history
+                done[key] = dict(size=n, repeat=r, train_loss=h["train_loss"][-1] if h else math.nan,
+                                 test_loss=h["test_loss"][-1] if h else math.nan,
+                                 train_error=1 - h["train_accuracy"][-1] if h else math.nan,
+                                 test_error=1 - h["test_accuracy"][-1] if h else math.nan, verdict=run.verdict)
+                if path is not None:
+                    _write_json(path, dict(config=config, runs=done))
+            finished += 1
+            if progress is not None:
+                progress(finished, total)
+    runs = [done[f"{n}:{r}"] for n in sizes for r in range(repeats)]
+    stats = {k: ([], []) for k in ("train_error", "test_error", "error_gap", "loss_gap")}
+    for n in sizes:
+        rs = [x for x in runs if x["size"] == n]
+        vals = dict(train_error=[x["train_error"] for x in rs], test_error=[x["test_error"] for x in rs],
+                    error_gap=[x["test_error"] - x["train_error"] for x in rs],
+                    loss_gap=[x["test_loss"] - x["train_loss"] for x in rs])
+        for k, v in vals.items():
+            stats[k][0].append(float(np.mean(v)))
+            stats[k][1].append(float(np.std(v, ddof=1)) if len(v) > 1 else 0.0)
+    a, se, C, r2 = fit_rate([x["size"] for x in runs], [x["test_error"] - x["train_error"] for x in runs])
+    if not math.isfinite(a) or not math.isfinite(se):
+        verdict, reason = "unknown", "fewer than three positive gaps at two or more sizes: no rate can be fitted"
+    elif a - 2 * se > 0:
+        verdict, reason = "shrinking", f"gap ≈ {C:.3g}·N^(−{a:.3f} ± {se:.3f}): training error approaches test error"
+    elif a + 2 * se <= 0:
+        verdict, reason = "not_shrinking", f"gap ≈ {C:.3g}·N^(−{a:.3f} ± {se:.3f}) does not fall with N"
+    else:
+        verdict, reason = "unknown", f"rate {a:.3f} ± {se:.3f} is not distinguishable from zero"
+    return GapStudy(sizes, repeats, stats["train_error"][0], stats["train_error"][1], stats["test_error"][0],
+                    stats["test_error"][1], stats["error_gap"][0], stats["error_gap"][1], stats["loss_gap"][0],
+                    stats["loss_gap"][1], a, se, C, r2, verdict, reason, runs, steps, seed)

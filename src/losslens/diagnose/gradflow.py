@@ -1,0 +1,165 @@
+"""Gradient flow per layer: does the gradient reach the early layers?
+
+A hook on every trainable parameter keeps the gradient ``∂L/∂W`` it sees; after the backward pass one fused call
+takes every ``‖∂L/∂W‖₂``, so the backward pass itself does no extra arithmetic. Parameters are grouped into layers by their owning module
+(``net.0.weight`` and ``net.0.bias`` -> layer ``net.0``); layer order is the order of registration, which for
+``nn.Sequential`` models and most hand-written ones is input -> output.
+
+For layer ``l`` with ``d_l`` parameters the per-step size is the RMS gradient ``g_l = ‖∇_{W_l} L‖₂ / √d_l`` (so
+wide and narrow layers compare). The verdict uses ``ρ = median over steps of g_first / g_last``:
+
+* ``vanishing``  ρ < ``low`` (default 1e-2): the first layer gets a hundredth of the last layer's gradient or less
+* ``exploding``  ρ > ``high`` (default 1e2), or the largest ``g_l`` exceeds ``blowup`` (default 1e3)
+* ``healthy``    otherwise
+* ``not_finite`` a gradient norm is NaN/inf (a NaN or inf loss)
+* ``unknown``    fewer than two layers, or no step recorded
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from ..results import Result
+from ..validation import check_float
+
+VERDICTS = ("vanishing", "exploding", "healthy", "not_finite", "unknown")
+
+
+def layer_of(parameter_name: str) -> str:
+    """``"net.0.weight"`` -> ``"net.0"``; a top-level parameter is its own layer."""
+    return parameter_name.rsplit(".", 1)[0] if "." in parameter_name else parameter_name
+
+
+class GradientFlowMonitor:
+    """Per-layer gradient norms of ``model`` recorded by hooks; ``step()`` closes one backward pass.
+
+    Each hook only keeps a reference to the gradient it sees (no arithmetic inside backward); ``step()`` takes all
+    norms in one fused ``torch._foreach_norm`` call; per-layer sums happen when ``norms`` ([steps, L] float64 RMS
+    gradients, ``layers`` names the columns) is read. Use as a context manager or call ``remove()`` so
+    the hooks leave the model.
+    """
+
+    def __init__(self, model: nn.Module):
+        named = [(k, p) for k, p in model.named_parameters() if p.requires_grad]
+        self.layers: tuple[str, ...] = tuple(dict.fromkeys(layer_of(k) for k, _ in named))
+        index = {name: i for i, name in enumerate(self.layers)}
+        self._layer_of_param = torch.tensor([index[layer_of(k)] for k, _ in named])
+        self.sizes = torch.zeros(len(self.layers), dtype=torch.float64).index_add_(
+            0, self._layer_of_param, torch.tensor([float(p.numel()) for _, p in named], dtype=torch.float64))
+        self._cur: list[torch.Tensor | None] = [None] * len(named)   # gradient seen this step, per parameter
+        self._raw: list[torch.Tensor] = []          # per step: [P] norms of each parameter's gradient
+        self._handles = [p.register_hook(self._hook(j)) for j, (_, p) in enumerate(named)]
+
+    def _hook(self, j: int):
+        cur = self._cur
+
+        def record(grad: torch.Tensor) -> None:
+            cur[j] = grad if cur[j] is None else cur[j] + grad     # several backward passes add up, like .grad
+        return record
+
+    def step(self) -> None:
+        """Close the current backward pass(es): one fused norm over the gradients seen (per-layer sums deferred)."""
+        cur = self._cur
+        if None not in cur:                        # the common case: every parameter reached
+            self._raw.append(torch.stack(torch._foreach_norm(cur)).detach())
+        else:
+            zero = torch.zeros((), dtype=torch.float32)
+            self._raw.append(torch.stack([zero if g is None else torch.linalg.vector_norm(g.detach()).float()
+                                          for g in cur]))
+        cur[:] = [None] * len(cur)
+
+    @property
+    def norms(self) -> torch.Tensor:
+        """[steps, L] float64 RMS gradient per layer: sqrt(Σ_{W in layer} ‖∂L/∂W‖² / d_layer)."""
+        if not self._raw:
+            return torch.zeros(0, len(self.layers), dtype=torch.float64)
+        raw = torch.stack(self._raw).double() ** 2                     # [steps, P]
+        sq = torch.zeros(len(raw), len(self.layers), dtype=torch.float64).index_add_(1, self._layer_of_param, raw)
+        return (sq / self.sizes.clamp_min(1)).sqrt()
+
+    def remove(self) -> None:
+        for h in self._handles:
+            h.remove()
+        self._handles = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+@dataclass(frozen=True)
+class GradientFlow(Result):
+    """``layers`` [L] (input -> output), ``norms`` [steps, L] RMS gradients, ``ratio`` ρ (median first/last),
+    ``ratios`` [steps] g_first/g_last per step, ``verdict`` and ``reason``, thresholds ``low``, ``high``,
+    ``blowup``."""
+
+    layers: tuple[str, ...]
+    norms: torch.Tensor
+    ratios: torch.Tensor
+    ratio: float
+    verdict: str
+    reason: str
+    low: float
+    high: float
+    blowup: float
+
+
+def flow_verdict(layers, norms: torch.Tensor, *, low: float = 1e-2, high: float = 1e2,
+                 blowup: float = 1e3) -> GradientFlow:
+    """The verdict of the module docstring from per-step RMS gradients ``norms`` [steps, L]."""
+    low = check_float("low", low, lo=0, lo_open=True)
+    high = check_float("high", high, lo=low, lo_open=True)
+    blowup = check_float("blowup", blowup, lo=0, lo_open=True)
+    layers = tuple(layers)
+    norms = torch.as_tensor(norms, dtype=torch.float64).reshape(-1, len(layers))
+    nan = math.nan
+    if len(layers) < 2 or len(norms) == 0:
+        return GradientFlow(layers, norms, norms.new_zeros(0), nan, "unknown",
+                            "needs at least two layers with parameters and one recorded step", low, high, blowup)
+    if not torch.isfinite(norms).all():
+        bad = int((~torch.isfinite(norms)).any(1).nonzero()[0])
+        return GradientFlow(layers, norms, norms.new_zeros(0), nan, "not_finite",
+                            f"a gradient norm is NaN or inf at step {bad} (a NaN or inf loss)", low, high, blowup)
+    ratios = norms[:, 0] / norms[:, -1].clamp_min(torch.finfo(torch.float64).tiny)
+    rho = float(ratios.median())
+    biggest = float(norms.max())
+    where = f"{layers[0]} vs {layers[-1]}: median RMS gradient ratio {rho:.3g} over {len(norms)} step(s)"
+    if rho < low:
+        verdict, reason = "vanishing", f"{where} < {low:g}: the early layers barely learn"
+    elif rho > high or biggest > blowup:
+        verdict = "exploding"
+        reason = f"{where} > {high:g}" if rho > high else f"largest RMS gradient {biggest:.3g} > {blowup:g}"
+    else:
+        verdict, reason = "healthy", f"{where}, within [{low:g}, {high:g}]"
+    return GradientFlow(layers, norms, ratios, rho, verdict, reason, low, high, blowup)
+
+
+def gradient_flow(model: nn.Module, loss_fn, data, *, steps: int = 50, batch_size: int = 64, optimizer: str = "adam",
+                  lr: float = 1e-3, seed: int = 0, low: float = 1e-2, high: float = 1e2,
+                  blowup: float = 1e3) -> GradientFlow:
+    """Train a copy of ``model`` for ``steps`` minibatch steps on ``data = (X, y)`` and judge its gradient flow.
+
+    >>> import torch
+    >>> from torch import nn
+    >>> deep = nn.Sequential(*[m for _ in range(10) for m in (nn.Linear(8, 8), nn.Sigmoid())], nn.Linear(8, 2))
+    >>> g = torch.Generator().manual_seed(0)
+    >>> X = torch.randn(64, 8, generator=g); y = (X[:, 0] > 0).long()
+    >>> gradient_flow(deep, nn.CrossEntropyLoss(), (X, y), steps=5, seed=0).verdict
+    'vanishing'
+    """
+    from dataclasses import replace
+
+    from .training import train
+
+    check_float("low", low, lo=0, lo_open=True)
+    run = train(model, loss_fn, data, steps=steps, batch_size=batch_size, optimizer=optimizer, lr=lr, seed=seed,
+                eval_every=steps, monitor_gradients=True)
+    flow = flow_verdict(run.gradflow.layers, run.gradflow.norms, low=low, high=high, blowup=blowup)
+    if run.verdict == "not_finite":
+        flow = replace(flow, verdict="not_finite", reason=run.reason)
+    return flow

@@ -1,0 +1,307 @@
+"""Train a network and watch it: train vs test loss and accuracy, the gap, curvature and gradient flow over time.
+
+Empirical risk vs risk (D2L 11.1): training minimises the loss on the training set (empirical risk ``R_emp``); what
+matters is the loss on unseen data (the risk ``R``, estimated on a held-out test set). The generalisation gap is
+``R_test − R_train`` for the loss and ``err_test − err_train`` for the error rate (1 − accuracy).
+
+:func:`train` runs minibatch ``torch.optim`` training on a private copy of the model (the caller's model is never
+changed) with minibatches drawn with replacement from a seeded generator. With a ``checkpoint`` path it saves the
+model, optimizer, generator and history every ``checkpoint_every`` steps (written to a temporary file, then
+renamed: a checkpoint is always complete), on interruption, and at the end; rerunning with the same path resumes
+from the saved step and gives the same numbers as an uninterrupted run. Checkpoints load with
+``torch.load(weights_only=True)``: no pickled code ever runs.
+
+Training verdicts (``verdict``), classification with a test set:
+
+* ``not_finite``   the loss became NaN or inf (step reported)
+* ``underfitting`` final training error > ``fit_tol`` (default 0.05)
+* ``overfitting``  final error gap ``err_test − err_train`` > ``gap_tol`` (default 0.05)
+* ``good_fit``     otherwise
+* ``unknown``      no test data or no accuracy (regression): the gap cannot be judged
+"""
+from __future__ import annotations
+
+import copy
+import math
+import os
+import pickle
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import torch
+from torch import nn
+
+from ..results import Result
+from ..validation import InputError, check_choice, check_float, check_int
+from .gradflow import GradientFlow, GradientFlowMonitor, flow_verdict
+
+FORMAT = "losslens-train-v1"
+OPTIMIZERS = ("adam", "sgd")
+METRICS = ("step", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "loss_gap", "error_gap")
+
+
+@dataclass(frozen=True)
+class TrainingRun(Result):
+    """What happened in a training run.
+
+    ``history``: per evaluation, lists keyed by ``step``, ``train_loss``, ``train_accuracy``, ``test_loss``,
+    ``test_accuracy``, ``loss_gap`` (test − train loss), ``error_gap`` (test − train error); accuracies and gaps are
+    None when not defined. ``curvature``: per requested step ``{step, lambda_max, lambda_min, kind, curvature,
+    hvps, converged}`` of the Hessian of the training loss (on ``curvature_samples`` samples). ``gradflow``: the
+    per-layer gradient norms of every step with their verdict. ``steps``: steps completed; ``resumed_from``: the
+    step a checkpoint supplied (0 for a fresh run); ``checkpoint``: its path. ``model``: the trained copy (not in
+    ``to_dict``).
+    """
+
+    steps: int
+    history: dict
+    curvature: list
+    gradflow: GradientFlow | None
+    verdict: str
+    reason: str
+    resumed_from: int
+    checkpoint: str | None
+    seed: int
+    model: nn.Module = field(repr=False, compare=False)
+
+    def to_dict(self) -> dict:
+        d = super().to_dict()
+        d.pop("model")
+        return d
+
+
+def load_checkpoint(path) -> dict:
+    """A checkpoint or a plain state dict, loaded with ``weights_only=True`` (refuses anything needing pickle code)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"checkpoint {str(path)!r} is not a file")
+    try:
+        with warnings.catch_warnings():  # torch warns on old pickle protocols; the refusal below says it in one line
+            warnings.simplefilter("ignore")
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        raise InputError(f"checkpoint {str(path)!r} needs pickle code execution to load (refused; weights_only=True): "
+                         f"{first[:120]}") from None
+    except Exception as err:  # noqa: BLE001 - a corrupt or foreign file fails in many ways (struct, zip, EOF)
+        raise InputError(f"checkpoint {str(path)!r} cannot be read as a torch file: {type(err).__name__}") from None
+    if not isinstance(state, dict):
+        raise InputError(f"checkpoint {str(path)!r} holds a {type(state).__name__}, not a state dict")
+    return state
+
+
+def state_dict_of(state: dict, path="checkpoint") -> dict:
+    """The model state dict inside a training checkpoint, or ``state`` itself when it is a plain state dict."""
+    sd = state.get("model") if state.get("format") == FORMAT else state
+    if not isinstance(sd, dict) or not sd or not all(isinstance(v, torch.Tensor) for v in sd.values()):
+        raise InputError(f"checkpoint {str(path)!r} is not a state dict (name -> tensor) nor a losslens training "
+                         "checkpoint")
+    return sd
+
+
+def save_atomic(obj, path) -> Path:
+    """``torch.save`` to ``path`` through a temporary file and a rename: readers never see a partial file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def is_classification(outputs: torch.Tensor, targets: torch.Tensor) -> bool:
+    return outputs.dim() == 2 and not targets.is_floating_point() and targets.dim() == 1
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, loss_fn: Callable, data, batch_size: int = 4096) -> tuple[float, float | None]:
+    """Mean loss and accuracy (None unless classification) of ``model`` on ``(X, y)``, in eval mode."""
+    X, y = data
+    was = model.training
+    model.eval()
+    try:
+        total, correct, classify = 0.0, 0, True
+        for i in range(0, len(X), batch_size):
+            out = model(X[i:i + batch_size])
+            yb = y[i:i + batch_size]
+            total += float(loss_fn(out, yb)) * len(yb)
+            classify = classify and is_classification(out, yb)
+            if classify:
+                correct += int((out.argmax(1) == yb).sum())
+    finally:
+        model.train(was)
+    return total / len(X), (correct / len(X) if classify else None)
+
+
+def _record(history: dict, step: int, train: tuple, test: tuple | None) -> dict:
+    tl, ta = train
+    vl, va = test if test is not None else (None, None)
+    rec = dict(step=step, train_loss=tl, train_accuracy=ta, test_loss=vl, test_accuracy=va,
+               loss_gap=None if vl is None else vl - tl,
+               error_gap=None if (va is None or ta is None) else (1 - va) - (1 - ta))
+    for k in METRICS:
+        history.setdefault(k, []).append(rec[k])
+    return rec
+
+
+def training_verdict(history: dict, *, fit_tol: float = 0.05, gap_tol: float = 0.05,
+                     diverged_at: int | None = None) -> tuple[str, str]:
+    """(verdict, reason) from the last evaluation in ``history`` (see the module docstring)."""
+    if diverged_at is not None:
+        return "not_finite", f"the training loss became NaN or inf at step {diverged_at}"
+    if not history.get("step"):
+        return "unknown", "no evaluation recorded"
+    ta, va = history["train_accuracy"][-1], history["test_accuracy"][-1]
+    if ta is None:
+        return "unknown", "no accuracy (not a classification task): the gap is reported, not judged"
+    if 1 - ta > fit_tol:
+        return "underfitting", f"training error {1 - ta:.3f} > {fit_tol:g}"
+    if va is None:
+        return "unknown", f"training error {1 - ta:.3f}; no test data, the gap cannot be judged"
+    gap = (1 - va) - (1 - ta)
+    if gap > gap_tol:
+        return "overfitting", f"test error {1 - va:.3f} − training error {1 - ta:.3f} = {gap:.3f} > {gap_tol:g}"
+    return "good_fit", f"training error {1 - ta:.3f}, test error {1 - va:.3f}, gap {gap:.3f} <= {gap_tol:g}"
+
+
+def _curvature_at(net: nn.Module, loss_fn: Callable, data, samples: int, max_hvps: int, seed: int, step: int) -> dict:
+    from ..curvature import hessian_report
+    from ..model import ModelObjective
+
+    obj = ModelObjective(net, loss_fn, data, subset=min(samples, len(data[0])), seed=seed)
+    r = hessian_report(obj, obj.x0, top=1, bottom=1, max_hvps=max_hvps, seed=seed)
+    return dict(step=step, lambda_max=r.lambda_max, lambda_min=r.lambda_min, kind=r.kind, curvature=r.curvature,
+                hvps=r.hvps, converged=bool(r.eigen.converged) if r.eigen is not None else False)
+
+
+def _config(**kw) -> dict:
+    return {k: (v if isinstance(v, (int, float, str, bool)) or v is None else repr(v)) for k, v in kw.items()}
+
+
+def train(model: nn.Module, loss_fn: Callable, train_data, test_data=None, *, steps: int = 500,
+          batch_size: int = 64, optimizer: str = "adam", lr: float = 1e-3, seed: int = 0, eval_every: int = 50,
+          curvature_at: Sequence[int] = (), curvature_samples: int = 512, curvature_hvps: int = 100,
+          monitor_gradients: bool = True, checkpoint=None, checkpoint_every: int = 100,
+          fit_tol: float = 0.05, gap_tol: float = 0.05,
+          progress: Callable[[int, int, dict | None], None] | None = None) -> TrainingRun:
+    """Train a copy of ``model`` on ``train_data = (X, y)`` for ``steps`` minibatch steps of ``optimizer``.
+
+    Evaluates on the full training and test sets every ``eval_every`` steps and at the end; records the extreme
+    Hessian eigenvalues at the steps in ``curvature_at``; records per-layer gradient norms at every step (hooks).
+    ``progress(step, steps, record)`` is called after each step (record = the evaluation, if one was made).
+
+    >>> import torch
+    >>> from torch import nn
+    >>> g = torch.Generator().manual_seed(0)
+    >>> X = torch.randn(200, 2, generator=g); y = (X[:, 0] > 0).long()
+    >>> run = train(nn.Linear(2, 2), nn.CrossEntropyLoss(), (X, y), (X, y), steps=200, lr=0.05, seed=0)
+    >>> run.verdict, run.history["train_accuracy"][-1] > 0.95
+    ('good_fit', True)
+    """
+    if not isinstance(model, nn.Module):
+        raise InputError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    steps = check_int("steps", steps, lo=1)
+    batch_size = check_int("batch_size", batch_size, lo=1)
+    check_choice("optimizer", optimizer, OPTIMIZERS)
+    lr = check_float("lr", lr, lo=0, lo_open=True)
+    eval_every = check_int("eval_every", eval_every, lo=1)
+    checkpoint_every = check_int("checkpoint_every", checkpoint_every, lo=1)
+    curvature_at = sorted({check_int("curvature_at", int(s), lo=1, hi=steps) for s in curvature_at})
+    X, y = _pair("train_data", train_data)
+    test = _pair("test_data", test_data) if test_data is not None else None
+
+    net = copy.deepcopy(model)
+    net.train()
+    params = [p for p in net.parameters() if p.requires_grad]
+    opt = torch.optim.Adam(params, lr=lr) if optimizer == "adam" else torch.optim.SGD(params, lr=lr)
+    gen = torch.Generator().manual_seed(seed)
+    config = _config(steps=steps, batch_size=batch_size, optimizer=optimizer, lr=lr, seed=seed,
+                     eval_every=eval_every, samples=len(X),
+                     layout=repr([(k, tuple(p.shape)) for k, p in net.named_parameters()]))
+    history: dict = {}
+    curvature: list = []
+    flow: list[torch.Tensor] = []
+    start = 0
+    path = Path(checkpoint) if checkpoint is not None else None
+    if path is not None and path.exists():
+        state = load_checkpoint(path)
+        if state.get("format") != FORMAT:
+            raise InputError(f"checkpoint {str(path)!r} is not a losslens training checkpoint; cannot resume from it")
+        stored = {k: state["config"].get(k) for k in ("steps", "batch_size", "optimizer", "lr", "seed", "samples",
+                                                      "layout")}
+        mine = {k: config[k] for k in stored}
+        if {k: v for k, v in stored.items() if k != "steps"} != {k: v for k, v in mine.items() if k != "steps"}:
+            diff = next(k for k in stored if k != "steps" and stored[k] != mine[k])
+            raise InputError(f"checkpoint {str(path)!r} was written with {diff} == {stored[diff]!r}, this run has "
+                             f"{mine[diff]!r}; use another checkpoint path")
+        net.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        gen.set_state(state["generator"])
+        history = {k: list(v) for k, v in state["history"].items()}
+        curvature = [dict(c) for c in state["curvature"]]
+        flow = list(state["gradflow"].unbind(0)) if len(state["gradflow"]) else []
+        start = int(state["step"])
+    resumed_from = start
+
+    monitor = GradientFlowMonitor(net) if monitor_gradients else None
+
+    def all_flow() -> torch.Tensor:
+        layers = len(monitor.layers) if monitor is not None else 0
+        before = torch.stack(flow) if flow else torch.zeros(0, layers, dtype=torch.float64)
+        return torch.cat([before, monitor.norms]) if monitor is not None else before
+
+    def save(step: int) -> None:
+        if path is not None:
+            save_atomic(dict(format=FORMAT, step=step, config=config, model=net.state_dict(),
+                             optimizer=opt.state_dict(), generator=gen.get_state(), history=history,
+                             curvature=curvature, gradflow=all_flow()), path)
+
+    diverged_at = None
+    step = start
+    try:
+        while step < steps:
+            idx = torch.randint(0, len(X), (batch_size,), generator=gen)
+            loss = loss_fn(net(X[idx]), y[idx])
+            if not torch.isfinite(loss):
+                diverged_at = step + 1
+                break
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if monitor is not None:
+                monitor.step()
+            opt.step()
+            step += 1
+            rec = None
+            if step % eval_every == 0 or step == steps:
+                rec = _record(history, step, evaluate(net, loss_fn, (X, y)),
+                              evaluate(net, loss_fn, test) if test is not None else None)
+            if step in curvature_at:
+                curvature.append(_curvature_at(net, loss_fn, (X, y), curvature_samples, curvature_hvps, seed, step))
+            if step % checkpoint_every == 0 or step == steps:
+                save(step)
+            if progress is not None:
+                progress(step, steps, rec)
+    except KeyboardInterrupt:
+        save(step)
+        raise
+    finally:
+        if monitor is not None:
+            monitor.remove()
+    if diverged_at is not None:
+        save(step)
+    verdict, reason = training_verdict(history, fit_tol=fit_tol, gap_tol=gap_tol, diverged_at=diverged_at)
+    layers = monitor.layers if monitor is not None else ()
+    gf = flow_verdict(layers, all_flow()) if monitor is not None else None
+    return TrainingRun(step, history, curvature, gf, verdict, reason, resumed_from,
+                       str(path) if path is not None else None, seed, net)
+
+
+def _pair(name: str, data) -> tuple[torch.Tensor, torch.Tensor]:
+    if not (isinstance(data, (tuple, list)) and len(data) == 2 and all(isinstance(t, torch.Tensor) for t in data)):
+        raise InputError(f"{name} must be a pair (inputs, targets) of tensors")
+    X, y = data
+    if len(X) != len(y) or len(X) == 0:
+        raise InputError(f"{name} has {len(X)} inputs and {len(y)} targets, must be the same positive number")
+    return X, y

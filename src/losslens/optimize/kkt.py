@@ -1,0 +1,194 @@
+"""KKT conditions of ``minimize f(x) s.t. h_j(x) = 0, g_i(x) ≤ 0`` at a point, with multipliers.
+
+Lagrangian  L(x, λ, μ) = f(x) + Σ_j λ_j h_j(x) + Σ_i μ_i g_i(x).  At (x, λ, μ), with one multiplier ν_k per
+constraint in input order (ν = λ on equalities, μ on inequalities), the four residuals are (absolute, ∞-norm):
+
+* stationarity             ‖∇f(x) + Σ_k ν_k ∇c_k(x)‖∞
+* primal feasibility       max(max_j |h_j(x)|, max_i max(g_i(x), 0))
+* dual feasibility         max_i max(−μ_i, 0)
+* complementary slackness  max_i |μ_i g_i(x)|
+
+A KKT point has all four ≤ ``tol``. When f and every g_i are convex and every h_j is affine, a KKT point is a
+global minimiser (proved here only when sympy shows it exactly: polynomials of degree ≤ 2 whose constant Hessian is
+positive semidefinite, affine constraints). Otherwise the second-order test on the Lagrangian's Hessian,
+restricted to the null space of the active constraints' gradients, tells a strict local minimum (positive
+definite there, every active inequality with μ_i > 0) from a point that is not a local minimum (a negative
+eigenvalue, under linear independence of the active gradients).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy
+import torch
+from torch.func import hessian, jacrev
+
+from ..results import Result
+from .constraints import ConstrainedProblem
+
+CONDITIONS = ("stationarity", "primal feasibility", "dual feasibility", "complementary slackness")
+FORMULAS = ("‖∇f + Σ ν_k ∇c_k‖∞", "max(|h|, g⁺)", "max(−μ)⁺", "max |μ_i g_i|")
+
+
+@dataclass(frozen=True)
+class KKTResiduals(Result):
+    """The four KKT residuals (floats), the tolerance they are held to, and whether all pass."""
+
+    stationarity: float
+    primal_feasibility: float
+    dual_feasibility: float
+    complementary_slackness: float
+    tol: float
+
+    @property
+    def max(self) -> float:
+        return max(self.stationarity, self.primal_feasibility, self.dual_feasibility, self.complementary_slackness)
+
+    @property
+    def satisfied(self) -> bool:
+        return self.max <= self.tol
+
+    def rows(self) -> list[tuple[str, str, float, bool]]:
+        vals = (self.stationarity, self.primal_feasibility, self.dual_feasibility, self.complementary_slackness)
+        return [(c, f, v, v <= self.tol) for c, f, v in zip(CONDITIONS, FORMULAS, vals)]
+
+    def to_dict(self) -> dict:
+        d = super().to_dict()
+        d.update(max=self.max, satisfied=self.satisfied)
+        return d
+
+
+def lagrangian_gradient(problem: ConstrainedProblem, x: torch.Tensor, nu: torch.Tensor) -> torch.Tensor:
+    """∇_x L(x, ν) = ∇f(x) + J_c(x)ᵀ ν, shape [n]."""
+    return jacrev(lambda z: problem.f(z) + (problem.c(z) * nu).sum())(x)
+
+
+def residuals(problem: ConstrainedProblem, x: torch.Tensor, nu: torch.Tensor, tol: float) -> KKTResiduals:
+    """The four KKT residuals at (x, ν); ν [m] in constraint order."""
+    c = problem.c(x)
+    eq = problem.eq_mask
+    stat = float(lagrangian_gradient(problem, x, nu).abs().max())
+    if not c.numel():
+        return KKTResiduals(stat, 0.0, 0.0, 0.0, tol)
+    primal = float(torch.where(eq, c.abs(), c.clamp_min(0)).max())
+    mu, g = nu[~eq], c[~eq]
+    dual = float((-mu).clamp_min(0).max()) + 0.0 if mu.numel() else 0.0   # + 0.0: no -0
+    comp = float((mu * g).abs().max()) if mu.numel() else 0.0
+    return KKTResiduals(stat, primal, dual, comp, tol)
+
+
+def active_mask(problem: ConstrainedProblem, x: torch.Tensor, nu: torch.Tensor, tol: float) -> torch.Tensor:
+    """Equalities, and inequalities with g_i(x) ≥ −tol or μ_i > tol: [m] bool."""
+    c = problem.c(x)
+    return problem.eq_mask | (c >= -tol) | (nu > tol)
+
+
+def estimate_multipliers(problem: ConstrainedProblem, x: torch.Tensor, active: torch.Tensor) -> torch.Tensor:
+    """ν minimising ‖∇f(x) + Σ_{k active} ν_k ∇c_k(x)‖₂ with μ_i ≥ 0 on inequalities, 0 off the active set.
+
+    A bounded linear least-squares problem (scipy ``lsq_linear``, exact for this convex quadratic)."""
+    from scipy.optimize import lsq_linear
+
+    nu = torch.zeros(problem.m, dtype=torch.float64)
+    idx = torch.nonzero(active).reshape(-1)
+    if not idx.numel():
+        return nu
+    J = jacrev(problem.c)(x)[idx]
+    gf = jacrev(problem.f)(x)
+    eq = problem.eq_mask[idx]
+    lo = [-float("inf") if e else 0.0 for e in eq.tolist()]
+    sol = lsq_linear(J.T.numpy(), (-gf).numpy(), bounds=(lo, [float("inf")] * len(lo)), method="bvls",
+                     tol=1e-15, lsmr_tol=None)
+    nu[idx] = torch.as_tensor(sol.x, dtype=torch.float64)
+    return nu
+
+
+@dataclass(frozen=True)
+class SecondOrder(Result):
+    """Second-order test of the Lagrangian at a KKT point: ``verdict`` ``sufficient`` (strict local minimum),
+    ``violated`` (not a local minimum), ``unknown``; ``eigenvalues`` of the reduced Hessian Zᵀ∇²L Z (ascending,
+    Z an orthonormal basis [n, d] of the null space of the active gradients) and why."""
+
+    verdict: str
+    eigenvalues: torch.Tensor
+    reason: str
+
+
+def second_order(problem: ConstrainedProblem, x: torch.Tensor, nu: torch.Tensor, active: torch.Tensor,
+                 tol: float) -> SecondOrder:
+    """Reduced-Hessian test (Nocedal & Wright, Thms 12.5 and 12.6)."""
+    H = hessian(lambda z: problem.f(z) + (problem.c(z) * nu).sum())(x)
+    H = 0.5 * (H + H.T)
+    idx = torch.nonzero(active).reshape(-1)
+    n = problem.n
+    if idx.numel():
+        J = jacrev(problem.c)(x)[idx]
+        U, S, Vh = torch.linalg.svd(J, full_matrices=True)
+        rank = int((S > 1e-10 * max(1.0, float(S.max()) if S.numel() else 1.0)).sum())
+        Z = Vh[rank:].T
+        independent = rank == idx.numel()
+    else:
+        Z, independent = torch.eye(n, dtype=torch.float64), True
+    if Z.shape[1] == 0:
+        return SecondOrder("sufficient" if independent else "unknown", torch.zeros(0, dtype=torch.float64),
+                           "the active constraints fix x (no feasible direction to curve along)" if independent
+                           else "active gradients are dependent")
+    eig = torch.linalg.eigvalsh(Z.T @ H @ Z)
+    zero = tol * max(1.0, float(eig.abs().max()))
+    eq = problem.eq_mask
+    degenerate = bool(((~eq[idx]) & (nu[idx].abs() <= tol)).any())
+    if float(eig.min()) < -zero:
+        if independent:
+            return SecondOrder("violated", eig, "the Lagrangian's Hessian has negative curvature along the "
+                                                "active constraints: not a local minimum")
+        return SecondOrder("unknown", eig, "negative reduced curvature, but the active gradients are dependent")
+    if float(eig.min()) > zero and not degenerate:
+        return SecondOrder("sufficient", eig, "reduced Hessian positive definite, active multipliers positive")
+    why = ("an active inequality has a zero multiplier (degenerate)" if degenerate
+           else f"a reduced-Hessian eigenvalue is within {zero:.2g} of zero")
+    return SecondOrder("unknown", eig, why)
+
+
+def lagrangian(problem: ConstrainedProblem) -> tuple[sympy.Expr, tuple[sympy.Symbol, ...]]:
+    """L(x, λ, μ) = f + Σ λ_j h_j + Σ μ_i g_i as a sympy expression, with its multiplier symbols in constraint
+    order (λ1, λ2, ... for equalities, μ1, μ2, ... for inequalities)."""
+    syms, L = [], problem.objective.sympy
+    counts = {"eq": 0, "ineq": 0}
+    for c in problem.constraints:
+        counts[c.kind] += 1
+        s = sympy.Symbol(f"{'lambda' if c.kind == 'eq' else 'mu'}{counts[c.kind]}", real=True)
+        syms.append(s)
+        L = L + s * c.sympy
+    return L, tuple(syms)
+
+
+def _convex_quadratic(expr: sympy.Expr, symbols, affine_only: bool = False) -> bool:
+    """Exactly: a polynomial of degree ≤ 1 (or ≤ 2 with a constant PSD Hessian, unless ``affine_only``)."""
+    if expr.has(sympy.Abs, sympy.Max, sympy.Min):
+        return False
+    try:
+        poly = sympy.Poly(sympy.expand(expr), *symbols)
+    except sympy.PolynomialError:
+        return False
+    if not all(c.is_number and c.is_real for c in poly.coeffs()):
+        return False
+    if poly.total_degree() <= 1:
+        return True
+    if affine_only or poly.total_degree() > 2:
+        return False
+    H = sympy.hessian(poly.as_expr(), symbols)
+    return bool(H.is_positive_semidefinite)
+
+
+def prove_convex(problem: ConstrainedProblem) -> tuple[bool, str]:
+    """(True, why) when the problem is convex by exact sympy checks; (False, what could not be shown) otherwise."""
+    syms = problem.symbols
+    if not _convex_quadratic(problem.objective.sympy, syms):
+        return False, ("convexity of f not proved (exact proof covers quadratics with a PSD Hessian and affine "
+                       "functions)")
+    for c in problem.constraints:
+        if c.kind == "eq" and not _convex_quadratic(c.sympy, syms, affine_only=True):
+            return False, f"equality {c.text!r} is not affine, so the feasible set need not be convex"
+        if c.kind == "ineq" and not _convex_quadratic(c.sympy, syms):
+            return False, f"convexity of inequality {c.text!r} not proved"
+    return True, "f is a convex quadratic (constant PSD Hessian), equalities affine, inequalities convex quadratics"

@@ -1,0 +1,71 @@
+"""Penalty ↔ constraint: weight decay is a ball constraint of some radius (D2L 11.2, "Penalties").
+
+For f and λ > 0, let x*(λ) minimise the penalised objective f(x) + (λ/2)‖x‖². With r = ‖x*(λ)‖₂, x*(λ) also
+satisfies the KKT conditions of
+
+    minimise f(x)  subject to  ½‖x‖² ≤ ½r²
+
+with multiplier μ = λ: stationarity ∇f + μx = 0 is the penalised problem's ∇f + λx = 0. For convex f both are
+global minima, so the two solutions coincide; for non-convex f each solver may stop at a different local point,
+and the result says whether they agree.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from ..catalog import resolve
+from ..objective import AnalyticObjective
+from ..results import Result
+from ..validation import check_float
+from .constrained import ConstrainedResult, solve_constrained
+
+
+@dataclass(frozen=True)
+class WeightDecayResult(Result):
+    """``penalized``: minimiser of f + (λ/2)‖x‖² (x [n]); ``constrained``: minimiser of f over the ball of
+    ``radius`` r = ‖x*(λ)‖; ``multiplier`` μ of ½‖x‖² ≤ ½r² (equal to λ when they agree); ``distance`` between
+    the two solutions; ``agree`` when distance and |μ − λ| are both ≤ 1e-6 (relative to max(1, λ))."""
+
+    objective: str
+    names: tuple[str, ...]
+    lam: float
+    radius: float
+    penalized: torch.Tensor
+    penalized_value: float
+    constrained: torch.Tensor
+    constrained_value: float
+    multiplier: float
+    distance: float
+    agree: bool
+    penalized_result: ConstrainedResult
+    constrained_result: ConstrainedResult
+    explanation: str
+
+
+def weight_decay_ball(objective, lam: float, *, x0=None, tol: float = 1e-9) -> WeightDecayResult:
+    """Solve both problems and compare (see module docstring).
+
+    >>> r = weight_decay_ball("(x - 2)^2", 2.0)     # penalised minimiser x = 2/(1 + λ/2) = 1
+    >>> round(float(r.penalized[0]), 8), round(r.radius, 8), round(r.multiplier, 6), r.agree
+    (1.0, 1.0, 2.0, True)
+    """
+    lam = check_float("lam", lam, lo=0.0, lo_open=True)
+    base = objective if isinstance(objective, AnalyticObjective) else resolve(objective)
+    names = base.names
+    squares = " + ".join(f"{v}^2" for v in names)
+    text = base.expression.text
+    penalized_obj = AnalyticObjective(f"({text}) + {lam!r}/2*({squares})", list(names))
+    pen = solve_constrained(penalized_obj, [], "alm", x0=x0, tol=tol)
+    radius = float(torch.linalg.vector_norm(pen.x))
+    con = solve_constrained(base, [f"({squares})/2 <= {radius ** 2 / 2!r}"], "alm", x0=x0, tol=tol)
+    distance = float(torch.linalg.vector_norm(pen.x - con.x))
+    mu = float(con.multipliers[0])
+    agree = distance <= 1e-6 and abs(mu - lam) <= 1e-6 * max(1.0, lam)
+    explanation = (f"minimiser of f + ({lam:g}/2)|x|^2 has norm r = {radius:.6g}; minimising f over |x| <= r gives "
+                   f"the same point with multiplier mu = {mu:.6g} = lambda" if agree else
+                   f"the two solutions differ (distance {distance:.3g}, mu = {mu:.6g}, lambda = {lam:g}): "
+                   "f is not convex or a solver stopped at another local point")
+    return WeightDecayResult(base.expression.text, names, lam, radius, pen.x, float(base.f(pen.x)), con.x,
+                             con.value, mu, distance, agree, pen, con, explanation)

@@ -1,0 +1,64 @@
+"""Training figures: train vs test curves, gradient flow per layer, generalisation gap vs training-set size."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from . import save
+
+
+def training_figure(run, path):
+    """Train and test loss (left) and accuracy (right) against the step, from a :class:`TrainingRun`."""
+    h = run.history
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.8))
+    steps = h.get("step", [])
+    a.plot(steps, h.get("train_loss", []), label="training loss (empirical risk)")
+    if any(v is not None for v in h.get("test_loss", [])):
+        a.plot(steps, h["test_loss"], label="test loss (risk estimate)")
+    a.set_yscale("log")
+    a.set_xlabel("step")
+    a.set_ylabel("loss")
+    a.legend(fontsize=8)
+    if any(v is not None for v in h.get("train_accuracy", [])):
+        b.plot(steps, h["train_accuracy"], label="training accuracy")
+        if any(v is not None for v in h.get("test_accuracy", [])):
+            b.plot(steps, h["test_accuracy"], label="test accuracy")
+        b.set_xlabel("step")
+        b.set_ylabel("accuracy")
+        b.legend(fontsize=8)
+    fig.suptitle(f"{run.verdict}: {run.reason}", fontsize=9)
+    return save(fig, path)
+
+
+def gradflow_figure(flow, path):
+    """Median and range over steps of the RMS gradient of each layer (log scale), input layer on the left."""
+    norms = flow.norms.numpy()
+    fig, ax = plt.subplots(figsize=(max(5.0, 0.6 * len(flow.layers) + 2), 3.8))
+    x = np.arange(len(flow.layers))
+    med = np.median(norms, 0)
+    ax.fill_between(x, norms.min(0), norms.max(0), alpha=0.25, label="min-max over steps")
+    ax.semilogy(x, med, "o-", label="median over steps")
+    ax.set_xticks(x, flow.layers, rotation=45, ha="right", fontsize=8)
+    ax.set_ylabel("RMS gradient per parameter")
+    ax.set_title(f"Gradient flow: {flow.verdict} (first/last = {flow.ratio:.3g})")
+    ax.legend(fontsize=8)
+    return save(fig, path)
+
+
+def gap_figure(study, path):
+    """Training and test error (± one std over repeats) and the gap with its fitted power law, log-log."""
+    N = np.array(study.sizes, dtype=float)
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    ax.errorbar(N, study.train_error, yerr=study.train_error_std, fmt="o-", capsize=3, label="training error")
+    ax.errorbar(N, study.test_error, yerr=study.test_error_std, fmt="s-", capsize=3, label="test error")
+    ax.errorbar(N, study.error_gap, yerr=study.error_gap_std, fmt="^-", capsize=3, label="gap (test − train)")
+    if np.isfinite(study.rate):
+        ax.plot(N, study.coefficient * N ** (-study.rate), "k--", lw=1,
+                label=f"fit {study.coefficient:.3g}·N^(−{study.rate:.2f}±{study.rate_stderr:.2f})")
+    ax.set_xscale("log")
+    ax.set_yscale("symlog", linthresh=1e-3)
+    ax.set_xlabel("training-set size N")
+    ax.set_ylabel("error rate")
+    ax.set_title(f"Generalisation gap: {study.verdict}")
+    ax.legend(fontsize=8)
+    return save(fig, path)

@@ -1,0 +1,90 @@
+import json
+import pickle
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from losslens.cli import app
+from losslens.cli._app import main
+from losslens.zoo import make_model
+
+runner = CliRunner()
+
+
+def run(*args):
+    r = runner.invoke(app, list(args))
+    assert r.exit_code == 0, r.output
+    return r
+
+
+def test_hessian_json_matches_dense_hessian_of_the_same_objective():
+    from torch import nn
+
+    from losslens import ModelObjective, digits
+    d = json.loads(run("hessian", "--model", "digits-linear", "--samples", "60", "--top", "2", "--bottom", "2",
+                       "--dtype", "float64", "--json").stdout)
+    obj = ModelObjective(make_model("digits-linear"), nn.CrossEntropyLoss(), digits().train, subset=60,
+                         dtype=torch.float64)
+    eig = torch.linalg.eigvalsh(obj.hessian(obj.x0))
+    assert d["eigen"]["top_values"] == pytest.approx(eig.flip(0)[:2].tolist(), rel=1e-8)
+    assert d["eigen"]["bottom_values"][0] == pytest.approx(float(eig[0]), abs=1e-8)   # 0: softmax shift invariance
+    assert d["n"] == 650 and d["samples"] == 60 and d["curvature"] == "positive_semidefinite"
+
+
+def test_train_checkpoint_then_hessian_and_plots(tmp_path):
+    ck, fig = tmp_path / "ck.pt", tmp_path / "curves.png"
+    d = json.loads(run("train", "--model", "digits-small-mlp", "--steps", "20", "--eval-every", "10",
+                       "--hessian-every", "20", "--checkpoint", str(ck), "--plot", str(fig),
+                       "--plot-hessian", str(tmp_path / "eig.png"), "--json").stdout)
+    assert d["steps"] == 20 and d["history"]["step"] == [10, 20] and len(d["curvature"]) == 1
+    assert fig.stat().st_size > 0 and (tmp_path / "eig.png").stat().st_size > 0
+    r = run("hessian", "--model", "digits-small-mlp", "--checkpoint", str(ck), "--samples", "100", "--top", "1",
+            "--bottom", "1", "--trace", "--trace-hvps", "12", "--density", "--probes", "1", "--steps", "5",
+            "--plot", str(tmp_path / "density.png"))
+    assert "trace ≈" in r.stdout and "density" in r.stdout and (tmp_path / "density.png").exists()
+    again = run("train", "--model", "digits-small-mlp", "--steps", "20", "--eval-every", "10", "--hessian-every",
+                "20", "--checkpoint", str(ck))
+    assert "resumed at step 20" in again.stdout
+
+
+def test_gradflow_and_gap_commands(tmp_path):
+    d = json.loads(run("gradflow", "--model", "digits-deep-sigmoid", "--steps", "3", "--json",
+                       "--plot", str(tmp_path / "flow.png")).stdout)
+    assert d["verdict"] == "vanishing" and len(d["layers"]) == 9
+    g = json.loads(run("gap", "--model", "digits-linear", "--sizes", "40,80,160", "--repeats", "1", "--steps", "30",
+                       "--lr", "0.05", "--json", "--plot", str(tmp_path / "gap.png")).stdout)
+    assert g["sizes"] == [40, 80, 160] and len(g["runs"]) == 3 and (tmp_path / "gap.png").exists()
+    assert "error gap" in run("gap", "--model", "digits-linear", "--sizes", "40,80", "--repeats", "1", "--steps",
+                              "5").stdout
+
+
+def test_bad_input_exit_2_one_line(tmp_path, capsys):
+    evil = tmp_path / "evil.pt"
+    evil.write_bytes(pickle.dumps({"model": print}))
+    notdict = tmp_path / "list.pt"
+    torch.save([1.0], notdict)
+    other = tmp_path / "other.pt"
+    torch.save(make_model("digits-linear").state_dict(), other)
+    cases = [
+        (["hessian", "--model", "nosuch.module:make"], "cannot import 'nosuch.module'"),
+        (["hessian", "--model", "digits-mlp", "--checkpoint", str(evil)], "needs pickle code execution"),
+        (["hessian", "--model", "digits-mlp", "--checkpoint", str(notdict)], "holds a list, not a state dict"),
+        (["hessian", "--model", "digits-mlp", "--checkpoint", str(other)], "does not fit model 'digits-mlp'"),
+        (["hessian", "--model", "digits-linear", "--samples", "50", "--plot", str(tmp_path / "d.png")],
+         "--plot draws the spectral density: add --density"),
+        (["hessian", "--model", "digits-linear", "--dtype", "float16"], "--dtype == 'float16'"),
+        (["hessian", "--model", "digits-linear", "--trace-hvps", "3"], "--trace-hvps == 3"),
+        (["hessian", "--model", "digits-linear", "--top", "0", "--bottom", "0", "--samples", "20"],
+         "ask for at least one eigenvalue"),
+        (["gap", "--sizes", "10,x"], "--sizes == '10,x', must be comma-separated integers"),
+        (["gap", "--sizes", "10"], "need at least two different"),
+        (["train", "--steps", "0"], "--steps == 0"),
+        (["train", "--optimizer", "rmsprop", "--steps", "1"], "optimizer == 'rmsprop'"),
+        (["gradflow", "--model", "nope"], "unknown model 'nope'"),
+    ]
+    for args, message in cases:
+        code = main(args)
+        err = capsys.readouterr().err
+        assert code == 2, (args, err)
+        assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err, (args, err)

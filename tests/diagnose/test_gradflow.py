@@ -1,0 +1,70 @@
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from losslens import InputError
+from losslens.diagnose.gradflow import GradientFlowMonitor, flow_verdict, gradient_flow, layer_of
+
+
+def test_monitor_records_the_rms_gradient_of_each_layer_and_removes_its_hooks():
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(4, 6), nn.Tanh(), nn.Linear(6, 3))
+    X, y = torch.randn(10, 4), torch.randint(0, 3, (10,))
+    with GradientFlowMonitor(net) as mon:
+        nn.CrossEntropyLoss()(net(X), y).backward()
+        mon.step()
+        rms = mon.norms[0]
+    assert mon.layers == ("0", "2")
+    for i, layer in enumerate((net[0], net[2])):
+        sq = layer.weight.grad.pow(2).sum() + layer.bias.grad.pow(2).sum()
+        n = layer.weight.numel() + layer.bias.numel()
+        assert float(rms[i]) == pytest.approx(math.sqrt(float(sq) / n), rel=1e-6)
+    assert all(not p._backward_hooks for p in net.parameters())
+    net.zero_grad()
+    nn.CrossEntropyLoss()(net(X), y).backward()
+    assert len(mon.norms) == 1
+
+
+@pytest.mark.parametrize("norms, verdict", [
+    ([[1e-5, 1.0], [2e-5, 1.0]], "vanishing"),
+    ([[500.0, 1.0], [300.0, 1.0]], "exploding"),
+    ([[5e3, 4e3], [5e3, 4e3]], "exploding"),
+    ([[0.3, 1.0], [0.5, 1.0]], "healthy"),
+    ([[0.3, float("nan")]], "not_finite"),
+])
+def test_verdicts_on_constructed_norms(norms, verdict):
+    assert flow_verdict(("a", "b"), torch.tensor(norms)).verdict == verdict
+
+
+def test_one_layer_is_unknown_and_layer_names():
+    assert flow_verdict(("a",), torch.ones(3, 1)).verdict == "unknown"
+    assert layer_of("net.0.weight") == "net.0" and layer_of("scale") == "scale"
+
+
+def test_deep_sigmoid_vanishes_and_relu_mlp_is_healthy():
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(128, 16, generator=g)
+    y = (X[:, 0] > 0).long()
+    torch.manual_seed(0)
+    deep = nn.Sequential(*[m for _ in range(8) for m in (nn.Linear(16, 16), nn.Sigmoid())], nn.Linear(16, 2))
+    shallow = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 2))
+    assert gradient_flow(deep, nn.CrossEntropyLoss(), (X, y), steps=5).verdict == "vanishing"
+    assert gradient_flow(shallow, nn.CrossEntropyLoss(), (X, y), steps=5).verdict == "healthy"
+
+
+def test_nan_loss_is_a_verdict():
+    X, y = torch.full((8, 2), float("nan")), torch.zeros(8, dtype=torch.long)
+    flow = gradient_flow(nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 2)), nn.CrossEntropyLoss(), (X, y), steps=3)
+    assert flow.verdict == "not_finite" and "step 1" in flow.reason
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(low=0), r"low == 0.0, must be in \(0, inf\]"),
+    (dict(low=1.0, high=0.5), r"high == 0.5, must be in \(1.0, inf\]"),
+    (dict(blowup=-1), r"blowup == -1.0, must be in \(0, inf\]"),
+])
+def test_bad_thresholds(kwargs, match):
+    with pytest.raises(InputError, match=match):
+        flow_verdict(("a", "b"), torch.ones(2, 2), **kwargs)

@@ -1,0 +1,143 @@
+import math
+import pickle
+
+import pytest
+import torch
+from torch import nn
+
+from losslens import InputError
+from losslens.diagnose.training import (evaluate, load_checkpoint, state_dict_of, train, training_verdict)
+
+G = torch.Generator().manual_seed(0)
+X = torch.randn(120, 5, generator=G)
+Y = (X[:, 0] + X[:, 1] > 0).long()
+XT = torch.randn(60, 5, generator=G)
+YT = (XT[:, 0] + XT[:, 1] > 0).long()
+
+
+def net():
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(5, 8), nn.Tanh(), nn.Linear(8, 2))
+
+
+def run(**kw):
+    kw = dict(dict(steps=30, eval_every=10, batch_size=16, lr=0.01, seed=3), **kw)
+    return train(net(), nn.CrossEntropyLoss(), (X, Y), (XT, YT), **kw)
+
+
+def test_interrupted_run_resumes_to_the_same_numbers(tmp_path):
+    straight = run()
+    ck = tmp_path / "ck.pt"
+
+    def stop(step, steps, rec):
+        if step == 13:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run(checkpoint=ck, checkpoint_every=10, progress=stop)
+    assert load_checkpoint(ck)["step"] == 13 and not (tmp_path / "ck.pt.tmp").exists()
+    resumed = run(checkpoint=ck, checkpoint_every=10)
+    assert resumed.resumed_from == 13 and resumed.steps == 30
+    assert resumed.history == straight.history
+    for a, b in zip(resumed.model.parameters(), straight.model.parameters()):
+        assert torch.equal(a, b)
+    torch.testing.assert_close(resumed.gradflow.norms, straight.gradflow.norms, rtol=0, atol=0)
+
+
+def test_checkpoint_is_a_weights_only_state_dict_and_bad_files_are_refused(tmp_path):
+    ck = tmp_path / "ck.pt"
+    run(checkpoint=ck)
+    sd = state_dict_of(torch.load(ck, weights_only=True))
+    assert set(sd) == set(net().state_dict())
+    evil = tmp_path / "evil.pt"
+    with open(evil, "wb") as fh:
+        pickle.dump({"model": print}, fh)
+    with pytest.raises(InputError, match="needs pickle code execution to load \\(refused"):
+        load_checkpoint(evil)
+    listing = tmp_path / "list.pt"
+    torch.save([1, 2], listing)
+    with pytest.raises(InputError, match="holds a list, not a state dict"):
+        load_checkpoint(listing)
+    torch.save({"a": 1}, listing)
+    with pytest.raises(InputError, match="is not a state dict"):
+        state_dict_of(load_checkpoint(listing), listing)
+    with pytest.raises(InputError, match="is not a file"):
+        load_checkpoint(tmp_path / "missing.pt")
+    (tmp_path / "junk.pt").write_text("junk")
+    with pytest.raises(InputError, match="cannot be read as a torch file|needs pickle"):
+        load_checkpoint(tmp_path / "junk.pt")
+    with pytest.raises(InputError, match="was written with lr == 0.01, this run has 0.5"):
+        train(net(), nn.CrossEntropyLoss(), (X, Y), steps=30, batch_size=16, lr=0.5, seed=3, eval_every=10,
+              checkpoint=ck)
+    with pytest.raises(InputError, match="not a losslens training checkpoint"):
+        torch.save(net().state_dict(), listing)
+        run(checkpoint=listing)
+
+
+def test_history_gap_and_model_untouched():
+    model = net()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    model.eval()
+    r = train(model, nn.CrossEntropyLoss(), (X, Y), (XT, YT), steps=20, eval_every=10, lr=0.01)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items()) and not model.training
+    assert all(p.grad is None for p in model.parameters())
+    h = r.history
+    assert h["step"] == [10, 20]
+    loss, acc = evaluate(r.model, nn.CrossEntropyLoss(), (XT, YT))
+    assert h["test_loss"][-1] == pytest.approx(loss) and h["test_accuracy"][-1] == acc
+    assert h["error_gap"][-1] == pytest.approx((1 - h["test_accuracy"][-1]) - (1 - h["train_accuracy"][-1]))
+
+
+def test_evaluate_counts_exactly():
+    lin = nn.Linear(2, 2, bias=False)
+    with torch.no_grad():
+        lin.weight.copy_(torch.eye(2))
+    Xs = torch.tensor([[1.0, 0.0], [0.0, 1.0], [2.0, 1.0], [0.0, 3.0]])
+    loss, acc = evaluate(lin, nn.CrossEntropyLoss(), (Xs, torch.tensor([0, 1, 1, 1])))
+    assert acc == 0.75
+    assert loss == pytest.approx(float(nn.CrossEntropyLoss()(Xs, torch.tensor([0, 1, 1, 1]))))
+
+
+def test_curvature_over_training_matches_dense_hessian():
+    r = run(steps=20, curvature_at=[20], curvature_samples=50)
+    from losslens.model import ModelObjective
+    obj = ModelObjective(r.model, nn.CrossEntropyLoss(), (X, Y), subset=50, seed=3, dtype=torch.float64)
+    eig = torch.linalg.eigvalsh(obj.hessian(obj.x0))
+    c = r.curvature[0]
+    assert c["step"] == 20 and c["lambda_max"] == pytest.approx(float(eig[-1]), rel=1e-3)
+    assert c["lambda_min"] == pytest.approx(float(eig[0]), rel=1e-2, abs=1e-4)
+
+
+def test_nan_loss_is_a_verdict_not_a_crash():
+    Xn = X.clone()
+    Xn[5:] = float("nan")
+    r = train(net(), nn.CrossEntropyLoss(), (Xn, Y), steps=10, batch_size=32, seed=0)
+    assert r.verdict == "not_finite" and r.steps < 10 and "NaN or inf" in r.reason
+
+
+@pytest.mark.parametrize("acc, verdict", [((0.8, 0.78), "underfitting"), ((1.0, 0.85), "overfitting"),
+                                          ((0.99, 0.97), "good_fit"), ((None, None), "unknown"),
+                                          ((1.0, None), "unknown")])
+def test_training_verdicts(acc, verdict):
+    assert training_verdict({"step": [1], "train_accuracy": [acc[0]], "test_accuracy": [acc[1]]})[0] == verdict
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(steps=0), r"steps == 0, must be an integer in \[1, inf\]"),
+    (dict(optimizer="lbfgs"), r"optimizer == 'lbfgs', must be one of 'adam', 'sgd'"),
+    (dict(lr=0), r"lr == 0.0, must be in \(0, inf\]"),
+    (dict(curvature_at=[99]), r"curvature_at == 99, must be an integer in \[1, 30\]"),
+    (dict(eval_every=0), r"eval_every == 0, must be an integer in \[1, inf\]"),
+])
+def test_bad_input(kwargs, match):
+    with pytest.raises(InputError, match=match):
+        run(**kwargs)
+
+
+def test_bad_data_and_model():
+    with pytest.raises(InputError, match="train_data must be a pair"):
+        train(net(), nn.CrossEntropyLoss(), X)
+    with pytest.raises(InputError, match="train_data has 120 inputs and 3 targets"):
+        train(net(), nn.CrossEntropyLoss(), (X, Y[:3]))
+    with pytest.raises(InputError, match="model must be a torch.nn.Module"):
+        train("mlp", nn.CrossEntropyLoss(), (X, Y))

@@ -1,0 +1,69 @@
+import pytest
+import sympy
+import torch
+
+from losslens.optimize import kkt as K
+from losslens.optimize.constraints import make_problem
+
+T = lambda v: torch.tensor(v, dtype=torch.float64)
+
+
+def test_residuals_by_hand():
+    # f = x^2 + y^2, h = x + y - 1, g = -x <= 0; at x = (0.6, 0.5): ∇f = (1.2, 1.0)
+    p = make_problem("x^2 + y^2", ["x + y = 1", "x >= 0"])
+    r = K.residuals(p, T([0.6, 0.5]), T([-1.0, -0.1]), 1e-8)
+    # stationarity: (1.2 - 1 + 0.1, 1.0 - 1) = (0.3, 0); primal |h| = 0.1; dual 0.1; comp |(-0.1)(-0.6)| = 0.06
+    assert r.stationarity == pytest.approx(0.3) and r.primal_feasibility == pytest.approx(0.1)
+    assert r.dual_feasibility == pytest.approx(0.1) and r.complementary_slackness == pytest.approx(0.06)
+    assert not r.satisfied and r.max == pytest.approx(0.3)
+    assert [row[0] for row in r.rows()] == list(K.CONDITIONS)
+    ok = K.residuals(p, T([0.5, 0.5]), T([-1.0, 0.0]), 1e-12)
+    assert ok.satisfied and ok.to_dict()["satisfied"]
+
+
+def test_multiplier_estimate_is_exact_on_known_kkt_point():
+    # min x + y on x^2 + y^2 <= 2 at (-1, -1): μ = 1/2
+    p = make_problem("x + y", ["x^2 + y^2 <= 2", "x <= 5"])
+    x = T([-1.0, -1.0])
+    act = K.active_mask(p, x, torch.zeros(2, dtype=torch.float64), 1e-8)
+    assert act.tolist() == [True, False]
+    assert K.estimate_multipliers(p, x, act).tolist() == pytest.approx([0.5, 0.0], abs=1e-12)
+
+
+def test_lagrangian_symbols():
+    p = make_problem("x*y", ["x + y = 1", "x^2 <= 4", "y >= 0"])
+    L, syms = K.lagrangian(p)
+    x, y = p.symbols
+    lam1, mu1, mu2 = syms
+    assert [str(s) for s in syms] == ["lambda1", "mu1", "mu2"]
+    assert sympy.expand(L - (x * y + lam1 * (x + y - 1) + mu1 * (x ** 2 - 4) + mu2 * (-y))) == 0
+
+
+@pytest.mark.parametrize("objective, constraints, convex", [
+    ("x^2 + y^2 - x*y", ["x + y = 1"], True),
+    ("x + y", ["x^2 + y^2 <= 2"], True),
+    ("x^2 - y^2", [], False),
+    ("x^2", ["x^2 + y^2 = 1"], False),           # nonlinear equality: the set is a circle
+    ("x^2", ["x^2 + y^2 >= 1"], False),          # concave constraint function
+    ("exp(x)", [], False),                       # convex, but beyond the exact check: not claimed
+    ("x^4", [], False),
+])
+def test_prove_convex_is_exact_and_conservative(objective, constraints, convex):
+    ok, why = K.prove_convex(make_problem(objective, constraints))
+    assert ok == convex and why
+
+
+def test_second_order_cases():
+    p = make_problem("-(x^2) + y^2", ["y = 0"])
+    so = K.second_order(p, T([0.0, 0.0]), T([0.0]), T([True]).bool(), 1e-8)
+    assert so.verdict == "violated" and so.eigenvalues.tolist() == pytest.approx([-2.0])
+    p = make_problem("x^2 + y^2", ["x + y = 1"])
+    so = K.second_order(p, T([0.5, 0.5]), T([-1.0]), T([True]).bool(), 1e-8)
+    assert so.verdict == "sufficient" and so.eigenvalues.tolist() == pytest.approx([2.0])
+    # active inequality with zero multiplier: degenerate, cannot decide
+    p = make_problem("x^2 + y^2", ["x >= 0"])
+    so = K.second_order(p, T([0.0, 0.0]), T([0.0]), T([True]).bool(), 1e-8)
+    assert so.verdict == "unknown" and "degenerate" in so.reason
+    # the active constraints fix the point
+    p = make_problem("x + y", ["x = 0", "y = 0"])
+    assert K.second_order(p, T([0.0, 0.0]), T([-1.0, -1.0]), T([True, True]).bool(), 1e-8).verdict == "sufficient"

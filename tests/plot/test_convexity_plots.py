@@ -1,0 +1,30 @@
+import pytest
+
+from losslens import InputError
+from losslens.catalog import resolve
+from losslens.convexity import check_convexity, check_set, parse_set
+from losslens.objective import Box
+from losslens.plot import save
+from losslens.plot.convexity import function_figure, set_figure, sublevel_figure
+
+
+def test_figures_are_written(tmp_path):
+    f = resolve("cos(pi*x)")
+    r = check_convexity(f)
+    fig = function_figure(f, r)
+    assert len(fig.axes) == 2 and "not_convex" in fig.axes[0].get_title()
+    assert save(fig, tmp_path / "chord.png").stat().st_size > 1000
+    g = resolve("x^2 + 3*x*y + y^2")
+    assert save(sublevel_figure(g, Box.cube(-1, 1, 2), result=check_convexity(g)), tmp_path / "s.svg").exists()
+    s = parse_set("x^2 + y^2 >= 1 and x^2 + y^2 <= 4")
+    assert save(set_figure(s, check_set(s)), tmp_path / "set.pdf").exists()
+
+
+def test_figure_dimension_errors():
+    with pytest.raises(InputError, match="the chord figure needs a function of 1 variable"):
+        function_figure(resolve("x*y"), check_convexity("x*y"))
+    with pytest.raises(InputError, match="the set figure needs 2 variables"):
+        s = parse_set("x^2 <= 1")
+        set_figure(s, check_set(s))
+    with pytest.raises(InputError, match="sublevel-set figure needs a function of 2"):
+        sublevel_figure(resolve("x^2"), Box.cube(-1, 1, 1))
