@@ -24,6 +24,7 @@ demo: $(STAMP)
 	$(BIN)/losslens convex "log(1 + exp(x)) + (x - y)^2"
 	$(BIN)/losslens landscape himmelblau --grid 101 --plot losslens-landscape.png --plot losslens-landscape.html
 	$(BIN)/losslens constrained "(x1-2)^2 + (x2-1)^2" --st "x1 - 2*x2 + 1 = 0" --st "x1^2/4 + x2^2 <= 1" --x0 2,2
+	$(BIN)/losslens gradflow --model digits-deep-sigmoid --steps 20
 	$(BIN)/losslens tour --out losslens-tour
 
 test: $(STAMP)
@@ -37,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_convexity.py
 	$(BIN)/python benchmarks/bench_landscape.py
 	$(BIN)/python benchmarks/bench_constrained.py
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_curvature.py
 
 clean:
-	rm -rf $(VENV) build src/*.egg-info .pytest_cache .hypothesis losslens-tour test-artifacts losslens-landscape.png losslens-landscape.html losslens-landscape.png losslens-landscape.html
+	rm -rf $(VENV) build src/*.egg-info .pytest_cache .hypothesis losslens-tour test-artifacts losslens-landscape.png losslens-landscape.html

@@ -38,6 +38,28 @@ def test_verdicts_on_constructed_norms(norms, verdict):
     assert flow_verdict(("a", "b"), torch.tensor(norms)).verdict == verdict
 
 
+def test_layers_without_gradient_are_left_out():
+    flow = flow_verdict(("a", "b", "unused"), torch.tensor([[0.5, 1.0, 0.0], [0.5, 1.0, 0.0]]))
+    assert flow.verdict == "healthy" and flow.ratio == 0.5 and "a vs b" in flow.reason
+    assert flow_verdict(("a", "b"), torch.tensor([[0.5, 0.0]])).verdict == "unknown"
+
+
+def test_unused_parameter_reads_zero():
+    class WithSpare(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b, self.spare = nn.Linear(3, 4), nn.Linear(4, 2), nn.Linear(2, 2)
+
+        def forward(self, x):
+            return self.b(torch.tanh(self.a(x)))
+
+    m = WithSpare()
+    with GradientFlowMonitor(m) as mon:
+        m(torch.randn(5, 3)).sum().backward()
+        mon.step()
+    assert mon.layers == ("a", "b", "spare") and float(mon.norms[0, 2]) == 0.0 and float(mon.norms[0, 0]) > 0
+
+
 def test_one_layer_is_unknown_and_layer_names():
     assert flow_verdict(("a",), torch.ones(3, 1)).verdict == "unknown"
     assert layer_of("net.0.weight") == "net.0" and layer_of("scale") == "scale"

@@ -147,6 +147,16 @@ def test_infeasible_convex_constraints():
     assert r.verdict == "infeasible"
 
 
+def test_non_quadratic_convex_problem_is_proved_optimal():
+    # min exp(x) + y^2 s.t. x + y >= 1: stationarity exp(x) = 2y = μ, x + y = 1
+    r = solve_constrained("exp(x) + y^2", ["x + y >= 1"])
+    assert r.verdict == "optimal" and "convexity checker" in r.convexity
+    x, y = r.x.tolist()
+    assert x + y == pytest.approx(1.0, abs=1e-8) and math.exp(x) == pytest.approx(2 * y, abs=1e-7)
+    r = solve_constrained("x^2 + y^2", ["exp(x) <= 1", "x >= 1"])
+    assert r.verdict == "infeasible"
+
+
 def test_infeasible_nonconvex_constraints_are_unknown_not_infeasible():
     r = solve_constrained("x^2 + y^2", ["x^2 + y^2 <= 1", "x^2 + y^2 >= 4"], x0=[0.5, 0.1])
     assert r.verdict == "unknown" and "not proved" in r.reason

@@ -45,8 +45,10 @@ def test_lagrangian_symbols():
     ("x^2 - y^2", [], False),
     ("x^2", ["x^2 + y^2 = 1"], False),           # nonlinear equality: the set is a circle
     ("x^2", ["x^2 + y^2 >= 1"], False),          # concave constraint function
-    ("exp(x)", [], False),                       # convex, but beyond the exact check: not claimed
-    ("x^4", [], False),
+    ("exp(x) + y^2", ["x + y >= 1"], True),       # proved by the convexity checker
+    ("x^4", ["abs(x) <= 1"], True),
+    ("sin(x)", [], False),
+    ("x^2", ["log(1 + x^2) <= 1"], False),        # not convex on the whole space
 ])
 def test_prove_convex_is_exact_and_conservative(objective, constraints, convex):
     ok, why = K.prove_convex(make_problem(objective, constraints))

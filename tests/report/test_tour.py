@@ -23,10 +23,10 @@ def _claims(out):
 
 def test_results_numbers_match_exact_math(tour_dir):
     claims = _claims(tour_dir)
-    cubic, saddle = claims["saddle-points"]
+    cubic, saddle, network = claims["saddle-points"]
     assert cubic["numbers"]["kind"] == "degenerate" and cubic["numbers"]["f''(0)"] == 0.0
     assert saddle["numbers"]["Hessian eigenvalues"] == [-2.0, 2.0] and saddle["status"] == "confirmed"
-    tanh, stalled = claims["vanishing-gradients"]
+    tanh, stalled, flow = claims["vanishing-gradients"]
     assert tanh["numbers"]["f'(4)"] == pytest.approx(0.0013409506830258655, rel=1e-12)
     assert stalled["numbers"]["verdict"] == "vanishing_gradient"
     (basins,) = claims["local-minima"]
@@ -35,6 +35,13 @@ def test_results_numbers_match_exact_math(tour_dir):
     assert at[0] == pytest.approx(-0.2738, abs=1e-3) and at[-1] == pytest.approx(1.0904, abs=1e-3)
     conv = {c["statement"].split(" is ")[0]: c["numbers"].get("verdict") for c in claims["convexity"]}
     assert conv["0.5*x^2"] == "strongly_convex" and conv["cos(pi*x)"] == "not_convex"
+    kkt, decay, _ = claims["constraints"]
+    # x1 = 2 x2 - 1 with 8 x2^2 - 4 x2 - 3 = 0 (both constraints active)
+    x2 = (4 + 112 ** 0.5) / 16
+    assert kkt["numbers"]["solution"] == pytest.approx([2 * x2 - 1, x2], abs=1e-6)
+    assert decay["numbers"]["multiplier"] == pytest.approx(decay["numbers"]["λ"], rel=1e-6)
+    assert flow["numbers"]["deep sigmoid verdict"] == "vanishing"
+    assert network["numbers"]["λmax after 1 step"] > 0
 
 
 def test_every_claim_has_a_known_status_and_figures_exist(tour_dir):

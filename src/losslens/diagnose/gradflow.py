@@ -1,7 +1,7 @@
 """Gradient flow per layer: does the gradient reach the early layers?
 
-A hook on every trainable parameter keeps the gradient ``∂L/∂W`` it sees; after the backward pass one fused call
-takes every ``‖∂L/∂W‖₂``, so the backward pass itself does no extra arithmetic. Parameters are grouped into layers by their owning module
+One multi-gradient hook over all trainable parameters keeps the gradients ``∂L/∂W`` of a backward pass (one Python
+call per pass); after it, one fused call takes every ``‖∂L/∂W‖₂``, so the backward pass does no extra arithmetic. Parameters are grouped into layers by their owning module
 (``net.0.weight`` and ``net.0.bias`` -> layer ``net.0``); layer order is the order of registration, which for
 ``nn.Sequential`` models and most hand-written ones is input -> output.
 
@@ -13,6 +13,8 @@ wide and narrow layers compare). The verdict uses ``ρ = median over steps of g_
 * ``healthy``    otherwise
 * ``not_finite`` a gradient norm is NaN/inf (a NaN or inf loss)
 * ``unknown``    fewer than two layers, or no step recorded
+
+Layers that never receive a gradient (parameters the forward pass does not use) are left out of first and last.
 """
 from __future__ import annotations
 
@@ -36,7 +38,7 @@ def layer_of(parameter_name: str) -> str:
 class GradientFlowMonitor:
     """Per-layer gradient norms of ``model`` recorded by hooks; ``step()`` closes one backward pass.
 
-    Each hook only keeps a reference to the gradient it sees (no arithmetic inside backward); ``step()`` takes all
+    The hook only keeps references to the gradients it sees (no arithmetic inside backward); ``step()`` takes all
     norms in one fused ``torch._foreach_norm`` call; per-layer sums happen when ``norms`` ([steps, L] float64 RMS
     gradients, ``layers`` names the columns) is read. Use as a context manager or call ``remove()`` so
     the hooks leave the model.
@@ -51,19 +53,20 @@ class GradientFlowMonitor:
             0, self._layer_of_param, torch.tensor([float(p.numel()) for _, p in named], dtype=torch.float64))
         self._cur: list[torch.Tensor | None] = [None] * len(named)   # gradient seen this step, per parameter
         self._raw: list[torch.Tensor] = []          # per step: [P] norms of each parameter's gradient
-        self._handles = [p.register_hook(self._hook(j)) for j, (_, p) in enumerate(named)]
+        # one hook for all parameters: a single Python call per backward pass, not one per tensor
+        self._handles = [torch.autograd.graph.register_multi_grad_hook([p for _, p in named], self._record,
+                                                                       mode="all")]
 
-    def _hook(self, j: int):
+    def _record(self, grads) -> None:
         cur = self._cur
-
-        def record(grad: torch.Tensor) -> None:
-            cur[j] = grad if cur[j] is None else cur[j] + grad     # several backward passes add up, like .grad
-        return record
+        for j, g in enumerate(grads):
+            if g is not None:
+                cur[j] = g if cur[j] is None else cur[j] + g     # several backward passes add up, like .grad
 
     def step(self) -> None:
         """Close the current backward pass(es): one fused norm over the gradients seen (per-layer sums deferred)."""
         cur = self._cur
-        if None not in cur:                        # the common case: every parameter reached
+        if all(g is not None for g in cur):        # the common case: every parameter reached
             self._raw.append(torch.stack(torch._foreach_norm(cur)).detach())
         else:
             zero = torch.zeros((), dtype=torch.float32)
@@ -125,10 +128,15 @@ def flow_verdict(layers, norms: torch.Tensor, *, low: float = 1e-2, high: float 
         bad = int((~torch.isfinite(norms)).any(1).nonzero()[0])
         return GradientFlow(layers, norms, norms.new_zeros(0), nan, "not_finite",
                             f"a gradient norm is NaN or inf at step {bad} (a NaN or inf loss)", low, high, blowup)
-    ratios = norms[:, 0] / norms[:, -1].clamp_min(torch.finfo(torch.float64).tiny)
+    reached = [i for i in range(len(layers)) if bool((norms[:, i] > 0).any())]   # unused layers never get a gradient
+    if len(reached) < 2:
+        return GradientFlow(layers, norms, norms.new_zeros(0), nan, "unknown",
+                            "fewer than two layers received any gradient", low, high, blowup)
+    first, last = reached[0], reached[-1]
+    ratios = norms[:, first] / norms[:, last].clamp_min(torch.finfo(torch.float64).tiny)
     rho = float(ratios.median())
     biggest = float(norms.max())
-    where = f"{layers[0]} vs {layers[-1]}: median RMS gradient ratio {rho:.3g} over {len(norms)} step(s)"
+    where = f"{layers[first]} vs {layers[last]}: median RMS gradient ratio {rho:.3g} over {len(norms)} step(s)"
     if rho < low:
         verdict, reason = "vanishing", f"{where} < {low:g}: the early layers barely learn"
     elif rho > high or biggest > blowup:

@@ -71,7 +71,8 @@ class ConstrainedResult(Result):
     order), ``constraints`` per-constraint reports, ``active`` names of active constraints, ``kkt`` residuals,
     ``lagrangian`` L(x, λ, μ) as text (``lagrangian_latex`` as LaTeX), ``convex`` proved or not (``convexity``
     says why), ``second_order`` test, ``path`` [k, n] iterates (outer iterations for alm/penalty, every step for
-    projected, at most 500 kept), ``evaluations`` counts, ``seconds`` wall time."""
+    projected, at most 500 kept), ``evaluations`` counts, ``seconds`` wall time (``solve_seconds`` of it before the
+    explanation: compiling the oracle and iterating)."""
 
     objective: str
     names: tuple[str, ...]
@@ -97,6 +98,7 @@ class ConstrainedResult(Result):
     evaluations: dict
     path: torch.Tensor
     seconds: float
+    solve_seconds: float = 0.0
     feasible_set: dict | None = None
 
 
@@ -376,8 +378,9 @@ def _smallest_violation(oracle: Oracle, eq: np.ndarray, starts, tol: float, big:
 
 
 def _constraints_convex(problem: ConstrainedProblem) -> bool:
-    syms = problem.symbols
-    return all(K._convex_quadratic(c.sympy, syms, affine_only=c.kind == "eq") for c in problem.constraints)
+    """Equalities affine and inequalities convex on the whole space (exact or by the convexity checker)."""
+    return all(K._convex_quadratic(c.sympy, problem.symbols, affine_only=True) if c.kind == "eq"
+               else K._convex_function(c.expression, 1.0)[0] for c in problem.constraints)
 
 
 def solve_constrained(objective, constraints: Sequence[str] = (), method: str = "alm", *, x0=None,
@@ -430,8 +433,9 @@ def solve_constrained(objective, constraints: Sequence[str] = (), method: str = 
         run = _penalty(oracle, eq, x_start, tol, max_iter, big)
     else:
         run = _projected(oracle, S, x_start, tol, max_iter, big)
+    solved = time.perf_counter()
     result = _explain(problem, oracle, method, run, x0, tol, big, S)
-    return dataclasses.replace(result, seconds=time.perf_counter() - start)
+    return dataclasses.replace(result, seconds=time.perf_counter() - start, solve_seconds=solved - start)
 
 
 def _explain(problem, oracle, method, run: _Run, x0, tol, big, S) -> ConstrainedResult:
@@ -444,7 +448,7 @@ def _explain(problem, oracle, method, run: _Run, x0, tol, big, S) -> Constrained
         value = float(problem.f(x))
     res = K.residuals(problem, x, nu, tol)
     active = K.active_mask(problem, x, nu, math.sqrt(tol))
-    convex, convexity = K.prove_convex(problem)
+    convex, convexity = False, "not checked: no KKT point"
     second, proved = None, False
     if run.status == "diverged" and _far_and_feasible(oracle, eq, run.x, tol) and value < -big:
         verdict = "unbounded"
@@ -453,6 +457,7 @@ def _explain(problem, oracle, method, run: _Run, x0, tol, big, S) -> Constrained
         nu = torch.full_like(nu, math.nan)
     elif res.satisfied:
         second = K.second_order(problem, x, nu, active, math.sqrt(tol))
+        convex, convexity = K.prove_convex(problem)
         if convex:
             verdict, proved = "optimal", True
             reason = f"KKT point of a convex problem, so a global minimum ({convexity})"

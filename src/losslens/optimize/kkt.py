@@ -9,8 +9,8 @@ constraint in input order (ν = λ on equalities, μ on inequalities), the four 
 * complementary slackness  max_i |μ_i g_i(x)|
 
 A KKT point has all four ≤ ``tol``. When f and every g_i are convex and every h_j is affine, a KKT point is a
-global minimiser (proved here only when sympy shows it exactly: polynomials of degree ≤ 2 whose constant Hessian is
-positive semidefinite, affine constraints). Otherwise the second-order test on the Lagrangian's Hessian,
+global minimiser. Convexity is proved exactly: affine equalities by sympy; f and g_i either as quadratics with a
+constant PSD Hessian (sympy) or by :func:`losslens.convexity.check_convexity` with a verdict on the whole space. Otherwise the second-order test on the Lagrangian's Hessian,
 restricted to the null space of the active constraints' gradients, tells a strict local minimum (positive
 definite there, every active inequality with μ_i > 0) from a point that is not a local minimum (a negative
 eigenvalue, under linear independence of the active gradients).
@@ -180,15 +180,40 @@ def _convex_quadratic(expr: sympy.Expr, symbols, affine_only: bool = False) -> b
     return bool(H.is_positive_semidefinite)
 
 
-def prove_convex(problem: ConstrainedProblem) -> tuple[bool, str]:
-    """(True, why) when the problem is convex by exact sympy checks; (False, what could not be shown) otherwise."""
+CONVEX_WORDS = ("convex", "strictly_convex", "strongly_convex")
+
+
+def _convex_function(expr, time_budget: float) -> tuple[bool, str]:
+    """Convex on the whole space (``expr`` an :class:`~losslens.expr.Expression`): the exact quadratic check, else
+    :func:`losslens.convexity.check_convexity` (composition rules, symbolic and interval Hessians) when its verdict
+    holds on the whole space."""
+    if _convex_quadratic(expr.sympy, expr.symbols):
+        return True, "a quadratic with constant PSD Hessian (or affine)"
+    from ..convexity import check_convexity
+
+    verdict = check_convexity(expr, time_budget=time_budget)
+    if verdict.verdict in CONVEX_WORDS and verdict.domain.get("kind") == "whole_space":
+        return True, f"{verdict.verdict} on the whole space (convexity checker)"
+    return False, f"convexity checker: {verdict.verdict} on the whole space"
+
+
+def prove_convex(problem: ConstrainedProblem, time_budget: float = 1.0) -> tuple[bool, str]:
+    """(True, why) when the problem is proved convex: f and every g_i convex on the whole space, every h_j affine
+    (exact sympy check); (False, what could not be shown) otherwise. ``time_budget`` seconds per function for the
+    convexity checker."""
     syms = problem.symbols
-    if not _convex_quadratic(problem.objective.sympy, syms):
-        return False, ("convexity of f not proved (exact proof covers quadratics with a PSD Hessian and affine "
-                       "functions)")
+    ok, why = _convex_function(problem.objective.expression, time_budget)
+    if not ok:
+        return False, f"convexity of f not proved ({why})"
+    reasons = [f"f: {why}"]
     for c in problem.constraints:
-        if c.kind == "eq" and not _convex_quadratic(c.sympy, syms, affine_only=True):
-            return False, f"equality {c.text!r} is not affine, so the feasible set need not be convex"
-        if c.kind == "ineq" and not _convex_quadratic(c.sympy, syms):
-            return False, f"convexity of inequality {c.text!r} not proved"
-    return True, "f is a convex quadratic (constant PSD Hessian), equalities affine, inequalities convex quadratics"
+        if c.kind == "eq":
+            if not _convex_quadratic(c.sympy, syms, affine_only=True):
+                return False, f"equality {c.text!r} is not affine, so the feasible set need not be convex"
+            continue
+        ok, why_c = _convex_function(c.expression, time_budget)
+        if not ok:
+            return False, f"convexity of inequality {c.text!r} not proved ({why_c})"
+        reasons.append(f"{c.text}: {why_c}")
+    reasons.append("equalities affine")
+    return True, "; ".join(reasons)

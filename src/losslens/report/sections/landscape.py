@@ -2,6 +2,8 @@
 loss surface."""
 from __future__ import annotations
 
+import torch
+
 from ...catalog import resolve
 from ...optimize import compare
 from ..tour import Claim, Context, Section
@@ -36,7 +38,54 @@ def run(ctx: Context) -> list[Claim]:
                     lambda r: r["newton"].verdict.verdict == "converged"
                     and r["newton"].steps < min(x.steps for m, x in r.items() if m != "newton")),
     ]
+    claims.append(_network_landscape(ctx))
     return claims
+
+
+def _network_landscape(ctx: Context) -> Claim:
+    from torch import nn
+
+    from ...datasets import digits
+    from ...landscape import evaluate, line_between
+    from ...landscape.directions import gaussian
+    from ...model import ModelObjective
+    from ...plot.landscape import contour_figure, html_surface, line_figure
+    from ...zoo import make_model
+    from ._network import trained
+
+    steps = 150 if ctx.quick else 1500
+    run = trained("digits-mlp", steps, ctx.seed)
+    split = digits(seed=ctx.seed)
+    subset = 256 if ctx.quick else None
+    obj = ModelObjective(run.model, nn.CrossEntropyLoss(), split.train, subset=subset, seed=ctx.seed)
+    start = ModelObjective(make_model("digits-mlp", ctx.seed), nn.CrossEntropyLoss(), split.train, subset=subset,
+                           seed=ctx.seed).x0
+    plane = evaluate(obj, gaussian(obj.x0, 2, seed=ctx.seed, layout=obj.layout), grid=15 if ctx.quick else 41,
+                     ranges=(-1.0, 1.0))
+    line = line_between(obj, start, obj.x0, points=21 if ctx.quick else 41, span=(-0.5, 1.5))  # t = 0, 1 on grid
+    vals = line.values
+    t = line.axes[0]
+    at = lambda x: float(vals[int(torch.argmin((t - x).abs()))])
+    monotone = bool((vals[(t >= 0) & (t <= 1)].diff() <= 1e-6).all())
+    figs = (ctx.figure(contour_figure(plane, title="digits MLP: loss on a filter-normalised plane"),
+                       "landscape-digits", "Loss of the trained digits MLP on a filter-normalised random plane"),
+            ctx.figure(line_figure(line, title="from initialisation (t = 0) to the trained weights (t = 1)"),
+                       "landscape-interpolation", "Loss along the straight line from initial to trained weights"))
+    html_path = ctx.figdir / "landscape-digits-3d.html"
+    html_surface(plane, html_path, "digits MLP loss surface")
+    from ..tour import Figure
+
+    figs += (Figure("figures/landscape-digits-3d.html", "Interactive loss surface of the digits MLP", True),)
+    return Claim(
+        "Around a trained network the loss looks like a basin on a random filter-normalised plane, and along the "
+        "straight line from the initial weights it falls without a barrier (Goodfellow et al. 2015).",
+        "Loss of the trained digits MLP on a grid over two filter-normalised Gaussian directions (Li et al. 2018), "
+        "and along the line from its initial to its trained weights.",
+        verdict(plane.argmin() is not None and monotone),
+        {"loss at the trained weights": plane.origin_value, "grid minimum": float(plane.values.min()),
+         "grid argmin": list(plane.argmin()), "loss at t = 0": at(0.0), "loss at t = 1": at(1.0),
+         "monotone decrease on [0, 1]": monotone, "seconds for the grid": plane.seconds},
+        figs, "losslens landscape --model digits-mlp --dirs filter --grid 41 --range -1:1")
 
 
 SECTION = Section("landscape", "Landscapes and optimizers", run)
