@@ -90,10 +90,10 @@ def test_checkpoint_of_another_architecture_names_the_tensor(tmp_path):
     assert r.exit_code == 2 and "tensor '0.weight' has shape (128, 64), the model needs (16, 64)" in r.output
     (tmp_path / "junk.pt").write_bytes(b"not a torch file")
     r = run(*MODEL, "--checkpoint", tmp_path / "junk.pt")
-    assert r.exit_code == 2 and "cannot be read as a weights-only torch file" in r.output
+    assert r.exit_code == 2 and "cannot be loaded with weights_only=True (refused" in r.output
     torch.save([1, 2], tmp_path / "list.pt")
     r = run(*MODEL, "--checkpoint", tmp_path / "list.pt")
-    assert r.exit_code == 2 and "must hold a state dict" in r.output
+    assert r.exit_code == 2 and "holds a list, not a state dict" in r.output
 
 
 def test_pca_trajectory(tmp_path):

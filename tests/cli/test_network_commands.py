@@ -68,7 +68,7 @@ def test_bad_input_exit_2_one_line(tmp_path, capsys):
     torch.save(make_model("digits-linear").state_dict(), other)
     cases = [
         (["hessian", "--model", "nosuch.module:make"], "cannot import 'nosuch.module'"),
-        (["hessian", "--model", "digits-mlp", "--checkpoint", str(evil)], "needs pickle code execution"),
+        (["hessian", "--model", "digits-mlp", "--checkpoint", str(evil)], "cannot be loaded with weights_only=True (refused"),
         (["hessian", "--model", "digits-mlp", "--checkpoint", str(notdict)], "holds a list, not a state dict"),
         (["hessian", "--model", "digits-mlp", "--checkpoint", str(other)], "does not fit model 'digits-mlp'"),
         (["hessian", "--model", "digits-linear", "--samples", "50", "--plot", str(tmp_path / "d.png")],

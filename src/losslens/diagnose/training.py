@@ -76,12 +76,15 @@ def load_checkpoint(path) -> dict:
     """A checkpoint or a plain state dict, loaded with ``weights_only=True`` (refuses anything needing pickle code)."""
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"checkpoint {str(path)!r} is not a file")
+        raise InputError(f"checkpoint {str(path)!r} does not exist or is not a file")
     try:
         with warnings.catch_warnings():  # torch warns on old pickle protocols; the refusal below says it in one line
             warnings.simplefilter("ignore")
             state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
+        if "Unsupported global" not in str(err):    # torch cannot tell a foreign pickle from a corrupt file here
+            raise InputError(f"checkpoint {str(path)!r} cannot be loaded with weights_only=True (refused: not a plain "
+                             "tensor file; it may need pickle code execution or be corrupt)") from None
         first = str(err).strip().splitlines()[0] if str(err).strip() else ""
         raise InputError(f"checkpoint {str(path)!r} needs pickle code execution to load (refused; weights_only=True): "
                          f"{first[:120]}") from None

@@ -6,31 +6,22 @@ shape; keys the model does not have are refused too, naming the first mismatchin
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 
 from ..validation import InputError
 
 
 def read_state(path) -> dict[str, torch.Tensor]:
-    """The state dict stored at ``path`` (weights_only loading)."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"checkpoint {str(path)!r} does not exist or is not a file")
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # noqa: BLE001 - any unreadable file is bad input
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise InputError(f"checkpoint {str(path)!r} cannot be read as a weights-only torch file: {first}") from None
-    if isinstance(obj, dict):
-        for key in ("state_dict", "model"):
-            if isinstance(obj.get(key), dict):
-                obj = obj[key]
-                break
-    if not isinstance(obj, dict) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise InputError(f"checkpoint {str(path)!r} must hold a state dict (parameter name -> tensor)")
-    return obj
+    """The state dict stored at ``path``: a plain state dict, a losslens training checkpoint, or a dict holding one
+    under ``state_dict`` / ``model`` (loaded by :func:`losslens.diagnose.training.load_checkpoint`, weights only)."""
+    from ..diagnose.training import load_checkpoint, state_dict_of
+
+    obj = load_checkpoint(path)
+    for key in ("state_dict", "model"):
+        if isinstance(obj.get(key), dict):
+            obj = obj[key]
+            break
+    return state_dict_of(obj, path)
 
 
 def check_architecture(state: dict, model: torch.nn.Module, path) -> None:
