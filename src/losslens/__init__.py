@@ -12,6 +12,9 @@ from .datasets import Split, digits
 from .zoo import MODELS, make_model
 # analyses
 from .classify import PointReport, classify_point
+# high-dimensional saddles
+from .saddles import (NetworkSaddles, SaddleExperiment, goe_log_positive_probability, monte_carlo, network_saddles,
+                      rare_event, run_saddles)
 
 try:
     __version__ = _version("losslens")
@@ -24,4 +27,6 @@ __all__ = [
     "CATALOG", "ModelObjective", "Block",
     "digits", "Split", "MODELS", "make_model",
     "PointReport", "classify_point",
+    "run_saddles", "SaddleExperiment", "goe_log_positive_probability", "monte_carlo", "rare_event",
+    "network_saddles", "NetworkSaddles",
 ]

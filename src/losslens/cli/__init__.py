@@ -3,6 +3,7 @@ import sys
 
 from ._app import app, main as _main
 from . import catalog, evaluate, tour  # noqa: F401  (register commands)
+from . import saddles  # noqa: F401
 
 
 def main() -> None:
