@@ -25,6 +25,9 @@ from .landscape import Directions, Landscape, evaluate as evaluate_landscape, li
 # constrained optimization
 from .optimize import (ConstrainedResult, WeightDecayResult, make_problem, project, solve_constrained,
                        weight_decay_ball)
+# high-dimensional saddles
+from .saddles import (NetworkSaddles, SaddleExperiment, goe_log_positive_probability, monte_carlo, network_saddles,
+                      rare_event, run_saddles)
 
 try:
     __version__ = _version("losslens")
@@ -44,4 +47,6 @@ __all__ = [
     "SpectralDensity", "hessian_report", "HessianReport",
     "evaluate_landscape", "interpolate", "Landscape", "Directions",
     "solve_constrained", "ConstrainedResult", "make_problem", "project", "weight_decay_ball", "WeightDecayResult",
+    "run_saddles", "SaddleExperiment", "goe_log_positive_probability", "monte_carlo", "rare_event",
+    "network_saddles", "NetworkSaddles",
 ]

@@ -88,3 +88,25 @@ def test_installed_entry_point():
     assert ok.returncode == 0 and json.loads(ok.stdout)["kind"] == "min"
     bad = subprocess.run([exe, "eval", "lambda: 1", "--at", "1"], capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "lambda not allowed" in bad.stderr
+
+
+def test_saddles_command_json_store_and_figures(tmp_path):
+    r = run("saddles", "--max-n", "4", "--trials", "2000", "--rare", "none", "--out", str(tmp_path), "--json")
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.stdout)
+    rows = d["random_matrices"]["rows"]
+    assert [row["n"] for row in rows] == [1, 2, 3, 4] and rows[0]["exact_log_p"] == pytest.approx(-0.693147, abs=1e-6)
+    assert (tmp_path / "saddles-goe-store.json").exists() and (tmp_path / "saddles-goe-logp-n2.png").exists()
+    r2 = run("saddles", "--max-n", "4", "--trials", "2000", "--rare", "none", "--out", str(tmp_path))
+    assert r2.exit_code == 0 and "saddles_dominate" in r2.stdout or "unknown" in r2.stdout
+
+
+@pytest.mark.parametrize("args,msg", [
+    (["--max-n", "0"], "--max-n == 0, must be an integer in [1, 200]"),
+    (["--trials", "0"], "--trials == 0, must be an integer in [1, inf]"),
+    (["--ensemble", "gue"], "ensemble == 'gue', must be one of 'goe'"),
+])
+def test_saddles_bad_input_exit_2(args, msg, capsys):
+    assert main(["saddles", *args]) == 2
+    err = capsys.readouterr().err
+    assert msg in err and len(err.strip().splitlines()) == 1
