@@ -13,8 +13,7 @@ from . import convex  # noqa: F401,E402
 from . import landscape, interpolate  # noqa: F401,E402
 from . import gap, gradflow, hessian, train  # noqa: F401  (network commands)
 from . import constrained, project  # noqa: F401,E402
-from . import catalog, evaluate, tour  # noqa: F401  (register commands)
-from . import saddles  # noqa: F401
+from . import saddles  # noqa: F401,E402
 
 
 def main() -> None:
