@@ -21,6 +21,7 @@ demo: $(STAMP)
 	$(BIN)/losslens eval saddle --at 0,0
 	$(BIN)/losslens eval "x*cos(pi*x)" --at -0.3
 	$(BIN)/losslens tour --out losslens-tour
+	$(BIN)/losslens saddles --max-n 8 --trials 20000 --rare none --out losslens-saddles
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
@@ -30,4 +31,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_objective.py
 
 clean:
-	rm -rf $(VENV) build src/*.egg-info .pytest_cache .hypothesis losslens-tour test-artifacts
+	rm -rf $(VENV) build src/*.egg-info .pytest_cache .hypothesis losslens-tour losslens-saddles test-artifacts
