@@ -25,6 +25,7 @@ demo: $(STAMP)
 	$(BIN)/losslens landscape himmelblau --grid 101 --plot losslens-landscape.png --plot losslens-landscape.html
 	$(BIN)/losslens constrained "(x1-2)^2 + (x2-1)^2" --st "x1 - 2*x2 + 1 = 0" --st "x1^2/4 + x2^2 <= 1" --x0 2,2
 	$(BIN)/losslens gradflow --model digits-deep-sigmoid --steps 20
+	$(BIN)/losslens saddles --max-n 8 --trials 20000 --rare none --out losslens-saddles
 	$(BIN)/losslens tour --out losslens-tour
 
 test: $(STAMP)
@@ -41,4 +42,5 @@ bench: $(STAMP)
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_curvature.py
 
 clean:
-	rm -rf $(VENV) build src/*.egg-info .pytest_cache .hypothesis losslens-tour test-artifacts losslens-landscape.png losslens-landscape.html
+	rm -rf $(VENV) build src/*.egg-info .pytest_cache .hypothesis losslens-tour test-artifacts losslens-landscape.png losslens-landscape.html losslens-saddles
+	rm -rf $(VENV) build src/*.egg-info .pytest_cache .hypothesis losslens-tour losslens-saddles test-artifacts

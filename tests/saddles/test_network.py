@@ -20,16 +20,20 @@ def _independent_loss(obj, x):
 
 @pytest.mark.slow
 def test_newton_mr_reaches_a_critical_point_whose_index_matches_a_dense_hessian():
-    obj = digits_objective(tiny_mlp(2, seed=3), samples=40)
-    x, it, hvps, ok = newton_mr(obj, obj.x0, tol=1e-8, max_iter=40, minres_iter=60)
+    obj = digits_objective(tiny_mlp(4, seed=0), samples=100)
+    x, it, hvps, ok = newton_mr(obj, obj.x0, tol=1e-6, max_iter=30, minres_iter=50)
     assert ok and hvps > 0
     g = torch.autograd.functional.jacobian(lambda v: _independent_loss(obj, v), x)
-    assert float(g.norm()) <= 1e-7
+    assert float(g.norm()) <= 1e-6
     H = torch.autograd.functional.hessian(lambda v: _independent_loss(obj, v), x)
     ev = torch.linalg.eigvalsh(H)
     neg, zero, lo, hi = point_index(obj, x)
     scale = float(ev.abs().max())
-    assert neg == int((ev < -1e-9 * scale).sum()) and zero == int((ev.abs() <= 1e-9 * scale).sum())
+    # the two Hessians differ by rounding: only eigenvalues within 10x of the zero threshold may change class
+    ambiguous = int(((ev.abs() > 1e-10 * scale) & (ev.abs() < 1e-8 * scale)).sum())
+    assert abs(neg - int((ev < -1e-9 * scale).sum())) <= ambiguous
+    assert abs(zero - int((ev.abs() <= 1e-9 * scale).sum())) <= ambiguous
+    assert neg > 0          # started at the initialisation: a saddle
     assert lo == pytest.approx(float(ev[0]), abs=1e-8) and hi == pytest.approx(float(ev[-1]), rel=1e-8)
     assert zero >= 1        # adding a constant to all output biases leaves cross-entropy unchanged
 
