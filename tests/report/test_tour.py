@@ -23,7 +23,9 @@ def _claims(out):
 
 def test_results_numbers_match_exact_math(tour_dir):
     claims = _claims(tour_dir)
-    cubic, saddle, network = claims["saddle-points"]
+    cubic, saddle, high_dim, network = claims["saddle-points"]
+    # exact GOE value at n = 8 from de Bruijn's Pfaffian is far below the naive 2^-8
+    assert high_dim["numbers"]["source"] == "exact" and high_dim["numbers"]["P(min), n = 8"] < 2.0 ** -8
     assert cubic["numbers"]["kind"] == "degenerate" and cubic["numbers"]["f''(0)"] == 0.0
     assert saddle["numbers"]["Hessian eigenvalues"] == [-2.0, 2.0] and saddle["status"] == "confirmed"
     tanh, stalled, flow = claims["vanishing-gradients"]
