@@ -21,6 +21,7 @@ demo: $(STAMP)
 	$(BIN)/losslens eval saddle --at 0,0
 	$(BIN)/losslens eval "x*cos(pi*x)" --at -0.3
 	$(BIN)/losslens tour --out losslens-tour
+	$(BIN)/losslens points local-minima --time-budget 3
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"

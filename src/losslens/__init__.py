@@ -20,6 +20,8 @@ from .convexity import (Convexity, LocalConvexity, SetConvexity, check_convexity
 # curvature of large objectives (networks): Hessian-vector products only
 from .curvature import (HessianReport, LanczosResult, SpectralDensity, TraceEstimate, hessian_report,
                         hutch_plus_plus, hutchinson, lanczos, spectral_density)
+# critical points in a box, interval arithmetic
+from .critical import CriticalPoint, CriticalPoints, GlobalMinimum, find_critical_points
 
 try:
     __version__ = _version("losslens")
@@ -37,4 +39,5 @@ __all__ = [
     "sublevel_set",
     "lanczos", "LanczosResult", "hutch_plus_plus", "hutchinson", "TraceEstimate", "spectral_density",
     "SpectralDensity", "hessian_report", "HessianReport",
+    "find_critical_points", "CriticalPoints", "CriticalPoint", "GlobalMinimum",
 ]
