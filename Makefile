@@ -27,6 +27,7 @@ demo: $(STAMP)
 	$(BIN)/losslens gradflow --model digits-deep-sigmoid --steps 20
 	$(BIN)/losslens saddles --max-n 8 --trials 20000 --rare none --out losslens-saddles
 	$(BIN)/losslens tour --out losslens-tour
+	$(BIN)/losslens points local-minima --time-budget 3
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"

@@ -35,3 +35,15 @@ def test_tolerance_scales_with_value():
     obj = AnalyticObjective("1e6 + x^2")
     assert classify_point(obj, [1e-3]).kind == "min"
     assert classify_point(obj, [1e-3], tol=1e-12).kind == "not_critical"
+
+
+def test_classify_points_batch_matches_one_at_a_time():
+    import torch
+    from losslens.classify import classify_points
+    obj = parse("(x^2 + y - 11)^2 + (x + y^2 - 7)^2")
+    X = torch.tensor([[3.0, 2.0], [-0.270844590667, -0.923038556480], [0.0, 0.0], [1.0, 1.0]], dtype=torch.float64)
+    batch = classify_points(obj, X)
+    for x, b in zip(X, batch):
+        one = classify_point(obj, x)
+        assert b.kind == one.kind and torch.allclose(b.hessian, one.hessian) and torch.allclose(b.eigenvalues, one.eigenvalues)
+    assert classify_points(obj, torch.zeros(0, 2)) == []

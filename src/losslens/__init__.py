@@ -28,6 +28,8 @@ from .optimize import (ConstrainedResult, WeightDecayResult, make_problem, proje
 # high-dimensional saddles
 from .saddles import (NetworkSaddles, SaddleExperiment, goe_log_positive_probability, monte_carlo, network_saddles,
                       rare_event, run_saddles)
+# critical points in a box, interval arithmetic
+from .critical import CriticalPoint, CriticalPoints, GlobalMinimum, find_critical_points
 
 try:
     __version__ = _version("losslens")
@@ -49,4 +51,5 @@ __all__ = [
     "solve_constrained", "ConstrainedResult", "make_problem", "project", "weight_decay_ball", "WeightDecayResult",
     "run_saddles", "SaddleExperiment", "goe_log_positive_probability", "monte_carlo", "rare_event",
     "network_saddles", "NetworkSaddles",
+    "find_critical_points", "CriticalPoints", "CriticalPoint", "GlobalMinimum",
 ]

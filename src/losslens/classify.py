@@ -55,7 +55,28 @@ def classify_point(objective: Objective, x, tol: float | None = None) -> PointRe
     x = objective.point(x)
     tol = default_tol(objective.dtype) if tol is None else float(tol)
     v, g = objective.value_and_grad(x)
-    H = objective.hessian(x)
+    return _report(objective, x, v, g, objective.hessian(x), tol)
+
+
+def classify_points(objective: Objective, X, tol: float | None = None) -> list[PointReport]:
+    """:func:`classify_point` for every row of ``X`` [m, n], with one batched (vmapped) Hessian evaluation.
+
+    >>> from losslens import parse
+    >>> [r.kind for r in classify_points(parse("x^2 - y^2"), [[0.0, 0.0], [1.0, 0.0]])]
+    ['saddle', 'not_critical']
+    """
+    from torch.func import hessian, vmap
+
+    X = torch.as_tensor(X, dtype=objective.dtype)
+    X = torch.stack([objective.point(x) for x in X]) if len(X) else X.reshape(0, objective.n)
+    if not len(X):
+        return []
+    tol = default_tol(objective.dtype) if tol is None else float(tol)
+    V, G, Hs = objective.values(X), objective.grads(X), vmap(hessian(objective.f))(X)
+    return [_report(objective, x, v, g, H, tol) for x, v, g, H in zip(X, V, G, Hs)]
+
+
+def _report(objective: Objective, x, v, g, H, tol: float) -> PointReport:
     H = 0.5 * (H + H.T)
     value = float(v)
     gnorm = float(torch.linalg.vector_norm(g))

@@ -14,6 +14,7 @@ from . import landscape, interpolate  # noqa: F401,E402
 from . import gap, gradflow, hessian, train  # noqa: F401  (network commands)
 from . import constrained, project  # noqa: F401,E402
 from . import saddles  # noqa: F401,E402
+from . import points  # noqa: F401,E402
 
 
 def main() -> None:

@@ -1,0 +1,224 @@
+"""Critical points against exact math: resultants, closed forms, linear solves and eigendecompositions."""
+import math
+
+import mpmath
+import numpy as np
+import pytest
+import sympy
+import torch
+
+from losslens import FunctionObjective, InputError, parse
+from losslens.catalog import CATALOG
+from losslens.critical import KINDS, find_critical_points, krawczyk, sobol_starts
+from losslens.interval import interval
+from losslens.objective import Box
+
+x, y = sympy.symbols("x y", real=True)
+
+
+def real_roots_in(poly_expr, var, lo, hi):
+    """Real roots of a polynomial in [lo, hi] to 30 digits (sympy's exact real-root isolation, then refinement)."""
+    roots = sympy.Poly(poly_expr, var).real_roots()
+    return sorted(float(sympy.N(r, 30)) for r in roots if lo <= float(sympy.N(r, 30)) <= hi)
+
+
+@pytest.fixture(scope="module")
+def himmelblau():
+    return find_critical_points(parse("himmelblau"), time_budget=60)   # stops once proved (about 2 s)
+
+
+def test_himmelblau_nine_points_at_the_exact_coordinates(himmelblau):
+    r = himmelblau
+    assert r.counts == {"min": 4, "max": 1, "saddle": 4, "degenerate": 0}
+    f = sympy.sympify("(x^2 + y - 11)^2 + (x + y^2 - 7)^2".replace("^", "**"), locals={"x": x, "y": y})
+    gx, gy = sympy.diff(f, x), sympy.diff(f, y)
+    # the critical points' coordinates are the real roots of the resultants (exact elimination)
+    ys = real_roots_in(sympy.resultant(gx, gy, x), y, -5, 5)
+    xs = real_roots_in(sympy.resultant(gx, gy, y), x, -5, 5)
+    assert len(ys) == len(xs) == 9
+    for p in r.points:
+        assert min(abs(p.point[0] - v) for v in xs) < 1e-10
+        assert min(abs(p.point[1] - v) for v in ys) < 1e-10
+        assert p.certified and p.residual < 1e-30
+    for m in CATALOG["himmelblau"].minima:
+        assert any(math.dist(m, p.point) < 1e-10 for p in r.of_kind("min"))
+    # kinds from the exact Hessian's eigenvalues at each point
+    H = sympy.hessian(f, (x, y))
+    for p in r.points:
+        ev = np.linalg.eigvalsh(np.array(H.subs({x: p.point[0], y: p.point[1]}).evalf(30), dtype=float))
+        want = "min" if ev.min() > 0 else "max" if ev.max() < 0 else "saddle"
+        assert p.kind == want
+        assert np.allclose(ev, p.eigenvalues, rtol=1e-9, atol=1e-9)
+
+
+def test_himmelblau_completeness_and_global_minimum(himmelblau):
+    r = himmelblau
+    assert r.complete and r.completeness["boxes"] > 0
+    gm = r.global_minimum
+    assert gm.certified and gm.value <= 1e-20 and gm.lower_bound <= gm.value and gm.where == "interior"
+    assert any(math.dist(gm.point, m) < 1e-8 for m in CATALOG["himmelblau"].minima)
+    d = r.to_dict()
+    assert d["counts"]["min"] == 4 and len(d["points"]) == 9 and d["global_minimum"]["certified"] is True
+
+
+def test_x_cos_pi_x_local_versus_global_minimum():
+    r = find_critical_points(parse("x*cos(pi*x)", box="-1:2"), time_budget=30)
+    df = lambda t: mpmath.cos(mpmath.pi * t) - mpmath.pi * t * mpmath.sin(mpmath.pi * t)
+    with mpmath.workdps(40):
+        # bracketing roots of f' (sign changes on a grid, then bisection-type refinement)
+        grid = np.linspace(-1, 2, 301)
+        roots = [float(mpmath.findroot(df, (a, b), solver="anderson"))
+                 for a, b in zip(grid[:-1], grid[1:]) if df(a) * df(b) < 0]
+    assert len(roots) == 3 and r.complete
+    assert sorted(p.point[0] for p in r.points) == pytest.approx(sorted(roots), abs=1e-10)
+    kinds = {round(p.point[0], 3): p.kind for p in r.points}
+    assert kinds == {-0.274: "min", 0.274: "max", 1.09: "min"}
+    gm = r.global_minimum
+    assert gm.certified and gm.point[0] == pytest.approx(roots[2], abs=1e-10)
+    assert gm.value == pytest.approx(roots[2] * math.cos(math.pi * roots[2]), abs=1e-12)
+    local = [p for p in r.of_kind("min") if abs(p.point[0] - roots[0]) < 1e-8][0]
+    assert local.value > gm.value + 0.5              # the local minimum is not the global one
+
+
+def test_saddle_x2_minus_y2():
+    r = find_critical_points(parse("saddle"), time_budget=30)
+    assert len(r.points) == 1 and r.complete
+    p = r.points[0]
+    assert p.kind == "saddle" and max(map(abs, p.point)) < 1e-10 and p.certified
+    assert sorted(p.eigenvalues) == pytest.approx([-2, 2], abs=1e-12)
+    gm = r.global_minimum
+    assert gm.certified and gm.value == pytest.approx(-1) and gm.where == "boundary"
+    assert abs(gm.point[0]) < 1e-6 and abs(abs(gm.point[1]) - 1) < 1e-12
+
+
+@pytest.mark.parametrize("expr, kind, order", [("x^3", "saddle", 3), ("x^4", "min", 4), ("-x^6", "max", 6)])
+def test_degenerate_one_d_points_decided_by_the_first_nonzero_derivative(expr, kind, order):
+    r = find_critical_points(parse(expr, box="-1:2"), time_budget=2)
+    assert len(r.points) == 1
+    p = r.points[0]
+    assert abs(p.point[0]) < 1e-10 and p.second_order == "degenerate" and p.kind == kind
+    assert p.evidence["order"] == order and p.evidence["derivative"] == pytest.approx(math.factorial(order) * (1 if kind != "max" else -1))
+    assert not p.certified                       # interval Newton cannot isolate a zero with a singular Hessian
+    assert not r.complete and "singular" in r.completeness["reason"] or "budget" in r.completeness["reason"]
+
+
+def test_monkey_saddle_is_degenerate_with_witnesses_on_both_sides():
+    r = find_critical_points(parse("monkey-saddle"), time_budget=1)
+    assert len(r.points) == 1 and r.points[0].kind == "degenerate"
+    ev = r.points[0].evidence
+    assert ev["behaves_like"] == "saddle"
+    f = lambda q: q[0] ** 3 - 3 * q[0] * q[1] ** 2
+    for row in ev["radii"]:
+        assert f(row["lower"]) < 0 < f(row["higher"])     # re-checked witnesses: lower and higher than f(0) = 0
+
+
+@pytest.mark.parametrize("seed, n", [(0, 2), (1, 3), (2, 3), (3, 2)])
+def test_random_quadratic_is_a_linear_solve_and_an_eigendecomposition(seed, n):
+    rng = np.random.default_rng(seed)
+    Q = np.linalg.qr(rng.normal(size=(n, n)))[0]
+    lam = rng.choice([-1, 1], size=n) * rng.uniform(0.5, 3, size=n)
+    A = np.round(Q @ np.diag(lam) @ Q.T, 3)
+    A = (A + A.T) / 2
+    b = np.round(rng.normal(size=n), 3)
+    names = ["x", "y", "z"][:n]
+    terms = [f"{float(A[i, j]) / 2!r}*{names[i]}*{names[j]}" for i in range(n) for j in range(n)]
+    terms += [f"{float(b[i])!r}*{names[i]}" for i in range(n)]
+    obj = parse(" + ".join(terms), vars=names, box="-6:6")
+    xs = np.linalg.solve(A, -b)
+    if np.abs(xs).max() > 5:
+        pytest.skip("the stationary point left the box for this draw")
+    r = find_critical_points(obj, time_budget=30)
+    assert len(r.points) == 1 and r.complete
+    p = r.points[0]
+    assert np.allclose(p.point, xs, atol=1e-10)
+    ev = np.linalg.eigvalsh(A)
+    assert np.allclose(p.eigenvalues, ev, atol=1e-9)
+    assert p.kind == ("min" if ev.min() > 0 else "max" if ev.max() < 0 else "saddle")
+
+
+def test_rosenbrock_single_minimum():
+    r = find_critical_points(parse("rosenbrock"), time_budget=1)
+    assert [p.kind for p in r.points] == ["min"]
+    assert r.points[0].point == pytest.approx((1.0, 1.0), abs=1e-10) and r.points[0].certified
+    assert r.global_minimum.certified and abs(r.global_minimum.value) < 1e-9
+    assert r.complete or "time budget ran out" in r.completeness["reason"]     # never a claim that was not shown
+
+
+@pytest.mark.slow
+def test_rosenbrock_completeness_is_proved_with_enough_time():
+    r = find_critical_points(parse("rosenbrock"), time_budget=120)
+    assert r.complete and len(r.points) == 1 and r.completeness["boxes"] > 1
+
+
+def test_no_critical_point_in_the_box_is_an_empty_complete_result():
+    r = find_critical_points(parse("x + 2*y", box="-1:1"), time_budget=30)
+    assert r.points == () and r.complete and r.counts == dict.fromkeys(KINDS, 0)
+    assert r.global_minimum.certified and r.global_minimum.value == pytest.approx(-3)
+    assert r.global_minimum.where == "boundary"
+
+
+def test_undefined_parts_are_skipped_and_reported():
+    r = find_critical_points(parse("x - log(x)", box="-1:3"), time_budget=2)
+    assert [p.kind for p in r.points] == ["min"] and r.points[0].point[0] == pytest.approx(1, abs=1e-12)
+    assert r.undefined["starts_not_finite"] > 0 and r.undefined["box_fraction_undefined"] > 0
+    assert r.global_minimum.value == pytest.approx(1) and r.global_minimum.lower_bound <= 1
+
+
+def test_nowhere_defined_is_an_honest_empty_result():
+    r = find_critical_points(parse("log(-x^2 - 1)", box="-1:1"), time_budget=1)
+    assert r.points == () and r.global_minimum is None
+    assert r.undefined["starts_not_finite"] == r.starts
+
+
+def test_many_variables_still_find_points_but_do_not_claim_completeness():
+    obj = parse("x1^2 + x2^2 - x3^2 + x4^2", box="-1:1")
+    r = find_critical_points(obj, starts=64, time_budget=1)
+    assert len(r.points) == 1 and r.points[0].kind == "saddle"
+    assert not r.complete and "n <= 3" in r.completeness["reason"]
+
+
+def test_function_objective_without_symbolic_form_is_not_certified():
+    obj = FunctionObjective(lambda v: (v[0] ** 2 - 1) ** 2 + v[1] ** 2, n=2, box=Box((-2, -2), (2, 2)))
+    r = find_critical_points(obj, time_budget=1)
+    assert sorted(p.kind for p in r.points) == ["min", "min", "saddle"]
+    assert not r.complete and "symbolic" in r.completeness["reason"]
+    assert all(not p.certified for p in r.points)
+
+
+def test_krawczyk_proves_one_zero_and_excludes_boxes():
+    from losslens.critical import _symbolic
+    sym = _symbolic(parse("x^2 - 2", box="0:2"))      # gradient 2x: one zero at 0
+    assert krawczyk(sym, [interval(-0.5, 0.4)]) == "unique"
+    assert krawczyk(sym, [interval(0.5, 1.0)]) == "none"
+
+
+def test_same_seed_same_points():
+    a = find_critical_points(parse("local-minima"), seed=3, prove=False)
+    b = find_critical_points(parse("local-minima"), seed=3, prove=False)
+    assert len(a.points) == 3 and not a.complete and "switched off" in a.completeness["reason"]
+    assert [p.point for p in a.points] == [p.point for p in b.points]
+    assert torch.equal(sobol_starts(Box((0,), (1,)), 8, 1), sobol_starts(Box((0,), (1,)), 8, 1))
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"box": "-1:1,0:1,2:3"}, "box has 3 lo:hi parts"),
+    ({"box": "1:1"}, "must have lo < hi"),
+    ({"box": "-inf:1"}, "must be finite"),
+    ({"box": "a:b"}, "must be two numbers"),
+    ({"box": [(0, 1, 2)]}, "must be a Box"),
+    ({"starts": 0}, "starts == 0"),
+    ({"time_budget": 0}, "time_budget == 0"),
+    ({"epsilon": -1}, "epsilon == -1"),
+    ({"seed": -1}, "seed == -1"),
+    ({"merge_radius": 0}, "merge_radius == 0"),
+])
+def test_bad_input(kwargs, match):
+    with pytest.raises(InputError, match=match):
+        find_critical_points(parse("x^2 - y^2", box="-1:1"), **kwargs)
+
+
+def test_bad_objective_and_missing_box():
+    with pytest.raises(InputError, match="must be a losslens Objective"):
+        find_critical_points("x^2", "-1:1")
+    with pytest.raises(InputError, match="box is missing"):
+        find_critical_points(parse("x^2 + y"))
