@@ -26,8 +26,8 @@ demo: $(STAMP)
 	$(BIN)/losslens constrained "(x1-2)^2 + (x2-1)^2" --st "x1 - 2*x2 + 1 = 0" --st "x1^2/4 + x2^2 <= 1" --x0 2,2
 	$(BIN)/losslens gradflow --model digits-deep-sigmoid --steps 20
 	$(BIN)/losslens saddles --max-n 8 --trials 20000 --rare none --out losslens-saddles
-	$(BIN)/losslens tour --out losslens-tour
 	$(BIN)/losslens points local-minima --time-budget 3
+	$(BIN)/losslens tour --out losslens-tour
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"

@@ -37,6 +37,10 @@ def test_results_numbers_match_exact_math(tour_dir):
     assert at[0] == pytest.approx(-0.2738, abs=1e-3) and at[-1] == pytest.approx(1.0904, abs=1e-3)
     conv = {c["statement"].split(" is ")[0]: c["numbers"].get("verdict") for c in claims["convexity"]}
     assert conv["0.5*x^2"] == "strongly_convex" and conv["cos(pi*x)"] == "not_convex"
+    risk = claims["goal"][0]["numbers"]
+    # f'(x) = cos(pi x) - pi x sin(pi x) = 0 at x = 1.0904 on [0.5, 1.5]; the ripple moves g's minimizer away
+    assert risk["argmin risk"] == pytest.approx(1.0904082, abs=1e-6)
+    assert abs(risk["argmin empirical risk"] - risk["argmin risk"]) > 0.01
     kkt, decay, _ = claims["constraints"]
     # x1 = 2 x2 - 1 with 8 x2^2 - 4 x2 - 3 = 0 (both constraints active)
     x2 = (4 + 112 ** 0.5) / 16

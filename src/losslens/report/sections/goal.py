@@ -34,7 +34,8 @@ def _risk(ctx: Context) -> Claim:
         "high precision; the certified global minimum of each.",
         verdict(abs(fmin.point[0] - gmin.point[0]) > 1e-3),
         {"argmin risk": fmin.point[0], "min risk": fmin.value, "argmin empirical risk": gmin.point[0],
-         "min empirical risk": gmin.value, "risk at the empirical minimizer": f.value([gmin.point[0]]).item()},
+         "min empirical risk": gmin.value, "risk at the empirical minimizer": f.value([gmin.point[0]]).item(),
+         "global minima certified (risk, empirical risk)": [fmin.certified, gmin.certified]},
         (ctx.figure(fig, "goal-risk", "Risk and empirical risk with both minimizers annotated"),),
         "losslens points empirical-risk")
 
