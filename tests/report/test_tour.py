@@ -31,7 +31,9 @@ def test_results_numbers_match_exact_math(tour_dir):
     tanh, stalled, flow = claims["vanishing-gradients"]
     assert tanh["numbers"]["f'(4)"] == pytest.approx(0.0013409506830258655, rel=1e-12)
     assert stalled["numbers"]["verdict"] == "vanishing_gradient"
-    (basins,) = claims["local-minima"]
+    certified, basins = claims["local-minima"]
+    assert certified["numbers"]["certified"] and certified["numbers"]["complete (no other critical point)"]
+    assert certified["numbers"]["global minimum at"] == pytest.approx(1.0904082219, abs=1e-9)
     at = sorted(float(k.split("= ")[1]) for k in basins["numbers"] if k.startswith("minimum at"))
     # x cos(pi x) on [-1, 2]: f'(x) = cos(pi x) - pi x sin(pi x) = 0 near -0.2738 (local) and 1.0904 (global)
     assert at[0] == pytest.approx(-0.2738, abs=1e-3) and at[-1] == pytest.approx(1.0904, abs=1e-3)
