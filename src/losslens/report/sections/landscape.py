@@ -39,7 +39,45 @@ def run(ctx: Context) -> list[Claim]:
                     and r["newton"].steps < min(x.steps for m, x in r.items() if m != "newton")),
     ]
     claims.append(_network_landscape(ctx))
+    claims.append(_trajectory_plane(ctx))
     return claims
+
+
+def _trajectory_plane(ctx: Context) -> Claim:
+    from torch import nn
+
+    from ...datasets import digits
+    from ...landscape import evaluate
+    from ...landscape.directions import pca
+    from ...model import ModelObjective
+    from ...optimize import run as run_opt
+    from ...plot.landscape import trajectory_figure
+    from ...zoo import make_model
+
+    split = digits(seed=ctx.seed)
+    obj = ModelObjective(make_model("digits-small-mlp", ctx.seed), nn.CrossEntropyLoss(), split.train,
+                         subset=512 if ctx.quick else None, seed=ctx.seed)
+    steps = 100 if ctx.quick else 300
+    r = run_opt(obj, "adam", obj.x0, steps=steps, lr=0.01, stop_at_tol=False)
+    snapshots = r.points[:: max(steps // 25, 1)]
+    if not torch.equal(snapshots[-1], r.points[-1]):
+        snapshots = torch.cat([snapshots, r.points[-1:]])
+    dirs = pca(snapshots, 2)
+    coords = torch.as_tensor(dirs.info["coordinates"])
+    span = float(coords.abs().max()) * 1.2
+    plane = evaluate(obj, dirs, grid=21 if ctx.quick else 41, ranges=(-span, span))
+    explained = dirs.info["explained_variance_ratio"]
+    return Claim(
+        "A training trajectory lies almost in a plane: two principal directions of the iterates explain most of "
+        "their motion, so the loss on that plane shows the path the optimizer took (Li et al. 2018).",
+        f"Full-batch Adam (lr 0.01, {steps} steps) on the small digits MLP; PCA of {len(snapshots)} snapshots; the "
+        "loss on the plane of the first two directions with the projected path.",
+        verdict(sum(explained) > 0.5 and r.values[-1] < r.values[0]),
+        {"explained variance (2 directions)": list(explained), "loss at start": float(r.values[0]),
+         "loss at end": float(r.values[-1])},
+        (ctx.figure(trajectory_figure(plane), "landscape-trajectory",
+                    "Training trajectory of the small digits MLP on its PCA plane over the loss"),),
+        "losslens landscape --model digits-small-mlp --dirs pca --trajectory ...")
 
 
 def _network_landscape(ctx: Context) -> Claim:
