@@ -92,3 +92,13 @@ def test_point_errors(point, match):
 def test_hvp_shape_error():
     with pytest.raises(InputError, match=r"v has shape \(3,\), must be \[2\] or \[k, 2\]"):
         parse("x*y").hvp([1.0, 1.0], torch.ones(3))
+
+
+def test_box_coerce_accepts_box_text_and_pairs():
+    assert Box.coerce(None, 2) is None
+    assert Box.coerce("-1:2", 2) == Box((-1.0, -1.0), (2.0, 2.0))
+    assert Box.coerce([(0, 1), (2, 3)], 2) == Box((0.0, 2.0), (1.0, 3.0))
+    with pytest.raises(InputError, match=r"box has 1 lo:hi parts, the objective has 2 variable\(s\)"):
+        Box.coerce(Box((0.0,), (1.0,)), 2)
+    with pytest.raises(InputError, match=r"box == 5, must be a Box, text like -1:2,0:3 or pairs"):
+        Box.coerce(5, 1)

@@ -166,20 +166,9 @@ def _symbolic(objective: Objective) -> _Symbolic | None:
 # checks
 
 def _check_box(objective: Objective, box) -> Box:
+    box = Box.coerce(box if box is not None else objective.box, objective.n)
     if box is None:
-        box = objective.box
-        if box is None:
-            raise InputError("box is missing: critical points are searched in a box, e.g. --box=-2:2,-1:3")
-    elif isinstance(box, str):
-        box = Box.parse(box, objective.n)
-    elif not isinstance(box, Box):
-        try:
-            lo, hi = zip(*box)
-        except (TypeError, ValueError):
-            raise InputError(f"box == {box!r}, must be a Box, text like -1:2,0:3 or pairs [(lo, hi), ...]") from None
-        box = Box(tuple(map(float, lo)), tuple(map(float, hi)))
-    if box.n != objective.n:
-        raise InputError(f"box has {box.n} lo:hi parts, the objective has {objective.n} variable(s)")
+        raise InputError("box is missing: critical points are searched in a box, e.g. --box=-2:2,-1:3")
     return box
 
 

@@ -62,6 +62,25 @@ class Box:
         return cls(tuple(b[0] for b in bounds), tuple(b[1] for b in bounds))
 
     @classmethod
+    def coerce(cls, box, n: int) -> "Box | None":
+        """A :class:`Box`, text ``"-1:2,0:3"`` or pairs ``[(lo, hi), ...]`` (None stays None), checked to have ``n``
+        parts."""
+        if box is None:
+            return None
+        if isinstance(box, str):
+            box = cls.parse(box, n)
+        elif not isinstance(box, Box):
+            try:
+                lo, hi = zip(*box)
+            except (TypeError, ValueError):
+                raise InputError(f"box == {box!r}, must be a Box, text like -1:2,0:3 or pairs [(lo, hi), ...]") \
+                    from None
+            box = cls(tuple(map(float, lo)), tuple(map(float, hi)))
+        if box.n != n:
+            raise InputError(f"box has {box.n} lo:hi parts, the objective has {n} variable(s)")
+        return box
+
+    @classmethod
     def cube(cls, lo: float, hi: float, n: int) -> "Box":
         return cls((float(lo),) * n, (float(hi),) * n)
 

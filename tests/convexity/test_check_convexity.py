@@ -110,5 +110,5 @@ def test_bad_inputs():
         check_convexity("x^2", where="x > 0 or x < -1")
     with pytest.raises(InputError, match="unknown variable"):
         check_convexity("x^2", where="z > 0")
-    with pytest.raises(InputError, match=r"box == \(-2, -1\), must be text"):
+    with pytest.raises(InputError, match=r"box == \(-2, -1\), must be a Box, text like -1:2,0:3 or pairs"):
         check_convexity("x^2", box=(-2, -1))

@@ -72,17 +72,7 @@ def as_objective(objective, vars=None) -> AnalyticObjective:
 
 
 def as_box(box, n: int) -> Box | None:
-    if box is None or isinstance(box, Box):
-        if box is not None and box.n != n:
-            raise InputError(f"box has {box.n} lo:hi parts, the objective has {n} variable(s)")
-        return box
-    if isinstance(box, str):
-        return Box.parse(box, n)
-    try:
-        lo, hi = zip(*box)
-    except (TypeError, ValueError):
-        raise InputError(f"box == {box!r}, must be text lo:hi,... or pairs (lo, hi)") from None
-    return as_box(Box(tuple(map(float, lo)), tuple(map(float, hi))), n)
+    return Box.coerce(box, n)
 
 
 def domain_convexity(region: Region, deadline=None) -> tuple[bool, str]:

@@ -194,14 +194,9 @@ def basins(objective: Objective, method: str = "gd", box: Box | str | None = Non
     steps = check_int("steps", steps, lo=1)
     m = check_int("starts", starts, lo=1, hi=MAX_STARTS)
     tol = check_float("tol", tol, lo=0, lo_open=True)
+    box = Box.coerce(box if box is not None else objective.box, objective.n)
     if box is None:
-        box = objective.box
-        if box is None:
-            raise InputError("box is missing: the objective has no default box, give one such as -2:2,-2:2")
-    elif isinstance(box, str):
-        box = Box.parse(box, objective.n)
-    if box.n != objective.n:
-        raise InputError(f"box has {box.n} lo:hi parts, the objective has {objective.n} variable(s)")
+        raise InputError("box is missing: the objective has no default box, give one such as -2:2,-2:2")
     layout = layout or ("grid" if objective.n <= 2 else "random")
     check_choice("layout", layout, ("grid", "random"))
     if known_minimum is not None:
