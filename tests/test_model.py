@@ -171,9 +171,9 @@ def test_two_process_gloo_equals_one_process(tmp_path):
     outs = {}
     for nproc in (1, 2):
         path = tmp_path / f"out{nproc}.json"
-        subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(nproc),
-                        str(script), str(path)], check=True,
-                       capture_output=True, timeout=120)
+        r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node",
+                            str(nproc), str(script), str(path)], capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr[-3000:]
         outs[nproc] = json.loads(path.read_text())
     one, two = outs[1], outs[2]
     assert two["world"] == 2 and two["shard"] == 18 and one["shard"] == 37

@@ -8,22 +8,27 @@ from losslens import InputError
 from losslens.diagnose.gradflow import GradientFlowMonitor, flow_verdict, gradient_flow, layer_of
 
 
-def test_monitor_records_the_rms_gradient_of_each_layer_and_removes_its_hooks():
+def test_monitor_records_the_rms_gradient_of_each_layer_and_removes_its_hook():
     torch.manual_seed(0)
     net = nn.Sequential(nn.Linear(4, 6), nn.Tanh(), nn.Linear(6, 3))
     X, y = torch.randn(10, 4), torch.randint(0, 3, (10,))
-    with GradientFlowMonitor(net) as mon:
-        nn.CrossEntropyLoss()(net(X), y).backward()
-        mon.step()
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    with GradientFlowMonitor(net, opt) as mon, GradientFlowMonitor(net) as manual:
+        nn.CrossEntropyLoss()(net(X[:5]), y[:5]).backward()
+        nn.CrossEntropyLoss()(net(X[5:]), y[5:]).backward()      # two passes in one step: gradients add up
+        want = [(layer.weight.grad.pow(2).sum() + layer.bias.grad.pow(2).sum(),
+                 layer.weight.numel() + layer.bias.numel()) for layer in (net[0], net[2])]
+        manual.step()
+        opt.step()                                                # the hook records before the update
         rms = mon.norms[0]
-    assert mon.layers == ("0", "2")
-    for i, layer in enumerate((net[0], net[2])):
-        sq = layer.weight.grad.pow(2).sum() + layer.bias.grad.pow(2).sum()
-        n = layer.weight.numel() + layer.bias.numel()
+    assert mon.layers == ("0", "2") and len(mon.norms) == 1
+    for i, (sq, n) in enumerate(want):
         assert float(rms[i]) == pytest.approx(math.sqrt(float(sq) / n), rel=1e-6)
-    assert all(not p._backward_hooks for p in net.parameters())
-    net.zero_grad()
+    assert torch.equal(manual.norms, mon.norms)
+    assert not opt._optimizer_step_pre_hooks
+    opt.zero_grad()
     nn.CrossEntropyLoss()(net(X), y).backward()
+    opt.step()
     assert len(mon.norms) == 1
 
 

@@ -7,6 +7,7 @@ from torch import nn
 from losslens import parse
 from losslens.landscape import Directions, evaluate, gaussian, grid_axes, line_between, parse_range
 from losslens.landscape.evaluators import ModelPlaneEvaluator, make_evaluator
+from losslens.model import ModelObjective
 from losslens.validation import InputError
 
 from ._helpers import regression, small_mlp
@@ -62,6 +63,43 @@ def test_fast_path_in_float32_and_with_other_losses():
     nll = small_mlp(loss=lambda out, t: nn.functional.cross_entropy(out, t, label_smoothing=0.1))
     dn = gaussian(nll.x0, 2, seed=1, layout=nll.layout)
     torch.testing.assert_close(make_evaluator(nll, dn, "fast")(C), make_evaluator(nll, dn, "loop")(C))
+
+
+def test_fast_path_values_do_not_depend_on_threads_or_chunking():
+    obj = small_mlp(dtype=torch.float32, batch_size=25)
+    d = gaussian(obj.x0, 2, seed=2, layout=obj.layout)
+    fast = make_evaluator(obj, d, "fast")
+    C = torch.cartesian_prod(torch.linspace(-1, 1, 4, dtype=torch.float64), torch.linspace(-1, 1, 3,
+                                                                                           dtype=torch.float64))
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = fast(C)
+        torch.set_num_threads(3)
+        three = fast(C)
+        assert torch.get_num_threads() == 3                  # the caller's setting is restored
+    finally:
+        torch.set_num_threads(threads)
+    singles = torch.cat([fast(c[None]) for c in C.flip(0)]).flip(0)
+    assert torch.equal(one, three) and torch.equal(one, singles)
+    torch.testing.assert_close(one, make_evaluator(obj, d, "loop")(C), rtol=2e-6, atol=1e-6)
+
+
+def test_fast_head_with_frozen_and_bias_free_layers():
+    g = torch.Generator().manual_seed(3)
+    X, y = torch.randn(30, 5, generator=g), torch.randint(0, 3, (30,), generator=g)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(3)
+        net = nn.Sequential(nn.Linear(5, 7), nn.Sigmoid(), nn.Linear(7, 6, bias=False), nn.Identity(), nn.Tanh(),
+                            nn.Linear(6, 3))
+    net[2].weight.requires_grad_(False)
+    obj = ModelObjective(net, nn.CrossEntropyLoss(), (X, y), dtype=torch.float64)
+    d = gaussian(obj.x0, 2, seed=0, layout=obj.layout)
+    fast = make_evaluator(obj, d, "fast")
+    assert fast.first is not None and fast.head.layers is not None
+    C = torch.tensor([[0.0, 0.0], [0.5, -0.25], [-1.0, 2.0]], dtype=torch.float64)
+    exact = torch.stack([obj.value(d.origin + c @ d.vectors) for c in C])
+    torch.testing.assert_close(fast(C), exact, rtol=1e-13, atol=1e-13)
 
 
 def test_user_model_is_untouched():

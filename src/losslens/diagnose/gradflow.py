@@ -1,9 +1,11 @@
 """Gradient flow per layer: does the gradient reach the early layers?
 
-One multi-gradient hook over all trainable parameters keeps the gradients ``∂L/∂W`` of a backward pass (one Python
-call per pass); after it, one fused call takes every ``‖∂L/∂W‖₂``, so the backward pass does no extra arithmetic. Parameters are grouped into layers by their owning module
-(``net.0.weight`` and ``net.0.bias`` -> layer ``net.0``); layer order is the order of registration, which for
-``nn.Sequential`` models and most hand-written ones is input -> output.
+The gradients ``∂L/∂W`` of a step are the parameters' ``.grad`` just before the optimizer uses them: a step
+pre-hook on the optimizer (or an explicit ``step()`` call) takes every ``‖∂L/∂W‖₂`` in one fused call, so the backward
+pass itself runs unchanged (autograd tensor hooks would add a Python call and bookkeeping to every backward pass).
+Parameters are grouped into layers by their owning module (``net.0.weight`` and ``net.0.bias`` -> layer ``net.0``);
+layer order is the order of registration, which for ``nn.Sequential`` models and most hand-written ones is
+input -> output.
 
 For layer ``l`` with ``d_l`` parameters the per-step size is the RMS gradient ``g_l = ‖∇_{W_l} L‖₂ / √d_l`` (so
 wide and narrow layers compare). The verdict uses ``ρ = median over steps of g_first / g_last``:
@@ -36,57 +38,48 @@ def layer_of(parameter_name: str) -> str:
 
 
 class GradientFlowMonitor:
-    """Per-layer gradient norms of ``model`` recorded by hooks; ``step()`` closes one backward pass.
+    """Per-layer gradient norms of ``model``, one row per optimizer step.
 
-    The hook only keeps references to the gradients it sees (no arithmetic inside backward); ``step()`` takes all
-    norms in one fused ``torch._foreach_norm`` call; per-layer sums happen when ``norms`` ([steps, L] float64 RMS
-    gradients, ``layers`` names the columns) is read. Use as a context manager or call ``remove()`` so
-    the hooks leave the model.
+    With ``optimizer`` a step pre-hook records the gradients before each ``optimizer.step()``; without it, call
+    ``step()`` after the backward pass(es) of a step. Either way one fused ``torch._foreach_norm`` call per step;
+    per-layer sums happen when ``norms`` ([steps, L] float64 RMS gradients, ``layers`` names the columns) is read.
+    A parameter without a gradient (unused by the forward pass) reads 0. Use as a context manager or call
+    ``remove()`` so the hook leaves the optimizer.
     """
 
-    def __init__(self, model: nn.Module):
+    def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer | None = None):
         named = [(k, p) for k, p in model.named_parameters() if p.requires_grad]
         self.layers: tuple[str, ...] = tuple(dict.fromkeys(layer_of(k) for k, _ in named))
         index = {name: i for i, name in enumerate(self.layers)}
-        self._layer_of_param = torch.tensor([index[layer_of(k)] for k, _ in named])
+        self._params = [p for _, p in named]
+        self._layer_of_param = torch.tensor([index[layer_of(k)] for k, _ in named], dtype=torch.long)
         self.sizes = torch.zeros(len(self.layers), dtype=torch.float64).index_add_(
             0, self._layer_of_param, torch.tensor([float(p.numel()) for _, p in named], dtype=torch.float64))
-        self._cur: list[torch.Tensor | None] = [None] * len(named)   # gradient seen this step, per parameter
-        self._raw: list[torch.Tensor] = []          # per step: [P] norms of each parameter's gradient
-        # one hook for all parameters: a single Python call per backward pass, not one per tensor
-        self._handles = [torch.autograd.graph.register_multi_grad_hook([p for _, p in named], self._record,
-                                                                       mode="all")]
-
-    def _record(self, grads) -> None:
-        cur = self._cur
-        for j, g in enumerate(grads):
-            if g is not None:
-                cur[j] = g if cur[j] is None else cur[j] + g     # several backward passes add up, like .grad
+        self._raw: list = []          # per step: the P norms of each parameter's gradient (stacked when read)
+        self._handle = optimizer.register_step_pre_hook(lambda *_: self.step()) if optimizer is not None else None
 
     def step(self) -> None:
-        """Close the current backward pass(es): one fused norm over the gradients seen (per-layer sums deferred)."""
-        cur = self._cur
-        if all(g is not None for g in cur):        # the common case: every parameter reached
-            self._raw.append(torch.stack(torch._foreach_norm(cur)).detach())
+        """Record the current gradients (``.grad``, summed over the step's backward passes): one fused norm."""
+        grads = [p.grad for p in self._params]
+        if all(g is not None for g in grads):        # the common case: every parameter reached
+            self._raw.append(torch._foreach_norm(grads))
         else:
-            zero = torch.zeros((), dtype=torch.float32)
-            self._raw.append(torch.stack([zero if g is None else torch.linalg.vector_norm(g.detach()).float()
-                                          for g in cur]))
-        cur[:] = [None] * len(cur)
+            zero = torch.zeros(())
+            self._raw.append([zero if g is None else torch.linalg.vector_norm(g.detach()) for g in grads])
 
     @property
     def norms(self) -> torch.Tensor:
         """[steps, L] float64 RMS gradient per layer: sqrt(Σ_{W in layer} ‖∂L/∂W‖² / d_layer)."""
         if not self._raw:
             return torch.zeros(0, len(self.layers), dtype=torch.float64)
-        raw = torch.stack(self._raw).double() ** 2                     # [steps, P]
+        raw = torch.stack([torch.stack([g.double() for g in row]) for row in self._raw]) ** 2     # [steps, P]
         sq = torch.zeros(len(raw), len(self.layers), dtype=torch.float64).index_add_(1, self._layer_of_param, raw)
         return (sq / self.sizes.clamp_min(1)).sqrt()
 
     def remove(self) -> None:
-        for h in self._handles:
-            h.remove()
-        self._handles = []
+        if self._handle is not None:
+            self._handle.remove()
+            self._handle = None
 
     def __enter__(self):
         return self

@@ -248,7 +248,7 @@ def train(model: nn.Module, loss_fn: Callable, train_data, test_data=None, *, st
         start = int(state["step"])
     resumed_from = start
 
-    monitor = GradientFlowMonitor(net) if monitor_gradients else None
+    monitor = GradientFlowMonitor(net, opt) if monitor_gradients else None
 
     def all_flow() -> torch.Tensor:
         layers = len(monitor.layers) if monitor is not None else 0
@@ -272,8 +272,6 @@ def train(model: nn.Module, loss_fn: Callable, train_data, test_data=None, *, st
                 break
             opt.zero_grad(set_to_none=True)
             loss.backward()
-            if monitor is not None:
-                monitor.step()
             opt.step()
             step += 1
             rec = None

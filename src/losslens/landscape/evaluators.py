@@ -19,6 +19,7 @@ Every point is computed on its own, so a point's value does not depend on which 
 from __future__ import annotations
 
 import copy
+from concurrent.futures import ThreadPoolExecutor
 
 import torch
 from torch import nn
@@ -88,9 +89,16 @@ class LoopEvaluator(_PlaneEvaluator):
 
 
 class ModelPlaneEvaluator(_PlaneEvaluator):
-    """Fast per-point model evaluation (see the module docstring). The user's model is never touched."""
+    """Fast per-point model evaluation (see the module docstring). The user's model is never touched.
+
+    With the first-layer identity and a head of Linear layers and ReLU/Tanh/Sigmoid (:class:`_Head`), every point
+    runs single-threaded on one of ``torch.get_num_threads()`` worker threads, each with its own buffers: the points
+    of a chunk are independent, so splitting them over cores scales better than splitting each small matmul, and a
+    point's arithmetic (hence its value, bit for bit) does not depend on the thread count, chunking or rank.
+    """
 
     name = "fast"
+    _pool: ThreadPoolExecutor | None = None
 
     def __init__(self, obj, directions: Directions):
         super().__init__(obj, directions)
@@ -112,6 +120,7 @@ class ModelPlaneEvaluator(_PlaneEvaluator):
                 raise InputError(f"parameter {block.name!r} of the layout is not in the model")
             module._parameters[attr] = nn.Parameter(view, requires_grad=False)
         self.first = self._linear_first(obj)
+        self._workers: list[_Worker] = []
 
     def _linear_first(self, obj):
         """(index of the first layer, [per batch: (H₀, [H_j])]) when the first-layer identity applies, else None."""
@@ -152,37 +161,91 @@ class ModelPlaneEvaluator(_PlaneEvaluator):
                 if H0.numel() // max(len(Z), 1) * rows * (k + 1) * H0.element_size() > PRECOMPUTE_BUDGET:
                     return None
                 pre.append((H0, [layer(v, Z) for v in self.vectors]))
-        self.rest = net[idx + 1:]
-        self.buffer = [torch.empty_like(H0) for H0, _ in pre]
-        self.head = _Head(self.rest, self.loss_fn, [_targets(b) for b in self.batches])
+        self.head = _Head(net, idx + 1, blocks, self.loss_fn, [_targets(b) for b in self.batches])
         return idx, pre
 
-    def _set(self, c: torch.Tensor) -> None:
-        torch.add(self.origin, self.vectors[0], alpha=float(c[0]), out=self.theta)
+    def _set(self, c: torch.Tensor, theta: torch.Tensor) -> None:
+        """theta ← θ₀ + Σ_j c_j d_j."""
+        torch.add(self.origin, self.vectors[0], alpha=float(c[0]), out=theta)
         for j in range(1, len(c)):
-            self.theta.add_(self.vectors[j], alpha=float(c[j]))
+            theta.add_(self.vectors[j], alpha=float(c[j]))
 
     def _point(self, c: torch.Tensor) -> torch.Tensor:
-        self._set(c)
+        """The general path: the network copy's own forward at θ(c)."""
+        self._set(c, self.theta)
         total = self.theta.new_zeros(())
-        for bi, (batch, w) in enumerate(zip(self.batches, self.weights)):
-            if self.first is not None:
-                H0, Hs = self.first[1][bi]
-                h = self.buffer[bi]
-                torch.add(H0, Hs[0], alpha=float(c[0]), out=h)
-                for j in range(1, len(c)):
-                    h.add_(Hs[j], alpha=float(c[j]))
-                loss = self.head(h, bi)
-            elif self.closure is not None:
+        for batch, w in zip(self.batches, self.weights):
+            if self.closure is not None:
                 loss = self.closure(self.net, batch)
             else:
                 loss = self.loss_fn(self.net(*batch[:-1]), _targets(batch))
             total = total + w * loss
         return total
 
+    def _structured(self, C: torch.Tensor, worker: "_Worker") -> torch.Tensor:
+        """Values at the points ``C`` through the first-layer identity and the head, on ``worker``'s buffers."""
+        torch.set_num_threads(1)         # per thread under OpenMP: this worker's ops stay on its core
+        total = self.theta.new_zeros(len(C))
+        for p, c in enumerate(C):
+            self._set(c, worker.theta)
+            for bi, ((H0, Hs), w) in enumerate(zip(self.first[1], self.weights)):
+                h = worker.first_layer(bi, H0, Hs, c)
+                total[p] += w * self.head.loss(h, worker.theta, worker.buffers(bi), bi)
+        return total
+
     def __call__(self, C: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
-            return torch.stack([self._point(c) for c in C]) if len(C) else self.theta.new_zeros(0)
+            if not len(C):
+                return self.theta.new_zeros(0)
+            if self.first is None or self.head.layers is None:
+                return torch.stack([self._point(c) for c in C])
+            threads = torch.get_num_threads()
+            try:
+                if threads == 1:
+                    return self._structured(C, self._worker(0))
+                parts = [p for p in C.tensor_split(min(threads, len(C))) if len(p)]
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(threads, thread_name_prefix="losslens-landscape")
+                jobs = [self._pool.submit(self._structured, p, self._worker(i)) for i, p in enumerate(parts)]
+                return torch.cat([j.result() for j in jobs])
+            finally:
+                torch.set_num_threads(threads)
+
+    def _worker(self, i: int) -> "_Worker":
+        while len(self._workers) <= i:
+            self._workers.append(_Worker(self.theta))
+        return self._workers[i]
+
+    def __del__(self):
+        if self._pool is not None:
+            self._pool.shutdown(wait=False)
+
+
+class _Worker:
+    """One thread's buffers: θ [n], the first layer's output h and its row base, the head's layer outputs.
+
+    Grid points come in row-major order, so consecutive points share all coordinates but the last; the base
+    ``H₀ + Σ_{j<k-1} c_j H_j`` is kept while they do and each point adds ``c_{k-1} H_{k-1}`` (one axpy).
+    """
+
+    def __init__(self, theta: torch.Tensor):
+        self.theta = torch.empty_like(theta)
+        self.key, self.base, self.h, self.outs = None, {}, {}, {}
+
+    def first_layer(self, bi: int, H0: torch.Tensor, Hs: list[torch.Tensor], c: torch.Tensor) -> torch.Tensor:
+        key = (bi, *c[:-1].tolist())
+        if len(c) > 1 and self.key != key:
+            base = self.base.setdefault(bi, torch.empty_like(H0))
+            torch.add(H0, Hs[0], alpha=float(c[0]), out=base)
+            for j in range(1, len(c) - 1):
+                base.add_(Hs[j], alpha=float(c[j]))
+            self.key = key
+        base = self.base[bi] if len(c) > 1 else H0
+        h = self.h.setdefault(bi, torch.empty_like(H0))
+        return torch.add(base, Hs[-1], alpha=float(c[-1]), out=h)
+
+    def buffers(self, bi: int) -> dict:
+        return self.outs.setdefault(bi, {})
 
 
 def _tied(module: nn.Module) -> bool:
@@ -208,54 +271,73 @@ ACTIVATIONS_INPLACE = {nn.ReLU: torch.relu_, nn.Tanh: torch.tanh_, nn.Sigmoid: t
 
 
 class _Head:
-    """The layers after the first Linear, and the loss, on the first layer's output ``h`` [N, out].
+    """The layers after the first one, and the loss, on the first layer's output ``h`` [N, out], with each Linear's
+    weight and bias read from a point's flat parameter vector θ (frozen ones from the network copy).
 
-    For a stack of ``Linear`` and ReLU/Tanh/Sigmoid layers it runs the same arithmetic with less overhead: in-place
-    activations, and a narrow last layer computed transposed, ``Zᵀ = W hᵀ + b`` [classes, N], so that cross-entropy
-    reduces over the short class axis with contiguous, vectorised rows:
+    Applies to a stack of ``Linear`` and ReLU/Tanh/Sigmoid layers ending in a Linear (else ``layers`` is None): in-place
+    activations, outputs written into reused buffers, and the narrow last layer computed transposed,
+    ``Zᵀ = W hᵀ + b`` [classes, N], so that cross-entropy reduces over the short class axis with contiguous rows:
     ``CE = mean_i (m_i + log Σ_c exp(Z_ci − m_i) − Z_{y_i i})``, ``m_i = max_c Z_ci`` (the log-sum-exp shift).
-    Any other layer or loss runs through the modules themselves.
     """
 
-    def __init__(self, rest: nn.Sequential, loss_fn, targets: list[torch.Tensor]):
-        self.rest, self.loss_fn = rest, loss_fn
-        self.layers = self._plan(rest)
+    def __init__(self, net: nn.Sequential, start: int, blocks: dict, loss_fn, targets: list[torch.Tensor]):
+        self.loss_fn, self.targets = loss_fn, targets
+        self.layers = self._plan(net, start, blocks)
         self.ce = _plain_cross_entropy(loss_fn) and all(
             t.dim() == 1 and not t.is_floating_point() and bool((t >= 0).all()) for t in targets)
-        self.rows = [t.unsqueeze(0) for t in targets] if self.ce else None
-        self.targets = targets
+        self.rows = [t.view(1, -1) for t in targets] if self.ce else None
 
     @staticmethod
-    def _plan(rest):
-        layers = list(rest)
+    def _plan(net, start, blocks):
+        """[("act", in-place op) | ("linear", weight, bias)], a weight or bias being (offset, numel, shape) in θ or
+        a constant tensor (frozen or absent bias)."""
+        layers = list(net)[start:]
         if not layers or not isinstance(layers[-1], nn.Linear):
             return None
+
+        def where(i, attr, tensor):
+            b = blocks.get(f"{i}.{attr}")
+            return (b.offset, b.numel, b.shape) if b is not None else tensor
+
         plan = []
-        for m in layers:
+        for i, m in enumerate(layers, start):
             if isinstance(m, nn.Linear):
-                plan.append(("linear", m))
+                bias = m.bias if m.bias is not None else m.weight.new_zeros(m.out_features)
+                plan.append(("linear", where(i, "weight", m.weight), where(i, "bias", bias)))
             elif type(m) in ACTIVATIONS_INPLACE:
                 plan.append(("act", ACTIVATIONS_INPLACE[type(m)]))
-            elif isinstance(m, nn.Identity):
-                continue
-            else:
+            elif not isinstance(m, nn.Identity):
                 return None
         return plan
 
-    def __call__(self, h: torch.Tensor, bi: int) -> torch.Tensor:
-        y = self.targets[bi]
-        if self.layers is None:
-            return self.loss_fn(self.rest(h), y)
-        *body, (_, last) = self.layers
-        for kind, op in body:
-            h = op(h) if kind == "act" else nn.functional.linear(h, op.weight, op.bias)
-        bias = last.bias.unsqueeze(1) if last.bias is not None else h.new_zeros(1, 1)
-        Zt = torch.addmm(bias, last.weight, h.T)            # [classes, N]
+    @staticmethod
+    def _read(spec, theta: torch.Tensor) -> torch.Tensor:
+        if isinstance(spec, torch.Tensor):
+            return spec
+        offset, numel, shape = spec
+        return theta[offset:offset + numel].view(shape)
+
+    def loss(self, h: torch.Tensor, theta: torch.Tensor, outs: dict, bi: int) -> torch.Tensor:
+        """The mean loss over batch ``bi`` of the head at θ on ``h``; layer outputs reuse the buffers ``outs``."""
+        *body, (_, w_last, b_last) = self.layers
+        for i, (kind, *spec) in enumerate(body):
+            if kind == "act":
+                h = spec[0](h)
+                continue
+            W, b = self._read(spec[0], theta), self._read(spec[1], theta)
+            out = outs.get(i)
+            if out is None:
+                out = outs[i] = h.new_empty(len(h), W.shape[0])
+            h = torch.addmm(b, h, W.T, out=out)
+        W, b = self._read(w_last, theta), self._read(b_last, theta)
+        Zt = torch.addmm(b.unsqueeze(1), W, h.T)                # [classes, N], small enough to stay in cache
         if not self.ce:
-            return self.loss_fn(Zt.T, y)
+            return self.loss_fn(Zt.T, self.targets[bi])
+        # log-sum-exp shifted by each sample's max m_i, in place on Zt (ours): CE = mean(m + log Σ exp(Z − m) − Z_y)
         m = Zt.amax(0)
-        lse = (Zt - m).exp_().sum(0).log_().add_(m)
-        return lse.mean() - Zt.gather(0, self.rows[bi]).mean()
+        picked = Zt.gather(0, self.rows[bi]).sum()
+        lse = Zt.sub_(m).exp_().sum(0).log_().sum()
+        return (lse + m.sum() - picked) / Zt.shape[1]
 
 
 def _plain_cross_entropy(loss_fn) -> bool:
