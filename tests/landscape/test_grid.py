@@ -85,18 +85,19 @@ def test_fast_path_values_do_not_depend_on_threads_or_chunking():
     torch.testing.assert_close(one, make_evaluator(obj, d, "loop")(C), rtol=2e-6, atol=1e-6)
 
 
-def test_fast_head_with_frozen_and_bias_free_layers():
+@pytest.mark.parametrize("act", [nn.Sigmoid, nn.ReLU])
+def test_fast_head_with_frozen_and_bias_free_layers(act):
     g = torch.Generator().manual_seed(3)
     X, y = torch.randn(30, 5, generator=g), torch.randint(0, 3, (30,), generator=g)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(3)
-        net = nn.Sequential(nn.Linear(5, 7), nn.Sigmoid(), nn.Linear(7, 6, bias=False), nn.Identity(), nn.Tanh(),
+        net = nn.Sequential(nn.Linear(5, 7), act(), nn.Linear(7, 6, bias=False), nn.Identity(), nn.Tanh(),
                             nn.Linear(6, 3))
     net[2].weight.requires_grad_(False)
     obj = ModelObjective(net, nn.CrossEntropyLoss(), (X, y), dtype=torch.float64)
     d = gaussian(obj.x0, 2, seed=0, layout=obj.layout)
     fast = make_evaluator(obj, d, "fast")
-    assert fast.first is not None and fast.head.layers is not None
+    assert fast.first is not None and fast.head.layers is not None and fast.head.leading_relu == (act is nn.ReLU)
     C = torch.tensor([[0.0, 0.0], [0.5, -0.25], [-1.0, 2.0]], dtype=torch.float64)
     exact = torch.stack([obj.value(d.origin + c @ d.vectors) for c in C])
     torch.testing.assert_close(fast(C), exact, rtol=1e-13, atol=1e-13)

@@ -189,7 +189,7 @@ class ModelPlaneEvaluator(_PlaneEvaluator):
         for p, c in enumerate(C):
             self._set(c, worker.theta)
             for bi, ((H0, Hs), w) in enumerate(zip(self.first[1], self.weights)):
-                h = worker.first_layer(bi, H0, Hs, c)
+                h = worker.first_layer(bi, H0, Hs, c, self.head.leading_relu)
                 total[p] += w * self.head.loss(h, worker.theta, worker.buffers(bi), bi)
         return total
 
@@ -232,7 +232,9 @@ class _Worker:
         self.theta = torch.empty_like(theta)
         self.key, self.base, self.h, self.outs = None, {}, {}, {}
 
-    def first_layer(self, bi: int, H0: torch.Tensor, Hs: list[torch.Tensor], c: torch.Tensor) -> torch.Tensor:
+    def first_layer(self, bi: int, H0: torch.Tensor, Hs: list[torch.Tensor], c: torch.Tensor,
+                    relu: bool = False) -> torch.Tensor:
+        """``H₀ + Σ_j c_j H_j`` [N, out] for batch ``bi`` (through ReLU when ``relu``), in this worker's buffer."""
         key = (bi, *c[:-1].tolist())
         if len(c) > 1 and self.key != key:
             base = self.base.setdefault(bi, torch.empty_like(H0))
@@ -242,6 +244,8 @@ class _Worker:
             self.key = key
         base = self.base[bi] if len(c) > 1 else H0
         h = self.h.setdefault(bi, torch.empty_like(H0))
+        if relu:      # relu(base + c Hs) in one pass: the same numbers as add, then relu
+            return ADD_RELU.out(base, Hs[-1], alpha=float(c[-1]), out=h)
         return torch.add(base, Hs[-1], alpha=float(c[-1]), out=h)
 
     def buffers(self, bi: int) -> dict:
@@ -268,6 +272,7 @@ def _batches_and_weights(obj):
 
 
 ACTIVATIONS_INPLACE = {nn.ReLU: torch.relu_, nn.Tanh: torch.tanh_, nn.Sigmoid: torch.sigmoid_}
+ADD_RELU = getattr(torch.ops.aten, "_add_relu", None)     # ATen's fused relu(a + α b) kernel
 
 
 class _Head:
@@ -286,6 +291,8 @@ class _Head:
         self.ce = _plain_cross_entropy(loss_fn) and all(
             t.dim() == 1 and not t.is_floating_point() and bool((t >= 0).all()) for t in targets)
         self.rows = [t.view(1, -1) for t in targets] if self.ce else None
+        # a leading ReLU is fused into the first layer's sum (Worker.first_layer) and skipped here
+        self.leading_relu = bool(self.layers) and self.layers[0] == ("act", torch.relu_) and ADD_RELU is not None
 
     @staticmethod
     def _plan(net, start, blocks):
@@ -321,6 +328,8 @@ class _Head:
         """The mean loss over batch ``bi`` of the head at θ on ``h``; layer outputs reuse the buffers ``outs``."""
         *body, (_, w_last, b_last) = self.layers
         for i, (kind, *spec) in enumerate(body):
+            if i == 0 and self.leading_relu:
+                continue
             if kind == "act":
                 h = spec[0](h)
                 continue
