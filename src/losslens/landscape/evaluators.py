@@ -190,7 +190,7 @@ class ModelPlaneEvaluator(_PlaneEvaluator):
             self._set(c, worker.theta)
             for bi, ((H0, Hs), w) in enumerate(zip(self.first[1], self.weights)):
                 h = worker.first_layer(bi, H0, Hs, c, self.head.leading_relu)
-                total[p] += w * self.head.loss(h, worker.theta, worker.buffers(bi), bi)
+                total[p] += w * self.head.loss(h, worker.theta, worker.buffers(H0), bi)
         return total
 
     def __call__(self, C: torch.Tensor) -> torch.Tensor:
@@ -222,10 +222,12 @@ class ModelPlaneEvaluator(_PlaneEvaluator):
 
 
 class _Worker:
-    """One thread's buffers: θ [n], the first layer's output h and its row base, the head's layer outputs.
+    """One thread's buffers (θ [n]; the first layer's output h, its row base and the head's layer outputs, shared by
+    batches of one shape).
 
     Grid points come in row-major order, so consecutive points share all coordinates but the last; the base
-    ``H₀ + Σ_{j<k-1} c_j H_j`` is kept while they do and each point adds ``c_{k-1} H_{k-1}`` (one axpy).
+    ``H₀ + Σ_{j<k-1} c_j H_j`` is kept while they do (and the batch stays the same) and each point adds
+    ``c_{k-1} H_{k-1}`` (one axpy).
     """
 
     def __init__(self, theta: torch.Tensor):
@@ -235,21 +237,22 @@ class _Worker:
     def first_layer(self, bi: int, H0: torch.Tensor, Hs: list[torch.Tensor], c: torch.Tensor,
                     relu: bool = False) -> torch.Tensor:
         """``H₀ + Σ_j c_j H_j`` [N, out] for batch ``bi`` (through ReLU when ``relu``), in this worker's buffer."""
+        shape = H0.shape
+        base = self.base.setdefault(shape, torch.empty_like(H0)) if len(c) > 1 else H0
         key = (bi, *c[:-1].tolist())
         if len(c) > 1 and self.key != key:
-            base = self.base.setdefault(bi, torch.empty_like(H0))
             torch.add(H0, Hs[0], alpha=float(c[0]), out=base)
             for j in range(1, len(c) - 1):
                 base.add_(Hs[j], alpha=float(c[j]))
             self.key = key
-        base = self.base[bi] if len(c) > 1 else H0
-        h = self.h.setdefault(bi, torch.empty_like(H0))
+        h = self.h.setdefault(shape, torch.empty_like(H0))
         if relu:      # relu(base + c Hs) in one pass: the same numbers as add, then relu
             return ADD_RELU.out(base, Hs[-1], alpha=float(c[-1]), out=h)
         return torch.add(base, Hs[-1], alpha=float(c[-1]), out=h)
 
-    def buffers(self, bi: int) -> dict:
-        return self.outs.setdefault(bi, {})
+    def buffers(self, H0: torch.Tensor) -> dict:
+        """The head's output buffers for batches shaped like ``H0``."""
+        return self.outs.setdefault(H0.shape, {})
 
 
 def _tied(module: nn.Module) -> bool:
