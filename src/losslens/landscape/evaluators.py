@@ -19,7 +19,7 @@ Every point is computed on its own, so a point's value does not depend on which 
 from __future__ import annotations
 
 import copy
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import torch
 from torch import nn
@@ -200,15 +200,16 @@ class ModelPlaneEvaluator(_PlaneEvaluator):
             if self.first is None or self.head.layers is None:
                 return torch.stack([self._point(c) for c in C])
             threads = torch.get_num_threads()
+            if threads == 1:
+                return self._structured(C, self._worker(0))
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(threads, thread_name_prefix="losslens-landscape")
+            parts = C.tensor_split(min(threads, len(C)))
+            jobs = [self._pool.submit(self._structured, p, self._worker(i)) for i, p in enumerate(parts)]
             try:
-                if threads == 1:
-                    return self._structured(C, self._worker(0))
-                parts = [p for p in C.tensor_split(min(threads, len(C))) if len(p)]
-                if self._pool is None:
-                    self._pool = ThreadPoolExecutor(threads, thread_name_prefix="losslens-landscape")
-                jobs = [self._pool.submit(self._structured, p, self._worker(i)) for i, p in enumerate(parts)]
                 return torch.cat([j.result() for j in jobs])
             finally:
+                wait(jobs)                           # every worker is done before the caller's setting returns
                 torch.set_num_threads(threads)
 
     def _worker(self, i: int) -> "_Worker":
