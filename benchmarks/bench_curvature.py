@@ -147,16 +147,19 @@ def bench_eigen(args):
     print("\n".join(rows_min))
 
 
-def standard_training(name):
+def standard_training(name, steps=(500,)):
     """The built-in model at initialisation and after losslens' standard training: ``train`` with its defaults
-    (Adam, lr 1e-3, 500 steps of 64 samples, seed 0), float64."""
+    (Adam, lr 1e-3, minibatches of 64, seed 0; 500 steps unless longer runs are asked for), float64."""
     split = digits(seed=0, dtype=torch.float64)
     init = make_model(name, seed=0).double()
-    run = train(init, nn.CrossEntropyLoss(), split.train, split.test, seed=0, monitor_gradients=False)
-    h = run.history
-    label = (f"trained (Adam 500 steps: train loss {h['train_loss'][-1]:.3g}, train acc {h['train_accuracy'][-1]:.3f}, "
-             f"test acc {h['test_accuracy'][-1]:.3f})")
-    return split, {"init": init, label: run.model}
+    models = {"init": init}
+    for n in steps:
+        run = train(init, nn.CrossEntropyLoss(), split.train, split.test, steps=n, seed=0, eval_every=n,
+                    monitor_gradients=False)
+        h = run.history
+        models[f"trained (Adam {n} steps: train loss {h['train_loss'][-1]:.3g}, train acc "
+               f"{h['train_accuracy'][-1]:.3f}, test acc {h['test_accuracy'][-1]:.3f})"] = run.model
+    return split, models
 
 
 def spectrum_figures(H, m=100):
@@ -190,12 +193,34 @@ def spectrum_figures(H, m=100):
                 diag=diag2 / fro2, hutch_rel_sd=math.sqrt(hutch_var) / abs(tr), oracle=best)
 
 
+def hutch_pp_variant(H, m, seed, k, gaussian=False, power=0):
+    """Meyer et al.'s Hutch++ (non-adaptive) on a dense H with a chosen sketch: k sketch vectors (Rademacher or
+    Gaussian), ``power`` subspace iterations (k products each), k products for H Q, the rest Rademacher probes of
+    the deflated matrix. For comparing splits and sketches; the library's hutch_plus_plus is the thirds/Rademacher
+    case."""
+    gen = torch.Generator().manual_seed(seed)
+    n = H.shape[0]
+    rad = lambda c: torch.randint(0, 2, (n, c), generator=gen).to(torch.float64).mul_(2).sub_(1)
+    S = torch.randn(n, k, generator=gen, dtype=torch.float64) if gaussian else rad(k)
+    Y = H @ S
+    for _ in range(power):
+        Y = H @ torch.linalg.qr(Y).Q
+    Q = torch.linalg.qr(Y).Q
+    G = rad(m - (2 + power) * k)
+    G = G - Q @ (Q.T @ G)
+    return float(torch.trace(Q.T @ H @ Q)) + float((G * (H @ G)).sum(0).mean())
+
+
+VARIANTS = {"thirds, Rademacher (paper)": dict(k=33), "thirds, Gaussian": dict(k=33, gaussian=True),
+            "k = 25, one subspace iteration": dict(k=25, power=1), "k = 16": dict(k=16), "k = 8": dict(k=8)}
+
+
 def bench_trace(args):
-    split, models = standard_training("digits-small-mlp")
+    split, models = standard_training("digits-small-mlp", [int(n) for n in args.small_steps.split(",")])
     X, y = split.train
     m = 100
     print(f"\n### Trace at {m} HVPs, digits-small-mlp (1210 parameters; truth = trace of the dense Hessian)\n")
-    spectra, rows = [], []
+    spectra, rows, variants = [], [], []
     for label, model in models.items():
         obj = ModelObjective(model, nn.CrossEntropyLoss(), (X, y), dtype=torch.float64)
         H = obj.hessian(obj.x0)
@@ -224,6 +249,9 @@ def bench_trace(args):
             used.append(len(samples))
         cov = lambda est: np.mean([(lambda r: r.ci_low <= true <= r.ci_high)(est(op, hvps=m, seed=s))
                                    for s in range(args.coverage)])
+        variants.append(f"| {label} | " + " | ".join(
+            f"{100 * float(np.mean([abs(hutch_pp_variant(H, m, s, **kw) - true) for s in range(args.seeds)])) / abs(true):.2f} %"
+            for kw in VARIANTS.values()) + f" | {100 * err_hut:.2f} % |")
         rows.append(f"| {label} | {true:.5g} | {100 * err_hpp:.2f} % | {chosen['hutch++']}× hutch++, "
                     f"{chosen['hutchinson']}× hutchinson | {100 * err_paper:.2f} % | {100 * err_hut:.2f} % | "
                     f"{err_hpp / err_hut:.2f} | {100 * float(np.mean(err_ph)):.2f} % ({np.mean(used):.0f}) | "
@@ -241,6 +269,11 @@ def bench_trace(args):
           "top 10 / 33: share of ‖H‖_F² | diagonal share of ‖H‖_F² | oracle, m − 2k probes | oracle, m − k probes |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     print("\n".join(spectra))
+    print(f"\nHutch++ split and sketch variants (non-adaptive, same {m} products, {args.seeds} seeds; mean relative "
+          "error)\n")
+    print("| point | " + " | ".join(VARIANTS) + " | Hutchinson |")
+    print("| --- |" + " ---: |" * (len(VARIANTS) + 1))
+    print("\n".join(variants))
 
 
 def exact_trace_by_columns(op, n, cache, block=64):
@@ -268,34 +301,38 @@ def exact_trace_by_columns(op, n, cache, block=64):
 
 
 def bench_trace_mlp(args):
-    """digits-mlp after the standard training: the dense Hessian (26122²) does not fit comfortably, so the truth is
-    Σ e_iᵀ H e_i over all n columns (n products, resumable through --cache)."""
+    """digits-mlp at initialisation and after the standard training: the dense Hessian (26122², 5.5 GB) is not formed;
+    the truth is Σ e_iᵀ H e_i over all n columns (n products per point, resumable through --cache)."""
     split, models = standard_training("digits-mlp")
-    label, model = list(models.items())[1]
-    obj = ModelObjective(model, nn.CrossEntropyLoss(), split.train, dtype=torch.float64)
-    op = HessianOperator(obj, obj.x0, batch=32)
-    true, fro2, diag2 = exact_trace_by_columns(op, obj.n, args.cache)
     m, seeds = 100, args.seeds_mlp
-    top = lanczos(op, top=40, bottom=1, max_hvps=400, seed=0)
-    lam = top.top_values.flip(0) if top.top_values[0] < top.top_values[-1] else top.top_values
-    rel = lambda r: abs(r.estimate - true) / abs(true)
-    hpp = [hutch_plus_plus(op, hvps=m, seed=s) for s in range(seeds)]
-    paper = [hutch_plus_plus(op, hvps=m, seed=s, adaptive=False) for s in range(seeds)]
-    hut = [hutchinson(op, hvps=m, seed=s) for s in range(seeds)]
-    cov = lambda rs: np.mean([r.ci_low <= true <= r.ci_high for r in rs])
-    print(f"\n### Trace at {m} HVPs, digits-mlp ({obj.n} parameters), {label}\n")
-    print(f"Truth from {obj.n} column products: trace {true:.6g}, ‖H‖_F² {fro2:.4g}, diagonal share of ‖H‖_F² "
-          f"{diag2 / fro2:.3f}; λ_max {float(lam.max()):.4g}, λ_min {top.lambda_min:.3g}; top 10 / 40 eigenvalues: "
-          f"{float(lam[:10].sum()) / true:.3f} / {float(lam[:40].sum()) / true:.3f} of the trace, "
-          f"{float((lam[:10] ** 2).sum()) / fro2:.3f} / {float((lam[:40] ** 2).sum()) / fro2:.3f} of ‖H‖_F².\n")
-    chosen = sum(r.method == "hutch++" for r in hpp)
-    e = lambda rs: float(np.mean([rel(r) for r in rs]))
-    print(f"| estimator ({seeds} seeds) | mean relative error | 95 % CI coverage |")
-    print("| --- | ---: | ---: |")
-    print(f"| Hutch++ (adaptive; {chosen}× hutch++) | {100 * e(hpp):.2f} % | {100 * cov(hpp):.0f} % |")
-    print(f"| Hutch++ (paper, thirds) | {100 * e(paper):.2f} % | {100 * cov(paper):.0f} % |")
-    print(f"| Hutchinson | {100 * e(hut):.2f} % | {100 * cov(hut):.0f} % |")
-    print(f"\nadaptive / Hutchinson: {e(hpp) / e(hut):.2f}; paper / Hutchinson: {e(paper) / e(hut):.2f}")
+    for i, (label, model) in enumerate(models.items()):
+        if ("init", "trained")[min(i, 1)] not in args.mlp_points.split(","):
+            continue
+        obj = ModelObjective(model, nn.CrossEntropyLoss(), split.train, dtype=torch.float64)
+        op = HessianOperator(obj, obj.x0, batch=32)
+        cache = f"{args.cache}-{('init', 'trained')[min(i, 1)]}.pt" if args.cache else None
+        true, fro2, diag2 = exact_trace_by_columns(op, obj.n, cache)
+        top = lanczos(op, top=40, bottom=1, max_hvps=400, seed=0)
+        lam = top.top_values
+        rel = lambda r: abs(r.estimate - true) / abs(true)
+        hpp = [hutch_plus_plus(op, hvps=m, seed=s) for s in range(seeds)]
+        paper = [hutch_plus_plus(op, hvps=m, seed=s, adaptive=False) for s in range(seeds)]
+        hut = [hutchinson(op, hvps=m, seed=s) for s in range(seeds)]
+        cov = lambda rs: np.mean([r.ci_low <= true <= r.ci_high for r in rs])
+        print(f"\n### Trace at {m} HVPs, digits-mlp ({obj.n} parameters), {label}\n")
+        print(f"Truth from {obj.n} column products: trace {true:.6g}, ‖H‖_F² {fro2:.4g}, diagonal share of ‖H‖_F² "
+              f"{diag2 / fro2:.3f}; λ_max {float(lam.max()):.4g}, λ_min {top.lambda_min:.3g}; top 10 / 40 "
+              f"eigenvalues: {float(lam[:10].sum()) / true:.3f} / {float(lam[:40].sum()) / true:.3f} of the trace, "
+              f"{float((lam[:10] ** 2).sum()) / fro2:.3f} / {float((lam[:40] ** 2).sum()) / fro2:.3f} of ‖H‖_F² "
+              f"(top eigenvalues from Lanczos, converged: {bool(top.top_converged.all())}).\n")
+        chosen = sum(r.method == "hutch++" for r in hpp)
+        e = lambda rs: float(np.mean([rel(r) for r in rs]))
+        print(f"| estimator ({seeds} seeds) | mean relative error | 95 % CI coverage |")
+        print("| --- | ---: | ---: |")
+        print(f"| Hutch++ (adaptive; {chosen}× hutch++) | {100 * e(hpp):.2f} % | {100 * cov(hpp):.0f} % |")
+        print(f"| Hutch++ (paper, thirds) | {100 * e(paper):.2f} % | {100 * cov(paper):.0f} % |")
+        print(f"| Hutchinson | {100 * e(hut):.2f} % | {100 * cov(hut):.0f} % |")
+        print(f"\nadaptive / Hutchinson: {e(hpp) / e(hut):.2f}; paper / Hutchinson: {e(paper) / e(hut):.2f}", flush=True)
 
 
 def median_time(fn, repeat=7):
@@ -397,8 +434,12 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=100)
     ap.add_argument("--coverage", type=int, default=500)
+    ap.add_argument("--small-steps", default="500", help="training lengths for the trace on digits-small-mlp "
+                    "(500 = the standard training; e.g. 500,5000 adds a run to near-zero loss)")
     ap.add_argument("--seeds-mlp", type=int, default=50, help="seeds for --only trace-mlp")
-    ap.add_argument("--cache", default="trace-mlp-columns.pt", help="resumable column products for trace-mlp")
+    ap.add_argument("--cache", default="trace-mlp-columns", help="resumable column products for trace-mlp "
+                    "(prefix of one file per point)")
+    ap.add_argument("--mlp-points", default="init,trained", help="points for trace-mlp")
     ap.add_argument("--power-iters", type=int, default=300)
     ap.add_argument("--only", choices=["eigen", "trace", "trace-mlp", "cost", "behaviour"], default=None,
                     help="one section; trace-mlp (26122 column products, ~20 min) runs only when asked")
