@@ -1,6 +1,7 @@
 """Curvature of digits networks: losslens vs PyHessian 0.1 (pip, installed without dependencies) and scipy eigsh.
 
-Run: OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_curvature.py [--seeds 20] [--coverage 200] [--quick]
+Run: OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_curvature.py [--seeds 100] [--coverage 500]
+     [--only eigen|trace|trace-mlp|cost|behaviour]
 
 Same model, data and seed for every method. Points: the digits MLPs at initialisation and after 300 Adam steps.
 Prints markdown tables:
@@ -8,8 +9,10 @@ Prints markdown tables:
    after each product), and each method's own stop (HVPs, error). float64 throughout so 1e-6 is meaningful.
 2. smallest eigenvalue: HVPs until its sign is certain (losslens: a Ritz value < -zero_tol is a Rayleigh quotient)
    and until converged; scipy eigsh(k=1, which="SA") on the same operator.
-3. trace at 100 HVPs on digits-small-mlp (dense Hessian truth): mean relative error over seeds of Hutch++
-   (adaptive) vs PyHessian's Hutchinson; coverage of the 95 % interval over many seeds.
+3. trace at 100 HVPs on digits-small-mlp at initialisation and after the standard training (dense Hessian truth):
+   mean relative error over seeds of Hutch++ (adaptive and as in the paper), Hutchinson and PyHessian's trace();
+   coverage of the 95 % interval over many seeds; the spectrum figures that explain the errors. trace-mlp (only
+   when asked): the same on the trained digits-mlp, truth from all n column products.
 4. cost: one HVP vs one gradient; gradient-flow hooks vs a plain training step.
 5. PyHessian behaviour: model mode and .grad after use, density(), a model with an unused parameter.
 """
@@ -144,13 +147,80 @@ def bench_eigen(args):
     print("\n".join(rows_min))
 
 
+def standard_training(name, steps=(500,)):
+    """The built-in model at initialisation and after losslens' standard training: ``train`` with its defaults
+    (Adam, lr 1e-3, minibatches of 64, seed 0; 500 steps unless longer runs are asked for), float64."""
+    split = digits(seed=0, dtype=torch.float64)
+    init = make_model(name, seed=0).double()
+    models = {"init": init}
+    for n in steps:
+        run = train(init, nn.CrossEntropyLoss(), split.train, split.test, steps=n, seed=0, eval_every=n,
+                    monitor_gradients=False)
+        h = run.history
+        models[f"trained (Adam {n} steps: train loss {h['train_loss'][-1]:.3g}, train acc "
+               f"{h['train_accuracy'][-1]:.3f}, test acc {h['test_accuracy'][-1]:.3f})"] = run.model
+    return split, models
+
+
+def spectrum_figures(H, m=100):
+    """What decides the trace estimators' errors, from the dense Hessian H [n, n] (float64).
+
+    Shares of the trace and of ‖H‖_F² in the k eigenvalues largest in modulus; the diagonal's share of ‖H‖_F²
+    (Rademacher Hutchinson's variance is 2 (‖H‖_F² − Σ H_ii²) / m); and the oracle bound: the standard deviation of
+    a Hutch++ that is handed the exact top-k eigenvectors P for free, with the Hutch++ budget (k products for H P,
+    k for the sketch, m − 2k Rademacher probes of R = (I − PPᵀ) H (I − PPᵀ)), relative to Hutchinson's, minimised
+    over k; "m − k" gives the same with the sketch free as well (a lower bound for Nyström-type splits).
+    """
+    lam, U = torch.linalg.eigh(H)
+    order = lam.abs().argsort(descending=True)
+    lam, U = lam[order], U[:, order]
+    tr, fro2 = float(lam.sum()), float((lam ** 2).sum())
+    diag2 = float((torch.diagonal(H) ** 2).sum())
+    hutch_var = 2 * (fro2 - diag2) / m
+    best = {"m-2k": (math.inf, 0), "m-k": (math.inf, 0)}
+    for k in range(2, m // 2, 2):
+        P = U[:, :k]
+        R = H - P @ (P.T @ H)
+        R = R - (R @ P) @ P.T
+        var = 2 * (float((R * R).sum()) - float((torch.diagonal(R) ** 2).sum()))
+        for key, probes in (("m-2k", m - 2 * k), ("m-k", m - k)):
+            ratio = math.sqrt(var / probes / hutch_var)
+            if ratio < best[key][0]:
+                best[key] = (ratio, k)
+    share = lambda k: (float(lam[:k].sum()) / tr, float((lam[:k] ** 2).sum()) / fro2)
+    return dict(n=len(lam), trace=tr, lmax=float(lam.max()), lmin=float(lam.min()),
+                negative=float(-lam[lam < 0].sum()) / float(lam.abs().sum()), top10=share(10), top33=share(33),
+                diag=diag2 / fro2, hutch_rel_sd=math.sqrt(hutch_var) / abs(tr), oracle=best)
+
+
+def hutch_pp_variant(H, m, seed, k, gaussian=False, power=0):
+    """Meyer et al.'s Hutch++ (non-adaptive) on a dense H with a chosen sketch: k sketch vectors (Rademacher or
+    Gaussian), ``power`` subspace iterations (k products each), k products for H Q, the rest Rademacher probes of
+    the deflated matrix. For comparing splits and sketches; the library's hutch_plus_plus is the thirds/Rademacher
+    case."""
+    gen = torch.Generator().manual_seed(seed)
+    n = H.shape[0]
+    rad = lambda c: torch.randint(0, 2, (n, c), generator=gen).to(torch.float64).mul_(2).sub_(1)
+    S = torch.randn(n, k, generator=gen, dtype=torch.float64) if gaussian else rad(k)
+    Y = H @ S
+    for _ in range(power):
+        Y = H @ torch.linalg.qr(Y).Q
+    Q = torch.linalg.qr(Y).Q
+    G = rad(m - (2 + power) * k)
+    G = G - Q @ (Q.T @ G)
+    return float(torch.trace(Q.T @ H @ Q)) + float((G * (H @ G)).sum(0).mean())
+
+
+VARIANTS = {"thirds, Rademacher (paper)": dict(k=33), "thirds, Gaussian": dict(k=33, gaussian=True),
+            "k = 25, one subspace iteration": dict(k=25, power=1), "k = 16": dict(k=16), "k = 8": dict(k=8)}
+
+
 def bench_trace(args):
-    split, models = points("digits-small-mlp")
+    split, models = standard_training("digits-small-mlp", [int(n) for n in args.small_steps.split(",")])
     X, y = split.train
-    print("\n### Trace at 100 HVPs, digits-small-mlp (1210 parameters; truth = trace of the dense Hessian)\n")
-    print("| point | true trace | Hutch++ (adaptive) | chosen | Hutchinson, 100 HVPs | Hutch++ / Hutchinson | "
-          "PyHessian trace() as shipped (mean HVPs) | Hutch++ 95 % CI coverage | Hutchinson 95 % CI coverage |")
-    print("| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |")
+    m = 100
+    print(f"\n### Trace at {m} HVPs, digits-small-mlp (1210 parameters; truth = trace of the dense Hessian)\n")
+    spectra, rows, variants = [], [], []
     for label, model in models.items():
         obj = ModelObjective(model, nn.CrossEntropyLoss(), (X, y), dtype=torch.float64)
         H = obj.hessian(obj.x0)
@@ -158,24 +228,111 @@ def bench_trace(args):
         op = HessianOperator(matrix=H)      # same products as the objective (checked below), far cheaper to repeat
         assert torch.allclose(HessianOperator(obj, obj.x0)(torch.ones(obj.n, dtype=torch.float64)),
                               op(torch.ones(obj.n, dtype=torch.float64)), rtol=1e-9, atol=1e-10)
+        sp = spectrum_figures(H, m)
+        o2, o1 = sp["oracle"]["m-2k"], sp["oracle"]["m-k"]
+        spectra.append(f"| {label} | {sp['trace']:.5g} | {sp['lmax']:.4g} / {sp['lmin']:.3g} | "
+                       f"{100 * sp['negative']:.1f} % | {100 * sp['top10'][0]:.0f} % / {100 * sp['top33'][0]:.0f} % | "
+                       f"{100 * sp['top10'][1]:.0f} % / {100 * sp['top33'][1]:.0f} % | {100 * sp['diag']:.0f} % | "
+                       f"{o2[0]:.2f} (k = {o2[1]}) | {o1[0]:.2f} (k = {o1[1]}) |")
         rel = lambda r: abs(r.estimate - true) / abs(true)
-        hpp = [hutch_plus_plus(op, hvps=100, seed=s) for s in range(args.seeds)]
-        chosen = {m: sum(r.method == m for r in hpp) for m in ("hutch++", "hutchinson")}
+        hpp = [hutch_plus_plus(op, hvps=m, seed=s) for s in range(args.seeds)]
+        chosen = {k: sum(r.method == k for r in hpp) for k in ("hutch++", "hutchinson")}
         err_hpp = float(np.mean([rel(r) for r in hpp]))
-        err_hut = float(np.mean([rel(hutchinson(op, hvps=100, seed=s)) for s in range(args.seeds)]))
+        err_paper = float(np.mean([rel(hutch_plus_plus(op, hvps=m, seed=s, adaptive=False)) for s in range(args.seeds)]))
+        err_hut = float(np.mean([rel(hutchinson(op, hvps=m, seed=s)) for s in range(args.seeds)]))
         err_ph, used = [], []
         for s in range(args.seeds):
             torch.manual_seed(s)
             h = ph.hessian(copy.deepcopy(model), nn.CrossEntropyLoss(), data=(X, y), cuda=False)
-            samples = h.trace(maxIter=100, tol=0.0)   # tol 0: never stop early (it still does on a negative mean)
+            samples = h.trace(maxIter=m, tol=0.0)   # tol 0: never stop early (it still does on a negative mean)
             err_ph.append(abs(np.mean(samples) - true) / abs(true))
             used.append(len(samples))
-        cov = lambda est: np.mean([(lambda r: r.ci_low <= true <= r.ci_high)(est(op, hvps=100, seed=s))
+        cov = lambda est: np.mean([(lambda r: r.ci_low <= true <= r.ci_high)(est(op, hvps=m, seed=s))
                                    for s in range(args.coverage)])
-        print(f"| {label} | {true:.5g} | {100 * err_hpp:.2f} % | {chosen['hutch++']}× hutch++, "
-              f"{chosen['hutchinson']}× hutchinson | {100 * err_hut:.2f} % | {err_hpp / err_hut:.2f} | "
-              f"{100 * float(np.mean(err_ph)):.2f} % ({np.mean(used):.0f}) | "
-              f"{100 * cov(hutch_plus_plus):.1f} % ({args.coverage} seeds) | {100 * cov(hutchinson):.1f} % |")
+        variants.append(f"| {label} | " + " | ".join(
+            f"{100 * float(np.mean([abs(hutch_pp_variant(H, m, s, **kw) - true) for s in range(args.seeds)])) / abs(true):.2f} %"
+            for kw in VARIANTS.values()) + f" | {100 * err_hut:.2f} % |")
+        rows.append(f"| {label} | {true:.5g} | {100 * err_hpp:.2f} % | {chosen['hutch++']}× hutch++, "
+                    f"{chosen['hutchinson']}× hutchinson | {100 * err_paper:.2f} % | {100 * err_hut:.2f} % | "
+                    f"{err_hpp / err_hut:.2f} | {100 * float(np.mean(err_ph)):.2f} % ({np.mean(used):.0f}) | "
+                    f"{100 * cov(hutch_plus_plus):.1f} % | {100 * cov(hutchinson):.1f} % |")
+    print(f"Mean relative error |estimate − trace| / |trace| over {args.seeds} seeds; 95 % interval coverage over "
+          f"{args.coverage} seeds.\n")
+    print("| point | true trace | Hutch++ (adaptive) | chosen | Hutch++ (paper, thirds) | Hutchinson | "
+          "adaptive / Hutchinson | PyHessian trace() as shipped (mean HVPs) | Hutch++ CI coverage | "
+          "Hutchinson CI coverage |")
+    print("| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("\n".join(rows))
+    print("\nSpectrum of the dense Hessian (shares of eigenvalues largest in modulus; oracle: Hutch++ handed the exact "
+          "top-k eigenvectors, its error relative to Hutchinson's at the best k)\n")
+    print("| point | trace | λ_max / λ_min | negative share of Σ|λ| | top 10 / 33: share of trace | "
+          "top 10 / 33: share of ‖H‖_F² | diagonal share of ‖H‖_F² | oracle, m − 2k probes | oracle, m − k probes |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("\n".join(spectra))
+    print(f"\nHutch++ split and sketch variants (non-adaptive, same {m} products, {args.seeds} seeds; mean relative "
+          "error)\n")
+    print("| point | " + " | ".join(VARIANTS) + " | Hutchinson |")
+    print("| --- |" + " ---: |" * (len(VARIANTS) + 1))
+    print("\n".join(variants))
+
+
+def exact_trace_by_columns(op, n, cache, block=64):
+    """tr H, ‖H‖_F² and Σ H_ii² from the n products H e_i (resumable: progress is saved to ``cache`` with the
+    point it belongs to)."""
+    import os
+    fresh = {"x": op.x.clone(), "done": 0, "diag": torch.zeros(n, dtype=torch.float64),
+             "col2": torch.zeros(n, dtype=torch.float64)}
+    state = torch.load(cache, weights_only=True) if cache and os.path.exists(cache) else fresh
+    if not torch.equal(state["x"], op.x):        # a cache from another point: start over
+        state = fresh
+    while state["done"] < n:
+        i = state["done"]
+        j = min(n, i + block)
+        E = torch.zeros(j - i, n, dtype=torch.float64)
+        E[torch.arange(j - i), torch.arange(i, j)] = 1
+        HE = op(E)
+        state["diag"][i:j] = HE[torch.arange(j - i), torch.arange(i, j)]
+        state["col2"][i:j] = (HE * HE).sum(1)
+        state["done"] = j
+        if cache and (j // block % 20 == 0 or j == n):
+            torch.save(state, cache)
+            print(f"  exact trace: {j} / {n} columns", flush=True)
+    return float(state["diag"].sum()), float(state["col2"].sum()), float((state["diag"] ** 2).sum())
+
+
+def bench_trace_mlp(args):
+    """digits-mlp at initialisation and after the standard training: the dense Hessian (26122², 5.5 GB) is not formed;
+    the truth is Σ e_iᵀ H e_i over all n columns (n products per point, resumable through --cache)."""
+    split, models = standard_training("digits-mlp")
+    m, seeds = 100, args.seeds_mlp
+    for i, (label, model) in enumerate(models.items()):
+        if ("init", "trained")[min(i, 1)] not in args.mlp_points.split(","):
+            continue
+        obj = ModelObjective(model, nn.CrossEntropyLoss(), split.train, dtype=torch.float64)
+        op = HessianOperator(obj, obj.x0, batch=32)
+        cache = f"{args.cache}-{('init', 'trained')[min(i, 1)]}.pt" if args.cache else None
+        true, fro2, diag2 = exact_trace_by_columns(op, obj.n, cache)
+        top = lanczos(op, top=40, bottom=1, max_hvps=400, seed=0)
+        lam = top.top_values
+        rel = lambda r: abs(r.estimate - true) / abs(true)
+        hpp = [hutch_plus_plus(op, hvps=m, seed=s) for s in range(seeds)]
+        paper = [hutch_plus_plus(op, hvps=m, seed=s, adaptive=False) for s in range(seeds)]
+        hut = [hutchinson(op, hvps=m, seed=s) for s in range(seeds)]
+        cov = lambda rs: np.mean([r.ci_low <= true <= r.ci_high for r in rs])
+        print(f"\n### Trace at {m} HVPs, digits-mlp ({obj.n} parameters), {label}\n")
+        print(f"Truth from {obj.n} column products: trace {true:.6g}, ‖H‖_F² {fro2:.4g}, diagonal share of ‖H‖_F² "
+              f"{diag2 / fro2:.3f}; λ_max {float(lam.max()):.4g}, λ_min {top.lambda_min:.3g}; top 10 / 40 "
+              f"eigenvalues: {float(lam[:10].sum()) / true:.3f} / {float(lam[:40].sum()) / true:.3f} of the trace, "
+              f"{float((lam[:10] ** 2).sum()) / fro2:.3f} / {float((lam[:40] ** 2).sum()) / fro2:.3f} of ‖H‖_F² "
+              f"(top eigenvalues from Lanczos, converged: {bool(top.top_converged.all())}).\n")
+        chosen = sum(r.method == "hutch++" for r in hpp)
+        e = lambda rs: float(np.mean([rel(r) for r in rs]))
+        print(f"| estimator ({seeds} seeds) | mean relative error | 95 % CI coverage |")
+        print("| --- | ---: | ---: |")
+        print(f"| Hutch++ (adaptive; {chosen}× hutch++) | {100 * e(hpp):.2f} % | {100 * cov(hpp):.0f} % |")
+        print(f"| Hutch++ (paper, thirds) | {100 * e(paper):.2f} % | {100 * cov(paper):.0f} % |")
+        print(f"| Hutchinson | {100 * e(hut):.2f} % | {100 * cov(hut):.0f} % |")
+        print(f"\nadaptive / Hutchinson: {e(hpp) / e(hut):.2f}; paper / Hutchinson: {e(paper) / e(hut):.2f}", flush=True)
 
 
 def median_time(fn, repeat=7):
@@ -275,16 +432,23 @@ def bench_behaviour():
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--seeds", type=int, default=20)
-    ap.add_argument("--coverage", type=int, default=200)
+    ap.add_argument("--seeds", type=int, default=100)
+    ap.add_argument("--coverage", type=int, default=500)
+    ap.add_argument("--small-steps", default="500", help="training lengths for the trace on digits-small-mlp "
+                    "(500 = the standard training; e.g. 500,5000 adds a run to near-zero loss)")
+    ap.add_argument("--seeds-mlp", type=int, default=50, help="seeds for --only trace-mlp")
+    ap.add_argument("--cache", default="trace-mlp-columns", help="resumable column products for trace-mlp "
+                    "(prefix of one file per point)")
+    ap.add_argument("--mlp-points", default="init,trained", help="points for trace-mlp")
     ap.add_argument("--power-iters", type=int, default=300)
-    ap.add_argument("--only", choices=["eigen", "trace", "cost", "behaviour"], default=None)
+    ap.add_argument("--only", choices=["eigen", "trace", "trace-mlp", "cost", "behaviour"], default=None,
+                    help="one section; trace-mlp (26122 column products, ~20 min) runs only when asked")
     args = ap.parse_args()
     print(f"torch {torch.__version__}, pyhessian {getattr(pyhessian, '__version__', '0.1')}, threads "
           f"{torch.get_num_threads()}")
-    for name, fn in (("eigen", bench_eigen), ("trace", bench_trace), ("cost", bench_cost),
-                     ("behaviour", lambda a: bench_behaviour())):
-        if args.only in (None, name):
+    for name, fn in (("eigen", bench_eigen), ("trace", bench_trace), ("trace-mlp", bench_trace_mlp),
+                     ("cost", bench_cost), ("behaviour", lambda a: bench_behaviour())):
+        if args.only == name or (args.only is None and name != "trace-mlp"):
             fn(args)
 
 
