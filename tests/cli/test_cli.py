@@ -104,7 +104,7 @@ def test_saddles_command_json_store_and_figures(tmp_path):
 
 def test_saddles_command_network_part(tmp_path):
     args = ("saddles", "--max-n", "2", "--trials", "1000", "--rare", "none", "--out", str(tmp_path), "--hidden", "1",
-            "--samples", "30", "--inits", "1")
+            "--samples", "30", "--inits", "1", "--path-steps", "10,100")
     r = run(*args, "--json")
     assert r.exit_code == 0, r.output
     net = json.loads(r.stdout)["network"]
@@ -123,6 +123,9 @@ def test_saddles_command_network_part(tmp_path):
     (["--hidden", "0"], "--hidden == 0, must be an integer in [1, 64]"),
     (["--weight-decay", "0"], "--weight-decay == 0.0, must be in (0, inf]"),
     (["--inits", "0"], "--inits == 0, must be an integer in [1, inf]"),
+    (["--path-steps", "10,-1"], "--path-steps == -1, must be an integer in [0, inf]"),
+    (["--path-steps", "2.5"], "--path-steps == 2.5, must be an integer"),
+    (["--path-steps", "x"], "--path-steps == 'x': 'x' is not a number"),
 ])
 def test_saddles_bad_input_exit_2(args, msg, capsys):
     assert main(["saddles", *args]) == 2

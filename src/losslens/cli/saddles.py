@@ -34,6 +34,9 @@ def saddles_cmd(
     weight_decay: float = typer.Option(1e-2, "--weight-decay", help="Weight decay of the network's loss (> 0: "
                                                                      "without it the minima lie at infinity)."),
     inits: int = typer.Option(3, "--inits", help="Random initialisations of the network."),
+    path_steps: str = typer.Option("10,100", "--path-steps", help="Gradient-descent steps whose iterates also start "
+                                                                  "a Newton search (comma-separated; 'none' for no "
+                                                                  "such starts)."),
     json: bool = JSON_OPTION,
 ):
     """P(random symmetric matrix is positive definite) for n = 1..max-n vs theory; optionally index vs loss."""
@@ -41,7 +44,7 @@ def saddles_cmd(
     from ..plot.saddles import index_loss_figure, probability_figure
     from ..saddles import network_saddles, run_saddles
     from ..saddles.ensembles import get_ensemble
-    from ..validation import check_float, check_int
+    from ..validation import check_float, check_int, parse_floats
 
     check_int("--max-n", max_n, lo=1, hi=200)
     check_int("--trials", trials, lo=1)
@@ -51,6 +54,9 @@ def saddles_cmd(
         check_int("--samples", samples, lo=10)
         check_float("--weight-decay", weight_decay, lo=0, lo_open=True)
         check_int("--inits", inits, lo=1)
+        steps = () if path_steps.strip().lower() == "none" else tuple(
+            check_int("--path-steps", int(v) if v.is_integer() else v, lo=0)
+            for v in parse_floats("--path-steps", path_steps))
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), console=console, transient=json, disable=json) as bar:
         task = bar.add_task("n = 1", total=max_n)
@@ -63,7 +69,8 @@ def saddles_cmd(
         net = None
         if network:
             ntask = bar.add_task("network critical points", total=None)
-            net = network_saddles(hidden=hidden, samples=samples, weight_decay=weight_decay, inits=inits, seed=seed,
+            net = network_saddles(hidden=hidden, samples=samples, weight_decay=weight_decay, inits=inits,
+                                  path_steps=steps, seed=seed,
                                   progress=lambda k, total: bar.update(ntask, completed=k, total=total))
     figs = [save(probability_figure(exp, "n"), out / f"saddles-{ensemble}-logp-n.png"),
             save(probability_figure(exp, "n2"), out / f"saddles-{ensemble}-logp-n2.png")]
@@ -101,7 +108,7 @@ def saddles_cmd(
 def _network_table(net) -> None:
     t = Table(title=f"critical points of MLP 64-{net.hidden}-10 on {net.samples} digits, weight decay "
                     f"{net.weight_decay:g} (n = {net.n_params})")
-    for c in ("start", "loss", "cross-entropy", "|grad|", "status", "iters", "Hessians", "HVPs", "negative", "index"):
+    for c in ("start", "loss", "CE", "|grad|", "status", "iter", "Hess", "HVP", "neg", "index"):
         t.add_column(c, justify="left" if c in ("start", "status") else "right")
     for p in net.points:
         t.add_row(p.start, _fmt(p.loss), _fmt(p.data_loss), f"{p.gradient_norm:.1e}", p.status, str(p.iterations),

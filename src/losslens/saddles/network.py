@@ -365,7 +365,7 @@ def network_saddles(hidden: int = 6, samples: int = 200, weight_decay: float = 1
         else:
             (_, xs), = gd_snapshots(obj, x_inits[i], lr, (arg,))
             found = find_critical_point(obj, xs, tol, max_iter)
-            points.append(_point(obj, f"init {i}, gradient descent step {arg}", "path", None, xs, found))
+            points.append(_point(obj, f"init {i}, GD step {arg}", "path", None, xs, found))
     if progress:
         progress(len(jobs), len(jobs))
     return NetworkSaddles(hidden, samples, weight_decay, obj.n, seed, rtol, scale, tol, ZERO_TOL, tuple(points),
@@ -381,7 +381,7 @@ def _reduced_point(obj, hidden, k, x_init, i, warmup, lr, tol, max_iter) -> Crit
     full = find_critical_point(obj, sub.embed(low.x), tol, max_iter)
     total = Search(full.x, full.converged, full.status, full.gradient_norm, low.iterations + full.iterations,
                    low.hessians + full.hessians, low.hvps + full.hvps)
-    return _point(obj, f"{k} of {hidden} units, init {i}", "reduced", k, sub.embed(z0), total)
+    return _point(obj, f"{k}/{hidden} units, init {i}", "reduced", k, sub.embed(z0), total)
 
 
 def _point(obj, label, family, units, x0, s: Search) -> CriticalPoint:
