@@ -253,3 +253,24 @@ def test_bad_input():
         find_critical_point(obj, x0, tol=1e-8, target="minimum", dense_max=1)
     with pytest.raises(InputError, match=r"x0 "):
         find_critical_point(obj, torch.zeros(3), tol=1e-8)
+
+
+@pytest.mark.slow
+def test_every_converged_point_of_a_larger_run_checked_independently():
+    h, wd = 4, 1e-2
+    r = network_saddles(hidden=h, samples=150, inits=2, path_steps=(10,), seed=0)
+    obj = WeightDecayed(digits_objective(tiny_mlp(h), samples=150), wd)
+    f = _independent_loss(*_data(obj), h, wd)
+    reduced = [p for p in r.points if p.family == "reduced"]
+    assert all(p.converged for p in reduced) and r.distinct >= 5
+    for p in r.points:
+        assert (p.gradient_norm <= r.tol) == p.converged
+    # re-run two searches (the constant network and a full-network minimum) and check them with torch.func
+    for k in (0, h):
+        sub = Subspace(obj, unit_coordinates(h, k))
+        low = find_critical_point(sub, sub.point(obj.base.x0[sub.keep]), r.tol, target="minimum")
+        x = sub.embed(low.x)
+        assert low.converged and float(grad(f)(x).norm()) <= r.tol
+        ev = torch.linalg.eigvalsh(hessian(f)(x))
+        assert point_index(obj, x)[0] == int((ev < 0).sum())
+        assert (int((ev < 0).sum()) == 0) == (k == h)          # all units on: a minimum; all off: a saddle

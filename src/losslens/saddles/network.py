@@ -348,6 +348,16 @@ def network_saddles(hidden: int = 6, samples: int = 200, weight_decay: float = 1
     weight_decay = check_float("weight_decay", weight_decay, lo=0, lo_open=True)
     for s in path_steps:
         check_int("path_steps", s, lo=0)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)       # n×n eigh and batched products of this size: threads only add waiting (measured)
+    try:
+        return _network_saddles(hidden, samples, weight_decay, inits, path_steps, warmup, lr, rtol, max_iter, seed,
+                                progress)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _network_saddles(hidden, samples, weight_decay, inits, path_steps, warmup, lr, rtol, max_iter, seed, progress):
     objs = [WeightDecayed(digits_objective(tiny_mlp(hidden, seed + i), samples, seed), weight_decay)
             for i in range(inits)]
     obj, x_inits = objs[0], [o.base.x0 for o in objs]
