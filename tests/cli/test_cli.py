@@ -91,20 +91,41 @@ def test_installed_entry_point():
 
 
 def test_saddles_command_json_store_and_figures(tmp_path):
-    r = run("saddles", "--max-n", "4", "--trials", "2000", "--rare", "none", "--out", str(tmp_path), "--json")
+    r = run("saddles", "--max-n", "4", "--trials", "2000", "--rare", "none", "--out", str(tmp_path), "--json",
+            "--no-network")
     assert r.exit_code == 0, r.output
     d = json.loads(r.stdout)
     rows = d["random_matrices"]["rows"]
     assert [row["n"] for row in rows] == [1, 2, 3, 4] and rows[0]["exact_log_p"] == pytest.approx(-0.693147, abs=1e-6)
     assert (tmp_path / "saddles-goe-store.json").exists() and (tmp_path / "saddles-goe-logp-n2.png").exists()
-    r2 = run("saddles", "--max-n", "4", "--trials", "2000", "--rare", "none", "--out", str(tmp_path))
+    r2 = run("saddles", "--max-n", "4", "--trials", "2000", "--rare", "none", "--out", str(tmp_path), "--no-network")
     assert r2.exit_code == 0 and "saddles_dominate" in r2.stdout or "unknown" in r2.stdout
+
+
+def test_saddles_command_network_part(tmp_path):
+    args = ("saddles", "--max-n", "2", "--trials", "1000", "--rare", "none", "--out", str(tmp_path), "--hidden", "1",
+            "--samples", "30", "--inits", "1", "--path-steps", "10,100")
+    r = run(*args, "--json")
+    assert r.exit_code == 0, r.output
+    net = json.loads(r.stdout)["network"]
+    assert net["n_params"] == 64 + 1 + 10 + 10 and net["weight_decay"] == 1e-2 and len(net["points"]) == 4
+    for p in net["points"]:
+        assert p["converged"] == (p["gradient_norm"] <= net["tol"])
+    assert (tmp_path / "saddles-network-index-loss.png").exists()
+    r2 = run(*args)
+    assert r2.exit_code == 0 and "critical points of MLP 64-1-10" in r2.stdout and net["verdict"] in r2.stdout
 
 
 @pytest.mark.parametrize("args,msg", [
     (["--max-n", "0"], "--max-n == 0, must be an integer in [1, 200]"),
     (["--trials", "0"], "--trials == 0, must be an integer in [1, inf]"),
     (["--ensemble", "gue"], "ensemble == 'gue', must be one of 'goe'"),
+    (["--hidden", "0"], "--hidden == 0, must be an integer in [1, 64]"),
+    (["--weight-decay", "0"], "--weight-decay == 0.0, must be in (0, inf]"),
+    (["--inits", "0"], "--inits == 0, must be an integer in [1, inf]"),
+    (["--path-steps", "10,-1"], "--path-steps == -1, must be an integer in [0, inf]"),
+    (["--path-steps", "2.5"], "--path-steps == 2.5, must be an integer"),
+    (["--path-steps", "x"], "--path-steps == 'x': 'x' is not a number"),
 ])
 def test_saddles_bad_input_exit_2(args, msg, capsys):
     assert main(["saddles", *args]) == 2

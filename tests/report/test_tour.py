@@ -23,7 +23,7 @@ def _claims(out):
 
 def test_results_numbers_match_exact_math(tour_dir):
     claims = _claims(tour_dir)
-    cubic, saddle, high_dim, network = claims["saddle-points"]
+    cubic, saddle, high_dim, network, critical = claims["saddle-points"]
     # exact GOE value at n = 8 from de Bruijn's Pfaffian is far below the naive 2^-8
     assert high_dim["numbers"]["source"] == "exact" and high_dim["numbers"]["P(min), n = 8"] < 2.0 ** -8
     assert cubic["numbers"]["kind"] == "degenerate" and cubic["numbers"]["f''(0)"] == 0.0
@@ -50,6 +50,11 @@ def test_results_numbers_match_exact_math(tour_dir):
     assert decay["numbers"]["multiplier"] == pytest.approx(decay["numbers"]["λ"], rel=1e-6)
     assert flow["numbers"]["deep sigmoid verdict"] == "vanishing"
     assert network["numbers"]["λmax after 1 step"] > 0
+    # the highest-loss critical point has every hidden unit off (output = class prior): a saddle
+    nums = critical["numbers"]
+    assert nums["converged"] >= 5 and nums["index at highest loss"] > 0
+    assert critical["status"] == {"saddles_high_minima_low": "confirmed", "not_observed": "refuted"}.get(
+        nums["checker's verdict"], "unknown")
 
 
 def test_every_claim_has_a_known_status_and_figures_exist(tour_dir):

@@ -53,15 +53,23 @@ def index_loss_figure(res):
     fig, ax = plt.subplots(figsize=(6, 4))
     good = [p for p in res.points if p.converged]
     bad = [p for p in res.points if not p.converged]
-    ax.scatter([p.loss for p in good], [p.index for p in good], color="#1f4e99", label="critical points")
+    for family, color, name in (("reduced", "#1f4e99", "critical points (reduced-network starts)"),
+                                ("path", "#2a9d8f", "critical points (gradient-descent starts)")):
+        pts = [p for p in good if p.family == family]
+        if pts:
+            ax.scatter([p.loss for p in pts], [p.index for p in pts], color=color, label=name, zorder=3)
     if bad:
         ax.scatter([p.loss for p in bad], [p.index for p in bad], marker="x", color="#999999",
-                   label="not converged (excluded)")
+                   label="search stalled, |grad| > tol (excluded)")
     if res.slope is not None:
-        xs = np.linspace(min(p.loss for p in good), max(p.loss for p in good), 50)
+        xs = np.linspace(min(p.loss for p in good), max(p.loss for p in good), 200)
         ax.plot(xs, res.slope * xs + res.intercept, color="#b42318",
                 label=f"fit: index = {res.slope:.3g}·loss + {res.intercept:.3g} (ρ = {res.spearman:.2f})")
-    ax.set(xlabel="loss at the critical point", ylabel="index (fraction of negative eigenvalues)",
+        if res.pb_scale is not None:
+            ax.plot(xs, res.pb_scale * np.clip(xs - res.pb_eps_c, 0, None) ** 1.5, color="#e9a23b", ls="--",
+                    label=f"Pennington–Bahri: {res.pb_scale:.3g}·(loss − {res.pb_eps_c:.3g})^1.5")
+    ax.set(xlabel="loss at the critical point (with weight decay)",
+           ylabel="index (fraction of negative eigenvalues)",
            title=f"MLP 64-{res.hidden}-10 on {res.samples} digits: {res.verdict}")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)

@@ -5,18 +5,18 @@
 * :mod:`.montecarlo` batched Monte Carlo with exact binomial intervals
 * :mod:`.rare`       subset simulation on the GOE eigenvalue gas for tiny probabilities
 * :mod:`.experiment` the sweep over n, resumable store, verdict
-* :mod:`.network`    Newton-MR critical points of a small digits MLP, their index and loss
+* :mod:`.network`    critical points of a small digits MLP (dense Newton / Newton-MR), their index and loss
 """
 from .ensembles import ENSEMBLES, Ensemble, get_ensemble
 from .exact import (THETA, asymptotic_log_probability, goe_log_positive_probability, goe_positive_probability,
                     naive_log_probability)
 from .experiment import SaddleExperiment, SaddleRow, fit_theta, run_saddles
 from .montecarlo import MonteCarloEstimate, clopper_pearson, monte_carlo
-from .network import CriticalPoint, NetworkSaddles, network_saddles, newton_mr, point_index
+from .network import CriticalPoint, NetworkSaddles, find_critical_point, network_saddles, newton_mr, point_index
 from .rare import RareEventEstimate, rare_event
 
 __all__ = ["ENSEMBLES", "Ensemble", "get_ensemble", "THETA", "asymptotic_log_probability",
            "goe_log_positive_probability", "goe_positive_probability", "naive_log_probability", "SaddleExperiment",
            "SaddleRow", "fit_theta", "run_saddles", "MonteCarloEstimate", "clopper_pearson", "monte_carlo",
-           "CriticalPoint", "NetworkSaddles", "network_saddles", "newton_mr", "point_index", "RareEventEstimate",
-           "rare_event"]
+           "CriticalPoint", "NetworkSaddles", "find_critical_point", "network_saddles", "newton_mr", "point_index",
+           "RareEventEstimate", "rare_event"]
