@@ -44,4 +44,3 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .hypothesis losslens-tour test-artifacts losslens-landscape.png losslens-landscape.html losslens-saddles
-	rm -rf $(VENV) build src/*.egg-info .pytest_cache .hypothesis losslens-tour losslens-saddles test-artifacts
