@@ -21,9 +21,10 @@ this ``f``; ``data_loss`` the cross-entropy alone.
 (eigenvalues with ``|λ| ≤ 10⁻¹² max|λ|`` dropped). ``μ`` starts at 0 (the plain Newton step); a step is accepted
 when it lowers ``φ`` ("any") or ``f`` ("minimum"; or ``φ`` once ``H ≻ 0``), then ``μ ← μ/10`` (0 below 10⁻¹²);
 otherwise ``μ ← max(10μ, 10⁻⁸)`` (μ in units of ``max|λ|²`` resp. ``max|λ|``). Near a non-degenerate critical
-point μ returns to 0 and the step is Newton's: quadratic convergence. For larger ``n``, Newton-MR (Roosta et al. 2018; MINRES on
-Hessian-vector products ``obj.hvp``, ``d ≈ −H⁺g``, backtracking on ``φ``) is used instead; the Hessian is never
-formed during the search.
+point μ returns to 0 and the step is Newton's: quadratic convergence. For larger ``n``, Newton-MR (Roosta et al.
+2018; MINRES on Hessian-vector products ``obj.hvp``, ``d ≈ −H⁺g``, backtracking on ``φ``) is used instead; the
+Hessian is never formed during the search. The experiment runs torch on one thread (restored afterwards): for
+these sizes extra threads only add waiting (measured ~10x slower with 2 threads on a loaded 2-core machine).
 
 Minimising ``φ`` is not globally convergent: ``φ`` has local minima with ``g ≠ 0`` and ``H g = 0`` ("non-stationary
 points", Doye & Wales 2002); from the gradient-descent path most searches end there (measured). So the critical
@@ -33,7 +34,10 @@ points come from two families of starts:
   trained to a minimum (gradient descent, then saddle-free Newton in that subspace). A unit with all weights 0 has
   exactly zero gradient (``tanh(0) = 0``, and weight decay of 0 is 0), so this point is a critical point of the
   full network (Fukumizu & Amari 2000). Its index is computed with the full network's Hessian; ``k = h`` gives
-  minima of the full network. Solved again with target "any" on the full network (the gradient check).
+  minima of the full network. Solved again with target "any" on the full network (the gradient check). The full
+  Hessian there is block diagonal: the k-unit Hessian ⊕ one ``[[wd·I, Cᵀ], [C, wd·I]]`` block per switched-off
+  unit, ``C = mean_i (p_i − e_{y_i}) [x_i, 1]ᵀ`` [10, 65], so each such unit adds ``#{σ(C) > wd}`` negative
+  eigenvalues: these saddles are the Fukumizu–Amari family, the index falls as units are switched on.
 * ``path``: snapshots of full-batch gradient descent (``torch.optim.SGD``) on the full network, then target "any"
   (the Pennington–Bahri procedure); reported whether or not they converge.
 
@@ -44,8 +48,9 @@ eigenvalues with ``|λ| ≤ zero_tol · max|λ|`` (``zero_tol = 1e-9``, ~10⁴ t
 
 **Fit and verdict** over the distinct converged points (same loss to 1e-9 relative and same index count as one):
 linear fit ``index ≈ slope·loss + intercept``, Spearman's ρ, and the Pennington–Bahri form
-``α = A·max(0, ε − ε_c)^{3/2}`` (A, ε_c by least squares), each with its rms residual. Verdict ``saddles_high_minima_low`` when ρ > 0 with p < 0.05, at least one minimum (index 0) and one saddle
-were found, and every minimum has a lower loss than every saddle; ``index_rises_with_loss`` when only the rank
+``α = A·max(0, ε − ε_c)^{3/2}`` (A, ε_c by least squares), each with its rms residual. Verdict
+``saddles_high_minima_low`` when ρ > 0 with p < 0.05, at least one minimum (index 0) and one saddle were found,
+and every minimum has a lower loss than every saddle; ``index_rises_with_loss`` when only the rank
 correlation holds; ``not_observed`` when ρ < 0 with p < 0.05; ``unknown`` otherwise (fewer than 5 distinct critical
 points, all one index or loss, not significant), with the reason.
 """
