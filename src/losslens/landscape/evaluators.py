@@ -161,6 +161,7 @@ class ModelPlaneEvaluator(_PlaneEvaluator):
                 if H0.numel() // max(len(Z), 1) * rows * (k + 1) * H0.element_size() > PRECOMPUTE_BUDGET:
                     return None
                 pre.append((H0, [layer(v, Z) for v in self.vectors]))
+        self.rest = net[idx + 1:]
         self.head = _Head(net, idx + 1, blocks, self.loss_fn, [_targets(b) for b in self.batches])
         return idx, pre
 
@@ -171,11 +172,14 @@ class ModelPlaneEvaluator(_PlaneEvaluator):
             theta.add_(self.vectors[j], alpha=float(c[j]))
 
     def _point(self, c: torch.Tensor) -> torch.Tensor:
-        """The general path: the network copy's own forward at θ(c)."""
+        """The general path: the network copy's own modules at θ(c) (after the first layer's sum when it applies)."""
         self._set(c, self.theta)
         total = self.theta.new_zeros(())
-        for batch, w in zip(self.batches, self.weights):
-            if self.closure is not None:
+        for bi, (batch, w) in enumerate(zip(self.batches, self.weights)):
+            if self.first is not None:
+                H0, Hs = self.first[1][bi]
+                loss = self.loss_fn(self.rest(self._worker(0).first_layer(bi, H0, Hs, c)), _targets(batch))
+            elif self.closure is not None:
                 loss = self.closure(self.net, batch)
             else:
                 loss = self.loss_fn(self.net(*batch[:-1]), _targets(batch))
@@ -197,7 +201,7 @@ class ModelPlaneEvaluator(_PlaneEvaluator):
         with torch.no_grad():
             if not len(C):
                 return self.theta.new_zeros(0)
-            if self.first is None or self.head.layers is None:
+            if self.first is None or self.head.layers is None:      # modules after the first layer
                 return torch.stack([self._point(c) for c in C])
             threads = torch.get_num_threads()
             if threads == 1:
