@@ -93,7 +93,7 @@ class ModelPlaneEvaluator(_PlaneEvaluator):
 
     With the first-layer identity and a head of Linear layers and ReLU/Tanh/Sigmoid (:class:`_Head`), every point
     runs single-threaded on one of ``torch.get_num_threads()`` worker threads, each with its own buffers: the points
-    of a chunk are independent, so splitting them over cores scales better than splitting each small matmul, and a
+    of a chunk are independent, so they are split over the cores (as fast as splitting each matmul, measured), and a
     point's arithmetic (hence its value, bit for bit) does not depend on the thread count, chunking or rank.
     """
 
