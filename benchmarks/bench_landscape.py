@@ -179,7 +179,7 @@ def main() -> None:
 
     # per point, interleaved rounds over the middle grid row
     row = C[(a.grid // 2) * a.grid:(a.grid // 2 + 1) * a.grid]
-    fast, values = make_evaluator(obj, d, "fast"), make_evaluator(obj, d, "values")
+    fast, values = make_evaluator(obj, d, "fast", axis=axes[1]), make_evaluator(obj, d, "values")
     wrapper, metric, start, _, _, step_two = _ll_objects(make_model("digits-mlp", seed=0), X, y, d.vectors[0],
                                                          d.vectors[1], float(axes[1][1] - axes[1][0]))
 

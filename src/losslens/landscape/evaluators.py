@@ -12,9 +12,13 @@
 
       Z (W₀ + Σ c_j ΔW_j)ᵀ + (b₀ + Σ c_j Δb_j) = H₀ + Σ c_j H_j,   H₀ = Z W₀ᵀ + b₀,  H_j = Z ΔW_jᵀ + Δb_j,
 
-  so ``H₀, H_j`` [N, out] are formed once per run and each point costs an axpy instead of the first matmul.
+  so ``H₀, H_j`` [N, out] are formed once per run and each point costs an axpy instead of the first matmul. When
+  a ReLU and another Linear follow and the evaluator knows the grid's last axis (uniform, as ``evaluate`` passes
+  it), the points of a grid row get that Linear's pre-activations from :mod:`.relu_rows` (updated where the ReLU
+  pattern flips) instead of its matmul, whenever that costs less.
 
-Every point is computed on its own, so a point's value does not depend on which chunk (or rank) computed it.
+A point's value depends only on the point (and, on the row path, on its row and step), never on which chunk, thread
+or rank computed it.
 """
 from __future__ import annotations
 
@@ -26,6 +30,7 @@ from torch import nn
 from torch.func import functional_call
 
 from ..validation import InputError, check_choice
+from . import relu_rows
 from .directions import Directions
 
 METHODS = ("auto", "fast", "values", "loop")
@@ -39,15 +44,16 @@ def is_model_objective(obj) -> bool:
     return all(hasattr(obj, a) for a in ("layout", "module", "batches", "num_samples"))
 
 
-def make_evaluator(obj, directions: Directions, method: str = "auto"):
-    """The evaluator for ``method`` (see the module docstring); ``auto`` = ``fast`` for models, else ``values``."""
+def make_evaluator(obj, directions: Directions, method: str = "auto", axis: torch.Tensor | None = None):
+    """The evaluator for ``method`` (see the module docstring); ``auto`` = ``fast`` for models, else ``values``.
+    ``axis``: the grid's last axis (its points ``c[-1]`` lie on it), which lets ``fast`` follow grid rows."""
     check_choice("method", method, METHODS)
     if method == "auto":
         method = "fast" if is_model_objective(obj) and not _tied(obj.module) else "values"
     if method == "fast":
         if not is_model_objective(obj):
             raise InputError("method == 'fast' needs a model objective; use 'values' or 'loop' for functions")
-        return ModelPlaneEvaluator(obj, directions)
+        return ModelPlaneEvaluator(obj, directions, axis)
     if method == "loop":
         return LoopEvaluator(obj, directions)
     return ValuesEvaluator(obj, directions)
@@ -100,7 +106,7 @@ class ModelPlaneEvaluator(_PlaneEvaluator):
     name = "fast"
     _pool: ThreadPoolExecutor | None = None
 
-    def __init__(self, obj, directions: Directions):
+    def __init__(self, obj, directions: Directions, axis: torch.Tensor | None = None):
         super().__init__(obj, directions)
         self.batches, self.weights = _batches_and_weights(obj)
         self.loss_fn = getattr(obj, "loss_fn", None)
@@ -120,7 +126,23 @@ class ModelPlaneEvaluator(_PlaneEvaluator):
                 raise InputError(f"parameter {block.name!r} of the layout is not in the model")
             module._parameters[attr] = nn.Parameter(view, requires_grad=False)
         self.first = self._linear_first(obj)
+        self.axis = self._row_axis(axis)
         self._workers: list[_Worker] = []
+
+    def _row_axis(self, axis):
+        """(axis values [steps] as floats, β₀, step) when grid rows can use :class:`~.relu_rows.ReluRow`, else None."""
+        if axis is None or self.first is None or self.head.layers is None or len(axis) < 2:
+            return None
+        body = self.head.layers[:-1]
+        if not (self.head.leading_relu and len(body) >= 2 and body[1][0] == "linear"):
+            return None
+        if not all(H0.dim() == 2 and relu_rows.available(H0) for H0, _ in self.first[1]):
+            return None
+        values = axis.to(torch.float64)
+        step = float(values[1] - values[0])
+        if step <= 0 or float((values.diff() - step).abs().max()) > 1e-9 * step:
+            return None
+        return values.tolist(), float(values[0]), step
 
     def _linear_first(self, obj):
         """(index of the first layer, [per batch: (H₀, [H_j])]) when the first-layer identity applies, else None."""
@@ -190,12 +212,62 @@ class ModelPlaneEvaluator(_PlaneEvaluator):
         """Values at the points ``C`` through the first-layer identity and the head, on ``worker``'s buffers."""
         torch.set_num_threads(1)         # per thread under OpenMP: this worker's ops stay on its core
         total = self.theta.new_zeros(len(C))
+        relu = self.head.leading_relu
         for p, c in enumerate(C):
             self._set(c, worker.theta)
+            t = self._step(float(c[-1]))
             for bi, ((H0, Hs), w) in enumerate(zip(self.first[1], self.weights)):
-                h = worker.first_layer(bi, H0, Hs, c, self.head.leading_relu)
-                total[p] += w * self.head.loss(h, worker.theta, worker.buffers(H0), bi)
+                outs = worker.buffers(H0)
+                row = self._row(worker, bi, c, t) if t is not None else None
+                if row is not None:        # the second Linear's output from the row's coefficients
+                    fused = self.head.second_relu
+                    h = row.output(float(c[-1]), outs.setdefault("row", H0.new_empty(len(H0), row.o)), fused)
+                    loss = self.head.loss(h, worker.theta, outs, bi, start=3 if fused else 2)
+                else:
+                    h = worker.first_layer(bi, H0, Hs, c, relu)
+                    loss = self.head.loss(h, worker.theta, outs, bi, start=int(relu))
+                total[p] += w * loss
         return total
+
+    def _step(self, beta: float) -> int | None:
+        """The index of ``beta`` on the grid's last axis, if it is one of its values."""
+        if self.axis is None:
+            return None
+        values, beta0, step = self.axis
+        t = round((beta - beta0) / step)
+        return t if 0 <= t < len(values) and values[t] == beta else None
+
+    def _row(self, worker: "_Worker", bi: int, c: torch.Tensor, t: int):
+        """The worker's :class:`~.relu_rows.ReluRow` of batch ``bi`` for the row of ``c``, advanced to step ``t`` (a new
+        one from step 0 when the row changes or goes back), or None when the row costs more than plain matmuls."""
+        key = tuple(c[:-1].tolist())
+        cached = worker.rows.get(bi)
+        if cached is None or cached[0] != key or (cached[1] is not None and cached[1].t > t):
+            cached = worker.rows[bi] = (key, self._new_row(bi, c))
+        row = cached[1]
+        if row is not None:
+            row.advance(t)
+        return row
+
+    def _new_row(self, bi: int, c: torch.Tensor):
+        H0, Hs = self.first[1][bi]
+        A = H0.clone()
+        for j in range(len(c) - 1):
+            A.add_(Hs[j], alpha=float(c[j]))
+        (W_a, E), (b_a, e) = (self._row_start(spec, c) for spec in self.head.layers[1][1:])
+        values, beta0, step = self.axis
+        row = relu_rows.ReluRow(A, Hs[-1], W_a, E, b_a, e, beta0, step, len(values))
+        return row if row.worth else None
+
+    def _row_start(self, spec, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """A head weight or bias at β = 0 on the row of ``c``, and its slope along β (zero when frozen)."""
+        if isinstance(spec, torch.Tensor):
+            return spec, torch.zeros_like(spec)
+        offset, numel, shape = spec
+        value = self.origin[offset:offset + numel].clone()
+        for j in range(len(c) - 1):
+            value.add_(self.vectors[j][offset:offset + numel], alpha=float(c[j]))
+        return value.view(shape), self.vectors[-1][offset:offset + numel].view(shape)
 
     def __call__(self, C: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
@@ -238,6 +310,7 @@ class _Worker:
     def __init__(self, theta: torch.Tensor):
         self.theta = torch.empty_like(theta)
         self.key, self.base, self.h, self.outs = None, {}, {}, {}
+        self.rows: dict = {}          # batch -> (row key, ReluRow or None)
 
     def first_layer(self, bi: int, H0: torch.Tensor, Hs: list[torch.Tensor], c: torch.Tensor,
                     relu: bool = False) -> torch.Tensor:
@@ -299,8 +372,10 @@ class _Head:
         self.ce = _plain_cross_entropy(loss_fn) and all(
             t.dim() == 1 and not t.is_floating_point() and bool((t >= 0).all()) for t in targets)
         self.rows = [t.view(1, -1) for t in targets] if self.ce else None
-        # a leading ReLU is fused into the first layer's sum (Worker.first_layer) and skipped here
+        # a leading ReLU is fused into the first layer's sum (Worker.first_layer) and skipped here; so is a ReLU
+        # after the second Linear on the row path (ReluRow.output)
         self.leading_relu = bool(self.layers) and self.layers[0] == ("act", torch.relu_) and ADD_RELU is not None
+        self.second_relu = bool(self.layers) and len(self.layers) > 3 and self.layers[2] == ("act", torch.relu_)
 
     @staticmethod
     def _plan(net, start, blocks):
@@ -332,12 +407,12 @@ class _Head:
         offset, numel, shape = spec
         return theta[offset:offset + numel].view(shape)
 
-    def loss(self, h: torch.Tensor, theta: torch.Tensor, outs: dict, bi: int) -> torch.Tensor:
-        """The mean loss over batch ``bi`` of the head at θ on ``h``; layer outputs reuse the buffers ``outs``."""
+    def loss(self, h: torch.Tensor, theta: torch.Tensor, outs: dict, bi: int, start: int = 0) -> torch.Tensor:
+        """The mean loss over batch ``bi`` of the head at θ on ``h``, the output of its first ``start`` layers; layer
+        outputs reuse the buffers ``outs``."""
         *body, (_, w_last, b_last) = self.layers
-        for i, (kind, *spec) in enumerate(body):
-            if i == 0 and self.leading_relu:
-                continue
+        for i in range(start, len(body)):
+            kind, *spec = body[i]
             if kind == "act":
                 h = spec[0](h)
                 continue

@@ -147,7 +147,7 @@ def evaluate(obj, directions: Directions, grid=51, ranges=(-1.0, 1.0), *, out=No
 
     ``grid``: points per axis (>= 2); ``ranges``: coordinate interval(s) ``(lo, hi)``; ``out``: store directory (results
     land chunk by chunk; a rerun with the same settings resumes; other settings are refused unless ``fresh``);
-    ``chunk``: points per chunk (default: 32 for model objectives, 65536 otherwise); ``method``: evaluator;
+    ``chunk``: points per chunk (default: :func:`_default_chunk`); ``method``: evaluator;
     ``settings``: extra manifest entries (e.g. the data fingerprint and model name from the CLI);
     ``progress(done, total)``: called after each chunk.
     """
@@ -159,10 +159,10 @@ def evaluate(obj, directions: Directions, grid=51, ranges=(-1.0, 1.0), *, out=No
     if getattr(obj, "distributed", False):
         raise InputError("the objective shards its data over ranks; build it with distributed=False: a landscape "
                          "shares out grid points, each rank evaluating the whole data")
-    evaluator = make_evaluator(obj, directions, method)
+    evaluator = make_evaluator(obj, directions, method, axis=axes[-1])
     C = grid_coefficients(axes)
     points = C.shape[0]
-    default_chunk = 32 if hasattr(obj, "layout") else 65536
+    default_chunk = _default_chunk(obj, axes)
     chunk = check_int("chunk", chunk if chunk is not None else default_chunk, lo=1)
     n_chunks = -(-points // chunk)
 
@@ -215,6 +215,15 @@ def evaluate(obj, directions: Directions, grid=51, ranges=(-1.0, 1.0), *, out=No
     origin_value = float(evaluator(torch.zeros(1, directions.k, dtype=torch.float64))[0])
     return Landscape(axes, values, origin_value, directions, evaluator.name, time.perf_counter() - t0,
                      count, len(done), world, str(out) if out is not None else None)
+
+
+def _default_chunk(obj, axes) -> int:
+    """Points per chunk: for models, whole rows of the last axis (at least two, so that two threads or ranks share
+    rows without splitting one) and at least 32 points; a line is cut into chunks of 32. Else 65536."""
+    if not hasattr(obj, "layout"):
+        return 65536
+    g = len(axes[-1])
+    return g * max(2, -(-32 // g)) if len(axes) > 1 else 32
 
 
 def _barrier(world: int) -> None:
