@@ -243,20 +243,23 @@ class ModelPlaneEvaluator(_PlaneEvaluator):
         key = tuple(c[:-1].tolist())
         cached = worker.rows.get(bi)
         if cached is None or cached[0] != key or (cached[1] is not None and cached[1].t > t):
-            cached = worker.rows[bi] = (key, self._new_row(bi, c))
+            worker.rows[bi] = None                 # its buffers pass to the next row
+            cached = worker.rows[bi] = (key, self._new_row(bi, c, worker.row_work.setdefault(bi, {})))
         row = cached[1]
         if row is not None:
             row.advance(t)
         return row
 
-    def _new_row(self, bi: int, c: torch.Tensor):
+    def _new_row(self, bi: int, c: torch.Tensor, work: dict):
         H0, Hs = self.first[1][bi]
-        A = H0.clone()
+        A = work.get("A")
+        A = work["A"] = torch.empty_like(H0) if A is None or A.shape != H0.shape else A
+        A.copy_(H0)
         for j in range(len(c) - 1):
             A.add_(Hs[j], alpha=float(c[j]))
         (W_a, E), (b_a, e) = (self._row_start(spec, c) for spec in self.head.layers[1][1:])
         values, beta0, step = self.axis
-        row = relu_rows.ReluRow(A, Hs[-1], W_a, E, b_a, e, beta0, step, len(values))
+        row = relu_rows.ReluRow(A, Hs[-1], W_a, E, b_a, e, beta0, step, len(values), work=work)
         return row if row.worth else None
 
     def _row_start(self, spec, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -311,6 +314,7 @@ class _Worker:
         self.theta = torch.empty_like(theta)
         self.key, self.base, self.h, self.outs = None, {}, {}, {}
         self.rows: dict = {}          # batch -> (row key, ReluRow or None)
+        self.row_work: dict = {}      # batch -> the rows' reused buffers
 
     def first_layer(self, bi: int, H0: torch.Tensor, Hs: list[torch.Tensor], c: torch.Tensor,
                     relu: bool = False) -> torch.Tensor:
