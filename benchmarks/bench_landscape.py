@@ -49,10 +49,17 @@ def matmul_peak(threads: int, repeat: int = 5) -> tuple[float, int, float]:
     return best
 
 
-def flops_per_point(N: int, sizes=(64, 128, 128, 10)) -> tuple[float, float]:
-    """(nominal forward FLOPs, FLOPs losslens executes per point: the first layer's product is formed once)."""
-    mm = [2 * N * a * b for a, b in zip(sizes[:-1], sizes[1:])]
-    return float(sum(mm)), float(sum(mm[1:]))
+def flops_per_point(N: int, sizes=(64, 128, 128, 10)) -> float:
+    """Nominal forward FLOPs per point (the three matmuls)."""
+    return float(sum(2 * N * a * b for a, b in zip(sizes[:-1], sizes[1:])))
+
+
+def executed_flops_per_point(N: int, steps: int, flips: int, sizes=(64, 128, 128, 10)) -> float:
+    """FLOPs losslens executes per point of a grid row with ``flips`` ReLU pattern flips: the first layer's product
+    is formed once per run; the second layer's coefficients take four [N, h] x [h, o] products per row and 4 o
+    multiply-adds per flip (relu_rows); the last layer is a plain matmul."""
+    _, h, o, c = sizes
+    return (4 * 2 * N * h * o + 2 * 4 * o * flips) / steps + 2 * N * o * c
 
 
 def _ll_objects(model, X, y, d1, d2, h: float):
@@ -167,7 +174,7 @@ def main() -> None:
     axes = grid_axes(2, a.grid, (-1.0, 1.0))
     C = grid_coefficients(axes)
     P = len(C)
-    nominal, executed = flops_per_point(len(X))
+    nominal = flops_per_point(len(X))
 
     # whole grids: losslens (with and without a store) and loss-landscapes, values compared
     L = evaluate(obj, d, a.grid, (-1.0, 1.0), method="fast")
@@ -177,8 +184,9 @@ def main() -> None:
     even_diff = float((torch.from_numpy(ll_vals[0::2]).float() - L.values[0::2]).abs().max())
     odd_diff = float((torch.from_numpy(ll_vals[1::2]).float()[:, 1:] - L.values[1::2, :-1]).abs().max())
 
-    # per point, interleaved rounds over the middle grid row
-    row = C[(a.grid // 2) * a.grid:(a.grid // 2 + 1) * a.grid]
+    # per point, interleaved rounds over the two middle grid rows (one chunk of evaluate's default size, split by
+    # rows over the worker threads)
+    row = C[(a.grid // 2 - 1) * a.grid:(a.grid // 2 + 1) * a.grid]
     fast, values = make_evaluator(obj, d, "fast", axis=axes[1]), make_evaluator(obj, d, "values")
     wrapper, metric, start, _, _, step_two = _ll_objects(make_model("digits-mlp", seed=0), X, y, d.vectors[0],
                                                          d.vectors[1], float(axes[1][1] - axes[1][0]))
@@ -203,9 +211,12 @@ def main() -> None:
              "plain functional_call loop": float((plain_loop(obj.module, X, y, obj, d, row) - fast(row)).abs().max()),
              "naive vmap over functional_call (chunks of 8)": float((values(row) - fast(row)).abs().max())}
 
+    last_row = fast._workers[0].rows[0][1]       # the row state of the last row timed (None: plain matmuls)
+    executed = executed_flops_per_point(len(X), a.grid, last_row.flips) if last_row is not None else nominal
     print(f"digits-mlp, N={len(X)}, {a.grid}x{a.grid} grid, float32, {a.threads} thread(s); matmul peak "
           f"{peak:.1f} GFLOP/s (n={peak_n}, best of the rounds); nominal forward {nominal / 1e6:.1f} MFLOP/point, "
-          f"losslens executes {executed / 1e6:.1f} MFLOP/point\n")
+          f"losslens executes {executed / 1e6:.1f} MFLOP/point ("
+          f"{'ReLU pattern flips per row: ' + str(last_row.flips) if last_row is not None else 'plain matmuls'})\n")
     print(f"Whole grid: losslens {L.seconds:.2f} s ({L.seconds / P * 1e3:.3f} ms/point, setup included), with store "
           f"{Ls.seconds:.2f} s, loss-landscapes {ll_t:.2f} s ({ll_t / P * 1e3:.3f} ms/point). loss-landscapes' odd "
           f"grid rows are shifted by one step (its snaking loop): even rows differ from losslens by at most "
@@ -223,9 +234,11 @@ def main() -> None:
         print(f"| {name} | {secs * 1e3:.3f} | {ll_s / secs:.2f}x | {gf:.1f} | {100 * gf / peak:.0f}% | "
               f"{cpu[name] * 1e3:.3f} | {ll_c / cpu[name]:.2f}x | {100 * gfc / peak_cpu:.0f}% | {diffs[name]:.1e} |")
     gfe = executed / best["losslens (fast)"] / 1e9
-    print(f"\nlosslens executed-FLOP rate: {gfe:.1f} GFLOP/s ({100 * gfe / peak:.0f}% of peak). Matmul peak by CPU "
-          f"time: {peak_cpu:.1f} GFLOP/s per thread-normalised process. CPU columns use this process's CPU time "
-          f"(divided by the threads for GFLOP/s), which excludes waiting for a core on a shared machine.")
+    print(f"\nNominal GFLOP/s = the forward's three matmuls per point / time; above 100 % of peak means arithmetic was "
+          f"skipped (first-layer identity, ReLU-pattern rows). losslens executed-FLOP rate: {gfe:.1f} GFLOP/s "
+          f"({100 * gfe / peak:.0f}% of peak). Matmul peak by CPU time: {peak_cpu:.1f} GFLOP/s per "
+          f"thread-normalised process. CPU columns use this process's CPU time (divided by the threads for GFLOP/s), "
+          f"which excludes waiting for a core on a shared machine.")
 
     if not a.no_scaling:
         s = scaling(a.grid)
