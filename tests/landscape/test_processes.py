@@ -63,3 +63,16 @@ def test_two_gloo_ranks_write_the_single_process_result(tmp_path):
     r = subprocess.run(run + ["--json"], env=env(), capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["values"] == single["values"]
+
+
+@pytest.mark.slow
+def test_relu_rows_on_two_ranks_with_chunks_that_split_rows():
+    """digits-mlp (ReLU) on a 41-point axis takes the ReLU-pattern row path; chunks of 7 start mid-row on either
+    rank, and the values still equal the single-process run's with whole-row chunks, bit for bit."""
+    args = ["landscape", "--model", "digits-mlp", "--grid", "41", "--subset", "400", "--seed", "2", "--json"]
+    single = json.loads(losslens(*args).stdout)
+    run = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2", "-m", "losslens",
+           *args, "--chunk", "7"]
+    r = subprocess.run(run, env=env(), capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["values"] == single["values"]

@@ -212,7 +212,11 @@ def evaluate(obj, directions: Directions, grid=51, ranges=(-1.0, 1.0), *, out=No
                 computed.update(part)
         flat = np.concatenate([computed[i] for i in range(n_chunks)])
     values = torch.from_numpy(flat.copy()).reshape(*[len(a) for a in axes])
-    origin_value = float(evaluator(torch.zeros(1, directions.k, dtype=torch.float64))[0])
+    at_zero = [int(torch.nonzero(a == 0)[0]) if bool((a == 0).any()) else None for a in axes]
+    if None in at_zero:
+        origin_value = float(evaluator(torch.zeros(1, directions.k, dtype=torch.float64))[0])
+    else:          # θ₀ is a grid point: its value is already on the grid
+        origin_value = float(values[tuple(at_zero)])
     return Landscape(axes, values, origin_value, directions, evaluator.name, time.perf_counter() - t0,
                      count, len(done), world, str(out) if out is not None else None)
 
