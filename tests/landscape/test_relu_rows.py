@@ -52,6 +52,8 @@ def test_row_declines_when_matmuls_are_cheaper():
     A, B, W, E, b, e, betas = _row_problem(torch.float64)
     row = ReluRow(A, B, W, E, b, e, float(betas[0]), float(betas[1] - betas[0]), len(betas))
     assert not row.worth and not hasattr(row, "C")         # tiny layers: the plain forward wins
+    A[3, 3] = float("inf")                                      # an overflowed point: the plain forward reports it
+    assert not ReluRow(A, B, W, E, b, e, float(betas[0]), float(betas[1] - betas[0]), len(betas), when=always).worth
     assert relu_rows.worth_it(1797, 128, 128, 51, 116_000)    # the digits MLP's measured flips per row
     assert not relu_rows.worth_it(1797, 128, 128, 4, 1797 * 128)      # a short row: the coefficients cost more
     assert not relu_rows.worth_it(1797, 128, 10, 51, 116_000)         # a narrow layer: its matmul is cheap

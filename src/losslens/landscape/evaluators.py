@@ -31,6 +31,7 @@ from torch.func import functional_call
 
 from ..validation import InputError, check_choice
 from . import relu_rows
+from .buffers import reused
 from .directions import Directions
 
 METHODS = ("auto", "fast", "values", "loop")
@@ -221,7 +222,7 @@ class ModelPlaneEvaluator(_PlaneEvaluator):
                 row = self._row(worker, bi, c, t) if t is not None else None
                 if row is not None:        # the second Linear's output from the row's coefficients
                     fused = self.head.second_relu
-                    out = _buffer(outs, ("row", row.o), H0, (len(H0), row.o))
+                    out = reused(outs, "row", (len(H0), row.o), H0)
                     h = row.output(float(c[-1]), out, fused)
                     loss = self.head.loss(h, worker.theta, outs, bi, start=3 if fused else 2)
                 else:
@@ -253,7 +254,7 @@ class ModelPlaneEvaluator(_PlaneEvaluator):
 
     def _new_row(self, bi: int, c: torch.Tensor, work: dict):
         H0, Hs = self.first[1][bi]
-        A = _buffer(work, "A", H0).copy_(H0)
+        A = reused(work, "A", H0.shape, H0).copy_(H0)
         for j in range(len(c) - 1):
             A.add_(Hs[j], alpha=float(c[j]))
         (W_a, E), (b_a, e) = (self._row_start(spec, c) for spec in self.head.layers[1][1:])
@@ -319,14 +320,14 @@ class _Worker:
                     relu: bool = False) -> torch.Tensor:
         """``H₀ + Σ_j c_j H_j`` [N, out] for batch ``bi`` (through ReLU when ``relu``), in this worker's buffer."""
         shape = H0.shape
-        base = _buffer(self.base, shape, H0) if len(c) > 1 else H0
+        base = reused(self.base, shape, shape, H0) if len(c) > 1 else H0
         key = (bi, *c[:-1].tolist())
         if len(c) > 1 and self.key != key:
             torch.add(H0, Hs[0], alpha=float(c[0]), out=base)
             for j in range(1, len(c) - 1):
                 base.add_(Hs[j], alpha=float(c[j]))
             self.key = key
-        h = _buffer(self.h, shape, H0)
+        h = reused(self.h, shape, shape, H0)
         if relu:      # relu(base + c Hs) in one pass: the same numbers as add, then relu
             return ADD_RELU.out(base, Hs[-1], alpha=float(c[-1]), out=h)
         return torch.add(base, Hs[-1], alpha=float(c[-1]), out=h)
@@ -334,15 +335,6 @@ class _Worker:
     def buffers(self, H0: torch.Tensor) -> dict:
         """The head's output buffers for batches shaped like ``H0``."""
         return self.outs.setdefault(H0.shape, {})
-
-
-def _buffer(store: dict, key, like: torch.Tensor, shape=None) -> torch.Tensor:
-    """``store[key]``, made (empty, ``like``'s dtype, ``shape`` or ``like``'s) on first use: reused buffers, as fresh
-    memory for every point costs page faults comparable to its arithmetic (measured)."""
-    t = store.get(key)
-    if t is None:
-        t = store[key] = like.new_empty(shape if shape is not None else like.shape)
-    return t
 
 
 def _tied(module: nn.Module) -> bool:

@@ -23,6 +23,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .buffers import reused
+
 try:     # the compiled CSR × dense kernel that accumulates into its output (Y += A X)
     from scipy.sparse._sparsetools import csr_matvecs
 except ImportError:       # pragma: no cover - scipy moved it: the plain matmul path is used
@@ -51,7 +53,14 @@ class ReluRow:
         N, h = A.shape
         o = W_a.shape[0]
         self.N, self.h, self.o, self.t = N, h, o, 0
-        buf = _Workspace(work if work is not None else {})  # the previous row's buffers: fresh pages cost here
+        work = work if work is not None else {}            # the previous row's buffers
+
+        def buf(name, shape, dtype):
+            return reused(work, name, shape, A, dtype)
+
+        self.worth = False
+        if not (bool(torch.isfinite(A).all()) and bool(torch.isfinite(B).all())):
+            return                                          # the plain forward reports what overflowed
         zero = torch.eq(B, 0, out=buf("zero", (N, h), torch.bool))   # never flips; on where A > 0
         t_star = torch.div(A, B, out=buf("t*", (N, h), A.dtype)).neg_().sub_(beta0).div_(step).ceil_()
         t_star.clamp_(0, steps)
@@ -118,20 +127,6 @@ class ReluRow:
         if relu:
             return torch.ops.aten._add_relu.out(C[0], self.Q, alpha=beta, out=out)
         return torch.add(C[0], self.Q, alpha=beta, out=out)
-
-
-class _Workspace:
-    """Named buffers kept from row to row (``work``): a row's tensors are as large as the batch's activations, and
-    taking fresh memory for each row costs page faults comparable to the row's arithmetic (measured)."""
-
-    def __init__(self, work: dict):
-        self.work = work
-
-    def __call__(self, name: str, shape: tuple, dtype: torch.dtype) -> torch.Tensor:
-        t = self.work.get(name)
-        if t is None or t.shape != shape or t.dtype != dtype:
-            t = self.work[name] = torch.empty(shape, dtype=dtype)
-        return t
 
 
 def worth_it(N: int, h: int, o: int, steps: int, flips: int) -> bool:
