@@ -228,7 +228,7 @@ class ModelPlaneEvaluator(_PlaneEvaluator):
                 else:
                     h = worker.first_layer(bi, H0, Hs, c, relu)
                     loss = self.head.loss(h, worker.theta, outs, bi, start=int(relu))
-                total[p] += w * loss
+                total[p] += w * float(loss)
         return total
 
     def _step(self, beta: float) -> int | None:
@@ -405,11 +405,17 @@ class _Head:
         return plan
 
     @staticmethod
-    def _read(spec, theta: torch.Tensor) -> torch.Tensor:
+    def _read(spec, theta: torch.Tensor, outs: dict, column: bool = False) -> torch.Tensor:
+        """A weight or bias: a constant, or its view of θ (kept in ``outs``, the worker's own, as θ is its buffer);
+        ``column``: as a column [out, 1]."""
         if isinstance(spec, torch.Tensor):
-            return spec
-        offset, numel, shape = spec
-        return theta[offset:offset + numel].view(shape)
+            return spec.unsqueeze(1) if column else spec
+        key = ("θ", spec[0], column)
+        view = outs.get(key)
+        if view is None:
+            offset, numel, shape = spec
+            view = outs[key] = theta[offset:offset + numel].view(*shape, *((1,) if column else ()))
+        return view
 
     def loss(self, h: torch.Tensor, theta: torch.Tensor, outs: dict, bi: int, start: int = 0) -> torch.Tensor:
         """The mean loss over batch ``bi`` of the head at θ on ``h``, the output of its first ``start`` layers; layer
@@ -420,20 +426,17 @@ class _Head:
             if kind == "act":
                 h = spec[0](h)
                 continue
-            W, b = self._read(spec[0], theta), self._read(spec[1], theta)
+            W, b = self._read(spec[0], theta, outs), self._read(spec[1], theta, outs)
             out = outs.get(i)
             if out is None:
                 out = outs[i] = h.new_empty(len(h), W.shape[0])
             h = torch.addmm(b, h, W.T, out=out)
-        W, b = self._read(w_last, theta), self._read(b_last, theta)
-        Zt = torch.addmm(b.unsqueeze(1), W, h.T)                # [classes, N], small enough to stay in cache
+        W, b = self._read(w_last, theta, outs), self._read(b_last, theta, outs, column=True)
+        Zt = torch.addmm(b, W, h.T)                             # [classes, N], small enough to stay in cache
         if not self.ce:
             return self.loss_fn(Zt.T, self.targets[bi])
-        # log-sum-exp shifted by each sample's max m_i, in place on Zt (ours): CE = mean(m + log Σ exp(Z − m) − Z_y)
-        m = Zt.amax(0)
-        picked = Zt.gather(0, self.rows[bi]).sum()
-        lse = Zt.sub_(m).exp_().sum(0).log_().sum()
-        return (lse + m.sum() - picked) / Zt.shape[1]
+        # CE = mean(log Σ_c exp Z_ci − Z_{y_i i}) over the short class axis (logsumexp shifts by each sample's max)
+        return (torch.logsumexp(Zt, 0).sum() - Zt.gather(0, self.rows[bi]).sum()) / Zt.shape[1]
 
 
 def _plain_cross_entropy(loss_fn) -> bool:
