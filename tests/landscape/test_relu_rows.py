@@ -118,3 +118,17 @@ def test_row_path_values_do_not_depend_on_chunks_threads_or_order(monkeypatch):
     assert torch.equal(whole.view(-1), backwards)
     loop = make_evaluator(obj, d, "loop")(C)
     torch.testing.assert_close(whole.view(-1), loop, rtol=3e-6, atol=3e-6)
+
+
+def test_row_path_needs_a_uniform_axis_and_fits_the_memory_budget(monkeypatch):
+    from losslens.landscape import evaluators
+
+    _, obj = _relu_net()
+    d = gaussian(obj.x0, 2, seed=0, layout=obj.layout)
+    axis = torch.linspace(-1, 1, 9, dtype=torch.float64)
+    assert make_evaluator(obj, d, "fast", axis=axis).axis is not None
+    assert make_evaluator(obj, d, "fast", axis=axis ** 3).axis is None            # not uniform
+    assert make_evaluator(obj, d, "fast").axis is None
+    monkeypatch.setattr(evaluators, "PRECOMPUTE_BUDGET", 30_000)      # holds the H_j, not a row's workspace
+    small = make_evaluator(obj, d, "fast", axis=axis)
+    assert small.first is not None and small.axis is None

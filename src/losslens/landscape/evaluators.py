@@ -137,7 +137,11 @@ class ModelPlaneEvaluator(_PlaneEvaluator):
         body = self.head.layers[:-1]
         if not (self.head.leading_relu and len(body) >= 2 and body[1][0] == "linear"):
             return None
-        if not all(H0.dim() == 2 and relu_rows.available(H0) for H0, _ in self.first[1]):
+        o = self.head.layers[1][1]
+        o = (o.shape if isinstance(o, torch.Tensor) else o[2])[0]
+        if not all(H0.dim() == 2 and relu_rows.available(H0)
+                   and relu_rows.workspace_bytes(*H0.shape, o, H0.element_size()) <= PRECOMPUTE_BUDGET
+                   for H0, _ in self.first[1]):
             return None
         values = axis.to(torch.float64)
         step = float(values[1] - values[0])

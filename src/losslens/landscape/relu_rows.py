@@ -136,5 +136,11 @@ def worth_it(N: int, h: int, o: int, steps: int, flips: int) -> bool:
     return updated < matmuls
 
 
+def workspace_bytes(N: int, h: int, o: int, itemsize: int) -> int:
+    """Memory one row of a batch holds at most: the schedule (per entry of Z: t*, its integer, three masks, the sort
+    order, and per flip an index pair and two values) and the coefficients with their products ([N, o] each)."""
+    return N * h * (2 * itemsize + 2 + 3 + 8 + 3 * 8 + 2 * itemsize) + 6 * N * o * itemsize
+
+
 def available(A: torch.Tensor) -> bool:
     return csr_matvecs is not None and A.device.type == "cpu" and A.dtype in (torch.float32, torch.float64)
