@@ -1,4 +1,4 @@
-"""The Linear layer after the first ReLU, along one grid row, without its matmul: pre-activations updated by pattern flips.
+"""The Linear layer after the first ReLU along a grid row without its matmul: pre-activations updated at pattern flips.
 
 Along a row of a grid only the last coordinate β moves. The first layer's pre-activation is affine in β (first-layer
 identity), ``Z(β) = A + β B`` [N, h], and so are the next Linear layer's weight and bias, ``W(β) = W_a + β E`` [o, h],
