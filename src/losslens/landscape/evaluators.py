@@ -192,13 +192,13 @@ class ModelPlaneEvaluator(_PlaneEvaluator):
         self.head = _Head(net, idx + 1, blocks, self.loss_fn, [_targets(b) for b in self.batches])
         return idx, pre
 
-    def _set(self, c: torch.Tensor, theta: torch.Tensor) -> None:
+    def _set(self, c: list[float], theta: torch.Tensor) -> None:
         """theta ← θ₀ + Σ_j c_j d_j."""
         torch.add(self.origin, self.vectors[0], alpha=float(c[0]), out=theta)
         for j in range(1, len(c)):
             theta.add_(self.vectors[j], alpha=float(c[j]))
 
-    def _point(self, c: torch.Tensor) -> torch.Tensor:
+    def _point(self, c: list[float]) -> torch.Tensor:
         """The general path: the network copy's own modules at θ(c) (after the first layer's sum when it applies)."""
         self._set(c, self.theta)
         total = self.theta.new_zeros(())
@@ -216,24 +216,26 @@ class ModelPlaneEvaluator(_PlaneEvaluator):
     def _structured(self, C: torch.Tensor, worker: "_Worker") -> torch.Tensor:
         """Values at the points ``C`` through the first-layer identity and the head, on ``worker``'s buffers."""
         torch.set_num_threads(1)         # per thread under OpenMP: this worker's ops stay on its core
-        total = self.theta.new_zeros(len(C))
+        totals = []
         relu = self.head.leading_relu
-        for p, c in enumerate(C):
+        for c in C.tolist():
             self._set(c, worker.theta)
-            t = self._step(float(c[-1]))
+            t = self._step(c[-1])
+            total = 0.0
             for bi, ((H0, Hs), w) in enumerate(zip(self.first[1], self.weights)):
                 outs = worker.buffers(H0)
                 row = self._row(worker, bi, c, t) if t is not None else None
                 if row is not None:        # the second Linear's output from the row's coefficients
                     fused = self.head.second_relu
                     out = reused(outs, "row", (len(H0), row.o), H0)
-                    h = row.output(float(c[-1]), out, fused)
+                    h = row.output(c[-1], out, fused)
                     loss = self.head.loss(h, worker.theta, outs, bi, start=3 if fused else 2)
                 else:
                     h = worker.first_layer(bi, H0, Hs, c, relu)
                     loss = self.head.loss(h, worker.theta, outs, bi, start=int(relu))
-                total[p] += w * float(loss)
-        return total
+                total += w * float(loss)
+            totals.append(total)
+        return torch.tensor(totals, dtype=self.theta.dtype)
 
     def _step(self, beta: float) -> int | None:
         """The index of ``beta`` on the grid's last axis, if it is one of its values."""
@@ -243,10 +245,10 @@ class ModelPlaneEvaluator(_PlaneEvaluator):
         t = round((beta - beta0) / step)
         return t if 0 <= t < len(values) and values[t] == beta else None
 
-    def _row(self, worker: "_Worker", bi: int, c: torch.Tensor, t: int):
+    def _row(self, worker: "_Worker", bi: int, c: list[float], t: int):
         """The worker's :class:`~.relu_rows.ReluRow` of batch ``bi`` for the row of ``c``, advanced to step ``t`` (a new
         one from step 0 when the row changes or goes back), or None when the row costs more than plain matmuls."""
-        key = tuple(c[:-1].tolist())
+        key = tuple(c[:-1])
         cached = worker.rows.get(bi)
         if cached is None or cached[0] != key or (cached[1] is not None and cached[1].t > t):
             worker.rows[bi] = None                 # its buffers pass to the next row
@@ -256,7 +258,7 @@ class ModelPlaneEvaluator(_PlaneEvaluator):
             row.advance(t)
         return row
 
-    def _new_row(self, bi: int, c: torch.Tensor, work: dict):
+    def _new_row(self, bi: int, c: list[float], work: dict):
         H0, Hs = self.first[1][bi]
         A = reused(work, "A", H0.shape, H0).copy_(H0)
         for j in range(len(c) - 1):
@@ -266,7 +268,7 @@ class ModelPlaneEvaluator(_PlaneEvaluator):
         row = relu_rows.ReluRow(A, Hs[-1], W_a, E, b_a, e, beta0, step, len(values), work=work)
         return row if row.worth else None
 
-    def _row_start(self, spec, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _row_start(self, spec, c: list[float]) -> tuple[torch.Tensor, torch.Tensor]:
         """A head weight or bias at β = 0 on the row of ``c``, and its slope along β (zero when frozen)."""
         if isinstance(spec, torch.Tensor):
             return spec, torch.zeros_like(spec)
@@ -281,7 +283,7 @@ class ModelPlaneEvaluator(_PlaneEvaluator):
             if not len(C):
                 return self.theta.new_zeros(0)
             if self.first is None or self.head.layers is None:      # modules after the first layer
-                return torch.stack([self._point(c) for c in C])
+                return torch.stack([self._point(c) for c in C.tolist()])
             threads = torch.get_num_threads()
             if threads == 1:
                 return self._structured(C, self._worker(0))
@@ -320,12 +322,12 @@ class _Worker:
         self.rows: dict = {}          # batch -> (row key, ReluRow or None)
         self.row_work: dict = {}      # batch -> the rows' reused buffers
 
-    def first_layer(self, bi: int, H0: torch.Tensor, Hs: list[torch.Tensor], c: torch.Tensor,
+    def first_layer(self, bi: int, H0: torch.Tensor, Hs: list[torch.Tensor], c: list[float],
                     relu: bool = False) -> torch.Tensor:
         """``H₀ + Σ_j c_j H_j`` [N, out] for batch ``bi`` (through ReLU when ``relu``), in this worker's buffer."""
         shape = H0.shape
         base = reused(self.base, shape, shape, H0) if len(c) > 1 else H0
-        key = (bi, *c[:-1].tolist())
+        key = (bi, *c[:-1])
         if len(c) > 1 and self.key != key:
             torch.add(H0, Hs[0], alpha=float(c[0]), out=base)
             for j in range(1, len(c) - 1):

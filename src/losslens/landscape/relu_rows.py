@@ -93,6 +93,7 @@ class ReluRow:
         masked = buf("masked", (N, h), A.dtype)
         mask = buf("mask", (N, h), A.dtype).copy_(on)
         self.C = C = buf("C", (3, N, o), A.dtype)
+        self.C0, self.C1, self.C2 = C.unbind()
         torch.mul(A, mask, out=masked)                      # M ⊙ A
         torch.addmm(b_a, masked, W_a.T, out=C[0])
         torch.addmm(e, masked, E.T, out=C[1])
@@ -122,11 +123,10 @@ class ReluRow:
 
     def output(self, beta: float, out: torch.Tensor, relu: bool) -> torch.Tensor:
         """``P(β) = C₀ + β (C₁ + β C₂)`` (through ReLU when ``relu``) into ``out`` [N, o], β on the current step."""
-        C = self.C
-        torch.add(C[1], C[2], alpha=beta, out=self.Q)
+        torch.add(self.C1, self.C2, alpha=beta, out=self.Q)
         if relu:
-            return torch.ops.aten._add_relu.out(C[0], self.Q, alpha=beta, out=out)
-        return torch.add(C[0], self.Q, alpha=beta, out=out)
+            return torch.ops.aten._add_relu.out(self.C0, self.Q, alpha=beta, out=out)
+        return torch.add(self.C0, self.Q, alpha=beta, out=out)
 
 
 def worth_it(N: int, h: int, o: int, steps: int, flips: int) -> bool:
