@@ -158,6 +158,7 @@ SCRIPT = textwrap.dedent("""
                vals=obj.values(torch.stack([x, 2 * x])).tolist(), world=dist.get_world_size(), shard=obj.batches[0][0].shape[0])
     if dist.get_rank() == 0:
         open(sys.argv[1], "w").write(json.dumps(out))
+    dist.barrier()
     dist.destroy_process_group()
 """)
 

@@ -24,6 +24,7 @@ SCRIPT = textwrap.dedent("""
                nodes=d.nodes.tolist(), world=dist.get_world_size(), local=sum(len(b[0]) for b in obj.batches))
     if dist.get_rank() == 0:
         open(sys.argv[1], "w").write(json.dumps(out))
+    dist.barrier()
     dist.destroy_process_group()
 """)
 

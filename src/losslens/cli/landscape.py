@@ -50,9 +50,13 @@ def distributed_from_env() -> Iterator[None]:
         started = True
     try:
         yield
-    finally:
-        if started:
+    except BaseException:
+        if started:            # no barrier: the other ranks may never get here
             dist.destroy_process_group()
+        raise
+    if started:
+        dist.barrier()         # every rank is done with gloo before any tears it down (else a rank can abort)
+        dist.destroy_process_group()
 
 
 def model_objective(name: str, checkpoint: Optional[Path], split: str, subset: Optional[int], dtype: str,
