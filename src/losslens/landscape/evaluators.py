@@ -137,8 +137,8 @@ class ModelPlaneEvaluator(_PlaneEvaluator):
         body = self.head.layers[:-1]
         if not (self.head.leading_relu and len(body) >= 2 and body[1][0] == "linear"):
             return None
-        o = self.head.layers[1][1]
-        o = (o.shape if isinstance(o, torch.Tensor) else o[2])[0]
+        weight = self.head.layers[1][1]                     # the second Linear's weight: a constant or its place in θ
+        o = (weight.shape if isinstance(weight, torch.Tensor) else weight[2])[0]
         if not all(H0.dim() == 2 and relu_rows.available(H0)
                    and relu_rows.workspace_bytes(*H0.shape, o, H0.element_size()) <= PRECOMPUTE_BUDGET
                    for H0, _ in self.first[1]):
