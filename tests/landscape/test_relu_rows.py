@@ -88,15 +88,19 @@ def test_grid_on_the_row_path_equals_the_exact_loss(monkeypatch, second):
 
 def test_frozen_or_bias_free_second_layer_and_lines(monkeypatch):
     monkeypatch.setattr(relu_rows, "worth_it", always)
-    net, obj = _relu_net(bias=False, seed=2)
-    net[4].weight.requires_grad_(False)
-    obj = ModelObjective(net, nn.CrossEntropyLoss(), obj.batches[0][:2], dtype=torch.float64)
-    for k in (1, 2):
-        d = gaussian(obj.x0, k, seed=3, layout=obj.layout, bias="filter")
-        L = evaluate(obj, d, 6, (-1, 1), method="fast")
-        exact = torch.stack([obj.value(d.origin + c @ d.vectors) for c in
-                             torch.cartesian_prod(*L.axes).view(-1, k)]).view(L.values.shape)
-        torch.testing.assert_close(L.values, exact, rtol=1e-12, atol=1e-12)
+    for frozen in (2, 4):                    # the second Linear (bias-free) itself, or a later one
+        net, obj = _relu_net(bias=False, seed=2)
+        net[frozen].weight.requires_grad_(False)
+        obj = ModelObjective(net, nn.CrossEntropyLoss(), obj.batches[0][:2], dtype=torch.float64)
+        for k in (1, 2):
+            d = gaussian(obj.x0, k, seed=3, layout=obj.layout, bias="filter")
+            L = evaluate(obj, d, 6, (-1, 1), method="fast")
+            C = torch.cartesian_prod(*L.axes).view(-1, k)
+            exact = torch.stack([obj.value(d.origin + c @ d.vectors) for c in C]).view(L.values.shape)
+            torch.testing.assert_close(L.values, exact, rtol=1e-12, atol=1e-12)
+            ev = make_evaluator(obj, d, "fast", axis=L.axes[-1])
+            ev(C)
+            assert isinstance(ev._workers[0].rows[0][1], ReluRow)      # the row path ran
 
 
 def test_row_path_values_do_not_depend_on_chunks_threads_or_order(monkeypatch):

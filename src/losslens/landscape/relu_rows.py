@@ -78,7 +78,6 @@ class ReluRow:
         q = order[self.bounds[1]:self.bounds[steps]]        # flips at steps 1..steps-1
         self.flips = F = len(q)
         self.offset = self.bounds[1]
-        self.indptr = np.zeros(N + 1, dtype=np.int64)
         self.worth = (when or worth_it)(N, h, o, steps, F)
         if not self.worth:
             return
