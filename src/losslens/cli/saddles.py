@@ -10,6 +10,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ._app import JSON_OPTION, command, console, emit_json
+from .render import print_notes
 
 
 def _fmt(v) -> str:
@@ -72,6 +73,7 @@ def saddles_cmd(
             net = network_saddles(hidden=hidden, samples=samples, weight_decay=weight_decay, inits=inits,
                                   path_steps=steps, seed=seed,
                                   progress=lambda k, total: bar.update(ntask, completed=k, total=total))
+    print_notes(exp.store_notes)
     figs = [save(probability_figure(exp, "n"), out / f"saddles-{ensemble}-logp-n.png"),
             save(probability_figure(exp, "n2"), out / f"saddles-{ensemble}-logp-n2.png")]
     if net is not None:
