@@ -45,6 +45,7 @@ def saddles_cmd(
     from ..plot.saddles import index_loss_figure, probability_figure
     from ..saddles import network_saddles, run_saddles
     from ..saddles.ensembles import get_ensemble
+    from ..storage import atomic_write
     from ..validation import check_float, check_int, parse_floats
 
     check_int("--max-n", max_n, lo=1, hi=200)
@@ -82,7 +83,7 @@ def saddles_cmd(
               "figures": [str(f) for f in figs]}
     import json as _json
 
-    (out / f"saddles-{ensemble}.json").write_text(_json.dumps(result, indent=1, allow_nan=False))
+    atomic_write(out / f"saddles-{ensemble}.json", _json.dumps(result, indent=1, allow_nan=False))
     if json:
         emit_json(result)
         return
