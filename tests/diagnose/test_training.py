@@ -194,7 +194,8 @@ def test_resume_refuses_every_setting_that_shapes_the_numbers(tmp_path):
     with pytest.raises(InputError, match=r"was written with test_data == "):
         train(net(), nn.CrossEntropyLoss(), (X, Y), (XT[:30], YT[:30]), **kw)
     with pytest.raises(InputError, match=r"was written with loss == \"CrossEntropyLoss\(ignore_index=-100, "
-                                         r"label_smoothing=0.0, reduction='mean'\)\", this run has .*label_smoothing=0.1"):
+                                         r"label_smoothing=0.0, reduction='mean'\)\", this run has "
+                                         r".*label_smoothing=0.1"):
         train(net(), nn.CrossEntropyLoss(label_smoothing=0.1), (X, Y), (XT, YT), **kw)
     assert run(checkpoint=ck, steps=30).steps == 30                    # the same settings resume
 

@@ -1,4 +1,4 @@
-"""Gradient flow per layer: the per-step monitor and the verdict (does the gradient reach the early layers?).
+"""Gradient flow per layer, the monitor and the verdict: does the gradient reach the early layers?
 
 The gradients ``∂L/∂W`` of a step are the parameters' ``.grad`` just before the optimizer uses them: a step
 pre-hook on the optimizer (or an explicit ``step()`` call) takes every ``‖∂L/∂W‖₂`` in one fused call, so the backward

@@ -80,8 +80,8 @@ class LandscapeStore:
             try:
                 old = read_json(mpath)
             except CorruptFile as err:
-                raise InputError(f"store {str(path)!r} has an unreadable {MANIFEST} ({err.reason}); delete the directory "
-                                 f"or use another --out or --fresh to start fresh") from None
+                raise InputError(f"store {str(path)!r} has an unreadable {MANIFEST} ({err.reason}); delete the "
+                                 f"directory or use another --out or --fresh to start fresh") from None
             diff = first_difference(old, manifest) if isinstance(old, dict) else ("manifest", "not a dict", "a dict")
             if diff is not None:
                 key, was, now = diff
