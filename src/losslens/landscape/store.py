@@ -125,7 +125,8 @@ class LandscapeStore:
 
     def _discard(self, p: Path, reason: str) -> None:
         p.unlink(missing_ok=True)
-        self.notes.append(f"{p.relative_to(self.path)} in store {str(self.path)!r} {reason}: deleted, recomputed")
+        name = p.relative_to(self.path).as_posix()
+        self.notes.append(f"{name} in store {str(self.path)!r} {reason}: deleted, recomputed")
 
     def read_chunk(self, i: int) -> np.ndarray | None:
         """The chunk's values, or None when it is missing or does not verify (then it is deleted and noted)."""
