@@ -144,10 +144,6 @@ def test_bad_data_and_model():
 
 
 def test_a_flipped_byte_in_a_checkpoint_is_refused_never_used(tmp_path):
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).parents[1]))
     from flipbytes import flipped, positions, stored_files
 
     ck = tmp_path / "ck.pt"
