@@ -1,7 +1,7 @@
 """Atomic, checksummed files: the one way losslens writes what a later run reads back.
 
-Atomic: :func:`atomic_write` writes to ``NAME.<pid>.tmp`` in the target's directory, flushes and fsyncs it, renames it
-over the target (``os.replace``) and fsyncs the directory. A reader sees the old file or the new one, never a mix;
+Atomic: :func:`atomic_write` writes to ``NAME.<pid>.tmp`` in the target's directory, flushes and fsyncs it and renames
+it over the target (``os.replace``). A reader sees the old file or the new one, never a mix;
 a process killed at any moment leaves at most a ``*.tmp`` file (stores delete those on the next run).
 
 Checksummed ("sealed"): the sha256 of the file's content travels with it, so a changed byte anywhere in the file is
@@ -92,16 +92,6 @@ def atomic_write(path, data: bytes | str) -> Path:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
-    try:
-        fd = os.open(path.parent, os.O_RDONLY)
-    except OSError:          # platforms without directory handles: the rename is still atomic
-        return path
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
     return path
 
 
