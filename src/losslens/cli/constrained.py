@@ -20,7 +20,8 @@ from .render import fmt, vector
 @command("constrained")
 def constrained_cmd(
     objective: str = typer.Argument(..., help="Objective expression (or catalog name), e.g. 'x^2 + y^2'."),
-    st: List[str] = typer.Option([], "--st", help="A constraint relation, e.g. 'x+y=1' or 'x^2+y^2<=2' (repeat)."),
+    st: List[str] = typer.Option([], "--st", help="Constraint relations, e.g. 'x+y=1', 'x^2+y^2<=2', '0 <= x <= 1' "
+                                 "or 'x >= 0 and y >= 0' (repeat)."),
     method: str = typer.Option("alm", "--method", help=f"One of {', '.join(METHODS)}."),
     x0: Optional[str] = typer.Option(None, "--x0", help="Start point, comma-separated (default 0)."),
     vars: Optional[str] = typer.Option(None, "--vars", help="Variable order, e.g. y,x (default: natural order)."),
