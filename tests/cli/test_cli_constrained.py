@@ -62,7 +62,10 @@ def test_project_cli():
 @pytest.mark.parametrize("args, message", [
     (["constrained", "x^2", "--st", "x+y"], "has no relation"),
     (["constrained", "x^2", "--st", "x<="], "empty right side"),
-    (["constrained", "x^2", "--st", "x<y<z"], "2 relations"),
+    (["constrained", "x^2", "--st", "x != 1"], "uses '!='"),
+    (["constrained", "x - abs(x)"], "enters the objective with coefficient -1"),
+    (["constrained", "x", "--st", "abs(x) = 1"], "appears in the equality"),
+    (["constrained", "x^2+abs(x)", "--st", "x>=-1", "--method", "projected"], "needs a smooth objective"),
     (["constrained", "x^2", "--st", "x>=1", "--method", "sgd"], "method == 'sgd'"),
     (["constrained", "x^2", "--st", "x>=1", "--x0", "a"], "--x0 == 'a'"),
     (["constrained", "x^2", "--st", "x>=1", "--plot", "f.txt"], "--plot file 'f.txt' must end in .png"),
@@ -76,3 +79,23 @@ def test_bad_input_is_one_line_exit_2(args, message):
     r = run(*args)
     assert r.exit_code == 2 and message in r.output and "Traceback" not in r.output
     assert len(r.output.strip().splitlines()) == 1
+
+
+def test_lasso_prints_subgradient_kkt_and_lifted_variable():
+    r = run("constrained", "(x - 3)^2/2 + 2*abs(x)")
+    assert r.exit_code == 0, r.output
+    assert "x* = [1]" in r.stdout and "f(x*) = 4" in r.stdout
+    assert "t1 = |x|" in r.stdout and "subgradient stationarity" in r.stdout and "0 ∈ ∂f(x)" in r.stdout
+    assert "optimal" in r.stdout
+
+
+@pytest.mark.parametrize("method", ["alm", "projected"])
+def test_l1_ball_projection_via_cli(method):
+    r = run("constrained", "(x-1.1)^2+(y+0.9)^2+(z-0.1)^2", "--st", "abs(x)+abs(y)+abs(z)<=1", "--method", method,
+            "--json")
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.stdout)
+    assert d["verdict"] == "optimal" and d["x"] == pytest.approx([0.6, -0.4, 0.0], abs=1e-7)
+    assert [a["name"] for a in d["epigraph"]] == ["t1", "t2", "t3"] and d["subgradient"]["satisfied"] is True
+    assert d["epigraph"][2]["subgradient"] == pytest.approx(0.2, abs=1e-6)
+    assert d["lifted_names"] == ["x", "y", "z", "t1", "t2", "t3"]

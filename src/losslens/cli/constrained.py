@@ -52,11 +52,18 @@ def constrained_cmd(
             t.add_row(escape(c.text), escape(c.standard), fmt(c.value, 4), fmt(c.multiplier, 8),
                       "yes" if c.active else "no")
         console.print(t)
-    t = Table(title=f"KKT residuals (tol {r.kkt.tol:.1g})", header_style="bold")
+    if r.epigraph:
+        _print_epigraph(r)
+    lifted = f" of the lifted problem over ({', '.join(r.lifted_names)})" if r.lifted_names else ""
+    t = Table(title=f"KKT residuals{lifted} (tol {r.kkt.tol:.1g})", header_style="bold")
     for col in ("condition", "formula", "residual", "ok"):
         t.add_column(col, justify="right" if col == "residual" else "left")
     for cond, formula, value, ok in r.kkt.rows():
         t.add_row(cond, formula, fmt(value, 3), "yes" if ok else "NO")
+    if r.subgradient is not None:
+        sub = r.subgradient
+        t.add_row("subgradient stationarity", f"{sub.condition} (in {', '.join(r.names)})", fmt(sub.stationarity, 3),
+                  "yes" if sub.satisfied else "NO")
     console.print(t)
     console.print(f"Lagrangian L = {escape(r.lagrangian)}")
     if r.second_order is not None:
@@ -67,6 +74,23 @@ def constrained_cmd(
     console.print(f"[bold]{r.verdict}[/bold]: {escape(r.reason)}")
     if plot:
         console.print(f"figure: {escape(plot)}")
+
+
+def _print_epigraph(r) -> None:
+    """The lifted variables t_j = φ_j(x), their epigraph rows, and the subgradient each selects."""
+    t = Table(title="lifted non-smooth terms (exact epigraph form)", header_style="bold")
+    for col in ("variable", "φ(x*)", "t*", "subgradient picked", "in ∂φ", "epigraph rows (multiplier)"):
+        t.add_column(col, justify="right" if col in ("φ(x*)", "t*") else "left")
+    for a in r.epigraph:
+        if a.subgradient is not None:
+            pick = f"s = {fmt(a.subgradient, 6)} ∈ [-1, 1]" if abs(a.value) <= 1e-6 * max(1.0, abs(a.t)) \
+                else f"s = {fmt(a.subgradient, 6)} (sign of the argument)"
+        else:
+            pick = "weights " + vector(list(a.weights), 4)
+        rows = "; ".join(f"{row['text']} ({fmt(row['multiplier'], 6)})" for row in a.rows)
+        t.add_row(escape(f"{a.name} = {a.definition}"), fmt(a.value, 8), fmt(a.t, 8), escape(pick),
+                  "yes" if a.member else "NO", escape(rows))
+    console.print(t)
 
 
 @command("weight-decay")
