@@ -63,8 +63,8 @@ def test_project_cli():
     (["constrained", "x^2", "--st", "x+y"], "has no relation"),
     (["constrained", "x^2", "--st", "x<="], "empty right side"),
     (["constrained", "x^2", "--st", "x != 1"], "uses '!='"),
-    (["constrained", "x - abs(x)"], "enters the objective with coefficient -1"),
-    (["constrained", "x", "--st", "abs(x) = 1"], "appears in the equality"),
+    (["constrained", "x^2", "--st", "abs(x) = 1", "--method", "projected"], "appears in the equality"),
+    (["constrained", "x^2 - abs(x) - abs(y) - abs(z) - abs(w) - abs(v)"], "needs more than 16 pieces"),
     (["constrained", "x^2+abs(x)", "--st", "x>=-1", "--method", "projected"], "needs a smooth objective"),
     (["constrained", "x^2", "--st", "x>=1", "--method", "sgd"], "method == 'sgd'"),
     (["constrained", "x^2", "--st", "x>=1", "--x0", "a"], "--x0 == 'a'"),
@@ -99,3 +99,11 @@ def test_l1_ball_projection_via_cli(method):
     assert [a["name"] for a in d["epigraph"]] == ["t1", "t2", "t3"] and d["subgradient"]["satisfied"] is True
     assert d["epigraph"][2]["subgradient"] == pytest.approx(0.2, abs=1e-6)
     assert d["lifted_names"] == ["x", "y", "z", "t1", "t2", "t3"]
+
+
+def test_pieces_are_shown():
+    r = run("constrained", "x", "--st", "abs(x) = 1")
+    assert r.exit_code == 0, r.output
+    assert "x* = [-1]" in r.stdout and "pieces" in r.stdout and "x <= 0" in r.stdout and "optimal" in r.stdout
+    d = json.loads(run("constrained", "x", "--st", "abs(x) = 1", "--json").stdout)
+    assert [c["case"] for c in d["cases"]] == ["x >= 0", "x <= 0"] and d["value"] == pytest.approx(-1.0)

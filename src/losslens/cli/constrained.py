@@ -52,9 +52,19 @@ def constrained_cmd(
             t.add_row(escape(c.text), escape(c.standard), fmt(c.value, 4), fmt(c.multiplier, 8),
                       "yes" if c.active else "no")
         console.print(t)
+    if r.cases:
+        t = Table(title="pieces where every non-smooth term lifts exactly", header_style="bold")
+        for col in ("piece", "verdict", "f", "x"):
+            t.add_column(col, justify="right" if col == "f" else "left")
+        for c in r.cases:
+            point = escape("[" + ", ".join(fmt(v, 8) for v in c["x"]) + "]")
+            t.add_row(escape(c["case"]) + (" (shown below)" if c["chosen"] else ""), c["verdict"], fmt(c["value"], 10),
+                      point)
+        console.print(t)
     if r.epigraph:
         _print_epigraph(r)
     lifted = f" of the lifted problem over ({', '.join(r.lifted_names)})" if r.lifted_names else ""
+    lifted += "".join(f" on the piece {c['case']}" for c in r.cases if c["chosen"])
     t = Table(title=f"KKT residuals{lifted} (tol {r.kkt.tol:.1g})", header_style="bold")
     for col in ("condition", "formula", "residual", "ok"):
         t.add_column(col, justify="right" if col == "residual" else "left")

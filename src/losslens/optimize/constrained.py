@@ -48,7 +48,7 @@ from ..results import Result
 from ..validation import InputError, check_choice, check_float, check_int
 from . import kkt as K
 from .constraints import ConstrainedProblem, feasible_set, make_problem
-from .epigraph import NONSMOOTH, AtomReport, Lifted, SubgradientKKT, lift, subgradient_kkt
+from .epigraph import MAX_CASES, NONSMOOTH, AtomReport, Lifted, NotExact, SubgradientKKT, lift, split, subgradient_kkt
 from .oracle import Oracle
 from .projections import describe
 
@@ -85,7 +85,9 @@ class ConstrainedResult(Result):
     selected subgradient and epigraph rows with their multipliers), ``lifted_names`` the lifted problem's
     variables, ``subgradient`` the check of 0 ∈ ∂f(x) + Σ ν_k ∂c_k(x) in the original variables; ``kkt``,
     ``lagrangian`` and ``second_order`` then belong to the lifted (smooth) problem, while ``x``, ``multipliers``,
-    ``constraints`` and ``path`` stay in the original variables and constraints."""
+    ``constraints`` and ``path`` stay in the original variables and constraints. Where a lift is not exact the
+    problem is split into pieces on which the term is smooth: ``cases`` [{case, verdict, value, x, chosen}] per
+    piece, and the rest of the result is the chosen (best) piece's."""
 
     objective: str
     names: tuple[str, ...]
@@ -116,6 +118,7 @@ class ConstrainedResult(Result):
     epigraph: tuple[AtomReport, ...] = ()
     lifted_names: tuple[str, ...] = ()
     subgradient: SubgradientKKT | None = None
+    cases: tuple[dict, ...] = ()
 
 
 # --- Newton on a penalised function with a shift and Armijo search ----------------------------------------------
@@ -432,7 +435,13 @@ def solve_constrained(objective, constraints: Sequence[str] = (), method: str = 
     if not math.isfinite(f0) or not torch.isfinite(c0).all():
         raise InputError(f"x0 == {x0.tolist()} is outside the domain of the objective or a constraint "
                          "(value not finite); give another start with x0 (--x0)")
-    lifted = lift(problem)
+    try:
+        lifted = lift(problem)
+    except NotExact as err:
+        if method == "projected":
+            raise InputError(f"{err}; method 'projected' does not split a problem into cases, use alm or penalty") \
+                from None
+        return _by_cases(problem, err, method, x0, tol, max_iter, big)
     smooth = problem if lifted is None else lifted.problem
     S = None
     if method == "projected":
@@ -467,6 +476,62 @@ def solve_constrained(objective, constraints: Sequence[str] = (), method: str = 
     if method == "projected" and lifted is not None:
         result = dataclasses.replace(result, evaluations={"f": work.f, "grad": work.grad, "hessian": work.hessian})
     return dataclasses.replace(result, seconds=time.perf_counter() - start, solve_seconds=solved - start)
+
+
+def _pieces(problem: ConstrainedProblem, err: NotExact) -> list[tuple[str, ConstrainedProblem]]:
+    """Split at each term whose lift is not exact until every piece lifts exactly (at most MAX_CASES pieces)."""
+    pending, leaves = [("", problem, err.atom)], []
+    while pending:
+        label, p, atom = pending.pop(0)
+        for lab, q in split(p, atom):
+            full = f"{label} and {lab}" if label else lab
+            try:
+                lift(q)
+                leaves.append((full, q))
+            except NotExact as inner:
+                pending.append((full, q, inner.atom))
+            if len(leaves) + len(pending) > MAX_CASES:
+                raise InputError(f"{err}; splitting the problem into pieces where it is smooth needs more than "
+                                 f"{MAX_CASES} pieces") from None
+    return leaves
+
+
+def _by_cases(problem, err: NotExact, method, x0, tol, max_iter, big) -> ConstrainedResult:
+    """Solve every piece; the problem's minimum is the least of the pieces' minima. ``optimal`` only when every
+    piece is decided (optimal or proved infeasible); ``unbounded`` when a piece is; ``unknown`` otherwise, with
+    the best point found."""
+    start = time.perf_counter()
+    runs = [(label, solve_constrained(q, (), method, x0=x0, tol=tol, max_iter=max_iter, unbounded_below=big))
+            for label, q in _pieces(problem, err)]
+    cases = [{"case": label, "verdict": r.verdict, "value": r.value, "x": r.x.tolist()} for label, r in runs]
+    summary = "; ".join(f"{c['case']}: {c['verdict']}" + (f" f = {c['value']:.10g}" if c["verdict"] not in
+                        ("infeasible", "unknown") else "") for c in cases)
+    found = [(label, r) for label, r in runs if r.verdict not in ("infeasible", "unknown") and math.isfinite(r.value)]
+    unbounded = [(label, r) for label, r in runs if r.verdict == "unbounded"]
+    proved = False
+    if unbounded:
+        (label, best), verdict = unbounded[0], "unbounded"
+        reason = f"unbounded below on the piece {label} ({best.reason})"
+    elif not found:
+        label, best = runs[0]
+        verdict = "infeasible" if all(r.verdict == "infeasible" for _, r in runs) else "unknown"
+        reason = "every piece is infeasible" if verdict == "infeasible" else "no piece gave a feasible point"
+    else:
+        label, best = min(found, key=lambda lr: lr[1].value)
+        if all(r.verdict in ("optimal", "infeasible") for _, r in runs):
+            verdict, proved = "optimal", True
+            reason = f"global minimum: the least of the pieces' global minima, on the piece {label}"
+        else:
+            verdict = "unknown"
+            reason = f"best point found on the piece {label}; not every piece was solved to a proved minimum"
+    reason = (f"{reason}. Split into {len(runs)} pieces because {err} ({summary})")
+    cases = tuple({**c, "chosen": c["case"] == label} for c in cases)
+    m = problem.m
+    constraints = best.constraints[:m]
+    return dataclasses.replace(
+        best, objective=problem.objective.expression.text, verdict=verdict, reason=reason,
+        optimality_proved=proved, constraints=constraints, multipliers=best.multipliers[:m],
+        active=tuple(c.text for c in constraints if c.active), cases=cases, seconds=time.perf_counter() - start)
 
 
 def _relift(lifted: Lifted, run: _Run, tol: float) -> tuple[np.ndarray, np.ndarray]:

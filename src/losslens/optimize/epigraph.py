@@ -39,8 +39,17 @@ from ..validation import InputError
 from .constraints import ConstrainedProblem
 
 MAX_ATOMS = 16
+MAX_CASES = 16
 NONSMOOTH = (sympy.Abs, sympy.Max, sympy.Min)
 CONDITION = "0 ∈ ∂f(x) + Σ ν_k ∂c_k(x)"
+
+
+class NotExact(InputError):
+    """The lift is not exact for ``atom`` (a sympy atom over the original variables); the message says why."""
+
+    def __init__(self, message: str, atom: sympy.Expr):
+        super().__init__(message)
+        self.atom = atom
 
 
 @dataclass(frozen=True)
@@ -126,7 +135,7 @@ def _where(k: int, problem: ConstrainedProblem, extra: list) -> str:
 
 
 def _check_exact(atom, exprs, kinds, problem, extra, T) -> None:
-    """InputError unless every expression holding ``atom`` is affine in it with a constant coefficient of the sign
+    """:class:`NotExact` unless every expression holding ``atom`` is affine in it with a constant coefficient of the sign
     that makes the relaxation exact, and no equality holds it."""
     want = -1 if atom.func is sympy.Min else 1
     shown = _show(atom)
@@ -136,18 +145,16 @@ def _check_exact(atom, exprs, kinds, problem, extra, T) -> None:
             continue
         where = _where(k, problem, extra)
         if kind == "eq":
-            raise InputError(f"{shown} appears in the equality {where}: its epigraph form t >= ... is not exact "
-                             "there (t could exceed the term); split the problem into cases instead (e.g. add "
-                             "x >= 0, then x <= 0, in two runs)")
+            raise NotExact(f"{shown} appears in the equality {where}: its epigraph form is not exact there (t "
+                           "could exceed the term)", atom)
         d = sympy.diff(e.xreplace({atom: T}), T)
         if d.free_symbols or not d.is_number or not d.is_real:
-            raise InputError(f"{shown} enters {where} through {sympy.sstr(d)} * (...), not as a term with a constant "
-                             "coefficient: the epigraph reformulation is exact only for such terms")
+            raise NotExact(f"{shown} enters {where} through {sympy.sstr(d)} * (...), not as a term with a constant "
+                           "coefficient: the epigraph reformulation is exact only for such terms", atom)
         if bool(d > 0) != (want > 0) or d == 0:
-            raise InputError(f"{shown} enters {where} with coefficient {sympy.sstr(d)}: the epigraph "
-                             f"reformulation is exact only with {sense} coefficient in the objective or on the "
-                             "small side of a <= constraint; split the problem into cases instead (e.g. add x >= 0, "
-                             "then x <= 0, in two runs)")
+            raise NotExact(f"{shown} enters {where} with coefficient {sympy.sstr(d)}: the epigraph "
+                           f"reformulation is exact only with {sense} coefficient in the objective or on the small "
+                           "side of a <= constraint", atom)
 
 
 def lift(problem: ConstrainedProblem) -> Lifted | None:
@@ -191,26 +198,58 @@ def lift(problem: ConstrainedProblem) -> Lifted | None:
             made.append((name, kind, atom, branches, tuple(rows)))
     names = tuple(problem.names) + tuple(m[0] for m in made)
     atoms = tuple(Atom(name, kind, _show(atom), atom, branches, rows) for name, kind, atom, branches, rows in made)
-    f = _smooth(exprs[0], names, "the objective")
-    cons = [Constraint(c.text, c.kind, _smooth(e, names, repr(c.text)), c.strict)
-            for c, e in zip(problem.constraints, exprs[1:1 + problem.m])]
-    cons += [Constraint(text, "ineq", _smooth(g, names, repr(text))) for (text, _), g in zip(extra, exprs[1 + problem.m:])]
-    objective = AnalyticObjective(f, label=problem.objective.label)
-    return Lifted(problem, ConstrainedProblem(names, objective, tuple(cons)), atoms)
+    rows = [(text, "ineq", g) for (text, _), g in zip(extra, exprs[1 + problem.m:])]
+    return Lifted(problem, _rebuild(problem, names, exprs[0], exprs[1:1 + problem.m], rows), atoms)
 
 
-def _smooth(e: sympy.Expr, names, what: str):
-    """The lifted sympy expression as an :class:`~losslens.expr.Expression` over ``names`` (printed and parsed
-    again by the safe expression language; the round trip must give the same sympy expression)."""
-    text = sympy.sstr(e)
+def _rebuild(problem: ConstrainedProblem, names, f: sympy.Expr, cons, rows) -> ConstrainedProblem:
+    """A problem over ``names`` from new sympy forms of the objective and of each constraint (same texts and
+    kinds), followed by the extra ``rows`` [(text, kind, sympy)]."""
+    objective = AnalyticObjective(_expression(f, names, "the objective"), label=problem.objective.label)
+    out = [Constraint(c.text, c.kind, _expression(e, names, repr(c.text)), c.strict)
+           for c, e in zip(problem.constraints, cons)]
+    out += [Constraint(text, kind, _expression(g, names, repr(text))) for text, kind, g in rows]
+    return ConstrainedProblem(tuple(names), objective, tuple(out))
+
+
+def _expression(e: sympy.Expr, names, what: str):
+    """A sympy expression as an :class:`~losslens.expr.Expression` over ``names`` (printed and parsed again by the
+    safe expression language; the round trip must give the same sympy expression)."""
+    text = _text(e)
     try:
         out = parse(text, list(names))
     except InputError as err:
-        raise InputError(f"cannot lift {what}: its smooth form {text!r} is not an expression losslens reads "
+        raise InputError(f"cannot rewrite {what}: its new form {text!r} is not an expression losslens reads "
                          f"({err})") from None
     if sympy.expand(out.sympy - e) != 0:
-        raise InputError(f"cannot lift {what}: its smooth form {text!r} does not read back exactly")
+        raise InputError(f"cannot rewrite {what}: its new form {text!r} does not read back exactly")
     return out
+
+
+def split(problem: ConstrainedProblem, atom: sympy.Expr) -> tuple[tuple[str, ConstrainedProblem], ...]:
+    """The pieces on which ``atom`` is smooth: |a| -> a where a >= 0, −a where a <= 0; max(a_i) -> a_i where
+    a_i >= a_j for all j (min: <=). The union of the pieces is the feasible set, and on each piece the problem is
+    the original one, so the minimum is the least of the pieces' minima. Returns (label, problem) per piece.
+
+    >>> from losslens.optimize.constraints import make_problem
+    >>> [(label, p.objective.expression.text) for label, p in split(make_problem("x^2 - abs(x)", []), sympy.Abs(
+    ...     sympy.Symbol("x", real=True)))]
+    [('x >= 0', 'x**2 - x'), ('x <= 0', 'x**2 + x')]
+    """
+    if atom.func is sympy.Abs:
+        a = atom.args[0]
+        pieces = [(a, [-a], f"{_text(a)} >= 0"), (-a, [a], f"{_text(a)} <= 0")]
+    else:
+        sign = 1 if atom.func is sympy.Max else -1
+        pieces = [(b, [sign * (o - b) for o in atom.args if o != b],
+                   " and ".join(f"{_text(b)} {'>=' if sign > 0 else '<='} {_text(o)}" for o in atom.args if o != b))
+                  for b in atom.args]
+    out = []
+    for value, rows, label in pieces:
+        exprs = [e.xreplace({atom: value}) for e in _expressions(problem)]
+        extra = [(f"case {label}", "ineq", g) for g in rows]
+        out.append((label, _rebuild(problem, problem.names, exprs[0], exprs[1:], extra)))
+    return tuple(out)
 
 
 @dataclass(frozen=True)
