@@ -107,3 +107,11 @@ def test_pieces_are_shown():
     assert "x* = [-1]" in r.stdout and "pieces" in r.stdout and "x <= 0" in r.stdout and "optimal" in r.stdout
     d = json.loads(run("constrained", "x", "--st", "abs(x) = 1", "--json").stdout)
     assert [c["case"] for c in d["cases"]] == ["x >= 0", "x <= 0"] and d["value"] == pytest.approx(-1.0)
+
+
+def test_max_term_shows_branch_weights():
+    r = run("constrained", "max(x^2, (x - 2)^2)")
+    assert r.exit_code == 0, r.output
+    assert "t1 = max(x**2," in r.stdout and "weights [0.5," in r.stdout
+    d = json.loads(run("constrained", "max(x^2, (x - 2)^2)", "--json").stdout)
+    assert d["epigraph"][0]["weights"] == pytest.approx([0.5, 0.5], abs=1e-6)

@@ -215,3 +215,10 @@ def test_json_has_the_lift():
     d = solve_constrained("(x - 3)^2/2 + 2*abs(x)").to_dict()
     assert d["epigraph"][0]["definition"] == "|x|" and d["subgradient"]["residual"] == pytest.approx([0.0], abs=1e-12)
     assert d["x"] == pytest.approx([1.0]) and d["multipliers"] == []
+
+
+def test_constants_survive_the_lift():
+    L = lift(make_problem("abs(x - e) + e*x^2 + pi", []))
+    x, t1 = sympy.symbols("x t1", real=True)
+    assert sympy.expand(L.problem.objective.sympy - (t1 + sympy.E * x ** 2 + sympy.pi)) == 0
+    assert [c.text for c in L.problem.constraints] == ["t1 >= x - e", "t1 >= e - x"]

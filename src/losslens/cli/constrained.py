@@ -57,9 +57,8 @@ def constrained_cmd(
         for col in ("piece", "verdict", "f", "x"):
             t.add_column(col, justify="right" if col == "f" else "left")
         for c in r.cases:
-            point = escape("[" + ", ".join(fmt(v, 8) for v in c["x"]) + "]")
             t.add_row(escape(c["case"]) + (" (shown below)" if c["chosen"] else ""), c["verdict"], fmt(c["value"], 10),
-                      point)
+                      _numbers(c["x"], 8))
         console.print(t)
     if r.epigraph:
         _print_epigraph(r)
@@ -86,6 +85,10 @@ def constrained_cmd(
         console.print(f"figure: {escape(plot)}")
 
 
+def _numbers(values, digits: int) -> str:
+    return escape("[" + ", ".join(fmt(float(v), digits) for v in values) + "]")
+
+
 def _print_epigraph(r) -> None:
     """The lifted variables t_j = φ_j(x), their epigraph rows, and the subgradient each selects."""
     t = Table(title="lifted non-smooth terms (exact epigraph form)", header_style="bold")
@@ -96,7 +99,7 @@ def _print_epigraph(r) -> None:
             pick = f"s = {fmt(a.subgradient, 6)} ∈ [-1, 1]" if abs(a.value) <= 1e-6 * max(1.0, abs(a.t)) \
                 else f"s = {fmt(a.subgradient, 6)} (sign of the argument)"
         else:
-            pick = "weights " + vector(list(a.weights), 4)
+            pick = "weights " + _numbers(a.weights, 4)
         rows = "; ".join(f"{row['text']} ({fmt(row['multiplier'], 6)})" for row in a.rows)
         t.add_row(escape(f"{a.name} = {a.definition}"), fmt(a.value, 8), fmt(a.t, 8), escape(pick),
                   "yes" if a.member else "NO", escape(rows))

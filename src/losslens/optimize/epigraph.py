@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import sympy
 import torch
+from sympy.printing.str import StrPrinter
 from torch.func import jacrev
 
 from ..expr import parse
@@ -99,9 +100,24 @@ def _expressions(problem):
     return [problem.objective.sympy] + [c.sympy for c in problem.constraints]
 
 
+class _Printer(StrPrinter):
+    """sympy's text with the expression language's spelling of abs, max, min and the constant e."""
+
+    def _print_Abs(self, e):
+        return f"abs({self._print(e.args[0])})"
+
+    def _print_Max(self, e):
+        return f"max({', '.join(self._print(a) for a in e.args)})"
+
+    def _print_Min(self, e):
+        return f"min({', '.join(self._print(a) for a in e.args)})"
+
+    def _print_Exp1(self, e):
+        return "e"
+
+
 def _text(e: sympy.Expr) -> str:
-    """sympy text with the expression language's spelling of abs, max and min."""
-    return sympy.sstr(e).replace("Abs(", "abs(").replace("Max(", "max(").replace("Min(", "min(")
+    return _Printer().doprint(e)
 
 
 def _show(atom: sympy.Expr) -> str:
