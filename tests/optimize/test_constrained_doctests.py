@@ -3,7 +3,8 @@ import importlib
 
 import pytest
 
-MODULES = ["losslens.optimize.constraints", "losslens.optimize.constrained", "losslens.optimize.projections",
+MODULES = ["losslens.optimize.constraints", "losslens.optimize.constrained", "losslens.optimize.epigraph",
+           "losslens.optimize.projections", "losslens.relations",
            "losslens.optimize.weight_decay"]
 
 

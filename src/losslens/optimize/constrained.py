@@ -415,6 +415,9 @@ def solve_constrained(objective, constraints: Sequence[str] = (), method: str = 
     >>> r = solve_constrained("x^2 + y^2", ["x + y = 1"])
     >>> r.verdict, [round(v, 6) for v in r.x.tolist()], round(float(r.multipliers[0]), 6)
     ('optimal', [0.5, 0.5], -1.0)
+    >>> r = solve_constrained("(x - 3)^2/2 + 2*abs(x)")          # lasso: soft-thresholding gives x* = 1
+    >>> r.verdict, round(float(r.x[0]), 9), round(r.value, 9), r.epigraph[0].definition, r.subgradient.satisfied
+    ('optimal', 1.0, 4.0, '|x|', True)
     """
     method = check_choice("method", method, METHODS)
     tol = check_float("tol", tol, lo=1e-14, hi=1e-1)
