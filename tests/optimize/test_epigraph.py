@@ -144,8 +144,9 @@ def test_name_clash_and_nested_lift():
     ("x", ["abs(x) = 1"], "appears in the equality constraint 'abs\\(x\\) = 1'"),
     ("x^2", ["max(x, y) >= 1"], r"max\(x, y\) enters constraint 'max\(x, y\) >= 1' with coefficient -1"),
     ("x^2 + min(x, y)", [], r"min\(x, y\) enters the objective with coefficient 1: .* a negative coefficient"),
-    ("abs(x)*y + x^2", [], r"enters the objective through y \* \(\.\.\.\)"),
-    ("relu(x)^2", [], r"relu\(x\) enters the objective through 2\*t1"),
+    ("abs(x)*y + x^2", [], r"enters the objective with slope y in t = \|x\|, not provably >= 0"),
+    ("max(x, y)^2 + x^2", [], r"max\(x, y\) enters the objective with slope 2\*t in t = max\(x, y\)"),
+    ("x^2 + exp(min(x, 0))", [], r"enters the objective with slope exp\(t\) .* not provably <= 0"),
     ("abs(abs(x) - 1)", [], r"\|x\| enters the lifted constraint t1 >= 1 - abs\(x\) with coefficient -1"),
 ])
 def test_inexact_lifts_say_why(objective, constraints, message):
@@ -159,7 +160,7 @@ def test_inexact_lifts_say_why(objective, constraints, message):
     ("x^2 - abs(x)", [], [[0.5], [-0.5]], -0.25),              # two symmetric minima
     ("x", ["abs(x) = 1"], [[-1.0]], -1.0),
     ("x^2 + y^2", ["max(x, y) >= 1"], [[1.0, 0.0], [0.0, 1.0]], 1.0),
-    ("relu(x)^2 + (x + 1)^2", [], [[-1.0]], 0.0),
+    ("max(x, y)^2 + (x - 1)^2", [], [[0.5, 0.5]], 0.5),     # on x = y: x^2 + (x-1)^2
     ("abs(abs(x) - 1) + (x - 0.5)^2/10", [], [[1.0]], 0.025),  # x <= 0 piece: 0.225 at x = -1
     ("(x - 2)^2 - 3*abs(x)", ["x >= -4"], [[3.5]], -8.25),     # x <= 0 piece: f = 4 at x = 0
 ])
@@ -222,3 +223,15 @@ def test_constants_survive_the_lift():
     x, t1 = sympy.symbols("x t1", real=True)
     assert sympy.expand(L.problem.objective.sympy - (t1 + sympy.E * x ** 2 + sympy.pi)) == 0
     assert [c.text for c in L.problem.constraints] == ["t1 >= x - e", "t1 >= e - x"]
+
+
+@pytest.mark.parametrize("objective, x, value", [
+    ("relu(x)^2 + (x - 2)^2", 1.0, 2.0),          # squared hinge: t^2 grows with t >= 0
+    ("exp(abs(x - 1)) + x^2/2", 1.0, 1.5),       # 0 ∈ x + [-1, 1] at the kink x = 1
+    ("sqrt(abs(x) + 1)", 0.0, 1.0),
+])
+def test_monotone_compositions_lift_exactly(objective, x, value):
+    r = solve_constrained(objective)
+    assert r.cases == () and len(r.epigraph) == 1
+    assert r.verdict in ("optimal", "local_min") and r.subgradient.satisfied
+    assert float(r.x[0]) == pytest.approx(x, abs=1e-7) and r.value == pytest.approx(value, abs=1e-7)

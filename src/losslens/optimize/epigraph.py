@@ -9,12 +9,13 @@ new variable t and
 * ``min(a_i)``:            t ≤ a_i for every i                                (hypograph)
 
 **Exactness.** The lifted problem has the same minimum value and the same minimisers x as the original when every
-expression containing φ is affine in φ with a constant coefficient c of the right sign, and φ appears in no
-equality: c > 0 for ``|·|``/``max`` (resp. c < 0 for ``min``) in the objective and in every ``≤ 0`` constraint. Then
-the lifted objective and constraints are non-decreasing in t, so from any lifted feasible (x, t) the point
-(x, φ(x)) is feasible with no larger objective, and (x, φ(x)) is lifted feasible iff x is feasible. Anything else
-(``-|x|`` in the objective, ``|x|`` in an equality, ``max`` on the large side of a ``>=``, ``|x|·y``) is not
-exact: :func:`lift` refuses it with the reason (never a wrong answer). Nested atoms are lifted outermost first; the
+expression E containing φ is non-decreasing in φ (non-increasing for ``min``) and φ appears in no equality: a
+constant coefficient c > 0 (c < 0 for ``min``) in the objective or a ``≤ 0`` constraint, or ∂E/∂φ ≥ 0 proved by
+sympy's assumptions (``exp(|x|)``, ``relu(x)^2`` with φ ≥ 0). Then the lifted objective and constraints are
+non-decreasing in t, so from any lifted feasible (x, t) the point (x, φ(x)) is feasible with no larger objective,
+and (x, φ(x)) is lifted feasible iff x is feasible. Anything else (``-|x|`` in the objective, ``|x|`` in an equality,
+``max`` on the large side of a ``>=``, ``|x|·y``) is not exact: :func:`lift` raises :class:`NotExact` with the
+reason (never a wrong answer), and the solver splits the problem into pieces (:func:`split`). Nested atoms are lifted outermost first; the
 new constraints must pass the same test (``abs(abs(x) - 1)`` fails it).
 
 **Subgradients.** With multipliers π ≥ 0 of the epigraph constraints of φ_j, the weights w_i = π_i / Σπ pick an
@@ -150,12 +151,15 @@ def _where(k: int, problem: ConstrainedProblem, extra: list) -> str:
     return f"the lifted constraint {extra[k - 1 - problem.m][0]}"
 
 
-def _check_exact(atom, exprs, kinds, problem, extra, T) -> None:
-    """:class:`NotExact` unless every expression holding ``atom`` is affine in it with a constant coefficient of the sign
-    that makes the relaxation exact, and no equality holds it."""
+def _check_exact(atom, exprs, kinds, problem, extra) -> None:
+    """:class:`NotExact` unless every expression E holding ``atom`` φ is monotone in it the way that makes the
+    relaxation exact — ∂E/∂φ ≥ 0 for abs/max (≤ 0 for min), proved by sympy's assumptions with φ ≥ 0 when φ cannot
+    be negative (abs, relu, a max with a non-negative argument) — and no equality holds it."""
     want = -1 if atom.func is sympy.Min else 1
     shown = _show(atom)
     sense = "a negative" if want < 0 else "a positive"
+    nonneg = atom.func is sympy.Abs or (atom.func is sympy.Max and any(a.is_nonnegative for a in atom.args))
+    T = sympy.Dummy("t", nonnegative=True) if nonneg else sympy.Dummy("t", real=True)
     for k, (e, kind) in enumerate(zip(exprs, kinds)):
         if not e.has(atom):
             continue
@@ -164,13 +168,16 @@ def _check_exact(atom, exprs, kinds, problem, extra, T) -> None:
             raise NotExact(f"{shown} appears in the equality {where}: its epigraph form is not exact there (t "
                            "could exceed the term)", atom)
         d = sympy.diff(e.xreplace({atom: T}), T)
-        if d.free_symbols or not d.is_number or not d.is_real:
-            raise NotExact(f"{shown} enters {where} through {sympy.sstr(d)} * (...), not as a term with a constant "
-                           "coefficient: the epigraph reformulation is exact only for such terms", atom)
-        if bool(d > 0) != (want > 0) or d == 0:
-            raise NotExact(f"{shown} enters {where} with coefficient {sympy.sstr(d)}: the epigraph "
-                           f"reformulation is exact only with {sense} coefficient in the objective or on the small "
-                           "side of a <= constraint", atom)
+        if d.is_number and d.is_real:
+            if bool(d > 0) != (want > 0) or d == 0:
+                raise NotExact(f"{shown} enters {where} with coefficient {sympy.sstr(d)}: the epigraph "
+                               f"reformulation is exact only with {sense} coefficient in the objective or on the "
+                               "small side of a <= constraint", atom)
+        elif not (d.is_nonnegative if want > 0 else d.is_nonpositive):
+            shown_d = _text(d.xreplace({T: sympy.Symbol("t", real=True)}))
+            raise NotExact(f"{shown} enters {where} with slope {shown_d} in t = {shown}, not provably "
+                           f"{'>= 0' if want > 0 else '<= 0'}: the epigraph reformulation is exact only where the "
+                           f"expression cannot decrease as the term {'grows' if want > 0 else 'shrinks'}", atom)
 
 
 def lift(problem: ConstrainedProblem) -> Lifted | None:
@@ -200,7 +207,7 @@ def lift(problem: ConstrainedProblem) -> Lifted | None:
             name = next(f"t{k}{'_' * i}" for i in range(len(taken) + 1) if f"t{k}{'_' * i}" not in taken)
             taken.add(name)
             T = sympy.Symbol(name, real=True)
-            _check_exact(atom, exprs, kinds, problem, extra, T)
+            _check_exact(atom, exprs, kinds, problem, extra)
             exprs = [e.xreplace({atom: T}) for e in exprs]
             kind = "abs" if atom.func is sympy.Abs else "max" if atom.func is sympy.Max else "min"
             branches = (atom.args[0], -atom.args[0]) if kind == "abs" else tuple(atom.args)
