@@ -31,7 +31,6 @@ from dataclasses import dataclass
 import sympy
 import torch
 from sympy.printing.str import StrPrinter
-from torch.func import jacrev
 
 from ..expr import parse
 from ..objective import AnalyticObjective
@@ -39,6 +38,7 @@ from ..relations import Constraint
 from ..results import Result
 from ..validation import InputError
 from .constraints import ConstrainedProblem
+from .kkt import jacobian
 
 MAX_ATOMS = 16
 MAX_CASES = 16
@@ -314,8 +314,8 @@ def subgradient_kkt(lifted: Lifted, z: torch.Tensor, nu: torch.Tensor, active: t
                     tol: float) -> SubgradientKKT:
     """Check 0 ∈ ∂f(x) + Σ_k ν_k ∂c_k(x) at ``z`` = (x, t) [n + k] with lifted multipliers ``nu`` [m + rows]."""
     P, n, m = lifted.problem, lifted.n, lifted.original.m
-    gf = jacrev(P.f)(z)
-    J = jacrev(P.c)(z) if P.m else z.new_zeros(0, z.numel())
+    gf = jacobian(P.f, z)
+    J = jacobian(P.c, z)
     c = P.c(z).detach()
     sigma: dict[int, torch.Tensor] = {}
 
