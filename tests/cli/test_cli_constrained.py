@@ -62,7 +62,10 @@ def test_project_cli():
 @pytest.mark.parametrize("args, message", [
     (["constrained", "x^2", "--st", "x+y"], "has no relation"),
     (["constrained", "x^2", "--st", "x<="], "empty right side"),
-    (["constrained", "x^2", "--st", "x<y<z"], "2 relations"),
+    (["constrained", "x^2", "--st", "x != 1"], "uses '!='"),
+    (["constrained", "x^2", "--st", "abs(x) = 1", "--method", "projected"], "appears in the equality"),
+    (["constrained", "x^2 - abs(x) - abs(y) - abs(z) - abs(w) - abs(v)"], "needs more than 16 pieces"),
+    (["constrained", "x^2+abs(x)", "--st", "x>=-1", "--method", "projected"], "needs a smooth objective"),
     (["constrained", "x^2", "--st", "x>=1", "--method", "sgd"], "method == 'sgd'"),
     (["constrained", "x^2", "--st", "x>=1", "--x0", "a"], "--x0 == 'a'"),
     (["constrained", "x^2", "--st", "x>=1", "--plot", "f.txt"], "--plot file 'f.txt' must end in .png"),
@@ -76,3 +79,39 @@ def test_bad_input_is_one_line_exit_2(args, message):
     r = run(*args)
     assert r.exit_code == 2 and message in r.output and "Traceback" not in r.output
     assert len(r.output.strip().splitlines()) == 1
+
+
+def test_lasso_prints_subgradient_kkt_and_lifted_variable():
+    r = run("constrained", "(x - 3)^2/2 + 2*abs(x)")
+    assert r.exit_code == 0, r.output
+    assert "x* = [1]" in r.stdout and "f(x*) = 4" in r.stdout
+    assert "t1 = |x|" in r.stdout and "subgradient stationarity" in r.stdout and "0 ∈ ∂f(x)" in r.stdout
+    assert "optimal" in r.stdout
+
+
+@pytest.mark.parametrize("method", ["alm", "projected"])
+def test_l1_ball_projection_via_cli(method):
+    r = run("constrained", "(x-1.1)^2+(y+0.9)^2+(z-0.1)^2", "--st", "abs(x)+abs(y)+abs(z)<=1", "--method", method,
+            "--json")
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.stdout)
+    assert d["verdict"] == "optimal" and d["x"] == pytest.approx([0.6, -0.4, 0.0], abs=1e-7)
+    assert [a["name"] for a in d["epigraph"]] == ["t1", "t2", "t3"] and d["subgradient"]["satisfied"] is True
+    assert d["epigraph"][2]["subgradient"] == pytest.approx(0.2, abs=1e-6)
+    assert d["lifted_names"] == ["x", "y", "z", "t1", "t2", "t3"]
+
+
+def test_pieces_are_shown():
+    r = run("constrained", "x", "--st", "abs(x) = 1")
+    assert r.exit_code == 0, r.output
+    assert "x* = [-1]" in r.stdout and "pieces" in r.stdout and "x <= 0" in r.stdout and "optimal" in r.stdout
+    d = json.loads(run("constrained", "x", "--st", "abs(x) = 1", "--json").stdout)
+    assert [c["case"] for c in d["cases"]] == ["x >= 0", "x <= 0"] and d["value"] == pytest.approx(-1.0)
+
+
+def test_max_term_shows_branch_weights():
+    r = run("constrained", "max(x^2, (x - 2)^2)")
+    assert r.exit_code == 0, r.output
+    assert "t1 = max(x**2," in r.stdout and "weights [0.5," in r.stdout
+    d = json.loads(run("constrained", "max(x^2, (x - 2)^2)", "--json").stdout)
+    assert d["epigraph"][0]["weights"] == pytest.approx([0.5, 0.5], abs=1e-6)

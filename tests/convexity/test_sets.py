@@ -90,18 +90,22 @@ def test_bad_sets():
         parse_set("x^2 + z <= 1", "x,y")
     with pytest.raises(InputError, match="has no relation"):
         parse_set("x^2 + y^2")
-    with pytest.raises(InputError, match="has an empty side"):
+    with pytest.raises(InputError, match="has an empty right side"):
         parse_set("x <= ")
-    with pytest.raises(InputError, match="empty constraint around 'and'/'or'"):
+    with pytest.raises(InputError, match="empty relation around 'and'"):
         parse_set("x <= 1 and")
     with pytest.raises(InputError, match="set is empty text"):
         parse_set("  ")
     with pytest.raises(InputError, match="has no variables"):
         parse_set("1 <= 2")
-    with pytest.raises(InputError, match="comparisons not allowed|invalid syntax|not allowed"):
+    with pytest.raises(InputError, match="unknown function '__import__'"):
         parse_set("__import__('os') <= 1")
-    with pytest.raises(InputError, match="at most 32 are allowed"):
-        parse_set(" and ".join(f"x <= {k}" for k in range(40)))
+    with pytest.raises(InputError, match="set has 70 relations, at most 64 are allowed"):
+        parse_set(" and ".join(f"x <= {k}" for k in range(70)))
+    with pytest.raises(InputError, match="set has 66 relations, at most 64 are allowed"):
+        parse_set(" or ".join(f"x <= {k}" for k in range(66)))
+    with pytest.raises(InputError, match="uses '!='"):
+        parse_set("x != 1")
     with pytest.raises(InputError, match="set == int, must be text"):
         check_set(3)
     with pytest.raises(InputError, match="at has 1 coordinate"):

@@ -185,7 +185,7 @@ def test_unconstrained_and_not_converged():
     (dict(objective="x^2", constraints=["x>=1"], method="newton"), "method == 'newton', must be one of"),
     (dict(objective="x^2", constraints=["x+y"]), "has no relation"),
     (dict(objective="x^2", constraints=["x<="]), "empty right side"),
-    (dict(objective="x^2", constraints=["x<y<z"]), "2 relations"),
+    (dict(objective="x^2", constraints=["x != 1"]), "uses '!='"),
     (dict(objective="x^2", constraints=["x>=1"], tol=0.0), "tol == 0.0, must be in"),
     (dict(objective="x^2", constraints=["x>=1"], max_iter=0), "max_iter == 0"),
     (dict(objective="x^2", constraints=["x>=1"], x0=[1.0, 2.0]), "x0 has 2 coordinate"),

@@ -4,27 +4,30 @@ import torch
 
 from losslens.objective import AnalyticObjective
 from losslens.optimize import projections as P
-from losslens.optimize.constraints import feasible_set, make_problem, parse_constraint, split_relation
+from losslens.optimize.constraints import feasible_set, make_problem, parse_constraints
 from losslens.validation import InputError
-
-
-@pytest.mark.parametrize("text, expected", [
-    ("x+y=1", ("x+y", "=", "1")), ("x == 2", ("x", "=", "2")), ("x^2+y^2<=2", ("x^2+y^2", "<=", "2")),
-    ("x >= y", ("x", ">=", "y")), ("x < 1", ("x", "<", "1")), ("1 > x", ("1", ">", "x")), ("x=<1", ("x", "<=", "1")),
-])
-def test_split_relation(text, expected):
-    assert split_relation(text) == expected
 
 
 def test_standard_forms_are_exact():
     x, y = sympy.symbols("x y", real=True)
-    le = parse_constraint("x^2 + y^2 <= 2", ["x", "y"])
-    ge = parse_constraint("x >= 0.1*y", ["x", "y"])
-    eq = parse_constraint("x + y = 1", ["x", "y"])
+    (le,) = parse_constraints("x^2 + y^2 <= 2", ["x", "y"])
+    (ge,) = parse_constraints("x >= 0.1*y", ["x", "y"])
+    (eq,) = parse_constraints("x + y = 1", ["x", "y"])
     assert le.kind == "ineq" and sympy.expand(le.sympy - (x ** 2 + y ** 2 - 2)) == 0
     assert ge.kind == "ineq" and sympy.expand(ge.sympy - (sympy.Rational(1, 10) * y - x)) == 0
     assert eq.kind == "eq" and eq.standard() == "x + y - 1 = 0"
-    assert parse_constraint("x < 1", ["x"]).strict
+    assert parse_constraints("x < 1", ["x"])[0].strict
+
+
+def test_chains_unicode_and_conjunctions_give_several_constraints():
+    x, y = sympy.symbols("x y", real=True)
+    p = make_problem("x^2 + y^2", ["0 ≤ x <= 1 and y ≥ x", "x + y == 1"])
+    assert [c.kind for c in p.constraints] == ["ineq", "ineq", "ineq", "eq"]
+    want = [-x, x - 1, x - y, x + y - 1]
+    assert all(sympy.expand(c.sympy - w) == 0 for c, w in zip(p.constraints, want))
+    assert [c.text for c in p.constraints] == ["0 ≤ x", "x <= 1", "y ≥ x", "x + y == 1"]
+    s = feasible_set(make_problem("x^2 + y^2", ["-1 <= x <= 1", "y <= 2"]))
+    assert s.kind == "box" and s.lo.tolist()[0] == -1 and s.hi.tolist() == [1, 2]
 
 
 def test_problem_values_and_violation():
@@ -72,7 +75,9 @@ def test_sets_without_projection_are_not_detected(constraints):
     ("x+y", "has no relation"),
     ("x<=", "has an empty right side"),
     (">= 2", "has an empty left side"),
-    ("x<y<z", "has 2 relations, exactly one is allowed"),
+    ("x<y<z and", "has an empty relation around 'and'"),
+    ("x <= 1 or x >= 2", "uses 'or'"),
+    ("0 <= <= 1", "has an empty middle side"),
     ("x != 1", "uses '!='"),
     ("x <= foo(y)", "unknown function 'foo'"),
     ("x <= __import__('os')", "unknown function '__import__'"),
@@ -85,6 +90,8 @@ def test_malformed_relations(text, message):
 def test_too_many_constraints():
     with pytest.raises(InputError, match="65 constraints given, at most 64"):
         make_problem("x", ["x >= 0"] * 65)
+    with pytest.raises(InputError, match="66 constraints given, at most 64"):
+        make_problem("x", ["0 <= x <= 1"] * 33)
 
 
 def test_l1_projection_set_from_problem_is_exact():

@@ -5,7 +5,7 @@ import pytest
 import torch
 from scipy.optimize import minimize
 
-from losslens.optimize.projections import (Affine, Box, Halfspace, L1Ball, L2Ball, Simplex, make_set, project)
+from losslens.optimize.projections import (Affine, BoxSet, Halfspace, L1Ball, L2Ball, Simplex, make_set, project)
 from losslens.validation import InputError
 
 T = lambda v: torch.tensor(v, dtype=torch.float64)
@@ -29,7 +29,7 @@ def test_box_is_clip_and_matches_brute_force(seed):
     g = torch.Generator().manual_seed(seed)
     x = 3 * torch.randn(4, generator=g, dtype=torch.float64)
     lo, hi = T([-1.0, 0.0, -math.inf, 2.0]), T([1.0, 0.5, 0.0, math.inf])
-    p = Box(lo, hi).project(x)
+    p = BoxSet(lo, hi).project(x)
     assert torch.equal(p, torch.clamp(x, min=lo, max=hi))
     cons = [{"type": "ineq", "fun": lambda y, i=i: y[i] - float(lo[i])} for i in (0, 1, 3)]
     cons += [{"type": "ineq", "fun": lambda y, i=i: float(hi[i]) - y[i]} for i in (0, 1, 2)]
@@ -152,8 +152,8 @@ def test_project_result_and_make_set():
     (lambda: make_set("halfspace", 2, a=[0.0, 0.0], b=[1.0]), "must be finite and nonzero"),
     (lambda: make_set("l2", 2, radius=1.0, center=[1.0]), "center has 1 coordinate"),
     (lambda: make_set("halfspace", 3, a=[1.0, 1.0], b=[1.0]), "dimension 2, the point has 3"),
-    (lambda: Box(T([1.0]), T([0.0])), "must be numbers with lo <= hi"),
-    (lambda: Box(T([1.0, 2.0]), T([3.0])), "box lo has 2 and hi 1 entries"),
+    (lambda: BoxSet(T([1.0]), T([0.0])), "must be numbers with lo <= hi"),
+    (lambda: BoxSet(T([1.0, 2.0]), T([3.0])), "box lo has 2 and hi 1 entries"),
     (lambda: Affine(T([[1.0, 0.0]]), T([1.0, 2.0])), "A must be \\[m, n\\]"),
     (lambda: Affine(T([[math.inf, 0.0]]), T([1.0])), "must be finite"),
     (lambda: Simplex(0.0), "total == 0.0"),

@@ -20,7 +20,8 @@ from .render import fmt, vector
 @command("constrained")
 def constrained_cmd(
     objective: str = typer.Argument(..., help="Objective expression (or catalog name), e.g. 'x^2 + y^2'."),
-    st: List[str] = typer.Option([], "--st", help="A constraint relation, e.g. 'x+y=1' or 'x^2+y^2<=2' (repeat)."),
+    st: List[str] = typer.Option([], "--st", help="Constraint relations, e.g. 'x+y=1', 'x^2+y^2<=2', '0 <= x <= 1' "
+                                 "or 'x >= 0 and y >= 0' (repeat)."),
     method: str = typer.Option("alm", "--method", help=f"One of {', '.join(METHODS)}."),
     x0: Optional[str] = typer.Option(None, "--x0", help="Start point, comma-separated (default 0)."),
     vars: Optional[str] = typer.Option(None, "--vars", help="Variable order, e.g. y,x (default: natural order)."),
@@ -51,11 +52,27 @@ def constrained_cmd(
             t.add_row(escape(c.text), escape(c.standard), fmt(c.value, 4), fmt(c.multiplier, 8),
                       "yes" if c.active else "no")
         console.print(t)
-    t = Table(title=f"KKT residuals (tol {r.kkt.tol:.1g})", header_style="bold")
+    if r.cases:
+        t = Table(title="pieces where every non-smooth term lifts exactly", header_style="bold")
+        for col in ("piece", "verdict", "f", "x"):
+            t.add_column(col, justify="right" if col == "f" else "left")
+        for c in r.cases:
+            t.add_row(escape(c["case"]) + (" (shown below)" if c["chosen"] else ""), c["verdict"], fmt(c["value"], 10),
+                      _numbers(c["x"], 8))
+        console.print(t)
+    if r.epigraph:
+        _print_epigraph(r)
+    lifted = f" of the lifted problem over ({', '.join(r.lifted_names)})" if r.lifted_names else ""
+    lifted += "".join(f" on the piece {c['case']}" for c in r.cases if c["chosen"])
+    t = Table(title=f"KKT residuals{lifted} (tol {r.kkt.tol:.1g})", header_style="bold")
     for col in ("condition", "formula", "residual", "ok"):
         t.add_column(col, justify="right" if col == "residual" else "left")
     for cond, formula, value, ok in r.kkt.rows():
         t.add_row(cond, formula, fmt(value, 3), "yes" if ok else "NO")
+    if r.subgradient is not None:
+        sub = r.subgradient
+        t.add_row("subgradient stationarity", f"{sub.condition} (in {', '.join(r.names)})", fmt(sub.stationarity, 3),
+                  "yes" if sub.satisfied else "NO")
     console.print(t)
     console.print(f"Lagrangian L = {escape(r.lagrangian)}")
     if r.second_order is not None:
@@ -66,6 +83,27 @@ def constrained_cmd(
     console.print(f"[bold]{r.verdict}[/bold]: {escape(r.reason)}")
     if plot:
         console.print(f"figure: {escape(plot)}")
+
+
+def _numbers(values, digits: int) -> str:
+    return escape("[" + ", ".join(fmt(float(v), digits) for v in values) + "]")
+
+
+def _print_epigraph(r) -> None:
+    """The lifted variables t_j = φ_j(x), their epigraph rows, and the subgradient each selects."""
+    t = Table(title="lifted non-smooth terms (exact epigraph form)", header_style="bold")
+    for col in ("variable", "φ(x*)", "t*", "subgradient picked", "in ∂φ", "epigraph rows (multiplier)"):
+        t.add_column(col, justify="right" if col in ("φ(x*)", "t*") else "left")
+    for a in r.epigraph:
+        if a.subgradient is not None:
+            pick = f"s = {fmt(a.subgradient, 6)} ∈ [-1, 1]" if abs(a.value) <= 1e-6 * max(1.0, abs(a.t)) \
+                else f"s = {fmt(a.subgradient, 6)} (sign of the argument)"
+        else:
+            pick = "weights " + _numbers(a.weights, 4)
+        rows = "; ".join(f"{row['text']} ({fmt(row['multiplier'], 6)})" for row in a.rows)
+        t.add_row(escape(f"{a.name} = {a.definition}"), fmt(a.value, 8), fmt(a.t, 8), escape(pick),
+                  "yes" if a.member else "NO", escape(rows))
+    console.print(t)
 
 
 @command("weight-decay")

@@ -19,6 +19,7 @@ import sympy
 
 from ..expr import Expression
 from ..objective import AnalyticObjective, Box
+from ..relations import conjunction, names_of, to_inequalities
 from ..results import Result
 from ..validation import InputError, check_float, check_int
 from .prove import (CONCAVE, AFFINE, Proof, composition_curvature, prove_composition, prove_interval_hessian,
@@ -92,13 +93,13 @@ def where_conditions(where, variables) -> tuple[Condition, ...]:
         return ()
     if isinstance(where, tuple) and all(isinstance(c, Condition) for c in where):
         return where
-    from .sets import parse_set   # sets builds on this module
-
-    spec = parse_set(where, variables)
-    if len(spec.parts) != 1:
-        raise InputError(f"where == {where!r}: use 'and' only (the region must be one conjunction)")
-    return tuple(Condition(f"where {c.text}", -spec.expression(c).sympy, ">" if c.strict else ">=")
-                 for c in spec.parts[0])
+    relations = conjunction(where, "where")
+    unknown = sorted(names_of(relations) - set(variables))
+    if unknown:
+        raise InputError(f"where == {where!r} uses unknown variable(s) {', '.join(unknown)}; the variables are "
+                         f"{','.join(variables)}")
+    return tuple(Condition(f"where {c.text}", -c.sympy, ">" if c.strict else ">=")
+                 for r in relations for c in to_inequalities(r, variables))
 
 
 def prove_convex(g: sympy.Expr, region: Region, deadline=None) -> Proof | None:

@@ -2,8 +2,9 @@
 
 A set is a union of conjunctions (``"x^2+y^2<=1 and y>=x^2"``, ``"... or ..."``). Each inequality ``lhs ≤ rhs``
 becomes a constraint ``g = lhs − rhs ≤ 0`` (``<`` gives ``g < 0``; ``==`` gives both ``g ≤ 0`` and ``−g ≤ 0``;
-chains ``0 <= x <= 1`` split in two). The text is split on ``and``/``or`` and relation symbols, and each side is
-parsed by the safe expression language (:mod:`losslens.expr`) — never evaluated as Python.
+chains ``0 <= x <= 1`` split in two). The grammar (``and``/``or``, chains, ``≤``/``≥``, ``==``/``=``, at most
+``MAX_RELATIONS`` relations) is the one of :mod:`losslens.relations`, shared with constrained optimization; each
+side is parsed by the safe expression language (:mod:`losslens.expr`) — never evaluated as Python.
 
 * **Proof** (one conjunction): every ``g_i`` convex on its natural domain (by :func:`check_convexity`) — a sublevel
   set ``{g ≤ 0}`` (or ``{g < 0}``) of a convex function is convex, and so is an intersection of convex sets.
@@ -14,9 +15,7 @@ parsed by the safe expression language (:mod:`losslens.expr`) — never evaluate
 """
 from __future__ import annotations
 
-import ast
 import math
-import re
 import time
 from dataclasses import dataclass
 
@@ -24,8 +23,8 @@ import sympy
 import torch
 from mpmath import iv
 
-from ..expr import CONSTANTS, FUNCTIONS, Expression, ExprError, natural_order, parse
-from ..objective import Box
+from ..expr import Expression, natural_order
+from ..relations import Box, Constraint, disjunction, names_of, to_inequalities
 from ..results import Result
 from ..validation import InputError, check_float, check_int, check_point
 from . import _interval as I
@@ -33,18 +32,7 @@ from .check import as_objective, check_convexity, domain_convexity, prove_convex
 from .prove import sign_of
 from .region import Condition, Region
 
-MAX_CONSTRAINTS = 32
-_RELATION = re.compile(r"(<=|>=|==|≤|≥|<|>|=)")
 _CONVEX_WORDS = ("convex", "strictly_convex", "strongly_convex")
-
-
-@dataclass(frozen=True)
-class Constraint:
-    """``g(x) ≤ 0`` (``strict``: ``g(x) < 0``); ``text`` is the inequality as typed, ``g`` the text of g."""
-
-    text: str
-    g: str
-    strict: bool
 
 
 @dataclass(frozen=True)
@@ -56,7 +44,8 @@ class SetSpec:
     parts: tuple[tuple[Constraint, ...], ...]
 
     def expression(self, c: Constraint) -> Expression:
-        return parse(c.g, self.variables)
+        """g of the constraint ``c`` over this set's variables."""
+        return c.over(self.variables).expression
 
     @property
     def symbols(self) -> tuple[sympy.Symbol, ...]:
@@ -77,50 +66,6 @@ class SetSpec:
         return None
 
 
-def _names(side: str) -> set[str]:
-    try:
-        tree = ast.parse(side.replace("^", "**"), mode="eval")
-    except SyntaxError:
-        raise ExprError(f"cannot parse {side.strip()!r}: invalid syntax") from None
-    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} - set(FUNCTIONS) - set(CONSTANTS)
-
-
-def _split_relation(atom: str) -> list[tuple[str, str, str]]:
-    """``"0 <= x <= 1"`` -> [("0", "<=", "x"), ("x", "<=", "1")]; relations only at parenthesis depth 0."""
-    pieces, ops, depth, start, i = [], [], 0, 0, 0
-    while i < len(atom):
-        ch = atom[i]
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif depth == 0:
-            m = _RELATION.match(atom, i)
-            if m:
-                pieces.append(atom[start:i])
-                ops.append(m.group(1))
-                i = start = m.end()
-                continue
-        i += 1
-    pieces.append(atom[start:])
-    if not ops:
-        raise InputError(f"constraint {atom.strip()!r} has no relation, use <=, >=, <, > or ==")
-    for p in pieces:
-        if not p.strip():
-            raise InputError(f"constraint {atom.strip()!r} has an empty side")
-    return [(pieces[k].strip(), ops[k], pieces[k + 1].strip()) for k in range(len(ops))]
-
-
-def _constraints(lhs: str, op: str, rhs: str) -> list[Constraint]:
-    text = f"{lhs} {op} {rhs}"
-    op = {"≤": "<=", "≥": ">=", "=": "=="}.get(op, op)
-    if op in ("<=", "<"):
-        return [Constraint(text, f"({lhs}) - ({rhs})", op == "<")]
-    if op in (">=", ">"):
-        return [Constraint(text, f"({rhs}) - ({lhs})", op == ">")]
-    return [Constraint(text, f"({lhs}) - ({rhs})", False), Constraint(text, f"({rhs}) - ({lhs})", False)]
-
-
 def parse_set(text: str, vars=None) -> SetSpec:
     """Parse ``"x^2+y^2<=1 and y>=x^2"`` (``and``, ``or``, chains, ``==``) into a :class:`SetSpec`.
 
@@ -128,22 +73,8 @@ def parse_set(text: str, vars=None) -> SetSpec:
     >>> s.variables, len(s.parts[0]), s.contains([0, 0.5])
     (('x', 'y'), 2, True)
     """
-    if not isinstance(text, str) or not text.strip():
-        raise InputError("set is empty text, must be inequalities such as 'x^2+y^2<=1 and y>=0'")
-    parts_text = [p for p in re.split(r"\bor\b", text)]
-    parts, names = [], set()
-    for ptext in parts_text:
-        atoms = re.split(r"\band\b", ptext)
-        cons = []
-        for atom in atoms:
-            if not atom.strip():
-                raise InputError(f"set {text.strip()!r} has an empty constraint around 'and'/'or'")
-            for lhs, op, rhs in _split_relation(atom):
-                names |= _names(lhs) | _names(rhs)
-                cons.extend(_constraints(lhs, op, rhs))
-        parts.append(tuple(cons))
-    if sum(len(p) for p in parts) > MAX_CONSTRAINTS:
-        raise InputError(f"set has {sum(len(p) for p in parts)} constraints, at most {MAX_CONSTRAINTS} are allowed")
+    relations = disjunction(text, "set")
+    names = names_of([r for part in relations for r in part])
     if vars is not None:
         declared = [v.strip() for v in vars.split(",")] if isinstance(vars, str) else list(vars)
         unknown = sorted(names - set(declared))
@@ -155,10 +86,8 @@ def parse_set(text: str, vars=None) -> SetSpec:
         if not names:
             raise InputError(f"set {text.strip()!r} has no variables")
         variables = tuple(natural_order(names))
-    spec = SetSpec(text.strip(), variables, tuple(parts))
-    for part in spec.parts:          # parse every constraint now: bad input fails before any work
-        for c in part:
-            spec.expression(c)
+    parts = tuple(tuple(c for r in part for c in to_inequalities(r, variables)) for part in relations)
+    spec = SetSpec(text.strip(), variables, parts)
     _refuse_empty(spec)
     return spec
 

@@ -4,7 +4,7 @@ from .methods import METHODS
 from .run import Comparison, Run, RiskTrace, compare, run
 from .verdict import VERDICTS, Scale, Verdict
 from .basins import BasinMap, basins
-from .projections import Affine, Box as BoxSet, ConvexSet, Halfspace, L1Ball, L2Ball, Simplex, project
+from .projections import Affine, BoxSet, ConvexSet, Halfspace, L1Ball, L2Ball, Simplex, project
 from .constraints import ConstrainedProblem, Constraint, make_problem
 from .constrained import ConstrainedResult, solve_constrained
 from .weight_decay import WeightDecayResult, weight_decay_ball

@@ -17,6 +17,12 @@ Methods (``method``):
   Armijo search) for feasible sets with an exact projection (:func:`.constraints.feasible_set`); multipliers are
   recovered afterwards by bounded least squares on the active constraints.
 
+Non-smooth terms (``abs``, ``max``, ``min``, ``relu``) are lifted first into new variables t_j with smooth epigraph
+constraints (:mod:`.epigraph`, exact or refused); the solvers and the KKT table work on the lifted problem, and the
+stationarity of the original one, 0 ∈ ∂f(x) + Σ ν_k ∂c_k(x), is checked with the subgradients the epigraph
+multipliers select. ``projected`` keeps the user's variables (the projection handles a non-smooth set such as the
+L1 ball; the objective must be smooth) and stops on the projected-gradient mapping ‖P(x − ∇f) − x‖∞.
+
 Inner minimisations use Newton's method with the exact Hessian (sympy, :mod:`.oracle`), a diagonal shift when the Hessian
 is not positive definite, and an Armijo backtracking line search.
 
@@ -42,6 +48,7 @@ from ..results import Result
 from ..validation import InputError, check_choice, check_float, check_int
 from . import kkt as K
 from .constraints import ConstrainedProblem, feasible_set, make_problem
+from .epigraph import MAX_CASES, NONSMOOTH, AtomReport, Lifted, NotExact, SubgradientKKT, lift, split, subgradient_kkt
 from .oracle import Oracle
 from .projections import describe
 
@@ -72,7 +79,15 @@ class ConstrainedResult(Result):
     ``lagrangian`` L(x, λ, μ) as text (``lagrangian_latex`` as LaTeX), ``convex`` proved or not (``convexity``
     says why), ``second_order`` test, ``path`` [k, n] iterates (outer iterations for alm/penalty, every step for
     projected, at most 500 kept), ``evaluations`` counts, ``seconds`` wall time (``solve_seconds`` of it before the
-    explanation: compiling the oracle and iterating)."""
+    explanation: compiling the oracle and iterating).
+
+    With abs/max/min/relu terms: ``epigraph`` [k] one report per lifted variable t_j (its definition, value,
+    selected subgradient and epigraph rows with their multipliers), ``lifted_names`` the lifted problem's
+    variables, ``subgradient`` the check of 0 ∈ ∂f(x) + Σ ν_k ∂c_k(x) in the original variables; ``kkt``,
+    ``lagrangian`` and ``second_order`` then belong to the lifted (smooth) problem, while ``x``, ``multipliers``,
+    ``constraints`` and ``path`` stay in the original variables and constraints. Where a lift is not exact the
+    problem is split into pieces on which the term is smooth: ``cases`` [{case, verdict, value, x, chosen}] per
+    piece, and the rest of the result is the chosen (best) piece's."""
 
     objective: str
     names: tuple[str, ...]
@@ -100,6 +115,10 @@ class ConstrainedResult(Result):
     seconds: float
     solve_seconds: float = 0.0
     feasible_set: dict | None = None
+    epigraph: tuple[AtomReport, ...] = ()
+    lifted_names: tuple[str, ...] = ()
+    subgradient: SubgradientKKT | None = None
+    cases: tuple[dict, ...] = ()
 
 
 # --- Newton on a penalised function with a shift and Armijo search ----------------------------------------------
@@ -396,6 +415,9 @@ def solve_constrained(objective, constraints: Sequence[str] = (), method: str = 
     >>> r = solve_constrained("x^2 + y^2", ["x + y = 1"])
     >>> r.verdict, [round(v, 6) for v in r.x.tolist()], round(float(r.multipliers[0]), 6)
     ('optimal', [0.5, 0.5], -1.0)
+    >>> r = solve_constrained("(x - 3)^2/2 + 2*abs(x)")          # lasso: soft-thresholding gives x* = 1
+    >>> r.verdict, round(float(r.x[0]), 9), round(r.value, 9), r.epigraph[0].definition, r.subgradient.satisfied
+    ('optimal', 1.0, 4.0, '|x|', True)
     """
     method = check_choice("method", method, METHODS)
     tol = check_float("tol", tol, lo=1e-14, hi=1e-1)
@@ -416,6 +438,14 @@ def solve_constrained(objective, constraints: Sequence[str] = (), method: str = 
     if not math.isfinite(f0) or not torch.isfinite(c0).all():
         raise InputError(f"x0 == {x0.tolist()} is outside the domain of the objective or a constraint "
                          "(value not finite); give another start with x0 (--x0)")
+    try:
+        lifted = lift(problem)
+    except NotExact as err:
+        if method == "projected":
+            raise InputError(f"{err}; method 'projected' does not split a problem into cases, use alm or penalty") \
+                from None
+        return _by_cases(problem, err, method, x0, tol, max_iter, big)
+    smooth = problem if lifted is None else lifted.problem
     S = None
     if method == "projected":
         S = feasible_set(problem)
@@ -423,22 +453,135 @@ def solve_constrained(objective, constraints: Sequence[str] = (), method: str = 
             raise InputError("method 'projected' needs constraints forming one set with an exact projection "
                              "(box bounds, one L2 or L1 ball, simplex, affine equalities, one halfspace); "
                              "use method alm or penalty")
+        if lifted is not None and problem.objective.sympy.has(*NONSMOOTH):
+            raise InputError("method 'projected' needs a smooth objective (no abs, max, min or relu in it); "
+                             "use method alm or penalty, which lift those terms exactly")
     start = time.perf_counter()
-    oracle = Oracle(problem)
-    eq = problem.eq_mask.numpy()
-    x_start = x0.numpy().copy()
+    oracle = Oracle(smooth)
+    eq = smooth.eq_mask.numpy()
+    z0 = x0 if lifted is None else lifted.lift(x0)
     if method == "alm":
-        run = _alm(oracle, eq, x_start, tol, max_iter, big)
+        run = _alm(oracle, eq, z0.numpy().copy(), tol, max_iter, big)
     elif method == "penalty":
-        run = _penalty(oracle, eq, x_start, tol, max_iter, big)
-    else:
-        run = _projected(oracle, S, x_start, tol, max_iter, big)
+        run = _penalty(oracle, eq, z0.numpy().copy(), tol, max_iter, big)
+    elif lifted is None:
+        run = _projected(oracle, S, x0.numpy().copy(), tol, max_iter, big)
+    else:       # the projection keeps the user's variables; only f is differentiated
+        oracle = Oracle(ConstrainedProblem(problem.names, problem.objective, ()))
+        run = _projected(oracle, S, x0.numpy().copy(), tol, max_iter, big)
+        work, oracle = oracle.counts, Oracle(smooth)
+    if lifted is not None:
+        run.x, run.nu = _relift(lifted, run, tol)
     solved = time.perf_counter()
-    result = _explain(problem, oracle, method, run, x0, tol, big, S)
+    result = _explain(smooth, oracle, method, run, z0, tol, big, S, refit=lifted is not None)
+    if lifted is not None:
+        result = _unlift(result, lifted, x0, tol)
+    if method == "projected" and lifted is not None:
+        result = dataclasses.replace(result, evaluations={"f": work.f, "grad": work.grad, "hessian": work.hessian})
     return dataclasses.replace(result, seconds=time.perf_counter() - start, solve_seconds=solved - start)
 
 
-def _explain(problem, oracle, method, run: _Run, x0, tol, big, S) -> ConstrainedResult:
+def _pieces(problem: ConstrainedProblem, err: NotExact) -> list[tuple[str, ConstrainedProblem]]:
+    """Split at each term whose lift is not exact until every piece lifts exactly (at most MAX_CASES pieces)."""
+    pending, leaves = [("", problem, err.atom)], []
+    while pending:
+        label, p, atom = pending.pop(0)
+        for lab, q in split(p, atom):
+            full = f"{label} and {lab}" if label else lab
+            try:
+                lift(q)
+                leaves.append((full, q))
+            except NotExact as inner:
+                pending.append((full, q, inner.atom))
+            if len(leaves) + len(pending) > MAX_CASES:
+                raise InputError(f"{err}; splitting the problem into pieces where it is smooth needs more than "
+                                 f"{MAX_CASES} pieces") from None
+    return leaves
+
+
+def _by_cases(problem, err: NotExact, method, x0, tol, max_iter, big) -> ConstrainedResult:
+    """Solve every piece; the problem's minimum is the least of the pieces' minima. ``optimal`` only when every
+    piece is decided (optimal or proved infeasible); ``unbounded`` when a piece is; ``unknown`` otherwise, with
+    the best point found."""
+    start = time.perf_counter()
+    runs = [(label, solve_constrained(q, (), method, x0=x0, tol=tol, max_iter=max_iter, unbounded_below=big))
+            for label, q in _pieces(problem, err)]
+    cases = [{"case": label, "verdict": r.verdict, "value": r.value, "x": r.x.tolist()} for label, r in runs]
+    summary = "; ".join(f"{c['case']}: {c['verdict']}" + (f" f = {c['value']:.10g}" if c["verdict"] not in
+                        ("infeasible", "unknown") else "") for c in cases)
+    found = [(label, r) for label, r in runs if r.verdict not in ("infeasible", "unknown") and math.isfinite(r.value)]
+    unbounded = [(label, r) for label, r in runs if r.verdict == "unbounded"]
+    proved = False
+    if unbounded:
+        (label, best), verdict = unbounded[0], "unbounded"
+        reason = f"unbounded below on the piece {label} ({best.reason})"
+    elif not found:
+        label, best = runs[0]
+        verdict = "infeasible" if all(r.verdict == "infeasible" for _, r in runs) else "unknown"
+        reason = "every piece is infeasible" if verdict == "infeasible" else "no piece gave a feasible point"
+    else:
+        label, best = min(found, key=lambda lr: lr[1].value)
+        if all(r.verdict in ("optimal", "infeasible") for _, r in runs):
+            verdict, proved = "optimal", True
+            reason = f"global minimum: the least of the pieces' global minima, on the piece {label}"
+        else:
+            verdict = "unknown"
+            reason = f"best point found on the piece {label}; not every piece was solved to a proved minimum"
+    reason = (f"{reason}. Split into {len(runs)} pieces because {err} ({summary})")
+    cases = tuple({**c, "chosen": c["case"] == label} for c in cases)
+    m = problem.m
+    constraints = best.constraints[:m]
+    return dataclasses.replace(
+        best, objective=problem.objective.expression.text, verdict=verdict, reason=reason,
+        optimality_proved=proved, constraints=constraints, multipliers=best.multipliers[:m],
+        active=tuple(c.text for c in constraints if c.active), cases=cases, seconds=time.perf_counter() - start)
+
+
+def _relift(lifted: Lifted, run: _Run, tol: float) -> tuple[np.ndarray, np.ndarray]:
+    """The lifted point to explain: (x, φ(x)) (feasible for the epigraph rows, no larger objective: the lift is
+    exact), unless the solver's own t gives smaller KKT residuals (its x may sit a rounding outside a constraint
+    that t = φ(x) then exceeds). ``projected`` iterates in x only, so it always takes (x, φ(x))."""
+    m = lifted.problem.m
+    nu = run.nu if len(run.nu) == m else np.zeros(m)
+    x = torch.from_numpy(np.asarray(run.x[:lifted.n], dtype=np.float64).copy())
+    exact = lifted.lift(x)
+    if len(run.x) == lifted.n:
+        return exact.numpy(), nu
+    own = torch.from_numpy(np.asarray(run.x, dtype=np.float64).copy())
+    mult = torch.from_numpy(nu.copy())
+    better = K.residuals(lifted.problem, exact, mult, tol).max <= K.residuals(lifted.problem, own, mult, tol).max
+    return (exact if better else own).numpy(), nu
+
+
+def _unlift(result: ConstrainedResult, lifted: Lifted, x0: torch.Tensor, tol: float) -> ConstrainedResult:
+    """Back to the user's variables and constraints; the subgradient condition decides with the lifted KKT test."""
+    n, m = lifted.n, lifted.original.m
+    z, nu = result.x, result.multipliers
+    sub = None
+    verdict, reason = result.verdict, result.reason
+    if torch.isfinite(nu).all():
+        active = K.active_mask(lifted.problem, z, nu, math.sqrt(tol))
+        sub = subgradient_kkt(lifted, z, nu, active, tol)
+        if verdict in ("optimal", "local_min", "kkt_point", "not_min") and not sub.satisfied:
+            verdict = "not_converged"
+            reason = (f"the lifted problem's KKT test passes, but the subgradient condition {sub.condition} does "
+                      f"not (residual {sub.stationarity:.3g}, tol {tol:.1g}, selections in the subdifferential: "
+                      f"{all(a.member for a in sub.atoms)})")
+        else:
+            reason = f"{reason}; {'exact' if sub.satisfied else 'not'} with subgradients: {sub.condition}, " \
+                     f"residual {sub.stationarity:.2g}"
+    atoms = sub.atoms if sub is not None else ()
+    constraints = result.constraints[:m]
+    return dataclasses.replace(
+        result, objective=lifted.original.objective.expression.text, names=lifted.original.names, x=z[:n],
+        multipliers=nu[:m], constraints=constraints, active=tuple(r.text for r in constraints if r.active),
+        x0=x0, path=result.path[:, :n], verdict=verdict, reason=reason, epigraph=atoms,
+        lifted_names=lifted.problem.names, subgradient=sub)
+
+
+def _explain(problem, oracle, method, run: _Run, x0, tol, big, S, refit: bool = False) -> ConstrainedResult:
+    """``refit``: when the solver's multipliers miss the KKT test, try the least-squares multipliers on the active
+    set too (after the epigraph variables were reset to t = φ(x))."""
     eq = problem.eq_mask.numpy()
     x = torch.from_numpy(np.asarray(run.x, dtype=np.float64).copy())
     nu = torch.from_numpy(np.asarray(run.nu, dtype=np.float64).copy())
@@ -447,6 +590,11 @@ def _explain(problem, oracle, method, run: _Run, x0, tol, big, S) -> Constrained
     with torch.no_grad():
         value = float(problem.f(x))
     res = K.residuals(problem, x, nu, tol)
+    if refit and not res.satisfied and method != "projected":
+        fit = K.estimate_multipliers(problem, x, K.active_mask(problem, x, nu, math.sqrt(tol)))
+        res_fit = K.residuals(problem, x, fit, tol)
+        if res_fit.max < res.max:
+            nu, res = fit, res_fit
     active = K.active_mask(problem, x, nu, math.sqrt(tol))
     convex, convexity = False, "not checked: no KKT point"
     second, proved = None, False

@@ -1,93 +1,42 @@
 """Constrained problems typed as text: ``minimize f(x)`` subject to relations such as ``"x+y=1"``, ``"x^2+y^2<=2"``.
 
-A relation ``lhs OP rhs`` (OP one of ``= == <= >= < >``) becomes the standard form
+Relations follow the one grammar of :mod:`losslens.relations` (chains ``0<=x<=1``, ``and``, ``≤``/``≥``,
+``==``/``=``); each becomes a :class:`~losslens.relations.Constraint` in standard form
 
 * equality    h(x) = lhs − rhs = 0
 * inequality  g(x) = lhs − rhs ≤ 0   (for ``<=``, ``<``)   or   g(x) = rhs − lhs ≤ 0   (for ``>=``, ``>``)
 
 Strict ``<``/``>`` are solved as their closure (``≤``/``≥``): a minimum over an open set is an infimum over its
 closure. Both sides go through the safe expression language (:mod:`losslens.expr`, never ``eval``); a text with no
-relation (``x+y``), an empty side (``x<=``), or a chain (``x<y<z``) is an :class:`InputError`.
+relation (``x+y``) or an empty side (``x<=``) is an :class:`InputError`.
 
 Variables are the objective's and the constraints' together (a constraint may name variables the objective lacks;
 they join), in natural order unless ``vars`` is given.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Sequence
 
 import sympy
 import torch
 
-from ..expr import Expression, natural_order, parse
+from ..expr import parse
 from ..objective import AnalyticObjective
+from ..relations import MAX_RELATIONS, Constraint, conjunction, names_of, ordered, to_constraint
 from ..validation import InputError
 from . import projections as P
 
-_RELATION = re.compile(r"<=|>=|==|=<|=>|!=|<|>|=")
-MAX_CONSTRAINTS = 64
+__all__ = ["ConstrainedProblem", "Constraint", "feasible_set", "make_problem", "parse_constraints"]
 
 
-@dataclass(frozen=True, eq=False)
-class Constraint:
-    """One constraint in standard form: ``kind`` ``"eq"`` (h(x) = 0) or ``"ineq"`` (g(x) ≤ 0).
+def parse_constraints(text: str, variables: Sequence[str]) -> tuple[Constraint, ...]:
+    """A relation text (a chain or an ``and`` of relations gives several) -> constraints over ``variables``.
 
-    ``expression`` is h or g over the problem's variables; ``text`` is the relation as typed."""
-
-    text: str
-    kind: str
-    expression: Expression
-    strict: bool = False
-
-    @property
-    def sympy(self) -> sympy.Expr:
-        return self.expression.sympy
-
-    def standard(self) -> str:
-        return f"{sympy.sstr(self.sympy)} {'=' if self.kind == 'eq' else '<='} 0"
-
-
-def split_relation(text: str) -> tuple[str, str, str]:
-    """``"x+y <= 1"`` -> ``("x+y", "<=", "1")``; exactly one relation with two nonempty sides."""
-    if not isinstance(text, str) or not text.strip():
-        raise InputError("constraint is empty, must be a relation such as 'x+y=1' or 'x^2+y^2<=2'")
-    ops = _RELATION.findall(text)
-    if not ops:
-        raise InputError(f"constraint {text.strip()!r} has no relation: use =, <= or >= (e.g. 'x+y=1')")
-    if len(ops) > 1:
-        raise InputError(f"constraint {text.strip()!r} has {len(ops)} relations, exactly one is allowed "
-                         "(write a chain a<=x<=b as two constraints)")
-    op = ops[0]
-    if op == "!=":
-        raise InputError(f"constraint {text.strip()!r} uses '!=', allowed relations are =, <=, >=, <, >")
-    lhs, rhs = (s.strip() for s in _RELATION.split(text, maxsplit=1))
-    if not lhs or not rhs:
-        side = "left" if not lhs else "right"
-        raise InputError(f"constraint {text.strip()!r} has an empty {side} side")
-    return lhs, {"==": "=", "=<": "<=", "=>": ">="}.get(op, op), rhs
-
-
-def _side_names(text: str) -> set[str]:
-    """Variable names a side uses (constants have none)."""
-    try:
-        return set(parse(text).variables)
-    except InputError as err:
-        if "has no variables" in str(err):
-            return set()
-        raise
-
-
-def parse_constraint(text: str, variables: Sequence[str]) -> Constraint:
-    """A relation -> :class:`Constraint` over ``variables`` (which must include every name the relation uses)."""
-    lhs, op, rhs = split_relation(text)
-    body = f"({lhs}) - ({rhs})" if op in ("=", "<=", "<") else f"({rhs}) - ({lhs})"
-    try:
-        expression = parse(body, list(variables))
-    except InputError as err:
-        raise InputError(f"constraint {text.strip()!r}: {err}") from None
-    return Constraint(text.strip(), "eq" if op == "=" else "ineq", expression, op in ("<", ">"))
+    >>> [c.standard() for c in parse_constraints("0 <= x <= 1", ["x"])]
+    ['-x <= 0', 'x - 1 <= 0']
+    """
+    return tuple(to_constraint(r, variables) for r in conjunction(text))
 
 
 @dataclass(frozen=True, eq=False)
@@ -145,19 +94,17 @@ def make_problem(objective, constraints: Sequence[str], vars: Sequence[str] | st
 
     if isinstance(constraints, str):
         constraints = [constraints]
-    constraints = list(constraints)
-    if len(constraints) > MAX_CONSTRAINTS:
-        raise InputError(f"{len(constraints)} constraints given, at most {MAX_CONSTRAINTS} are allowed")
+    relations = [r for text in constraints for r in conjunction(text)]
+    if len(relations) > MAX_RELATIONS:
+        raise InputError(f"{len(relations)} constraints given, at most {MAX_RELATIONS} are allowed")
     base = objective if isinstance(objective, AnalyticObjective) else resolve(objective)
-    sides = [split_relation(t) for t in constraints]
     if vars is not None:
         names = parse(base.expression.text, vars).variables
     else:
-        extra = set().union(*[_side_names(s[0]) | _side_names(s[2]) for s in sides]) if sides else set()
-        names = tuple(base.names) + tuple(natural_order(extra - set(base.names)))
+        names = ordered(names_of(relations), base.names)
     if len(names) != len(base.names) or tuple(names) != tuple(base.names):
         base = AnalyticObjective(base.expression.text, list(names), label=base.label)
-    return ConstrainedProblem(tuple(names), base, tuple(parse_constraint(t, names) for t in constraints))
+    return ConstrainedProblem(tuple(names), base, tuple(to_constraint(r, names) for r in relations))
 
 
 # --- feasible sets with an exact projection (for projected gradient) --------------------------------------------
@@ -251,7 +198,7 @@ def feasible_set(problem: ConstrainedProblem) -> P.ConvexSet | None:
     return _box(cons, lins, problem.n)
 
 
-def _box(cons, lins, n) -> P.Box | None:
+def _box(cons, lins, n) -> P.BoxSet | None:
     lo = torch.full((n,), -float("inf"), dtype=torch.float64)
     hi = torch.full((n,), float("inf"), dtype=torch.float64)
     for c, lin in zip(cons, lins):
@@ -265,7 +212,7 @@ def _box(cons, lins, n) -> P.Box | None:
             lo[i] = max(float(lo[i]), -b / a)
     if (lo > hi).any():
         return None   # empty: the solver reports infeasibility
-    return P.Box(lo, hi)
+    return P.BoxSet(lo, hi)
 
 
 def _simplex(cons, lins, n) -> P.Simplex | None:

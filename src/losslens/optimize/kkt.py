@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import sympy
 import torch
-from torch.func import hessian, jacrev
+from torch.autograd import functional as AF
 
 from ..results import Result
 from .constraints import ConstrainedProblem
@@ -58,9 +58,20 @@ class KKTResiduals(Result):
         return d
 
 
+def jacobian(fn, x: torch.Tensor) -> torch.Tensor:
+    """∂fn/∂x at ``x`` [n] by reverse-mode autograd: [n] for a scalar fn, [m, n] for fn -> [m] (m may be 0).
+
+    ``torch.autograd.functional`` rather than ``torch.func``: the same products, but the first ``torch.func`` call
+    imports ``torch._dynamo`` (seconds), which a one-off KKT check should not pay."""
+    out = fn(x)
+    if out.dim() and not out.numel():
+        return x.new_zeros(0, x.numel())
+    return AF.jacobian(fn, x)
+
+
 def lagrangian_gradient(problem: ConstrainedProblem, x: torch.Tensor, nu: torch.Tensor) -> torch.Tensor:
     """∇_x L(x, ν) = ∇f(x) + J_c(x)ᵀ ν, shape [n]."""
-    return jacrev(lambda z: problem.f(z) + (problem.c(z) * nu).sum())(x)
+    return jacobian(lambda z: problem.f(z) + (problem.c(z) * nu).sum(), x)
 
 
 def residuals(problem: ConstrainedProblem, x: torch.Tensor, nu: torch.Tensor, tol: float) -> KKTResiduals:
@@ -93,8 +104,8 @@ def estimate_multipliers(problem: ConstrainedProblem, x: torch.Tensor, active: t
     idx = torch.nonzero(active).reshape(-1)
     if not idx.numel():
         return nu
-    J = jacrev(problem.c)(x)[idx]
-    gf = jacrev(problem.f)(x)
+    J = jacobian(problem.c, x)[idx]
+    gf = jacobian(problem.f, x)
     eq = problem.eq_mask[idx]
     lo = [-float("inf") if e else 0.0 for e in eq.tolist()]
     sol = lsq_linear(J.T.numpy(), (-gf).numpy(), bounds=(lo, [float("inf")] * len(lo)), method="bvls",
@@ -117,12 +128,12 @@ class SecondOrder(Result):
 def second_order(problem: ConstrainedProblem, x: torch.Tensor, nu: torch.Tensor, active: torch.Tensor,
                  tol: float) -> SecondOrder:
     """Reduced-Hessian test (Nocedal & Wright, Thms 12.5 and 12.6)."""
-    H = hessian(lambda z: problem.f(z) + (problem.c(z) * nu).sum())(x)
+    H = AF.hessian(lambda z: problem.f(z) + (problem.c(z) * nu).sum(), x)
     H = 0.5 * (H + H.T)
     idx = torch.nonzero(active).reshape(-1)
     n = problem.n
     if idx.numel():
-        J = jacrev(problem.c)(x)[idx]
+        J = jacobian(problem.c, x)[idx]
         U, S, Vh = torch.linalg.svd(J, full_matrices=True)
         rank = int((S > 1e-10 * max(1.0, float(S.max()) if S.numel() else 1.0)).sum())
         Z = Vh[rank:].T

@@ -4,7 +4,7 @@ sympy differentiates f and every constraint c_k symbolically; ``sympy.lambdify``
 elimination) compiles values [1 + m], first derivatives ∇f [n], J [m, n], and second derivatives ∇²f [n, n],
 ∇²c [m, n, n] to numpy. A call costs microseconds, where a ``torch.func`` Hessian of an expression tree costs
 milliseconds, so the solvers' inner loops use this oracle; the KKT residuals of the final answer are computed
-independently with ``torch.func`` (:mod:`.kkt`).
+independently with ``torch.autograd`` (:mod:`.kkt`).
 """
 from __future__ import annotations
 

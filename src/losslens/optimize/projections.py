@@ -2,7 +2,7 @@
 
 Every set here has a closed-form or finite (sort-based) projection, exact up to floating-point rounding:
 
-* ``Box(lo, hi)``          C = {y : lo ≤ y ≤ hi}           P(x) = clip(x, lo, hi)          (±inf bounds allowed)
+* ``BoxSet(lo, hi)``       C = {y : lo ≤ y ≤ hi}           P(x) = clip(x, lo, hi)          (±inf bounds allowed)
 * ``L2Ball(center, r)``     C = {y : ‖y − c‖₂ ≤ r}          P(x) = c + (x − c) · min(1, r / ‖x − c‖₂)
 * ``L1Ball(center, r)``     C = {y : ‖y − c‖₁ ≤ r}          soft-threshold at θ found by sorting |x − c|
                                                             (Duchi, Shalev-Shwartz, Singer, Chandra 2008)
@@ -52,7 +52,7 @@ class ConvexSet:
 
 
 @dataclass(frozen=True, eq=False)
-class Box(ConvexSet):
+class BoxSet(ConvexSet):
     """{y : lo ≤ y ≤ hi}; ``lo``/``hi`` [n], entries may be ∓inf, lo ≤ hi."""
 
     lo: torch.Tensor
@@ -250,7 +250,7 @@ def make_set(kind: str, n: int, *, radius: float | None = None, center=None, lo=
         hi_t = torch.full((n,), math.inf, dtype=torch.float64) if hi is None else _vec("hi", hi)
         lo_t = lo_t.expand(n).clone() if lo_t.numel() == 1 else lo_t
         hi_t = hi_t.expand(n).clone() if hi_t.numel() == 1 else hi_t
-        s = Box(lo_t, hi_t)
+        s = BoxSet(lo_t, hi_t)
     elif kind == "simplex":
         s = Simplex(total)
     elif kind == "affine":

@@ -4,8 +4,8 @@ to −∇f at a KKT point (∇f = −Σ ν_k ∇c_k)."""
 from __future__ import annotations
 
 import torch
-from torch.func import jacrev
 
+from ..optimize.kkt import jacobian
 from ..validation import InputError
 from . import save
 
@@ -53,11 +53,12 @@ def constrained_figure(result, path=None, *, resolution: int = 200):
     ax.plot([float(x[0])], [float(x[1])], "*", color="gold", mec="black", ms=16, label="solution")
     scale = 0.2 * float(span.max())
     arrows = []
-    if result.verdict not in ("infeasible", "unknown", "unbounded"):
-        gf = jacrev(problem.f)(x)
+    smooth = not result.epigraph and not result.cases    # at a kink ∇f and ∇c are not defined: no arrows
+    if smooth and result.verdict not in ("infeasible", "unknown", "unbounded"):
+        gf = jacobian(problem.f, x)
         arrows.append((-gf, "black", "−∇f (= Σ ν∇c at a KKT point)"))
         if problem.m:
-            J = jacrev(problem.c)(x)
+            J = jacobian(problem.c, x)
             for k, (c, nu) in enumerate(zip(problem.constraints, result.multipliers.tolist())):
                 if c.kind == "eq" or abs(nu) > 1e-12:
                     arrows.append((nu * J[k], "crimson" if c.kind == "eq" else "tab:blue", f"ν∇c ({c.text})"))
