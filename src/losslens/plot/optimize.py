@@ -97,6 +97,7 @@ def curves(runs: Sequence, labels: Sequence[str] | None = None, title: str | Non
         g = r.gradient_norms.numpy()
         a2.semilogy(np.where(g > 0, g, np.nan), "-", color=c, label=_label(r, name))
         a2.axhline(r.scale.gtol, color=c, linestyle=":", linewidth=0.8)
+    a1.ticklabel_format(axis="y", useOffset=False)  # values near a constant read as they are, not as an offset
     a1.set_xlabel("step"), a1.set_ylabel("value"), a1.legend(fontsize=8)
     a2.set_xlabel("step"), a2.set_ylabel("|grad| (dotted: gtol)"), a2.legend(fontsize=8)
     fig.suptitle(title or runs[0].objective)

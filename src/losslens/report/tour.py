@@ -44,6 +44,7 @@ class Claim(Result):
     numbers: dict = field(default_factory=dict)
     figures: tuple[Figure, ...] = ()
     command: str = ""
+    id: str = ""  # the key of its check in ``sections._common.CHECKS`` (a pure function of ``numbers``)
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class Section:
     id: str
     title: str
     run: Callable[["Context"], list[Claim]]
+    intro: Callable[[], str] | None = None  # opening prose and formulas (HTML with MathML), rendered on the page
 
 
 @dataclass
@@ -109,6 +111,14 @@ def _atomic_write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def _figure_style():
+    """SVG text stays text (searchable, and measurable in a browser: the page's tests check that no two labels
+    overlap)."""
+    import matplotlib
+
+    return matplotlib.rc_context({"svg.fonttype": "none"})
+
+
 def _key(section: Section, quick: bool, seed: int) -> str:
     return hashlib.sha256(json.dumps([section.id, quick, seed, __version__]).encode()).hexdigest()[:16]
 
@@ -121,10 +131,25 @@ def _load_cached(path: Path, key: str, out: Path) -> SectionResult | None:
     if d.get("key") != key:
         return None
     claims = tuple(Claim(c["statement"], c["check"], c["status"], c["numbers"],
-                         tuple(Figure(**f) for f in c["figures"]), c["command"]) for c in d["claims"])
+                         tuple(Figure(**f) for f in c["figures"]), c["command"], c.get("id", "")) for c in d["claims"])
     if not all((out / f.path).exists() for c in claims for f in c.figures):
         return None
     return SectionResult(d["id"], d["title"], claims, d["seconds"], key)
+
+
+def select_sections(only: str | None) -> list[Section] | None:
+    """The sections named in ``only`` ("goal,convexity"), in the tour's order; None (all) when ``only`` is None."""
+    from ..validation import InputError
+    from .sections import SECTIONS
+
+    if only is None:
+        return None
+    ids = [s.strip() for s in only.split(",") if s.strip()]
+    known = [s.id for s in SECTIONS]
+    bad = [i for i in ids if i not in known]
+    if bad or not ids:
+        raise InputError(f"--only {only!r} names no section or an unknown one {bad}; sections are {', '.join(known)}")
+    return [s for s in SECTIONS if s.id in ids]
 
 
 def run_tour(out: str | Path, quick: bool = False, seed: int = 0, sections: list[Section] | None = None,
@@ -149,7 +174,8 @@ def run_tour(out: str | Path, quick: bool = False, seed: int = 0, sections: list
             reused.append(section.id)
             continue
         ts = time.perf_counter()
-        claims = tuple(section.run(Context(out, quick, seed)))
+        with _figure_style():
+            claims = tuple(section.run(Context(out, quick, seed)))
         result = SectionResult(section.id, section.title, claims, time.perf_counter() - ts, key)
         _atomic_write(path, json.dumps(result.to_dict(), indent=1))
         done.append(result)
