@@ -277,4 +277,4 @@ def test_page_in_a_real_browser(tour_dir):
                 problems[src] = r
         browser.close()
     assert errors == []
-    assert problems == {}
+    assert problems == {}, json.dumps(problems, indent=0, ensure_ascii=False)

@@ -68,6 +68,10 @@ def gap_figure(study, path):
                label="N^(−1/2) for comparison")
     b.set_xscale("log")
     b.set_yscale("log")
+    for ax in (a, b):     # ticks at the sizes themselves: minor labels (3×10², 4×10², ...) collide on a short axis
+        ax.set_xticks(N, [str(int(n)) for n in N])
+        ax.xaxis.set_minor_formatter(plt.NullFormatter())
+    b.yaxis.set_minor_formatter(plt.NullFormatter())
     b.set(xlabel="training-set size N", ylabel="error gap", title=f"gap: {study.verdict.replace('_', ' ')}")
     b.legend(fontsize=8)
     fig.tight_layout()

@@ -77,7 +77,7 @@ def _saddle_property(ctx: Context) -> Claim:
     X, A = np.meshgrid(np.linspace(-0.5, 2.5, 200), np.linspace(0, 5, 200))
     fig, ax = plt.subplots(figsize=(5.8, 4.2))
     cs = ax.contour(X, A, Ln(X, A), levels=20, cmap="viridis")
-    ax.clabel(cs, fontsize=7)
+    fig.colorbar(cs, ax=ax, label="L(x, α)")
     ax.scatter([xs_], [as_], color="C3", zorder=3, label=f"saddle (x*, α*) = ({sol[x]}, {sol[a]})")
     ax.set(xlabel="x", ylabel="multiplier α", title="L(x, α) = x² + α(1 − x)")
     ax.legend(fontsize=8, loc="upper right")
