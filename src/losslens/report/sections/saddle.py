@@ -256,8 +256,8 @@ def intro() -> str:
     x = sp.Symbol("x")
     H = sp.Symbol("H")
     return (
-        "<p>D2L 11.1.2.2: a saddle point is any location where all gradients vanish but which is neither a global "
-        "nor a local minimum. At a point where the gradient is zero, the Hessian (the matrix of second derivatives) "
+        "<p>D2L 11.1.2.2: a saddle point is a point where the gradient vanishes but which is no minimum, local or "
+        "global. At a point where the gradient is zero, the Hessian (the matrix of second derivatives) "
         "decides through its eigenvalues:</p>"
         + formula(sp.Symbol("∇f(x)"), op("="), 0, op(","), text("eigenvalues of"), H, op("="),
                   sp.Symbol("∇²f(x)"), text("all > 0: minimum; all < 0: maximum; both signs: saddle"))

@@ -117,7 +117,7 @@ def _gradient_flow(ctx: Context) -> Claim:
 def intro() -> str:
     x = sp.Symbol("x")
     return (
-        "<p>D2L 11.1.2.3: the most insidious problem is the vanishing gradient. For tanh, the gradient "
+        "<p>D2L 11.1.2.3: a vanishing gradient can stop optimization long before a minimum. For tanh, the gradient "
         + formula(sp.Eq(sp.Derivative(sp.tanh(x), x), 1 - sp.tanh(x) ** 2), block=False)
         + " is almost zero once |x| is a few units; gradient descent then stalls wherever it stands, whatever "
           "the function does further away. In a deep network the backward pass multiplies such factors layer after "
