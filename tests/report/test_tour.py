@@ -245,7 +245,9 @@ def test_page_in_a_real_browser(tour_dir):
     errors = []
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=exe, args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        context = browser.new_context(viewport={"width": 1200, "height": 900})
+        context.set_default_timeout(180_000)   # a safety net on a loaded machine, not a timing assertion
+        page = context.new_page()
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto((tour_dir / "index.html").as_uri())
@@ -269,7 +271,7 @@ def test_page_in_a_real_browser(tour_dir):
         page.screenshot(path=str(artifacts / "tour.png"), full_page=True)
         problems = {}
         for src, _ in sizes:
-            fig = browser.new_page()
+            fig = context.new_page()
             fig.goto((tour_dir / src).as_uri())
             r = fig.evaluate(_FIGURE_JS)
             fig.close()
