@@ -1,12 +1,20 @@
 import json
+import math
 import os
+import re
+import shlex
 import shutil
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
-from losslens.report.page import render_result
-from losslens.report.tour import run_tour
+from losslens.cli import app
+from losslens.report.page import render_result, render_tour
+from losslens.report.sections._common import CHECKS, REPRODUCE
+from losslens.report.tour import Context, run_tour, select_sections
+
+runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
@@ -16,61 +24,168 @@ def tour_dir(tmp_path_factory):
     return out
 
 
+def _data(out):
+    return json.loads((out / "results.json").read_text())
+
+
 def _claims(out):
-    data = json.loads((out / "results.json").read_text())
-    return {s["id"]: s["claims"] for s in data["sections"]}
+    return {c["id"]: c for s in _data(out)["sections"] for c in s["claims"]}
 
 
 def test_results_numbers_match_exact_math(tour_dir):
-    claims = _claims(tour_dir)
-    cubic, saddle, high_dim, network, critical = claims["saddle-points"]
+    c = {k: v["numbers"] for k, v in _claims(tour_dir).items()}
     # exact GOE value at n = 8 from de Bruijn's Pfaffian is far below the naive 2^-8
-    assert high_dim["numbers"]["source"] == "exact" and high_dim["numbers"]["P(min), n = 8"] < 2.0 ** -8
-    assert cubic["numbers"]["kind"] == "degenerate" and cubic["numbers"]["f''(0)"] == 0.0
-    assert saddle["numbers"]["Hessian eigenvalues"] == [-2.0, 2.0] and saddle["status"] == "confirmed"
-    tanh, stalled, flow = claims["vanishing-gradients"]
-    assert tanh["numbers"]["f'(4)"] == pytest.approx(0.0013409506830258655, rel=1e-12)
-    assert stalled["numbers"]["verdict"] == "vanishing_gradient"
-    certified, basins = claims["local-minima"]
-    assert certified["numbers"]["certified"] and certified["numbers"]["complete (no other critical point)"]
-    assert certified["numbers"]["global minimum at"] == pytest.approx(1.0904082219, abs=1e-9)
-    at = sorted(float(k.split("= ")[1]) for k in basins["numbers"] if k.startswith("minimum at"))
+    assert c["saddle.goe"]["source"] == "exact" and c["saddle.goe"]["P(min) at the largest n"] < 2.0 ** -8
+    assert c["saddle.cubic"]["kind"] == "degenerate" and c["saddle.cubic"]["f'''(0) (exact)"] == 6
+    assert c["saddle.xy"]["Hessian eigenvalues (exact)"] == ["-2", "2"]
+    assert c["saddle.rule"]["-x^2 - y^2"] == {"eigenvalues (exact)": ["-2", "-2"], "kind": "max"}
+    assert c["vanishing.tanh"]["f'(4)"] == pytest.approx(0.0013409506830258655, rel=1e-12)
+    assert c["minima.certified"]["global minimum at"] == pytest.approx(1.0904082219, abs=1e-9)
+    at = sorted(m["x"] for m in c["minima.basins"]["minima reached"])
     # x cos(pi x) on [-1, 2]: f'(x) = cos(pi x) - pi x sin(pi x) = 0 near -0.2738 (local) and 1.0904 (global)
     assert at[0] == pytest.approx(-0.2738, abs=1e-3) and at[-1] == pytest.approx(1.0904, abs=1e-3)
-    conv = {c["statement"].split(" is ")[0]: c["numbers"].get("verdict") for c in claims["convexity"]}
-    assert conv["0.5*x^2"] == "strongly_convex" and conv["cos(pi*x)"] == "not_convex"
-    risk = claims["goal"][0]["numbers"]
-    # f'(x) = cos(pi x) - pi x sin(pi x) = 0 at x = 1.0904 on [0.5, 1.5]; the ripple moves g's minimizer away
-    assert risk["argmin risk"] == pytest.approx(1.0904082, abs=1e-6)
-    assert abs(risk["argmin empirical risk"] - risk["argmin risk"]) > 0.01
-    kkt, decay, _ = claims["constraints"]
-    # x1 = 2 x2 - 1 with 8 x2^2 - 4 x2 - 3 = 0 (both constraints active)
-    x2 = (4 + 112 ** 0.5) / 16
-    assert kkt["numbers"]["solution"] == pytest.approx([2 * x2 - 1, x2], abs=1e-6)
-    assert decay["numbers"]["multiplier"] == pytest.approx(decay["numbers"]["λ"], rel=1e-6)
-    assert flow["numbers"]["deep sigmoid verdict"] == "vanishing"
-    assert network["numbers"]["λmax after 1 step"] > 0
-    # the highest-loss critical point has every hidden unit off (output = class prior): a saddle
-    nums = critical["numbers"]
-    assert nums["converged"] >= 5 and nums["index at highest loss"] > 0
-    assert critical["status"] == {"saddles_high_minima_low": "confirmed", "not_observed": "refuted"}.get(
-        nums["checker's verdict"], "unknown")
+    assert c["convexity.function-half-square"]["modulus μ"] == "1"
+    # (x - y)^2 + x^2 has the constant Hessian [[4, -2], [-2, 2]], eigenvalues 3 ± √5
+    assert c["convexity.hessian"]["(x - y)^2 + x^2"]["smallest eigenvalue (exact)"] == "3 - sqrt(5)"
+    assert c["convexity.jensen"]["E[f(X)] (exact)"] == pytest.approx(math.exp(1 / 8), rel=1e-15)
+    assert c["convexity.cubic-local"]["critical points (exact)"] == ["-1/3", "1"]
+    assert c["goal.risk"]["argmin risk"] == pytest.approx(1.0904082, abs=1e-6)
+    x2 = (4 + 112 ** 0.5) / 16       # x1 = 2 x2 - 1 with 8 x2^2 - 4 x2 - 3 = 0 (both constraints active)
+    assert c["constraints.kkt"]["exact x"] == pytest.approx([2 * x2 - 1, x2], abs=1e-15)
+    assert c["constraints.kkt"]["exact multipliers"][0] == pytest.approx(1.5 + 7 ** 0.5 / 28, abs=1e-15)
+    # soft thresholding of c = (2, 0.5) at λ = 1 is (1, 0): radius 1
+    assert c["constraints.l1"]["solution at λ = 1"] == [1.0, 0.0]
+    assert c["exercises.half-ball"]["midpoint value (exact)"] == "sqrt(2)"
+    assert c["exercises.subspace"]["M (exact)"] == "[[2/3, -1/3, 1/3], [-1/3, 2/3, 1/3], [1/3, 1/3, 2/3]]"
+    # heavy ball along x1 (λ = 0.2, η = 0.4, β = 0.5): largest root of z² − 1.42 z + 0.5 = 0
+    assert c["landscape.momentum"]["momentum rate along x1 (exact)"] == pytest.approx((1.42 + 0.0164 ** 0.5) / 2)
+    assert c["landscape.momentum"]["gd rate along x1 (exact)"] == pytest.approx(0.92)
 
 
-def test_every_claim_has_a_known_status_and_figures_exist(tour_dir):
-    for claims in _claims(tour_dir).values():
-        for c in claims:
-            assert c["status"] in ("confirmed", "refuted", "unknown", "unavailable")
+def test_every_claim_has_a_check_a_figure_and_its_mutation_is_refuted(tour_dir):
+    data = _data(tour_dir)
+    seen = set()
+    for s in data["sections"]:
+        for c in s["claims"]:
+            cid = c["id"]
+            assert cid in CHECKS, c["statement"]
+            seen.add(cid)
+            check = CHECKS[cid]
+            # the status shown is the check applied to the numbers shown
+            ok = check.test(c["numbers"])
+            assert c["status"] == ("unknown" if ok is None else "confirmed" if ok else "refuted"), cid
+            assert c["figures"], f"{cid} has no figure"
             for f in c["figures"]:
                 assert (tour_dir / f["path"]).stat().st_size > 0 and f["alt"]
+            mutated = check.mutate(c["numbers"])
+            assert mutated != c["numbers"] and check.test(mutated) is False, cid
+            # and the page then shows it refuted
+            c_status, c_numbers = c["status"], c["numbers"]
+            c["status"], c["numbers"] = "refuted", mutated
+            html = render_tour(data)
+            c["status"], c["numbers"] = c_status, c_numbers
+            block = html.split(f'id="{s["id"]}-{s["claims"].index(c) + 1}"')[1].split('<div class="claim"')[0]
+            assert '<span class="badge refuted"' in block, cid
+    assert seen == set(CHECKS), set(CHECKS) - seen
+    assert all(c["status"] == "confirmed" for c in _claims(tour_dir).values()), \
+        {k: v["status"] for k, v in _claims(tour_dir).items() if v["status"] != "confirmed"}
+
+
+def _ctx(tmp_path):
+    return Context(tmp_path, True, 0)
+
+
+def test_perturbed_inputs_turn_claims_refuted(tmp_path, monkeypatch):
+    from losslens.report.sections import constraints, convexity, landscape
+
+    monkeypatch.setattr(landscape, "BETA", 0.9)   # heavy ball with β = 0.9 contracts by √0.9 > 0.92 along x1
+    assert landscape._momentum(_ctx(tmp_path)).status == "refuted"
+    monkeypatch.setattr(convexity, "HESSIAN_CASES", {**convexity.HESSIAN_CASES, "x^3": "convex"})
+    assert convexity._hessian_psd(_ctx(tmp_path)).status == "refuted"
+    monkeypatch.setattr(constraints, "OBJECTIVE", "(x1 - 2)^2 + (x2 - 1.2)^2")   # the exact point is the old one's
+    assert constraints._lagrangian(_ctx(tmp_path)).status == "refuted"
+
+
+def _same(page, reproduced, where):
+    if isinstance(reproduced, dict):
+        for k, v in reproduced.items():
+            _same(page[k], v, f"{where}/{k}")
+    elif isinstance(reproduced, list):
+        assert len(page) == len(reproduced), where
+        for i, (a, b) in enumerate(zip(page, reproduced)):
+            _same(a, b, f"{where}[{i}]")
+    elif isinstance(reproduced, float):
+        assert page == pytest.approx(reproduced, rel=1e-6, abs=1e-9), where
+    else:
+        assert page == reproduced, where
+
+
+def test_reproduce_commands_give_the_page_numbers(tour_dir, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for cid, c in _claims(tour_dir).items():
+        if not c["command"] or c["command"].startswith("losslens tour"):
+            continue
+        assert cid in REPRODUCE, f"{cid}: no reader for the output of {c['command']!r}"
+        args = shlex.split(c["command"])
+        assert args[0] == "losslens"
+        r = runner.invoke(app, [args[1], "--json", *args[2:]])     # options before a "--"
+        assert r.exit_code == 0, (c["command"], r.output)
+        _same(c["numbers"], REPRODUCE[cid](json.loads(r.stdout)), cid)
+
+
+@pytest.mark.slow
+def test_tour_commands_reproduce_their_sections(tour_dir, tmp_path):
+    claims = _claims(tour_dir)
+    commands = {c["command"] for c in claims.values() if c["command"].startswith("losslens tour")}
+    assert commands
+    for command in sorted(commands):
+        args = shlex.split(command)[1:]
+        args[args.index("--out") + 1] = str(tmp_path / args[args.index("--out") + 1])
+        r = runner.invoke(app, args + ["--json"])
+        assert r.exit_code == 0, r.output
+        for s in json.loads(r.stdout)["sections"]:
+            for c in s["claims"]:
+                assert c["numbers"] == claims[c["id"]]["numbers"], c["id"]
+
+
+def test_only_selects_sections_and_rejects_unknown_ones(tmp_path):
+    assert [s.id for s in select_sections("exercises, goal")] == ["goal", "exercises"]
+    assert select_sections(None) is None
+    from losslens import InputError
+
+    with pytest.raises(InputError, match="unknown one"):
+        select_sections("goal,nope")
+    with pytest.raises(InputError, match="names no section"):
+        select_sections(" , ")
+    r = runner.invoke(app, ["tour", "--only", "nope", "--out", str(tmp_path)])
+    assert r.exit_code == 2 and "nope" in r.output and "Traceback" not in r.output
+
+
+def test_page_teaches_with_rendered_formulas(tour_dir):
+    html = (tour_dir / "index.html").read_text()
+    intros = re.findall(r'<div class="intro">(.*?)</div>', html, re.S)
+    assert len(intros) == len(_data(tour_dir)["sections"]) and all("<math" in i for i in intros)
+    convexity = html.split('id="convexity"')[1]
+    # convex set (∈), convex function (≤), Jensen (≥), Hessian test (⪰), each as MathML from sympy objects
+    for fragment in ("<mo>∈</mo>", "<mo>&#x2264;</mo>", "<mo>&#x2265;</mo>", "<mo>⪰</mo>"):
+        assert fragment in convexity.split("</div>")[0], fragment
+    constraints = html.split('id="constraints"')[1].split("</div>")[0]
+    assert "Lagrangian" in constraints and "<mo>&#x2211;</mo>" in constraints    # L = f + Σ α_i c_i
+    for words in ("gradient clipping", "affine", "L1", "exercise", "Krawczyk", "subset simulation", "index",
+                  "filter normalisation"):
+        assert words.lower() in html.lower(), words
+    cells = re.findall(r'<td class="num">(.*?)</td>', html, re.S)
+    assert cells and not [c for c in cells if re.search(r"\b(not|strongly|strictly)_convex\b", c)]
 
 
 def test_rerun_reuses_sections_and_rebuilds_a_missing_one(tmp_path):
-    first = run_tour(tmp_path, quick=True)
+    sections = select_sections("vanishing-gradients,exercises")
+    first = run_tour(tmp_path, quick=True, sections=sections)
     assert first.reused == ()
-    (tmp_path / "sections" / "saddle-points.json").unlink()
-    second = run_tour(tmp_path, quick=True)
-    assert "saddle-points" not in second.reused and "vanishing-gradients" in second.reused
+    (tmp_path / "sections" / "exercises.json").unlink()
+    second = run_tour(tmp_path, quick=True, sections=sections)
+    assert "exercises" not in second.reused and "vanishing-gradients" in second.reused
+    assert [c.id for c in second.sections[0].claims] == [c.id for c in first.sections[0].claims]
 
 
 def test_report_renders_any_result(tmp_path, tour_dir):
@@ -78,7 +193,8 @@ def test_report_renders_any_result(tmp_path, tour_dir):
     src.write_text(json.dumps({"kind": "saddle", "eigenvalues": [-2.0, 2.0], "nested": {"a": None}}))
     html = render_result(src).read_text()
     assert "saddle" in html and "[-2, 2]" in html and "n/a" in html
-    assert "Saddle points" in render_result(tour_dir / "results.json", tmp_path / "t.html").read_text()
+    page = render_result(tour_dir / "results.json", tmp_path / "t.html").read_text()
+    assert "Saddle points" in page and "<math" in page
 
 
 def test_report_bad_input(tmp_path):
@@ -100,6 +216,27 @@ def _chromium():
     return None
 
 
+# Every <text> of an SVG figure: its box on screen; overlapping pairs (more than 15% of the smaller box, and more
+# than 4 px²); and every plotting axes' labels (ax<i>, ax<i>-xlabel, ax<i>-ylabel are set by losslens.plot.save).
+_FIGURE_JS = """() => {
+  const boxes = [...document.querySelectorAll('text')].filter(t => t.textContent.trim())
+      .map(t => { const r = t.getBoundingClientRect(); return {s: t.textContent.trim(), x0: r.left, y0: r.top,
+                                                                 x1: r.right, y1: r.bottom}; });
+  const overlaps = [];
+  for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+    const a = boxes[i], b = boxes[j];
+    const w = Math.min(a.x1, b.x1) - Math.max(a.x0, b.x0), h = Math.min(a.y1, b.y1) - Math.max(a.y0, b.y0);
+    if (w <= 0 || h <= 0) continue;
+    const small = Math.min((a.x1 - a.x0) * (a.y1 - a.y0), (b.x1 - b.x0) * (b.y1 - b.y0));
+    if (w * h > 4 && w * h > 0.15 * small) overlaps.push([a.s, b.s]);
+  }
+  const axes = [...document.querySelectorAll('g[id]')].map(g => g.id).filter(id => /^ax\\d+$/.test(id));
+  const unlabelled = axes.filter(id => !['xlabel', 'ylabel'].every(k => {
+      const g = document.getElementById(id + '-' + k); return g && g.textContent.trim(); }));
+  return {overlaps, axes: axes.length, unlabelled, texts: boxes.length};
+}"""
+
+
 def test_page_in_a_real_browser(tour_dir):
     exe = _chromium()
     if exe is None:
@@ -108,13 +245,18 @@ def test_page_in_a_real_browser(tour_dir):
     errors = []
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=exe, args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        context = browser.new_context(viewport={"width": 1200, "height": 900})
+        context.set_default_timeout(180_000)   # a safety net on a loaded machine, not a timing assertion
+        page = context.new_page()
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto((tour_dir / "index.html").as_uri())
         page.wait_for_load_state("load")
         sizes = page.eval_on_selector_all("img", "els => els.map(e => [e.getAttribute('src'), e.naturalWidth])")
         assert sizes and all(w > 0 for _, w in sizes), sizes
+        # MathML is laid out by the browser: a rendered formula has a height
+        heights = page.eval_on_selector_all("math", "els => els.map(e => e.getBoundingClientRect().height)")
+        assert heights and all(h > 5 for h in heights), heights
         anchors = page.eval_on_selector_all("a[href^='#']", "els => els.map(e => e.getAttribute('href'))")
         for href in anchors:
             if href != "#":
@@ -127,8 +269,17 @@ def test_page_in_a_real_browser(tour_dir):
         artifacts = Path(os.environ.get("LOSSLENS_ARTIFACTS", "test-artifacts"))
         artifacts.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(artifacts / "tour.png"), full_page=True)
+        problems = {}
+        for src, _ in sizes:
+            fig = context.new_page()
+            fig.goto((tour_dir / src).as_uri())
+            r = fig.evaluate(_FIGURE_JS)
+            fig.close()
+            if r["overlaps"] or r["unlabelled"] or not r["axes"]:
+                problems[src] = r
         browser.close()
     assert errors == []
+    assert problems == {}, json.dumps(problems, indent=0, ensure_ascii=False)
 
 
 def _fake_sections(calls):

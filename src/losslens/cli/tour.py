@@ -16,10 +16,13 @@ def tour_cmd(
     out: Path = typer.Option(Path("losslens-tour"), "--out", help="Directory for index.html, figures, results.json."),
     quick: bool = typer.Option(False, "--quick", help="Smaller computations (about 30 s)."),
     seed: int = typer.Option(0, "--seed", help="Seed for every random choice."),
+    only: Optional[str] = typer.Option(None, "--only", help="Comma-separated section ids: run just these."),
     json: bool = JSON_OPTION,
 ):
     """Run the tour of D2L 11.1-11.2: every claim computed, with figures; a rerun reuses finished sections."""
-    from ..report.tour import run_tour
+    from ..report.tour import run_tour, select_sections
+
+    sections = select_sections(only)
 
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=json,
@@ -29,7 +32,7 @@ def tour_cmd(
         def progress(title: str, i: int, total: int) -> None:
             bar.update(task, description=title, completed=i, total=total)
 
-        tour = run_tour(out, quick=quick, seed=seed, progress=progress)
+        tour = run_tour(out, quick=quick, seed=seed, sections=sections, progress=progress)
     print_notes(tour.store_notes)
     if json:
         emit_json(tour)

@@ -22,16 +22,23 @@ def _check_dims(obj, n, what):
         raise InputError(f"{what} needs a function of {n} variable(s), got {obj.n} ({', '.join(obj.names)})")
 
 
+def _formula(obj) -> str:
+    """The objective's formula (its expression text), not its catalog name."""
+    expression = getattr(obj, "expression", None)
+    return getattr(expression, "text", None) or obj.label
+
+
 def chord_axes(ax, obj: AnalyticObjective, a: float, b: float, lo: float, hi: float, lam: float = 0.5):
     """f on [lo, hi] with the chord from (a, f(a)) to (b, f(b)) and the point λa + (1−λ)b marked on both."""
     x, y = _grid_1d(obj, lo, hi)
-    ax.plot(x, y, color="C0", label=f"f(x) = {obj.label}")
+    ax.plot(x, y, color="C0", label=f"f({obj.names[0]}) = {_formula(obj)}")
     fa, fb = (float(obj.value([t])) for t in (a, b))
     ax.plot([a, b], [fa, fb], color="C3", lw=1.5, label="chord")
     m = lam * a + (1 - lam) * b
     ax.plot([m, m], [float(obj.value([m])), lam * fa + (1 - lam) * fb], "k:", lw=1)
     ax.scatter([a, b], [fa, fb], color="C3", zorder=3)
     ax.set_xlabel(obj.names[0])
+    ax.set_ylabel(f"f({obj.names[0]})")
     ax.legend(loc="best", fontsize=8)
 
 
@@ -43,6 +50,7 @@ def epigraph_axes(ax, obj: AnalyticObjective, lo: float, hi: float):
     ax.plot(x, y, color="C2")
     ax.set_ylim(np.nanmin(y) - 0.05 * (top - np.nanmin(y)), top)
     ax.set_xlabel(obj.names[0])
+    ax.set_ylabel(f"t (epigraph: t >= f({obj.names[0]}))")
     ax.legend(loc="best", fontsize=8)
 
 
@@ -90,7 +98,7 @@ def sublevel_figure(obj: AnalyticObjective, box: Box, levels=None, result=None):
         _segment(ax, w.a, w.b, w.lam)
     ax.set_xlabel(obj.names[0])
     ax.set_ylabel(obj.names[1])
-    ax.set_title(f"sublevel sets of {obj.label}" + (f" — {result.verdict}" if result is not None else ""))
+    ax.set_title(f"sublevel sets of {_formula(obj)}" + (f" — {result.verdict}" if result is not None else ""))
     return fig
 
 

@@ -126,9 +126,12 @@ def html_surface(landscape, path, title: str | None = None) -> Path:
         raise InputError(f"html file {str(path)!r} must end in .html")
     A, B, Z = _grid(landscape)
     names = _axis_names(landscape.directions)
-    fig = go.Figure(go.Surface(x=A[:, 0], y=B[0], z=np.where(np.isfinite(Z), Z, np.nan).T, colorscale="Viridis"))
+    # contours projected on the floor and a view from above the middle show the basin even behind high walls
+    fig = go.Figure(go.Surface(x=A[:, 0], y=B[0], z=np.where(np.isfinite(Z), Z, np.nan).T, colorscale="Viridis",
+                               contours={"z": {"show": True, "project": {"z": True}, "usecolormap": True}}))
     fig.update_layout(title=title or f"loss landscape ({landscape.directions.kind} directions)",
-                      scene={"xaxis_title": names[0], "yaxis_title": names[1], "zaxis_title": "f"})
+                      scene={"xaxis_title": names[0], "yaxis_title": names[1], "zaxis_title": "f",
+                             "camera": {"eye": {"x": 1.1, "y": -1.3, "z": 1.9}}})
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.write_html(str(path), include_plotlyjs=True, full_html=True)
     return path

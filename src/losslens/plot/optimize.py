@@ -97,6 +97,7 @@ def curves(runs: Sequence, labels: Sequence[str] | None = None, title: str | Non
         g = r.gradient_norms.numpy()
         a2.semilogy(np.where(g > 0, g, np.nan), "-", color=c, label=_label(r, name))
         a2.axhline(r.scale.gtol, color=c, linestyle=":", linewidth=0.8)
+    a1.ticklabel_format(axis="y", useOffset=False)  # values near a constant read as they are, not as an offset
     a1.set_xlabel("step"), a1.set_ylabel("value"), a1.legend(fontsize=8)
     a2.set_xlabel("step"), a2.set_ylabel("|grad| (dotted: gtol)"), a2.legend(fontsize=8)
     fig.suptitle(title or runs[0].objective)
@@ -110,7 +111,8 @@ def basin_map(bmap, objective: Objective, title: str | None = None):
     k = len(bmap.endpoints)
     palette = COLORS + ["#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5"]
     cats = [(DIVERGED, "diverged", "#000000"), (UNSETTLED, "unsettled", "#d9d9d9")]
-    cats += [(j, f"{e.role} f={e.value:.4g}", palette[j % len(palette)]) for j, e in enumerate(bmap.endpoints)]
+    cats += [(j, f"{e.role.replace('_', ' ')} f={e.value:.4g}", palette[j % len(palette)])
+             for j, e in enumerate(bmap.endpoints)]
     frac = {DIVERGED: bmap.diverged_fraction, UNSETTLED: bmap.unsettled_fraction,
             **{j: e.fraction for j, e in enumerate(bmap.endpoints)}}
     code = {lab: i for i, (lab, _, _) in enumerate(cats)}
@@ -148,6 +150,8 @@ def basin_map(bmap, objective: Objective, title: str | None = None):
     if objective.n >= 2:
         ax.set_ylim(box.lo[1], box.hi[1])
         ax.set_ylabel(objective.names[1])
+    elif objective.n == 1:
+        ax.set_ylabel(f"f({objective.names[0]})")
     ax.set_xlabel(objective.names[0])
     ax.set_title(title or f"{bmap.objective}: basins of {bmap.settings['method']} ({bmap.m} starts, {bmap.steps} "
                  "steps)")

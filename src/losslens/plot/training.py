@@ -30,15 +30,17 @@ def training_figure(run, path):
     return save(fig, path)
 
 
-def gradflow_figure(flow, path):
-    """Median and range over steps of the RMS gradient of each layer (log scale), input layer on the left."""
+def gradflow_figure(flow, path, names=None):
+    """Median and range over steps of the RMS gradient of each layer (log scale), input layer on the left.
+    ``names``: tick labels per layer (default: the layers' module names)."""
     norms = flow.norms.numpy()
     fig, ax = plt.subplots(figsize=(max(5.0, 0.6 * len(flow.layers) + 2), 3.8))
     x = np.arange(len(flow.layers))
     med = np.median(norms, 0)
     ax.fill_between(x, norms.min(0), norms.max(0), alpha=0.25, label="min-max over steps")
     ax.semilogy(x, med, "o-", label="median over steps")
-    ax.set_xticks(x, flow.layers, rotation=45, ha="right", fontsize=8)
+    ax.set_xticks(x, list(names) if names is not None else flow.layers, rotation=45, ha="right", fontsize=8)
+    ax.set_xlabel("layer (input on the left, output on the right)")
     ax.set_ylabel("RMS gradient per parameter")
     ax.set_title(f"Gradient flow: {flow.verdict} (first/last = {flow.ratio:.3g})")
     ax.legend(fontsize=8)
@@ -46,19 +48,31 @@ def gradflow_figure(flow, path):
 
 
 def gap_figure(study, path):
-    """Training and test error (± one std over repeats) and the gap with its fitted power law, log-log."""
+    """Left: training and test error (± one std over repeats) on a linear axis from 0. Right: the positive gaps on
+    log-log axes with the fitted power law (a gap <= 0 cannot be drawn on a log axis and is left out of the fit)."""
     N = np.array(study.sizes, dtype=float)
-    fig, ax = plt.subplots(figsize=(6.4, 4.0))
-    ax.errorbar(N, study.train_error, yerr=study.train_error_std, fmt="o-", capsize=3, label="training error")
-    ax.errorbar(N, study.test_error, yerr=study.test_error_std, fmt="s-", capsize=3, label="test error")
-    ax.errorbar(N, study.error_gap, yerr=study.error_gap_std, fmt="^-", capsize=3, label="gap (test − train)")
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.8))
+    a.errorbar(N, study.train_error, yerr=study.train_error_std, fmt="o-", capsize=3, label="training error")
+    a.errorbar(N, study.test_error, yerr=study.test_error_std, fmt="s-", capsize=3, label="test error")
+    a.set_xscale("log")
+    a.set_ylim(bottom=0)
+    a.set(xlabel="training-set size N", ylabel="error rate", title="errors")
+    a.legend(fontsize=8)
+    gap = np.array(study.error_gap, dtype=float)
+    pos = gap > 0
+    b.plot(N[pos], gap[pos], "^", color="C2", label="gap = test − train error")
     if np.isfinite(study.rate):
-        ax.plot(N, study.coefficient * N ** (-study.rate), "k--", lw=1,
-                label=f"fit {study.coefficient:.3g}·N^(−{study.rate:.2f}±{study.rate_stderr:.2f})")
-    ax.set_xscale("log")
-    ax.set_yscale("symlog", linthresh=1e-3)
-    ax.set_xlabel("training-set size N")
-    ax.set_ylabel("error rate")
-    ax.set_title(f"Generalisation gap: {study.verdict}")
-    ax.legend(fontsize=8)
+        b.plot(N, study.coefficient * N ** (-study.rate), "k--", lw=1,
+               label=f"fit C·N^(−a), a = {study.rate:.2f} ± {study.rate_stderr:.2f}")
+        b.plot(N, study.coefficient * N[0] ** (0.5 - study.rate) * N ** -0.5, ":", color="C3", lw=1,
+               label="N^(−1/2) for comparison")
+    b.set_xscale("log")
+    b.set_yscale("log")
+    for ax in (a, b):     # ticks at the sizes themselves: minor labels (3×10², 4×10², ...) collide on a short axis
+        ax.set_xticks(N, [str(int(n)) for n in N])
+        ax.xaxis.set_minor_formatter(plt.NullFormatter())
+    b.yaxis.set_minor_formatter(plt.NullFormatter())
+    b.set(xlabel="training-set size N", ylabel="error gap", title=f"gap: {study.verdict.replace('_', ' ')}")
+    b.legend(fontsize=8)
+    fig.tight_layout()
     return save(fig, path)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +17,21 @@ _env = Environment(loader=PackageLoader("losslens.report", "templates"), autoesc
 
 
 def fmt(v: Any) -> str:
-    """Numbers to 6 significant digits, lists of numbers inline, None as 'n/a'."""
+    """Numbers to 6 significant digits, lists of numbers inline, None as 'n/a', verdict words in plain words."""
     if v is None:
         return "n/a"
+    if isinstance(v, str) and re.fullmatch(r"[a-z]+(_[a-z]+)+", v):
+        return v.replace("_", " ")
     if isinstance(v, bool):
         return str(v).lower()
     if isinstance(v, float):
         return f"{v:.6g}" if math.isfinite(v) else str(v)
     if isinstance(v, list) and len(v) <= 12 and all(isinstance(u, (int, float)) for u in v):
+        return "[" + ", ".join(fmt(u) for u in v) + "]"
+    if isinstance(v, dict) and len(v) <= 12:
+        s = "; ".join(f"{k}: {fmt(u)}" for k, u in v.items())
+        return s if len(s) <= 400 else s[:400] + " ..."
+    if isinstance(v, list) and len(v) <= 12:
         return "[" + ", ".join(fmt(u) for u in v) + "]"
     if isinstance(v, (list, dict)):
         s = json.dumps(v)
@@ -39,14 +47,30 @@ def _write(path: Path, text: str) -> None:
     atomic_write(path, text)
 
 
-def write_tour_page(tour, out: Path) -> Path:
-    data = tour.to_dict() if hasattr(tour, "to_dict") else tour
+STATUS_WORDS = {"confirmed": "confirmed: the computation agrees", "refuted": "refuted: the computation disagrees",
+                "unknown": "unknown: the computation cannot decide", "unavailable": "not checked in this build"}
+
+
+def _intros(data) -> dict[str, str]:
+    """Each section's opening prose and formulas (MathML from sympy), by section id."""
+    from .sections import SECTIONS
+
+    return {s.id: s.intro() for s in SECTIONS if s.intro is not None}
+
+
+def render_tour(data) -> str:
     counts: dict[str, int] = {}
     for s in data["sections"]:
         for c in s["claims"]:
             counts[c["status"]] = counts.get(c["status"], 0) + 1
+    return _env.get_template("tour.html.j2").render(tour=data, counts=counts, intros=_intros(data),
+                                                    words=STATUS_WORDS)
+
+
+def write_tour_page(tour, out: Path) -> Path:
+    data = tour.to_dict() if hasattr(tour, "to_dict") else tour
     path = Path(out) / "index.html"
-    _write(path, _env.get_template("tour.html.j2").render(tour=data, counts=counts))
+    _write(path, render_tour(data))
     return path
 
 
@@ -62,11 +86,7 @@ def render_result(results_json: str | Path, out: str | Path | None = None) -> Pa
     target = Path(out) if out is not None else src.with_suffix(".html")
     if isinstance(data, dict) and "sections" in data and "version" in data:
         target.parent.mkdir(parents=True, exist_ok=True)
-        counts: dict[str, int] = {}
-        for s in data["sections"]:
-            for c in s["claims"]:
-                counts[c["status"]] = counts.get(c["status"], 0) + 1
-        _write(target, _env.get_template("tour.html.j2").render(tour=data, counts=counts))
+        _write(target, render_tour(data))
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     _write(target, _env.get_template("result.html.j2").render(title=src.name, data=data))

@@ -48,6 +48,7 @@ class Claim(Result):
     numbers: dict = field(default_factory=dict)
     figures: tuple[Figure, ...] = ()
     command: str = ""
+    id: str = ""  # the key of its check in ``sections._common.CHECKS`` (a pure function of ``numbers``)
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class Section:
     id: str
     title: str
     run: Callable[["Context"], list[Claim]]
+    intro: Callable[[], str] | None = None  # opening prose and formulas (HTML with MathML), rendered on the page
 
 
 @dataclass
@@ -140,7 +142,8 @@ def _load_cached(path: Path, inputs: dict, out: Path) -> tuple[SectionResult | N
             return None, f"{rel} was made with other inputs ({mismatch}): recomputed"
         r = d["result"]
         claims = tuple(Claim(c["statement"], c["check"], c["status"], c["numbers"],
-                             tuple(Figure(**f) for f in c["figures"]), c["command"]) for c in r["claims"])
+                             tuple(Figure(**f) for f in c["figures"]), c["command"], c.get("id", ""))
+                       for c in r["claims"])
         result = SectionResult(r["id"], r["title"], claims, r["seconds"], _key(inputs))
         sums = d["figures"]
     except CorruptFile as err:
@@ -157,6 +160,29 @@ def _load_cached(path: Path, inputs: dict, out: Path) -> tuple[SectionResult | N
     if set(sums) != {f.path for c in claims for f in c.figures}:
         return None, f"{rel}: its figure checksums do not cover its figures: recomputed"
     return result, None
+
+
+def _figure_style():
+    """SVG text stays text (searchable, and measurable in a browser: the page's tests check that no two labels
+    overlap)."""
+    import matplotlib
+
+    return matplotlib.rc_context({"svg.fonttype": "none"})
+
+
+def select_sections(only: str | None) -> list[Section] | None:
+    """The sections named in ``only`` ("goal,convexity"), in the tour's order; None (all) when ``only`` is None."""
+    from ..validation import InputError
+    from .sections import SECTIONS
+
+    if only is None:
+        return None
+    ids = [s.strip() for s in only.split(",") if s.strip()]
+    known = [s.id for s in SECTIONS]
+    bad = [i for i in ids if i not in known]
+    if bad or not ids:
+        raise InputError(f"--only {only!r} names no section or an unknown one {bad}; sections are {', '.join(known)}")
+    return [s for s in SECTIONS if s.id in ids]
 
 
 def run_tour(out: str | Path, quick: bool = False, seed: int = 0, sections: list[Section] | None = None,
@@ -183,7 +209,8 @@ def run_tour(out: str | Path, quick: bool = False, seed: int = 0, sections: list
         if why is not None:
             notes.append(why)
         ts = time.perf_counter()
-        claims = tuple(section.run(Context(out, quick, seed)))
+        with _figure_style():
+            claims = tuple(section.run(Context(out, quick, seed)))
         result = SectionResult(section.id, section.title, claims, time.perf_counter() - ts, _key(inputs))
         write_json(path, {"inputs": inputs, "result": result.to_dict(),
                           "figures": _figure_sums(claims, out)})
