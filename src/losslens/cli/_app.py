@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import sys
 from typing import Any, Callable
 
 import typer
 from rich.console import Console
+from typer.core import TyperCommand
 
 from .. import __version__
 from ..validation import InputError
@@ -34,6 +36,50 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+_LONG_OPTION = re.compile(r"--[A-Za-z][\w-]*(=.*)?", re.DOTALL)
+
+
+def split_dashed_positionals(args: list[str], options: dict[str, bool]) -> list[str]:
+    """``args`` with every positional token that starts with ``-`` (``-x^2-y^2``, ``-1``) moved behind ``--``.
+
+    ``options`` maps each option name of the command to whether it takes a value. A token is an option when it is one
+    of those names (its value, the next token, is kept whatever it looks like: ``--at -1,2``), ``NAME=VALUE`` of one,
+    or looks like a long option (``--word``: unknown ones stay options, so a typo is still "No such option"). Every
+    other token is positional, in the order given. Arguments without a dashed positional come back unchanged.
+    """
+    opts: list[str] = []
+    pos: list[str] = []
+    i = 0
+    while i < len(args):
+        t = args[i]
+        if t == "--":
+            pos += args[i + 1:]
+            break
+        name = t.split("=", 1)[0]
+        if t in options:
+            take = 2 if options[t] else 1
+            opts += args[i:i + take]
+            i += take
+            continue
+        if name in options or _LONG_OPTION.fullmatch(t):
+            opts.append(t)
+        else:
+            pos.append(t)
+        i += 1
+    if not any(p.startswith("-") and p != "-" for p in pos):
+        return args
+    return opts + ["--"] + pos
+
+
+class Command(TyperCommand):
+    """A typer command whose positional arguments may start with ``-`` (an expression such as ``-x^2``)."""
+
+    def parse_args(self, ctx, args: list[str]) -> list[str]:
+        options = {name: not (p.is_flag or p.count) for p in self.get_params(ctx) if p.param_type_name == "option"
+                   for name in (*p.opts, *p.secondary_opts)}
+        return super().parse_args(ctx, split_dashed_positionals(list(args), options))
+
+
 def command(name: str | None = None, **kwargs) -> Callable:
     """Register a CLI command whose :class:`InputError` becomes a one-line exit-2 message."""
 
@@ -45,7 +91,7 @@ def command(name: str | None = None, **kwargs) -> Callable:
             except InputError as err:
                 fail(str(err).splitlines()[0] if str(err) else type(err).__name__)
 
-        return app.command(name, **kwargs)(wrapper)
+        return app.command(name, cls=Command, **kwargs)(wrapper)
 
     return decorate
 
