@@ -14,8 +14,22 @@ import typer
 from rich.console import Console
 from typer.core import TyperCommand
 
-from .. import __version__
 from ..validation import InputError
+
+# Importing a command module registers its commands (one per line keeps additions independent).
+COMMAND_MODULES = (
+    "catalog",
+    "evaluate",
+    "tour",
+    "optimize",
+    "basins",
+    "convex",
+    "landscape", "interpolate",
+    "gap", "gradflow", "hessian", "train",     # network commands
+    "constrained", "project",
+    "saddles",
+    "points",
+)
 
 app = typer.Typer(
     name="losslens",
@@ -102,8 +116,18 @@ def emit_json(result: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, allow_nan=False) + "\n")
 
 
+def load_commands() -> None:
+    """Register every command (each module is light: heavy libraries are imported inside the commands)."""
+    from importlib import import_module
+
+    for name in COMMAND_MODULES:
+        import_module(f"{__package__}.{name}")
+
+
 def _version(value: bool) -> None:
     if value:
+        from .. import __version__
+
         console.print(f"losslens {__version__}")
         raise typer.Exit()
 
@@ -116,6 +140,7 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``losslens`` script: usage errors are one line and exit 2, crashes exit 1."""
+    load_commands()
     try:
         rv = app(args=argv, prog_name="losslens", standalone_mode=False)
         return rv if isinstance(rv, int) else 0

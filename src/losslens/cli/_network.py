@@ -3,13 +3,12 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ..validation import InputError, check_choice
+from ._choices import DTYPE_NAMES
 
 MODEL_HELP = "A built-in model (digits-mlp, digits-deep-sigmoid, digits-cnn, ...) or package.module:factory."
-DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
 def build_model(spec: str, seed: int = 0, checkpoint: str | None = None):
@@ -28,8 +27,11 @@ def build_model(spec: str, seed: int = 0, checkpoint: str | None = None):
     return model
 
 
-def dtype_of(name: str) -> torch.dtype:
-    return DTYPES[check_choice("--dtype", name, tuple(DTYPES))]
+def dtype_of(name: str):
+    """``torch.float32`` or ``torch.float64`` by name."""
+    import torch
+
+    return getattr(torch, check_choice("--dtype", name, DTYPE_NAMES))
 
 
 @contextmanager
