@@ -8,13 +8,16 @@ import functools
 import json
 import re
 import sys
+import warnings
 from typing import Any, Callable
 
 import typer
 from rich.console import Console
-from typer.core import TyperCommand
+from typer.core import TyperCommand, TyperGroup
 
-from ..validation import InputError
+from ..validation import InputError, check_int
+
+MAX_SEED = 2 ** 63 - 1
 
 # Importing a command module registers its commands (one per line keeps additions independent).
 COMMAND_MODULES = (
@@ -31,12 +34,23 @@ COMMAND_MODULES = (
     "points",
 )
 
+class Group(TyperGroup):
+    """The ``losslens`` group: run in standalone mode (``app()``, typer's ``CliRunner``) it follows the same error
+    policy as the script (:func:`main`); non-standalone calls raise as click does."""
+
+    def main(self, *args, standalone_mode: bool = True, **kwargs):
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        sys.exit(run_guarded(lambda: super(Group, self).main(*args, standalone_mode=False, **kwargs)))
+
+
 app = typer.Typer(
     name="losslens",
     help="Where and why optimization of a loss slows down or stops, and whether a problem is convex.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=Group,
 )
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
@@ -44,9 +58,23 @@ err_console = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 JSON_OPTION = typer.Option(False, "--json", help="Print the result's to_dict() as JSON (the documented schema).")
 
 
+MAX_ERROR_CHARS = 300
+
+
+def one_line(message: str, limit: int = MAX_ERROR_CHARS) -> str:
+    """``message`` on one line (whitespace runs become one space), cut to ``limit`` characters with an ellipsis."""
+    text = " ".join(str(message).split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def error_line(message: str, prefix: str = "losslens: error: ") -> None:
+    """Write ``prefix + message`` as one line of at most :data:`MAX_ERROR_CHARS` characters to stderr."""
+    err_console.print(prefix + one_line(message, MAX_ERROR_CHARS - len(prefix)), markup=False, soft_wrap=True)
+
+
 def fail(message: str, code: int = 2) -> None:
     """Print one line on stderr and exit with ``code``."""
-    err_console.print(f"losslens: error: {message}", markup=False)
+    error_line(message)
     raise typer.Exit(code)
 
 
@@ -101,6 +129,8 @@ def command(name: str | None = None, **kwargs) -> Callable:
         @functools.wraps(fn)
         def wrapper(*args, **kw):
             try:
+                if "seed" in kw:   # one bound for every command: torch, numpy and scipy all take it
+                    check_int("--seed", kw["seed"], lo=0, hi=MAX_SEED)
                 return fn(*args, **kw)
             except InputError as err:
                 fail(str(err).splitlines()[0] if str(err) else type(err).__name__)
@@ -112,8 +142,10 @@ def command(name: str | None = None, **kwargs) -> Callable:
 
 def emit_json(result: Any) -> None:
     """Write a result (anything with ``to_dict()``, or a JSON-ready object) to stdout."""
-    data = result.to_dict() if hasattr(result, "to_dict") else result
-    sys.stdout.write(json.dumps(data, indent=2, allow_nan=False) + "\n")
+    from ..results import jsonable   # torch is loaded by then: a result exists
+
+    data = jsonable(result.to_dict() if hasattr(result, "to_dict") else result)
+    sys.stdout.write(json.dumps(data, indent=2, allow_nan=False, default=str) + "\n")
 
 
 def load_commands() -> None:
@@ -138,25 +170,35 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
     """losslens: optimization landscapes, critical points and convexity, as checked computations."""
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``losslens`` script: usage errors are one line and exit 2, crashes exit 1."""
-    load_commands()
+def run_guarded(call: Callable[[], Any]) -> int:
+    """Run ``call`` (the app in non-standalone mode) under the error policy; return the exit code.
+
+    Usage errors and :class:`InputError` -> one line, 2; interrupts -> 130; anything else -> one line, 1 (no
+    traceback). Warnings of the libraries underneath (overflow in numpy, deprecations) are not shown: results carry
+    their own diagnostics.
+    """
     try:
-        rv = app(args=argv, prog_name="losslens", standalone_mode=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            rv = call()
         return rv if isinstance(rv, int) else 0
     except typer.TyperException as err:  # usage errors (bad option, missing argument, ...)
-        msg = err.format_message() if hasattr(err, "format_message") else str(err)
-        err_console.print(f"losslens: error: {' '.join(msg.split())}", markup=False)
+        message = err.format_message() if hasattr(err, "format_message") else str(err)
+        if message.strip():    # no arguments at all: the help was the answer
+            error_line(message)
         return getattr(err, "exit_code", 2)
-    except typer.Abort:
-        err_console.print("losslens: interrupted", markup=False)
-        return 130
-    except KeyboardInterrupt:
+    except (typer.Abort, KeyboardInterrupt):
         err_console.print("losslens: interrupted", markup=False)
         return 130
     except InputError as err:
-        err_console.print(f"losslens: error: {err}", markup=False)
+        error_line(str(err))
         return 2
     except Exception as err:  # noqa: BLE001 - the last line of defence: report, do not dump a traceback
-        err_console.print(f"losslens: internal error: {type(err).__name__}: {err}", markup=False)
+        error_line(f"{type(err).__name__}: {err}", "losslens: internal error: ")
         return 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``losslens`` script: usage errors are one line and exit 2, crashes exit 1."""
+    load_commands()
+    return run_guarded(lambda: app(args=argv, prog_name="losslens", standalone_mode=False))

@@ -37,11 +37,11 @@ def dtype_of(name: str):
 @contextmanager
 def progress_bar(description: str, total: int, enabled: bool = True):
     """A rich progress bar on stderr; yields ``advance(done)`` (a no-op when disabled, e.g. with --json)."""
-    if not enabled:
-        yield lambda done, *_: None
-        return
     from ._app import err_console
 
+    if not enabled or not err_console.is_terminal:   # a bar is for a person watching a terminal
+        yield lambda done, *_: None
+        return
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err_console, transient=True) as bar:
         task = bar.add_task(description, total=total)

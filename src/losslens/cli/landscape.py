@@ -33,7 +33,7 @@ def progress_bar(label: str, quiet: bool) -> Iterator[Callable[[int, int], None]
     """A rich progress bar with rate and ETA, shown on rank 0 only; yields the ``progress(done, total)`` callback."""
     rank = int(os.environ.get("RANK", "0"))
     with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), RateColumn(), TimeRemainingColumn(),
-                  console=console, transient=True, disable=quiet or rank != 0) as bar:
+                  console=console, transient=True, disable=quiet or rank != 0 or not console.is_terminal) as bar:
         task = bar.add_task(label, total=None)
         yield lambda done, total: bar.update(task, completed=done, total=total)
 

@@ -47,7 +47,7 @@ def objectives(expr: str, vars: Optional[str], box: Optional[str], risk: Optiona
 def step_progress(label: str, steps: int, quiet: bool):
     """A transient rich progress bar on stderr; yields ``advance(k)`` that marks step ``k`` done."""
     with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err_console,
-                  transient=True, disable=quiet) as bar:
+                  transient=True, disable=quiet or not err_console.is_terminal) as bar:
         task = bar.add_task(label, total=steps if isinstance(steps, int) and steps > 0 else None)
         yield lambda k: bar.update(task, completed=k)
 
