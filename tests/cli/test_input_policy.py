@@ -96,3 +96,15 @@ def test_eval_overflow_is_not_finite_and_valid_json():
     assert r.exit_code == 0
     d = json.loads(r.stdout)
     assert d["kind"] == "not_finite" and d["value"] is None
+
+
+@pytest.mark.parametrize("args, projection, distance", [
+    (["--set", "simplex", "--at", "1e308"], [1.0], 1e308),                       # exact: 1e308 - 1 rounds to 1e308
+    (["--set", "simplex", "--at", "1e308,-1e308,3"], [1.0, 0.0, 0.0], 2 ** 0.5 * 1e308),
+    (["--set", "l1", "--radius", "1", "--at", "1e308,2"], [1.0, 0.0], 1e308),
+])
+def test_projection_of_huge_points_keeps_the_set(args, projection, distance):
+    r = runner.invoke(app, ["project", *args, "--json"])
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.stdout)
+    assert d["projection"] == projection and d["distance"] == pytest.approx(distance, rel=1e-12)
