@@ -1,6 +1,6 @@
 """Start-up time: ``import losslens``, ``losslens --version``, ``losslens --help`` side by side with ``import torch``.
 
-Run: .venv/bin/python benchmarks/bench_startup.py [--rounds 7]
+Run: .venv/bin/python benchmarks/bench_startup.py [--rounds 7] [--src DIR]   (DIR: another checkout's src, to compare)
 Each round runs every command once in a fresh interpreter, in turn (interleaved rounds: load on a shared machine
 hits all commands alike); the table shows the best and the median wall time over the rounds, the ratio of the best
 to ``import torch``, and the cumulative import time of ``losslens`` from ``python -X importtime``.
@@ -26,8 +26,8 @@ COMMANDS = {
 }
 
 
-def run_once(args: list[str]) -> tuple[float, str]:
-    env = {**os.environ, "PYTHONPATH": SRC, "OMP_NUM_THREADS": "1"}
+def run_once(args: list[str], src: str = SRC) -> tuple[float, str]:
+    env = {**os.environ, "PYTHONPATH": src, "OMP_NUM_THREADS": "1"}
     t = time.perf_counter()
     out = subprocess.run([sys.executable, *args], capture_output=True, text=True, env=env, check=True)
     return time.perf_counter() - t, out.stderr
@@ -45,18 +45,19 @@ def importtime_us(stderr: str, module: str = "losslens") -> int:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--src", default=SRC, help="the src directory whose losslens is measured")
     args = ap.parse_args()
     times: dict[str, list[float]] = {k: [] for k in COMMANDS}
     cumulative: list[int] = []
     for _ in range(args.rounds):
         for name, argv in COMMANDS.items():
-            dt, err = run_once(argv)
+            dt, err = run_once(argv, args.src)
             times[name].append(dt)
             if "importtime" in argv:
                 cumulative.append(importtime_us(err))
     torch_best = min(times["python -c 'import torch'"])
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}, "
-          f"{args.rounds} interleaved rounds\n")
+          f"{args.rounds} interleaved rounds, losslens from {args.src}\n")
     print("| command | best s | median s | best / import torch |")
     print("| --- | ---: | ---: | ---: |")
     for name, ts in times.items():
