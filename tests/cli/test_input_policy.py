@@ -84,7 +84,8 @@ def test_usage_errors_of_the_app_are_one_line():
 def test_jsonable_non_finite_and_foreign_numbers():
     import numpy as np
 
-    data = {"np_inf": np.float64("inf"), "oo": sympy.oo, "nan": sympy.nan, "zoo": sympy.zoo, "third": sympy.Rational(1, 3),
+    data = {"np_inf": np.float64("inf"), "oo": sympy.oo, "nan": sympy.nan, "zoo": sympy.zoo,
+            "third": sympy.Rational(1, 3),
             "int": np.int64(3), "big": sympy.Integer(10) ** 30, "t": torch.tensor([1.0, float("nan")])}
     assert jsonable(data) == {"np_inf": None, "oo": None, "nan": None, "zoo": None, "third": 1 / 3, "int": 3,
                               "big": 10 ** 30, "t": [1.0, None]}

@@ -1,6 +1,7 @@
 """The typer app, its error policy and output helpers. Commands live one per module and register here.
 
-Exit codes: 0 done, 2 bad input or usage (one line on stderr, no traceback), 1 internal error.
+Exit codes: 0 done, 2 bad input or usage (one line on stderr, no traceback), 1 internal error (one line), 130
+interrupted.
 """
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ COMMAND_MODULES = (
     "points",
 )
 
+
 class Group(TyperGroup):
     """The ``losslens`` group: run in standalone mode (``app()``, typer's ``CliRunner``) it follows the same error
     policy as the script (:func:`main`); non-standalone calls raise as click does."""
@@ -56,8 +58,6 @@ console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 JSON_OPTION = typer.Option(False, "--json", help="Print the result's to_dict() as JSON (the documented schema).")
-
-
 MAX_ERROR_CHARS = 300
 
 

@@ -131,7 +131,8 @@ def optimize_cmd(
 def compare_cmd(
     expr: str = EXPR,
     start: str = START,
-    methods: str = typer.Option("gd,momentum,adam", "--methods", help=f"Comma-separated, from {', '.join(OPTIMIZER_METHODS)}."),
+    methods: str = typer.Option("gd,momentum,adam", "--methods",
+                                help=f"Comma-separated, from {', '.join(OPTIMIZER_METHODS)}."),
     lr: str = typer.Option("0.1", "--lr", help="One η for all, or per method: gd=0.1,adam=0.05 (methods not named get 0.1)."),
     steps: int = STEPS,
     noise: float = NOISE,
