@@ -126,7 +126,10 @@ class Expression:
     def evaluate(self, cols: Sequence[torch.Tensor]) -> torch.Tensor:
         """f(cols[0], ..., cols[n-1]) elementwise; cols are same-shape tensors, one per variable."""
         out = self._fn(cols, cols[0].dtype)
-        return out if out.shape == cols[0].shape else out.expand(cols[0].shape)
+        if out.shape == cols[0].shape:
+            return out
+        # a constant (sympy folded log(0*x+1) to 0): tie it to x so that autograd and torch.func see ∇f = 0
+        return out.expand(cols[0].shape) + cols[0].mul(0)
 
     def __str__(self) -> str:
         return self.text

@@ -3,17 +3,30 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from typing import Any
 
 import torch
 
 
 def jsonable(v: Any) -> Any:
-    """Tensors -> nested lists, non-finite floats -> None, dataclasses -> dicts (via their ``to_dict``)."""
+    """Tensors -> nested lists, non-finite floats -> None (also numpy/sympy reals), dataclasses -> dicts (via their
+    ``to_dict``)."""
     if isinstance(v, torch.Tensor):
         return jsonable(v.detach().cpu().tolist())
     if isinstance(v, float):
         return v if math.isfinite(v) else None
+    if isinstance(v, (bool, int, str)) or v is None:
+        return v
+    if isinstance(v, numbers.Integral):   # numpy and sympy integers
+        return int(v)
+    if isinstance(v, numbers.Real):   # numpy and fractions: floats, non-finite -> None
+        return jsonable(float(v))
+    if getattr(v, "is_number", None) is True:   # a sympy number: oo, nan, zoo and complex ones -> None
+        try:
+            return jsonable(float(v))
+        except (TypeError, ValueError):
+            return None
     if isinstance(v, (list, tuple)):
         return [jsonable(u) for u in v]
     if isinstance(v, dict):

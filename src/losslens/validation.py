@@ -6,9 +6,10 @@ value and what is allowed. The CLI prints that message as its one-line exit-2 er
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
-import torch
+if TYPE_CHECKING:  # torch is imported where a tensor is made: the command line starts without it
+    import torch
 
 
 class InputError(ValueError):
@@ -67,8 +68,11 @@ def parse_floats(name: str, text: str) -> list[float]:
     return out
 
 
-def check_point(name: str, x, n: int, dtype: torch.dtype = torch.float64) -> torch.Tensor:
-    """A point of ``R^n``: text ``"1,2"``, a sequence or a tensor -> finite tensor of shape [n]."""
+def check_point(name: str, x, n: int, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """A point of ``R^n``: text ``"1,2"``, a sequence or a tensor -> finite tensor of shape [n] (float64 by default)."""
+    import torch
+
+    dtype = torch.float64 if dtype is None else dtype
     if isinstance(x, str):
         x = parse_floats(name, x)
     try:
@@ -86,8 +90,11 @@ def check_point(name: str, x, n: int, dtype: torch.dtype = torch.float64) -> tor
     return t
 
 
-def check_points(name: str, X, n: int, dtype: torch.dtype = torch.float64) -> torch.Tensor:
-    """Many points: tensor of shape [m, n]."""
+def check_points(name: str, X, n: int, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """Many points: tensor of shape [m, n] (float64 by default)."""
+    import torch
+
+    dtype = torch.float64 if dtype is None else dtype
     t = torch.as_tensor(X, dtype=dtype)
     if t.dim() != 2 or t.shape[1] != n:
         raise InputError(f"{name} has shape {tuple(t.shape)}, must be [m, {n}]")

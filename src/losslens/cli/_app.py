@@ -1,19 +1,50 @@
 """The typer app, its error policy and output helpers. Commands live one per module and register here.
 
-Exit codes: 0 done, 2 bad input or usage (one line on stderr, no traceback), 1 internal error.
+Exit codes: 0 done, 2 bad input or usage (one line on stderr, no traceback), 1 internal error (one line), 130
+interrupted.
 """
 from __future__ import annotations
 
 import functools
 import json
+import re
 import sys
+import warnings
 from typing import Any, Callable
 
 import typer
 from rich.console import Console
+from typer.core import TyperCommand, TyperGroup
 
-from .. import __version__
-from ..validation import InputError
+from ..validation import InputError, check_int
+
+MAX_SEED = 2 ** 63 - 1
+
+# Importing a command module registers its commands (one per line keeps additions independent).
+COMMAND_MODULES = (
+    "catalog",
+    "evaluate",
+    "tour",
+    "optimize",
+    "basins",
+    "convex",
+    "landscape", "interpolate",
+    "gap", "gradflow", "hessian", "train",     # network commands
+    "constrained", "project",
+    "saddles",
+    "points",
+)
+
+
+class Group(TyperGroup):
+    """The ``losslens`` group: run in standalone mode (``app()``, typer's ``CliRunner``) it follows the same error
+    policy as the script (:func:`main`); non-standalone calls raise as click does."""
+
+    def main(self, *args, standalone_mode: bool = True, **kwargs):
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        sys.exit(run_guarded(lambda: super(Group, self).main(*args, standalone_mode=False, **kwargs)))
+
 
 app = typer.Typer(
     name="losslens",
@@ -21,17 +52,74 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=Group,
 )
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 JSON_OPTION = typer.Option(False, "--json", help="Print the result's to_dict() as JSON (the documented schema).")
+MAX_ERROR_CHARS = 300
+
+
+def one_line(message: str, limit: int = MAX_ERROR_CHARS) -> str:
+    """``message`` on one line (whitespace runs become one space), cut to ``limit`` characters with an ellipsis."""
+    text = " ".join(str(message).split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def error_line(message: str, prefix: str = "losslens: error: ") -> None:
+    """Write ``prefix + message`` as one line of at most :data:`MAX_ERROR_CHARS` characters to stderr."""
+    err_console.print(prefix + one_line(message, MAX_ERROR_CHARS - len(prefix)), markup=False, soft_wrap=True)
 
 
 def fail(message: str, code: int = 2) -> None:
     """Print one line on stderr and exit with ``code``."""
-    err_console.print(f"losslens: error: {message}", markup=False)
+    error_line(message)
     raise typer.Exit(code)
+
+
+_LONG_OPTION = re.compile(r"--[A-Za-z][\w-]*(=.*)?", re.DOTALL)
+
+
+def split_dashed_positionals(args: list[str], options: dict[str, bool]) -> list[str]:
+    """``args`` with every positional token that starts with ``-`` (``-x^2-y^2``, ``-1``) moved behind ``--``.
+
+    ``options`` maps each option name of the command to whether it takes a value. A token is an option when it is one
+    of those names (its value, the next token, is kept whatever it looks like: ``--at -1,2``), ``NAME=VALUE`` of one,
+    or looks like a long option (``--word``: unknown ones stay options, so a typo is still "No such option"). Every
+    other token is positional, in the order given. Arguments without a dashed positional come back unchanged.
+    """
+    opts: list[str] = []
+    pos: list[str] = []
+    i = 0
+    while i < len(args):
+        t = args[i]
+        if t == "--":
+            pos += args[i + 1:]
+            break
+        name = t.split("=", 1)[0]
+        if t in options:
+            take = 2 if options[t] else 1
+            opts += args[i:i + take]
+            i += take
+            continue
+        if name in options or _LONG_OPTION.fullmatch(t):
+            opts.append(t)
+        else:
+            pos.append(t)
+        i += 1
+    if not any(p.startswith("-") and p != "-" for p in pos):
+        return args
+    return opts + ["--"] + pos
+
+
+class Command(TyperCommand):
+    """A typer command whose positional arguments may start with ``-`` (an expression such as ``-x^2``)."""
+
+    def parse_args(self, ctx, args: list[str]) -> list[str]:
+        options = {name: not (p.is_flag or p.count) for p in self.get_params(ctx) if p.param_type_name == "option"
+                   for name in (*p.opts, *p.secondary_opts)}
+        return super().parse_args(ctx, split_dashed_positionals(list(args), options))
 
 
 def command(name: str | None = None, **kwargs) -> Callable:
@@ -41,23 +129,37 @@ def command(name: str | None = None, **kwargs) -> Callable:
         @functools.wraps(fn)
         def wrapper(*args, **kw):
             try:
+                if "seed" in kw:   # one bound for every command: torch, numpy and scipy all take it
+                    check_int("--seed", kw["seed"], lo=0, hi=MAX_SEED)
                 return fn(*args, **kw)
             except InputError as err:
                 fail(str(err).splitlines()[0] if str(err) else type(err).__name__)
 
-        return app.command(name, **kwargs)(wrapper)
+        return app.command(name, cls=Command, **kwargs)(wrapper)
 
     return decorate
 
 
 def emit_json(result: Any) -> None:
     """Write a result (anything with ``to_dict()``, or a JSON-ready object) to stdout."""
-    data = result.to_dict() if hasattr(result, "to_dict") else result
-    sys.stdout.write(json.dumps(data, indent=2, allow_nan=False) + "\n")
+    from ..results import jsonable   # torch is loaded by then: a result exists
+
+    data = jsonable(result.to_dict() if hasattr(result, "to_dict") else result)
+    sys.stdout.write(json.dumps(data, indent=2, allow_nan=False, default=str) + "\n")
+
+
+def load_commands() -> None:
+    """Register every command (each module is light: heavy libraries are imported inside the commands)."""
+    from importlib import import_module
+
+    for name in COMMAND_MODULES:
+        import_module(f"{__package__}.{name}")
 
 
 def _version(value: bool) -> None:
     if value:
+        from .. import __version__
+
         console.print(f"losslens {__version__}")
         raise typer.Exit()
 
@@ -68,24 +170,35 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
     """losslens: optimization landscapes, critical points and convexity, as checked computations."""
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``losslens`` script: usage errors are one line and exit 2, crashes exit 1."""
+def run_guarded(call: Callable[[], Any]) -> int:
+    """Run ``call`` (the app in non-standalone mode) under the error policy; return the exit code.
+
+    Usage errors and :class:`InputError` -> one line, 2; interrupts -> 130; anything else -> one line, 1 (no
+    traceback). Warnings of the libraries underneath (overflow in numpy, deprecations) are not shown: results carry
+    their own diagnostics.
+    """
     try:
-        rv = app(args=argv, prog_name="losslens", standalone_mode=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            rv = call()
         return rv if isinstance(rv, int) else 0
     except typer.TyperException as err:  # usage errors (bad option, missing argument, ...)
-        msg = err.format_message() if hasattr(err, "format_message") else str(err)
-        err_console.print(f"losslens: error: {' '.join(msg.split())}", markup=False)
+        message = err.format_message() if hasattr(err, "format_message") else str(err)
+        if message.strip():    # no arguments at all: the help was the answer
+            error_line(message)
         return getattr(err, "exit_code", 2)
-    except typer.Abort:
-        err_console.print("losslens: interrupted", markup=False)
-        return 130
-    except KeyboardInterrupt:
+    except (typer.Abort, KeyboardInterrupt):
         err_console.print("losslens: interrupted", markup=False)
         return 130
     except InputError as err:
-        err_console.print(f"losslens: error: {err}", markup=False)
+        error_line(str(err))
         return 2
     except Exception as err:  # noqa: BLE001 - the last line of defence: report, do not dump a traceback
-        err_console.print(f"losslens: internal error: {type(err).__name__}: {err}", markup=False)
+        error_line(f"{type(err).__name__}: {err}", "losslens: internal error: ")
         return 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``losslens`` script: usage errors are one line and exit 2, crashes exit 1."""
+    load_commands()
+    return run_guarded(lambda: app(args=argv, prog_name="losslens", standalone_mode=False))

@@ -3,13 +3,12 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ..validation import InputError, check_choice
+from ._choices import DTYPE_NAMES
 
 MODEL_HELP = "A built-in model (digits-mlp, digits-deep-sigmoid, digits-cnn, ...) or package.module:factory."
-DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
 def build_model(spec: str, seed: int = 0, checkpoint: str | None = None):
@@ -28,18 +27,21 @@ def build_model(spec: str, seed: int = 0, checkpoint: str | None = None):
     return model
 
 
-def dtype_of(name: str) -> torch.dtype:
-    return DTYPES[check_choice("--dtype", name, tuple(DTYPES))]
+def dtype_of(name: str):
+    """``torch.float32`` or ``torch.float64`` by name."""
+    import torch
+
+    return getattr(torch, check_choice("--dtype", name, DTYPE_NAMES))
 
 
 @contextmanager
 def progress_bar(description: str, total: int, enabled: bool = True):
     """A rich progress bar on stderr; yields ``advance(done)`` (a no-op when disabled, e.g. with --json)."""
-    if not enabled:
-        yield lambda done, *_: None
-        return
     from ._app import err_console
 
+    if not enabled or not err_console.is_terminal:   # a bar is for a person watching a terminal
+        yield lambda done, *_: None
+        return
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err_console, transient=True) as bar:
         task = bar.add_task(description, total=total)

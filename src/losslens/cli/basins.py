@@ -6,9 +6,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from ..catalog import CATALOG
-from ..optimize import basins
-from ..optimize.methods import METHODS
+from ._choices import OPTIMIZER_METHODS
 from ._app import JSON_OPTION, command, console, emit_json
 from .optimize import BOX, EXPR, MOMENTUM, NOISE, PLOT, SCHEDULE, SEED, VARS, objectives, step_progress
 from .render import fmt, vector
@@ -17,7 +15,7 @@ from .render import fmt, vector
 @command("basins")
 def basins_cmd(
     expr: str = EXPR,
-    method: str = typer.Option("gd", "--method", help=f"One of {', '.join(METHODS)}."),
+    method: str = typer.Option("gd", "--method", help=f"One of {', '.join(OPTIMIZER_METHODS)}."),
     starts: int = typer.Option(10000, "--starts", help="Number of starts (a grid for 1-2 variables)."),
     steps: int = typer.Option(1000, "--steps", help="Steps per start (>= 1)."),
     lr: float = typer.Option(0.01, "--lr", help="Learning rate η > 0."),
@@ -34,6 +32,9 @@ def basins_cmd(
     json: bool = JSON_OPTION,
 ):
     """Run --starts starts of --method at once; report where they end (local vs global minima, saddles, divergence)."""
+    from ..catalog import CATALOG
+    from ..optimize import basins
+
     obj, _ = objectives(expr, vars, box)
     known = CATALOG[expr.strip()].minimum if expr.strip() in CATALOG and vars is None and box is None else None
     with step_progress("basins", steps, json) as advance:

@@ -6,13 +6,14 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from .. import catalog as _catalog
 from ._app import JSON_OPTION, command, console, emit_json
 
 
 @command("catalog")
 def catalog_cmd(name: Optional[str] = typer.Argument(None, help="Show one entry."), json: bool = JSON_OPTION):
     """List the catalog (or show one entry): name, expression, default box, why it matters."""
+    from .. import catalog as _catalog
+
     entries = [_catalog.get(name)] if name else list(_catalog.CATALOG.values())
     if json:
         emit_json(entries[0] if name else {"functions": [e.to_dict() for e in entries]})

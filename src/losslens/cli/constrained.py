@@ -9,10 +9,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from ..optimize.constrained import METHODS, solve_constrained
-from ..optimize.weight_decay import weight_decay_ball
-from ..plot import FORMATS
 from ..validation import InputError, parse_floats
+from ._choices import CONSTRAINED_METHODS, FIGURE_FORMATS
 from ._app import JSON_OPTION, command, console, emit_json
 from .render import fmt, vector
 
@@ -22,7 +20,7 @@ def constrained_cmd(
     objective: str = typer.Argument(..., help="Objective expression (or catalog name), e.g. 'x^2 + y^2'."),
     st: List[str] = typer.Option([], "--st", help="Constraint relations, e.g. 'x+y=1', 'x^2+y^2<=2', '0 <= x <= 1' "
                                  "or 'x >= 0 and y >= 0' (repeat)."),
-    method: str = typer.Option("alm", "--method", help=f"One of {', '.join(METHODS)}."),
+    method: str = typer.Option("alm", "--method", help=f"One of {', '.join(CONSTRAINED_METHODS)}."),
     x0: Optional[str] = typer.Option(None, "--x0", help="Start point, comma-separated (default 0)."),
     vars: Optional[str] = typer.Option(None, "--vars", help="Variable order, e.g. y,x (default: natural order)."),
     tol: float = typer.Option(1e-8, "--tol", help="Every KKT residual must reach this."),
@@ -31,8 +29,10 @@ def constrained_cmd(
     json: bool = JSON_OPTION,
 ):
     """Minimise OBJECTIVE subject to --st relations: solution, multipliers, active set, KKT table, Lagrangian."""
-    if plot and Path(plot).suffix.lower().lstrip(".") not in FORMATS:   # checked before any work
+    if plot and Path(plot).suffix.lower().lstrip(".") not in FIGURE_FORMATS:   # checked before any work
         raise InputError(f"--plot file {plot!r} must end in .png, .svg or .pdf")
+    from ..optimize.constrained import solve_constrained
+
     start = parse_floats("--x0", x0) if x0 is not None else None
     r = solve_constrained(objective, st, method, x0=start, vars=vars, tol=tol, max_iter=max_iter)
     if plot:
@@ -114,6 +114,8 @@ def weight_decay_cmd(
     json: bool = JSON_OPTION,
 ):
     """Weight decay is a ball constraint: argmin f + (λ/2)|x|^2 = argmin f over |x| <= r, multiplier λ."""
+    from ..optimize.weight_decay import weight_decay_ball
+
     start = parse_floats("--x0", x0) if x0 is not None else None
     r = weight_decay_ball(objective, lam, x0=start)
     if json:

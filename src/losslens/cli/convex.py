@@ -5,10 +5,6 @@ from typing import Optional
 
 import typer
 
-from ..catalog import resolve
-from ..convexity import check_convexity, check_set, local_convexity
-from ..convexity.sets import parse_set, sublevel_set
-from ..objective import Box
 from ..validation import check_float, parse_floats
 from ._app import JSON_OPTION, command, console, emit_json
 
@@ -30,6 +26,9 @@ def convex_cmd(
     json: bool = JSON_OPTION,
 ):
     """Convex, strictly/strongly convex (with μ), concave, not_convex (with a checked witness) or unknown."""
+    from ..catalog import resolve
+    from ..convexity import check_convexity, local_convexity
+
     obj = resolve(expr, vars)
     time_budget = check_float("--time-budget", time_budget, lo=0, lo_open=True)
     if around is not None:
@@ -62,6 +61,7 @@ def convex_cmd(
 
 def _plot_function(obj, r, box, path):
     from ..plot import save
+    from ..objective import Box
     from ..plot.convexity import function_figure, sublevel_figure
 
     b = Box.parse(box, obj.n) if box else None
@@ -74,6 +74,7 @@ def _plot_function(obj, r, box, path):
 
 def _plot_local(obj, r, path):
     from ..plot import save
+    from ..objective import Box
     from ..plot.convexity import function_figure, sublevel_figure
 
     half = max(2 * (r.failed_radius or r.radius or 1.0), 1e-3)
@@ -104,6 +105,9 @@ def convex_set_cmd(
     json: bool = JSON_OPTION,
 ):
     """Is the set convex? A proof per constraint, or a witness pair whose mix leaves the set."""
+    from ..convexity import check_set
+    from ..convexity.sets import parse_set, sublevel_set
+
     spec = sublevel_set(set_text, level, vars) if level is not None else parse_set(set_text, vars)
     r = check_set(spec, at=parse_floats("--at", at) if at is not None else None, time_budget=time_budget, seed=seed)
     if plot:

@@ -5,8 +5,6 @@ from typing import Optional
 
 import typer
 
-from ..catalog import resolve
-from ..classify import classify_point
 from ..validation import check_float
 from ._app import JSON_OPTION, command, console, emit_json
 from .render import fmt, matrix_table, vector
@@ -21,6 +19,9 @@ def eval_cmd(
     json: bool = JSON_OPTION,
 ):
     """Evaluate at a point and classify it: min, max, saddle, degenerate or not_critical."""
+    from ..catalog import resolve
+    from ..classify import classify_point
+
     obj = resolve(expr, vars)
     if tol is not None:
         tol = check_float("--tol", tol, lo=0, lo_open=True)

@@ -9,17 +9,16 @@ import os
 from pathlib import Path
 from typing import Callable, Iterator, List, Optional
 
-import torch
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn
 from rich.text import Text
 
 from ..validation import InputError, check_choice
+from ._choices import DTYPE_NAMES
 from ._app import JSON_OPTION, command, console, emit_json
 from .render import fmt, print_notes
 
 SPLITS = ("train", "test", "all")
-DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
 class RateColumn(ProgressColumn):
@@ -34,7 +33,7 @@ def progress_bar(label: str, quiet: bool) -> Iterator[Callable[[int, int], None]
     """A rich progress bar with rate and ETA, shown on rank 0 only; yields the ``progress(done, total)`` callback."""
     rank = int(os.environ.get("RANK", "0"))
     with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), RateColumn(), TimeRemainingColumn(),
-                  console=console, transient=True, disable=quiet or rank != 0) as bar:
+                  console=console, transient=True, disable=quiet or rank != 0 or not console.is_terminal) as bar:
         task = bar.add_task(label, total=None)
         yield lambda done, total: bar.update(task, completed=done, total=total)
 
@@ -63,13 +62,15 @@ def model_objective(name: str, checkpoint: Optional[Path], split: str, subset: O
                     seed: int):
     """The mean cross-entropy of a built-in (or ``package.module:factory``) model on the digits data; the
     objective is not sharded over ranks (a landscape shares out grid points instead)."""
+    import torch
+
     from ..datasets import digits
     from ..landscape.checkpoints import load_into
     from ..model import ModelObjective
     from ..zoo import make_model
 
     check_choice("--split", split, SPLITS)
-    check_choice("--dtype", dtype, tuple(DTYPES))
+    check_choice("--dtype", dtype, DTYPE_NAMES)
     model = make_model(name, seed=seed)
     if checkpoint is not None:
         load_into(model, checkpoint)
@@ -77,13 +78,15 @@ def model_objective(name: str, checkpoint: Optional[Path], split: str, subset: O
     X, y = {"train": data.train, "test": data.test,
             "all": (torch.cat([data.X_train, data.X_test]), torch.cat([data.y_train, data.y_test]))}[split]
     obj = ModelObjective(model, torch.nn.CrossEntropyLoss(), (X, y), subset=subset, seed=seed,
-                         dtype=DTYPES[dtype], distributed=False, label=name)
+                         dtype=getattr(torch, dtype), distributed=False, label=name)
     return obj, {"model": name, "checkpoint": str(checkpoint) if checkpoint else None, "split": split,
                  "subset": subset, "data": obj.fingerprint()[:16]}
 
 
 def expression_plane(expr: str, box: Optional[str], vars: Optional[str]):
     """An expression's coordinate axes over its box: origin 0, directions e_1 (, e_2), ranges = the box."""
+    import torch
+
     from ..catalog import resolve
     from ..landscape.directions import Directions
     from ..objective import Box
@@ -112,6 +115,8 @@ def make_directions(obj, dirs: str, seed: int, bias: str, trajectory: List[Path]
                           bias=bias)
     if dirs == "hessian":
         return D.hessian_eigen(obj, obj.x0, ("top", "bottom"), seed=seed)
+    import torch
+
     files = expand_trajectory(trajectory)
     return D.pca(torch.stack([parameters_of(obj, f) for f in files]))
 

@@ -8,10 +8,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from ..catalog import CATALOG, resolve
-from ..optimize import compare, run
-from ..optimize.methods import METHODS
 from ..validation import InputError, check_float
+from ._choices import OPTIMIZER_METHODS
 from ._app import JSON_OPTION, command, console, emit_json, err_console
 from .render import fmt, vector
 
@@ -31,6 +29,8 @@ PLOT = typer.Option(None, "--plot", help="Write the figure here (.png, .svg or .
 
 def objectives(expr: str, vars: Optional[str], box: Optional[str], risk: Optional[str] = None):
     """The objective (and the risk objective over the same variables) from the command line."""
+    from ..catalog import CATALOG, resolve
+
     obj = resolve(expr, vars, box)
     if risk is None:
         return obj, None
@@ -47,7 +47,7 @@ def objectives(expr: str, vars: Optional[str], box: Optional[str], risk: Optiona
 def step_progress(label: str, steps: int, quiet: bool):
     """A transient rich progress bar on stderr; yields ``advance(k)`` that marks step ``k`` done."""
     with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err_console,
-                  transient=True, disable=quiet) as bar:
+                  transient=True, disable=quiet or not err_console.is_terminal) as bar:
         task = bar.add_task(label, total=steps if isinstance(steps, int) and steps > 0 else None)
         yield lambda k: bar.update(task, completed=k)
 
@@ -74,7 +74,7 @@ def _verdict_line(r) -> str:
 def optimize_cmd(
     expr: str = EXPR,
     start: str = START,
-    method: str = typer.Option("gd", "--method", help=f"One of {', '.join(METHODS)}."),
+    method: str = typer.Option("gd", "--method", help=f"One of {', '.join(OPTIMIZER_METHODS)}."),
     lr: float = typer.Option(0.1, "--lr", help="Learning rate η > 0."),
     steps: int = STEPS,
     noise: float = NOISE,
@@ -91,6 +91,8 @@ def optimize_cmd(
     json: bool = JSON_OPTION,
 ):
     """Run one optimizer from --start and say why it stopped (converged, stalled_at_saddle, vanishing_gradient, ...)."""
+    from ..optimize import run
+
     obj, risk_obj = objectives(expr, vars, box, risk)
     with step_progress("optimize", steps, json) as advance:
         r = run(obj, method, obj.point(start, "--start"), steps, lr, momentum=momentum, noise=noise, seed=seed,
@@ -129,7 +131,8 @@ def optimize_cmd(
 def compare_cmd(
     expr: str = EXPR,
     start: str = START,
-    methods: str = typer.Option("gd,momentum,adam", "--methods", help=f"Comma-separated, from {', '.join(METHODS)}."),
+    methods: str = typer.Option("gd,momentum,adam", "--methods",
+                                help=f"Comma-separated, from {', '.join(OPTIMIZER_METHODS)}."),
     lr: str = typer.Option("0.1", "--lr", help="One η for all, or per method: gd=0.1,adam=0.05 (methods not named get 0.1)."),
     steps: int = STEPS,
     noise: float = NOISE,
@@ -142,7 +145,9 @@ def compare_cmd(
     json: bool = JSON_OPTION,
 ):
     """Run several optimizers from one start: final value, steps to tolerance, verdict; one figure with all."""
+    from ..optimize import compare
     from ..optimize.run import parse_methods
+
     obj, _ = objectives(expr, vars, box)
     ms = parse_methods(methods)
     c = compare(obj, ms, obj.point(start, "--start"), steps, _lr_spec(lr, ms), momentum=momentum, noise=noise,

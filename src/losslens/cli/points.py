@@ -6,8 +6,6 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from ..catalog import resolve
-from ..critical import find_critical_points
 from ..validation import InputError, check_choice, check_float
 from ._app import JSON_OPTION, command, console, emit_json
 from .render import fmt
@@ -28,6 +26,9 @@ def points_cmd(
     json: bool = JSON_OPTION,
 ):
     """Find every critical point in the box: min, max, saddle or degenerate, with certificates."""
+    from ..catalog import resolve
+    from ..critical import find_critical_points
+
     obj = resolve(expr, vars, box)
     check_choice("--view", view, ("auto", "surface"))
     time_budget = check_float("--time-budget", time_budget, lo=0, lo_open=True)

@@ -5,8 +5,8 @@ from typing import Optional
 
 import typer
 
-from ..optimize.projections import SETS, make_set, project
 from ..validation import InputError, parse_floats
+from ._choices import PROJECTION_SETS
 from ._app import JSON_OPTION, command, console, emit_json
 from .render import fmt, vector
 
@@ -20,7 +20,7 @@ def _matrix(text: str) -> list[list[float]]:
 
 @command("project")
 def project_cmd(
-    set: str = typer.Option(..., "--set", help=f"One of {', '.join(SETS)}."),
+    set: str = typer.Option(..., "--set", help=f"One of {', '.join(PROJECTION_SETS)}."),
     at: str = typer.Option(..., "--at", help="The point to project, comma-separated."),
     radius: Optional[float] = typer.Option(None, "--radius", help="Radius of the l1 or l2 ball."),
     center: Optional[str] = typer.Option(None, "--center", help="Center of the ball (default 0)."),
@@ -33,6 +33,8 @@ def project_cmd(
     json: bool = JSON_OPTION,
 ):
     """Project a point onto a box, l2 or l1 ball, simplex, affine subspace or halfspace (exact)."""
+    from ..optimize.projections import make_set, project
+
     x = parse_floats("--at", at)
     s = make_set(set, len(x), radius=radius, center=parse_floats("--center", center) if center else None,
                  lo=parse_floats("--lo", lo) if lo else None, hi=parse_floats("--hi", hi) if hi else None,

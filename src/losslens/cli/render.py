@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import math
 
-import torch
 from rich.markup import escape
 from rich.table import Table
 
@@ -16,11 +15,11 @@ def fmt(v: float, digits: int = 6) -> str:
     return f"{v:.{digits}g}"
 
 
-def vector(t: torch.Tensor, digits: int = 6) -> str:
+def vector(t, digits: int = 6) -> str:
     return escape("[" + ", ".join(fmt(float(u), digits) for u in t.reshape(-1)) + "]")
 
 
-def matrix_table(M: torch.Tensor, names, title: str) -> Table:
+def matrix_table(M, names, title: str) -> Table:
     table = Table(title=title, show_header=True, header_style="bold")
     table.add_column("")
     for n in names:

@@ -104,6 +104,10 @@ def parse_schedule(spec: str | None) -> tuple[str, dict[str, Any]] | None:
             nums = [float(v) for v in val.split(";")]
         except ValueError:
             raise InputError(f"schedule {spec!r}: {key}={val!r} is not a number") from None
+        if not all(math.isfinite(v) for v in nums):
+            raise InputError(f"schedule {spec!r}: {key}={val!r} must be a finite number")
+        if key in ("step_size", "T_max") and min(nums) < 1:
+            raise InputError(f"schedule {spec!r}: {key}={val!r} must be an integer >= 1")
         if key in _INT_KEYS:
             if not all(v.is_integer() for v in nums):
                 raise InputError(f"schedule {spec!r}: {key}={val!r} must be an integer")

@@ -126,8 +126,9 @@ class L1Ball(_Ball):
             return x.clone()
         if self.radius == 0:
             return self.center.clone()
-        theta = _simplex_threshold(d.abs(), self.radius)
-        return self.center + d.sign() * (d.abs() - theta).clamp_min(0)
+        a = d.abs()
+        a = a - a.max()          # shifted so that 1e308 - θ does not round to 0 (θ moves with the shift)
+        return self.center + d.sign() * (a - _simplex_threshold(a, self.radius)).clamp_min(0)
 
     def violation(self, x):
         return max(0.0, float((x - self.center).abs().sum()) - self.radius)
@@ -144,7 +145,8 @@ class Simplex(ConvexSet):
         object.__setattr__(self, "total", check_float("total", self.total, lo=0.0, lo_open=True))
 
     def project(self, x):
-        return (x - _simplex_threshold(x, self.total)).clamp_min(0)
+        y = x - x.max()          # Π(x + c·1) = Π(x): shifted so that huge coordinates do not lose the total
+        return (y - _simplex_threshold(y, self.total)).clamp_min(0)
 
     def violation(self, x):
         return max(float((-x).clamp_min(0).max()), abs(float(x.sum()) - self.total))
@@ -286,5 +288,7 @@ def project(s: ConvexSet, x) -> ProjectionResult:
     n = s.n if s.n is not None else torch.as_tensor(x, dtype=torch.float64).reshape(-1).numel()
     x = check_point("point", x, n)
     p = s.project(x)
-    dist = float(torch.linalg.vector_norm(x - p))
+    r = x - p
+    scale = float(r.abs().max()) if r.numel() else 0.0
+    dist = scale * float(torch.linalg.vector_norm(r / scale)) if scale > 0 else 0.0   # scaled: no overflow near 1e308
     return ProjectionResult(describe(s), x, p, dist, s.violation(x) == 0.0)
