@@ -61,10 +61,6 @@ def _extend(children, unary=UNARY, binary=("min", "max")):
 grammar = st.recursive(leaf, _extend, max_leaves=5)
 garbage = st.text(alphabet="xyz+-*/^()., 0123456789e", min_size=0, max_size=12)
 expressions = st.one_of(grammar, grammar, grammar, garbage)
-# Constrained problems with abs/min/max/relu are being reformulated (epigraph); until then they are left out here.
-SMOOTH = tuple(f for f in UNARY if f not in ("abs", "relu"))
-smooth_grammar = st.recursive(leaf, lambda c: _extend(c, SMOOTH, ()), max_leaves=5)
-smooth = st.one_of(smooth_grammar, smooth_grammar, smooth_grammar, garbage).map(lambda e: [e])
 
 # ---- flag values --------------------------------------------------------------------------------------------------
 NUM = ("0", "1", "-1", "0.5", "2", "-2", "1e308", "-1e308", "1e20", "inf", "nan", "-inf", "1e-300")
@@ -98,8 +94,6 @@ def argv(*parts) -> st.SearchStrategy[list[str]]:
 
 one = expressions.map(lambda e: [e])
 relation = st.tuples(grammar, st.sampled_from(("<=", ">=", "=", "<", "==")), number).map(lambda t: "".join(t))
-smooth_relation = st.tuples(smooth_grammar, st.sampled_from(("<=", ">=", "=", "<", "==")), number).map(
-    lambda t: "".join(t))
 COMMANDS = {
     "eval": argv("eval", one, "--at", point, maybe("--tol", number), maybe("--vars", st.just("y,x")),
                  maybe("--json", st.just("--json")).map(lambda a: a[:1])),
@@ -124,11 +118,11 @@ COMMANDS = {
                    small_steps, maybe("--method", st.sampled_from(METHODS)), maybe("--lr", lr),
                    maybe("--layout", st.sampled_from(("grid", "random", "bogus"))), maybe("--seed", seed),
                    maybe("--schedule", schedule), maybe("--noise", number), st.just(["--json"])),
-    "constrained": argv("constrained", smooth, st.lists(smooth_relation, max_size=2).map(lambda rs: sum((["--st", r]
+    "constrained": argv("constrained", one, st.lists(relation, max_size=2).map(lambda rs: sum((["--st", r]
                         for r in rs), [])), maybe("--method", st.sampled_from(("alm", "penalty", "projected", "x"))),
                         maybe("--x0", point), "--max-iter", st.sampled_from(("3", "10", "0", "-1")),
                         maybe("--tol", number), st.just(["--json"])),
-    "weight-decay": argv("weight-decay", smooth, "--lam", number, maybe("--x0", point), st.just(["--json"])),
+    "weight-decay": argv("weight-decay", one, "--lam", number, maybe("--x0", point), st.just(["--json"])),
     "project": argv("project", "--set", st.sampled_from(("box", "l2", "l1", "simplex", "affine", "halfspace", "x")),
                     "--at", point, maybe("--radius", number), maybe("--center", point), maybe("--lo", point),
                     maybe("--hi", point), maybe("--total", number), maybe("--A", st.sampled_from(("1,1", "1,0;0,1",
