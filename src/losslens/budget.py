@@ -21,6 +21,7 @@ Defaults (module constants):
 ``MAX_DEGREE``            60   total degree of a polynomial handed to ``Poly``, ``factor``, Sturm counting
 ``MAX_TERMS``           5000   terms an expansion may produce (multinomial bound)
 ``MAX_DERIVATIVE_ORDER``  12   order of repeated differentiation (higher-order tests)
+``MAX_DIFF_NODES``       500   nodes of an expression differentiated once more in repeated differentiation
 =====================  ======  ================================================================
 """
 from __future__ import annotations
@@ -38,6 +39,7 @@ MAX_REWRITE_NODES = 300
 MAX_DEGREE = 60
 MAX_TERMS = 5_000
 MAX_DERIVATIVE_ORDER = 12
+MAX_DIFF_NODES = 500
 
 
 class BudgetExceeded(Exception):
@@ -149,10 +151,21 @@ def hessian(e, syms, what: str = "Hessian", limit: int = MAX_NODES) -> sympy.Mat
     return sympy.Matrix(H)
 
 
+def _importing(frame) -> bool:
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            return True
+        frame = frame.f_back
+    return False
+
+
 @contextlib.contextmanager
 def safety_net(seconds: float | None, what: str):
     """Interrupt the enclosed step after ``seconds`` of wall-clock time (main thread only; elsewhere a no-op), as
-    :class:`BudgetExceeded` with ``kind="time"``. Nested nets keep the earlier expiry. ``None``: no net."""
+    :class:`BudgetExceeded` with ``kind="time"``. Nested nets keep the earlier expiry. ``None``: no net.
+
+    Only for pure-Python symbolic work (sympy, mpmath): the interruption is an exception raised wherever the step
+    is, so it must not wrap torch calls; an import in progress is let finish first."""
     if seconds is None or threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
         yield
         return
@@ -164,6 +177,9 @@ def safety_net(seconds: float | None, what: str):
         return
 
     def fire(signum, frame):
+        if _importing(frame):         # never interrupt an import: a half-imported module breaks later calls
+            signal.setitimer(signal.ITIMER_REAL, 0.05)
+            return
         raise BudgetExceeded(what, time.monotonic() - start, seconds, kind="time")
 
     old = signal.signal(signal.SIGALRM, fire)

@@ -20,6 +20,7 @@ import torch
 
 from .objective import Objective
 from .results import Result
+from .validation import check_float
 
 KINDS = ("min", "max", "saddle", "degenerate", "not_critical", "not_finite")
 
@@ -53,7 +54,7 @@ def classify_point(objective: Objective, x, tol: float | None = None) -> PointRe
     'saddle'
     """
     x = objective.point(x)
-    tol = default_tol(objective.dtype) if tol is None else float(tol)
+    tol = default_tol(objective.dtype) if tol is None else check_float("tol", tol, lo=0, lo_open=True)
     v, g = objective.value_and_grad(x)
     return _report(objective, x, v, g, objective.hessian(x), tol)
 
@@ -71,7 +72,7 @@ def classify_points(objective: Objective, X, tol: float | None = None) -> list[P
     X = torch.stack([objective.point(x) for x in X]) if len(X) else X.reshape(0, objective.n)
     if not len(X):
         return []
-    tol = default_tol(objective.dtype) if tol is None else float(tol)
+    tol = default_tol(objective.dtype) if tol is None else check_float("tol", tol, lo=0, lo_open=True)
     V, G, Hs = objective.values(X), objective.grads(X), vmap(hessian(objective.f))(X)
     return [_report(objective, x, v, g, H, tol) for x, v, g, H in zip(X, V, G, Hs)]
 
