@@ -130,6 +130,42 @@ def polynomial_ok(e, syms, *, max_degree: int = MAX_DEGREE, max_terms: int = MAX
     return d is not None and d <= max_degree and terms_bound(e) <= max_terms and nodes(e, MAX_NODES) <= MAX_NODES
 
 
+class PolynomialBudgetError(sympy.PolynomialError, BudgetExceeded):
+    """Raised by :func:`poly` for a polynomial past the budget; a ``sympy.PolynomialError``, so code that treats
+    "not a polynomial" as "cannot show it" treats this the same way."""
+
+    def __init__(self, what: str, counted: float, limit: float):
+        BudgetExceeded.__init__(self, what, counted, limit)
+
+
+def poly(e, *syms) -> sympy.Poly:
+    """``sympy.Poly(expand(e), *syms)`` within budget (degree <= MAX_DEGREE, at most MAX_TERMS terms after
+    expansion), else :class:`PolynomialBudgetError` (a ``sympy.PolynomialError``). Non-polynomial forms raise
+    sympy's own ``PolynomialError``.
+
+    >>> x, y, z = sympy.symbols("x y z")
+    >>> poly((x + y) ** 2, x, y).total_degree()
+    2
+    >>> poly((x + y + z) ** 1000, x, y, z)
+    Traceback (most recent call last):
+    ...
+    losslens.budget.PolynomialBudgetError: polynomial of degree 1000: 1000 past the work budget of 60
+    """
+    d = degree_bound(e, syms)
+    if d is not None and d > MAX_DEGREE:
+        raise PolynomialBudgetError(f"polynomial of degree {d}", d, MAX_DEGREE)
+    t = terms_bound(e)
+    if t > MAX_TERMS:
+        raise PolynomialBudgetError("expansion into more terms than allowed", t, MAX_TERMS)
+    return sympy.Poly(sympy.expand(e), *syms)
+
+
+def expanded(e):
+    """``expand(e)`` when the expansion stays within :data:`MAX_TERMS` terms, else ``e`` unchanged (an equivalent,
+    less normalised form: callers that look for a pattern then do not find it, and claim nothing)."""
+    return sympy.expand(e) if terms_bound(e) <= MAX_TERMS and nodes(e, MAX_NODES) <= MAX_NODES else e
+
+
 def rewrite_ok(e, *, max_nodes: int = MAX_REWRITE_NODES, max_terms: int = MAX_TERMS) -> bool:
     """May ``factor``/``expand``/``cancel`` run on ``e`` within budget (small tree, bounded expansion)?"""
     return nodes(e, max_nodes) <= max_nodes and terms_bound(e) <= max_terms
