@@ -68,8 +68,9 @@ def nodes(e, limit: int | None = None) -> int:
     return count
 
 
-def check_nodes(e, what: str, limit: int = MAX_NODES):
-    """``e`` itself when it has at most ``limit`` nodes, else :class:`BudgetExceeded`."""
+def check_nodes(e, what: str, limit: int | None = None):
+    """``e`` itself when it has at most ``limit`` (default :data:`MAX_NODES`) nodes, else :class:`BudgetExceeded`."""
+    limit = MAX_NODES if limit is None else limit
     k = nodes(e, limit)
     if k > limit:
         raise BudgetExceeded(f"{what} has more than {limit} nodes", k, limit)
@@ -171,12 +172,12 @@ def rewrite_ok(e, *, max_nodes: int = MAX_REWRITE_NODES, max_terms: int = MAX_TE
     return nodes(e, max_nodes) <= max_nodes and terms_bound(e) <= max_terms
 
 
-def diff(e, *args, what: str = "derivative", limit: int = MAX_NODES):
+def diff(e, *args, what: str = "derivative", limit: int | None = None):
     """``sympy.diff(e, *args)`` with the result's size checked (:class:`BudgetExceeded` past ``limit`` nodes)."""
     return check_nodes(sympy.diff(e, *args), what, limit)
 
 
-def hessian(e, syms, what: str = "Hessian", limit: int = MAX_NODES) -> sympy.Matrix:
+def hessian(e, syms, what: str = "Hessian", limit: int | None = None) -> sympy.Matrix:
     """``sympy.hessian(e, syms)``, each derivative's size checked; the gradient is built once."""
     g = [diff(e, s, what=f"{what} (gradient)", limit=limit) for s in syms]
     n = len(syms)

@@ -56,6 +56,7 @@ MAX_COMPLETE_N = 3
 MP_DIGITS = 50
 MAX_BOXES = 4_000           # default work budget of each interval branch-and-bound, in sub-boxes
 MAX_BOXES_LIMIT = 10_000_000
+MAX_POINTS = 128           # distinct critical points refined, classified and certified (work budget)
 HIGHER_ORDER_POINTS = 32   # degenerate points (1-D) examined by the higher-order derivative test (work budget)
 HIGHER_ORDER_SECONDS = 5.0  # safety net of the higher-order derivative test of one point (its work: MAX_DIFF_NODES)
 
@@ -246,17 +247,27 @@ def batched_newton(objective: Objective, X: torch.Tensor, iters: int = 80, gtol:
     return X, gn, finite, scale
 
 
-def _merge(points: torch.Tensor, radius: float) -> list[tuple[torch.Tensor, int]]:
-    """Greedy clustering: each cluster is (first member, size); members lie within ``radius`` of its first."""
-    reps: list[list] = []
+def _merge(points: torch.Tensor, radius: float, max_clusters: int | None = None):
+    """Greedy clustering: each cluster is (first member, size); members lie within ``radius`` of its first.
+
+    At most ``max_clusters`` clusters are formed (a work budget: a constant function makes every start its own
+    critical point); returns (clusters, number of points left outside every cluster)."""
+    reps: list[torch.Tensor] = []
+    sizes: list[int] = []
+    left = 0
     for p in points:
-        for r in reps:
-            if float(torch.linalg.vector_norm(p - r[0])) <= radius:
-                r[1] += 1
-                break
-        else:
-            reps.append([p, 1])
-    return [(p, k) for p, k in reps]
+        if reps:
+            d = torch.linalg.vector_norm(torch.stack(reps) - p, dim=1)
+            near = torch.nonzero(d <= radius)
+            if len(near):
+                sizes[int(near[0])] += 1
+                continue
+        if max_clusters is not None and len(reps) >= max_clusters:
+            left += 1
+            continue
+        reps.append(p)
+        sizes.append(1)
+    return list(zip(reps, sizes)), left
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -691,7 +702,7 @@ def find_critical_points(objective: Objective, box=None, *, starts: int | None =
     undefined = {"starts_not_finite": int((~finite).sum()), "starts": m}
     slack = 1e-9 * width
     conv = finite & (gn <= 1e-6 * gscale) & ((X >= lo - slack) & (X <= hi + slack)).all(1)
-    clusters = _merge(X[conv], merge_radius * diam)
+    clusters, left_out = _merge(X[conv], merge_radius * diam, MAX_POINTS)
 
     points: list[CriticalPoint] = []
     known: list = []
@@ -753,6 +764,11 @@ def find_critical_points(objective: Objective, box=None, *, starts: int | None =
     proof_deadline = t_proofs + 0.5 * time_budget
     if not prove:
         completeness = {"proved": False, "reason": "interval proofs switched off (prove=False)", "boxes": 0}
+    elif left_out:
+        completeness = {"proved": False, "boxes": 0, "stopped_by": "work",
+                        "reason": f"{left_out} converged starts lie outside the first {MAX_POINTS} distinct critical "
+                                  f"points examined (work budget; a continuum of critical points, e.g. a constant "
+                                  f"function?): no completeness proof"}
     elif sym is None:
         completeness = {"proved": False, "reason": no_symbolic, "boxes": 0}
     elif n > MAX_COMPLETE_N:

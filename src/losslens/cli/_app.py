@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 
 from .. import __version__
-from ..validation import InputError
+from ..validation import InputError, check_counts
 
 app = typer.Typer(
     name="losslens",
@@ -41,6 +41,7 @@ def command(name: str | None = None, **kwargs) -> Callable:
         @functools.wraps(fn)
         def wrapper(*args, **kw):
             try:
+                check_counts(name or fn.__name__, kw)
                 return fn(*args, **kw)
             except InputError as err:
                 fail(str(err).splitlines()[0] if str(err) else type(err).__name__)
