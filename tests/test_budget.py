@@ -248,3 +248,13 @@ def test_classify_tolerance_must_be_finite_and_non_finite_says_where():
     assert classify_point(obj, [1.0], tol=1e-8).kind == "not_critical"
     r = classify_point(parse("(x+y+z)^1000"), [1.0, 1.0, 1.0])
     assert r.kind == "not_finite" and "value is inf (overflow)" in r.reason
+
+
+def test_local_convexity_refuses_a_hessian_past_the_budget(monkeypatch):
+    from losslens.convexity import local_convexity
+
+    monkeypatch.setattr(budget, "MAX_NODES", 5)
+    with pytest.raises(InputError, match="too large for a local convexity proof.*more than 5 nodes"):
+        local_convexity("exp(x*y) + x^4", "1,1")
+    monkeypatch.undo()
+    assert local_convexity("x^4 - x^2", "1", time_budget=60).radius > 0.5     # f'' >= 0 for |x| >= 0.408
