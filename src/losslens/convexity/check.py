@@ -115,9 +115,10 @@ def prove_convex(g: sympy.Expr, region: Region, deadline=None) -> Proof | None:
         return p
     try:
         H = budget.hessian(g, region.symbols)
-        p = prove_symbolic_hessian(H, region, deadline)
     except BudgetExceeded:
         return None
+    try:
+        p = prove_symbolic_hessian(H, region, deadline)
     except (TypeError, ValueError, NotImplementedError, RecursionError):
         p = None
     return p if p is not None else prove_interval_whole(H, region)
