@@ -20,6 +20,7 @@ import torch
 
 from .objective import Objective
 from .results import Result
+from .validation import check_float
 
 KINDS = ("min", "max", "saddle", "degenerate", "not_critical", "not_finite")
 
@@ -53,7 +54,7 @@ def classify_point(objective: Objective, x, tol: float | None = None) -> PointRe
     'saddle'
     """
     x = objective.point(x)
-    tol = default_tol(objective.dtype) if tol is None else float(tol)
+    tol = default_tol(objective.dtype) if tol is None else check_float("tol", tol, lo=0, lo_open=True)
     v, g = objective.value_and_grad(x)
     return _report(objective, x, v, g, objective.hessian(x), tol)
 
@@ -71,9 +72,20 @@ def classify_points(objective: Objective, X, tol: float | None = None) -> list[P
     X = torch.stack([objective.point(x) for x in X]) if len(X) else X.reshape(0, objective.n)
     if not len(X):
         return []
-    tol = default_tol(objective.dtype) if tol is None else float(tol)
+    tol = default_tol(objective.dtype) if tol is None else check_float("tol", tol, lo=0, lo_open=True)
     V, G, Hs = objective.values(X), objective.grads(X), vmap(hessian(objective.f))(X)
     return [_report(objective, x, v, g, H, tol) for x, v, g, H in zip(X, V, G, Hs)]
+
+
+def _nonfinite_reason(value: float, g: torch.Tensor, H: torch.Tensor) -> str:
+    """Which of value, gradient, Hessian is not finite, and how (inf: overflow; nan: undefined or inf - inf)."""
+    def how(t) -> str:
+        t = torch.as_tensor(t)
+        return "nan" if bool(torch.isnan(t).any()) else "inf (overflow)"
+
+    parts = [f"{name} is {how(t)}" for name, t in (("value", value), ("gradient", g), ("Hessian", H))
+             if not bool(torch.isfinite(torch.as_tensor(t)).all())]
+    return "not finite here: " + ", ".join(parts) + " (outside the function's domain, or beyond the float range)"
 
 
 def _report(objective: Objective, x, v, g, H, tol: float) -> PointReport:
@@ -83,9 +95,8 @@ def _report(objective: Objective, x, v, g, H, tol: float) -> PointReport:
     finite = math.isfinite(value) and math.isfinite(gnorm) and bool(torch.isfinite(H).all())
     if not finite:
         eig = torch.full((objective.n,), math.nan, dtype=x.dtype)
-        return PointReport(objective.names, x, value, g, gnorm, H, eig, "not_finite",
-                           "value, gradient or Hessian is not finite here (outside the function's domain?)", tol,
-                           math.nan)
+        return PointReport(objective.names, x, value, g, gnorm, H, eig, "not_finite", _nonfinite_reason(value, g, H),
+                           tol, math.nan)
     eig = torch.linalg.eigvalsh(H)
     scale = max(1.0, float(eig.abs().max()))
     zero_tol = tol * scale

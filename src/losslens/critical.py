@@ -43,7 +43,9 @@ import torch
 from mpmath import iv
 from torch.func import grad as _grad, hessian as _hessian, vmap
 
+from . import budget
 from . import interval as I
+from .budget import BudgetExceeded
 from .classify import classify_points
 from .objective import Box, Objective
 from .results import Result
@@ -52,6 +54,11 @@ from .validation import InputError, check_float, check_int
 KINDS = ("min", "max", "saddle", "degenerate")
 MAX_COMPLETE_N = 3
 MP_DIGITS = 50
+MAX_BOXES = 4_000           # default work budget of each interval branch-and-bound, in sub-boxes
+MAX_BOXES_LIMIT = 10_000_000
+MAX_POINTS = 128           # distinct critical points refined, classified and certified (work budget)
+HIGHER_ORDER_POINTS = 32   # degenerate points (1-D) examined by the higher-order derivative test (work budget)
+HIGHER_ORDER_SECONDS = 5.0  # safety net of the higher-order derivative test of one point (its work: MAX_DIFF_NODES)
 
 
 @dataclass(frozen=True)
@@ -137,6 +144,8 @@ class _Symbolic:
     mp_hess: Callable | None = None
     mp_f: Callable | None = None
     env_cache: dict = field(default_factory=dict)
+    derivatives: list = field(default_factory=list)   # f, f', f'', ... (1-D), filled on demand
+    higher_order_left: int = 0                        # degenerate points the higher-order test may still examine
 
     def env(self, X) -> dict:
         return dict(zip(self.symbols, X))
@@ -147,12 +156,12 @@ def _symbolic(objective: Objective) -> _Symbolic | None:
     if expr is None:
         return None
     syms = tuple(objective.symbols)
-    g = [sympy.diff(expr, s) for s in syms]
+    g = [budget.diff(expr, s, what="symbolic gradient") for s in syms]
     h = [[None] * len(syms) for _ in syms]
     for i in range(len(syms)):
         for j in range(i, len(syms)):
-            h[i][j] = h[j][i] = sympy.diff(g[i], syms[j])
-    out = _Symbolic(syms, expr, g, h)
+            h[i][j] = h[j][i] = budget.diff(g[i], syms[j], what="symbolic Hessian")
+    out = _Symbolic(syms, expr, g, h, higher_order_left=HIGHER_ORDER_POINTS)
     try:
         out.mp_f = sympy.lambdify(syms, expr, modules="mpmath")
         out.mp_grad = sympy.lambdify(syms, g, modules="mpmath")
@@ -238,17 +247,27 @@ def batched_newton(objective: Objective, X: torch.Tensor, iters: int = 80, gtol:
     return X, gn, finite, scale
 
 
-def _merge(points: torch.Tensor, radius: float) -> list[tuple[torch.Tensor, int]]:
-    """Greedy clustering: each cluster is (first member, size); members lie within ``radius`` of its first."""
-    reps: list[list] = []
+def _merge(points: torch.Tensor, radius: float, max_clusters: int | None = None):
+    """Greedy clustering: each cluster is (first member, size); members lie within ``radius`` of its first.
+
+    At most ``max_clusters`` clusters are formed (a work budget: a constant function makes every start its own
+    critical point); returns (clusters, number of points left outside every cluster)."""
+    reps: list[torch.Tensor] = []
+    sizes: list[int] = []
+    left = 0
     for p in points:
-        for r in reps:
-            if float(torch.linalg.vector_norm(p - r[0])) <= radius:
-                r[1] += 1
-                break
-        else:
-            reps.append([p, 1])
-    return [(p, k) for p, k in reps]
+        if reps:
+            d = torch.linalg.vector_norm(torch.stack(reps) - p, dim=1)
+            near = torch.nonzero(d <= radius)
+            if len(near):
+                sizes[int(near[0])] += 1
+                continue
+        if max_clusters is not None and len(reps) >= max_clusters:
+            left += 1
+            continue
+        reps.append(p)
+        sizes.append(1)
+    return list(zip(reps, sizes)), left
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -353,16 +372,32 @@ def certify(sym: _Symbolic, x: Sequence, scale: Sequence[float]) -> dict:
 # ---------------------------------------------------------------------------------------------------------------
 # 5: higher-order evidence for degenerate points
 
-def _derivative_order_1d(sym: _Symbolic, x, max_order: int = 12) -> dict | None:
+def _derivative(sym: _Symbolic, k: int):
+    """f^(k) of a 1-D objective, computed once and kept; None when f^(k-1) is past the work budget."""
+    ds = sym.derivatives
+    if not ds:
+        ds.append(sym.f)
+    while len(ds) <= k:
+        if ds[-1] is None or budget.nodes(ds[-1], budget.MAX_DIFF_NODES) > budget.MAX_DIFF_NODES:
+            ds.append(None)
+        else:
+            ds.append(sympy.diff(ds[-1], sym.symbols[0]))
+    return ds[k]
+
+
+def _derivative_order_1d(sym: _Symbolic, x, max_order: int = budget.MAX_DERIVATIVE_ORDER) -> dict | None:
     s = sym.symbols[0]
     with mpmath.workdps(MP_DIGITS):
-        d = sym.f
         for k in range(1, max_order + 1):
-            d = sympy.diff(d, s)
+            d = _derivative(sym, k)
+            if d is None:
+                return {"test": "first non-zero derivative", "order": None, "kind": "degenerate",
+                        "statement": f"f^({k}) not computed: f^({k - 1}) has more than {budget.MAX_DIFF_NODES} "
+                                     f"nodes (work budget); no verdict"}
             if k < 2:
                 continue
             try:
-                v = mpmath.mpf(sympy.N(d.subs(s, sympy.Float(mpmath.nstr(x, MP_DIGITS), MP_DIGITS)), MP_DIGITS))
+                v = mpmath.mpf(d.evalf(MP_DIGITS, subs={s: sympy.Float(mpmath.nstr(x, MP_DIGITS), MP_DIGITS)}))
             except (TypeError, ValueError):
                 return None
             if abs(v) > mpmath.mpf(10) ** -20 * max(1, k ** k):
@@ -439,24 +474,29 @@ def _hull(cert_box, X) -> list:
 
 
 def prove_complete(sym: _Symbolic, box: Box, known: list, deadline: float, on_new: Callable,
-                   min_width: float = 1e-10):
+                   min_width: float = 1e-10, max_boxes: int = None):
     """Branch-and-bound showing that ∇f has no zero in ``box`` besides the certified points ``known``.
 
     ``known``: list of (point, certificate box or None). ``on_new(x)`` is called with the midpoint of a sub-box
     proved to hold exactly one zero that no known certificate covers; it returns (point, certificate box) or None.
-    Returns a dict: proved, reason, boxes, unresolved (list of boxes), undefined_volume.
+    Returns a dict: proved, reason, boxes, unresolved (list of boxes), undefined_volume, stopped_by (None, "work":
+    ``max_boxes`` sub-boxes examined, or "time": the ``deadline`` safety net).
     """
+    max_boxes = MAX_BOXES if max_boxes is None else max_boxes
     start = time.perf_counter()
     total = _volume(_ibox(box.lo, box.hi))
     stack = [_ibox(box.lo, box.hi)]
     widths = np.array(box.hi) - np.array(box.lo)
     boxes, undefined, unresolved = 0, 0.0, []
     while stack:
-        if time.perf_counter() > deadline:
+        over_work, over_time = boxes >= max_boxes, time.perf_counter() > deadline
+        if over_work or over_time:
             left = sum(_volume(X) for X in stack) / total
+            which = (f"work budget of {max_boxes} sub-boxes used" if over_work else
+                     f"time budget ran out (safety net) after {boxes} sub-boxes")
             return {"proved": False, "boxes": boxes, "seconds": time.perf_counter() - start,
-                    "reason": f"time budget ran out after {boxes} sub-boxes, {100 * left:.3g}% of the box unsettled",
-                    "unresolved": [], "undefined_fraction": undefined / total}
+                    "reason": f"{which}, {100 * left:.3g}% of the box unsettled", "stopped_by":
+                        "work" if over_work else "time", "unresolved": [], "undefined_fraction": undefined / total}
         X = stack.pop()
         boxes += 1
         F, *G = I.enclose_many([sym.f] + sym.grad, sym.env(X))
@@ -495,8 +535,8 @@ def prove_complete(sym: _Symbolic, box: Box, known: list, deadline: float, on_ne
                 "reason": (f"{len(unresolved)} tiny sub-box(es) could not be settled (a zero of the gradient with a "
                            f"singular Hessian cannot be isolated by interval Newton), e.g. near {list(where[0])}; "
                            "everywhere else no critical point besides those reported"),
-                "unresolved": unresolved[:20], "undefined_fraction": undefined / total}
-    return {"proved": True, "boxes": boxes, "seconds": time.perf_counter() - start,
+                "unresolved": unresolved[:20], "undefined_fraction": undefined / total, "stopped_by": None}
+    return {"proved": True, "stopped_by": None, "boxes": boxes, "seconds": time.perf_counter() - start,
             "reason": f"interval branch-and-bound over {boxes} sub-boxes: every zero of the gradient in the box is "
                       "one of the reported points", "unresolved": [], "undefined_fraction": undefined / total}
 
@@ -525,7 +565,7 @@ def _project_descent(objective: Objective, X: torch.Tensor, box: Box, iters: int
 
 
 def global_minimum(objective: Objective, sym: _Symbolic | None, box: Box, candidates: torch.Tensor,
-                   interior: list, epsilon: float, deadline: float) -> GlobalMinimum | None:
+                   interior: list, epsilon: float, deadline: float, max_boxes: int = None) -> GlobalMinimum | None:
     """Best point on the closed box, and (with a symbolic form) a certified interval lower bound over the box."""
     t0 = time.perf_counter()
     with torch.no_grad():
@@ -543,7 +583,8 @@ def global_minimum(objective: Objective, sym: _Symbolic | None, box: Box, candid
     best_v, best_x = min(pool)
     lb, boxes, reason = None, 0, "no symbolic form: no interval lower bound"
     if sym is not None:
-        best_v, best_x, lb, boxes, reason = _branch_and_bound_min(sym, box, best_v, best_x, epsilon, deadline)
+        best_v, best_x, lb, boxes, reason = _branch_and_bound_min(sym, box, best_v, best_x, epsilon, deadline,
+                                                                  MAX_BOXES if max_boxes is None else max_boxes)
     where = "interior" if any(max(abs(a - b) for a, b in zip(best_x, p)) < 1e-8 * (1 + max(map(abs, p)))
                               for p in interior) else "boundary" if _on_boundary(best_x, box) else "interior"
     gap = None if lb is None else best_v - lb
@@ -577,7 +618,7 @@ def _lower(sym: _Symbolic, X: list):
     return low, mid_value
 
 
-def _branch_and_bound_min(sym, box, best_v, best_x, epsilon, deadline):
+def _branch_and_bound_min(sym, box, best_v, best_x, epsilon, deadline, max_boxes):
     widths = np.array(box.hi) - np.array(box.lo)
     X0 = _ibox(box.lo, box.hi)
     low, _ = _lower(sym, X0)
@@ -589,9 +630,12 @@ def _branch_and_bound_min(sym, box, best_v, best_x, epsilon, deadline):
         lb = heap[0][0]
         if best_v - lb <= epsilon:
             return best_v, best_x, lb, boxes, ""
+        if boxes >= max_boxes:
+            return best_v, best_x, lb, boxes, (f"not certified: work budget of {max_boxes} sub-boxes used, gap "
+                                               f"{best_v - lb:.3g} > epsilon {epsilon:g}")
         if time.perf_counter() > deadline:
-            return best_v, best_x, lb, boxes, (f"not certified: time budget ran out after {boxes} sub-boxes with "
-                                               f"gap {best_v - lb:.3g} > epsilon {epsilon:g}")
+            return best_v, best_x, lb, boxes, (f"not certified: time budget ran out (safety net) after {boxes} "
+                                               f"sub-boxes with gap {best_v - lb:.3g} > epsilon {epsilon:g}")
         _, _, X = heapq.heappop(heap)
         axis = int(np.argmax([I.width(x) / w for x, w in zip(X, widths)]))
         for half in I.bisect(X, axis):
@@ -614,13 +658,17 @@ def _branch_and_bound_min(sym, box, best_v, best_x, epsilon, deadline):
 
 def find_critical_points(objective: Objective, box=None, *, starts: int | None = None, seed: int = 0,
                          time_budget: float = 10.0, epsilon: float = 1e-6, merge_radius: float = 1e-6,
-                         prove: bool = True) -> CriticalPoints:
+                         prove: bool = True, max_boxes: int = None) -> CriticalPoints:
     """Find, refine, certify and classify every critical point of ``objective`` in ``box``; the global minimum.
 
     ``box``: a :class:`Box`, text ``"-1:2,0:3"`` or None (the objective's own box); ``starts``: number of Sobol
     starts (default 256·n, at most 4096); ``time_budget``: seconds for the interval proofs (completeness and
     global minimum; finding points is not cut short); ``epsilon``: tolerance of the global-minimum certificate;
-    ``prove``: run the interval proofs at all.
+    ``prove``: run the interval proofs at all; ``max_boxes``: work budget of each interval branch-and-bound
+    (completeness, global minimum), in sub-boxes (default :data:`MAX_BOXES`). The box counts decide; the time
+    budget is an outer safety net, and ``completeness["stopped_by"]`` says which one stopped a proof. The symbolic
+    gradient and Hessian are built within the node budget of :mod:`losslens.budget`; past it the proofs are skipped
+    with that reason.
 
     >>> from losslens import parse
     >>> r = find_critical_points(parse("himmelblau"), time_budget=30)
@@ -638,7 +686,13 @@ def find_critical_points(objective: Objective, box=None, *, starts: int | None =
     time_budget = check_float("time_budget", time_budget, lo=0, lo_open=True)
     epsilon = check_float("epsilon", epsilon, lo=0, lo_open=True)
     merge_radius = check_float("merge_radius", merge_radius, lo=0, lo_open=True)
-    sym = _symbolic(objective)
+    max_boxes = check_int("max_boxes", max_boxes if max_boxes is not None else MAX_BOXES, lo=1, hi=MAX_BOXES_LIMIT)
+    no_symbolic = "no symbolic form: interval branch-and-bound needs the expression"
+    try:
+        with budget.safety_net(time_budget + 1.0, "symbolic gradient and Hessian"):
+            sym = _symbolic(objective)
+    except BudgetExceeded as err:
+        sym, no_symbolic = None, f"no symbolic form within budget ({err}): interval proofs skipped"
     lo, hi = box.tensors(objective.dtype)
     width = (hi - lo)
     diam = float(torch.linalg.vector_norm(width))
@@ -648,7 +702,7 @@ def find_critical_points(objective: Objective, box=None, *, starts: int | None =
     undefined = {"starts_not_finite": int((~finite).sum()), "starts": m}
     slack = 1e-9 * width
     conv = finite & (gn <= 1e-6 * gscale) & ((X >= lo - slack) & (X <= hi + slack)).all(1)
-    clusters = _merge(X[conv], merge_radius * diam)
+    clusters, left_out = _merge(X[conv], merge_radius * diam, MAX_POINTS)
 
     points: list[CriticalPoint] = []
     known: list = []
@@ -676,8 +730,18 @@ def find_critical_points(objective: Objective, box=None, *, starts: int | None =
             return None
         kind, evidence, reason = rep.kind, None, rep.reason
         if kind == "degenerate":
-            if n == 1 and sym is not None:
-                evidence = _derivative_order_1d(sym, mp_point[0] if mp_point else mpmath.mpf(xs[0]))
+            if n == 1 and sym is not None and sym.higher_order_left <= 0:
+                evidence = {"test": "first non-zero derivative", "order": None, "kind": "degenerate",
+                            "statement": f"not attempted: the higher-order test ran at {HIGHER_ORDER_POINTS} "
+                                         f"degenerate points already (work budget); no verdict"}
+            elif n == 1 and sym is not None:
+                sym.higher_order_left -= 1
+                try:
+                    with budget.safety_net(HIGHER_ORDER_SECONDS, "higher-order derivative test"):
+                        evidence = _derivative_order_1d(sym, mp_point[0] if mp_point else mpmath.mpf(xs[0]))
+                except BudgetExceeded as err:
+                    evidence = {"test": "first non-zero derivative", "order": None, "kind": "degenerate",
+                                "statement": f"stopped by the time safety net: {err}; no verdict"}
                 if evidence is not None and evidence["kind"] != "degenerate":
                     kind = evidence["kind"]
                     reason = f"second-order test undecided; {evidence['statement']}"
@@ -700,9 +764,13 @@ def find_critical_points(objective: Objective, box=None, *, starts: int | None =
     proof_deadline = t_proofs + 0.5 * time_budget
     if not prove:
         completeness = {"proved": False, "reason": "interval proofs switched off (prove=False)", "boxes": 0}
+    elif left_out:
+        completeness = {"proved": False, "boxes": 0, "stopped_by": "work",
+                        "reason": f"{left_out} converged starts lie outside the first {MAX_POINTS} distinct critical "
+                                  f"points examined (work budget; a continuum of critical points, e.g. a constant "
+                                  f"function?): no completeness proof"}
     elif sym is None:
-        completeness = {"proved": False, "reason": "no symbolic form: interval branch-and-bound needs the expression",
-                        "boxes": 0}
+        completeness = {"proved": False, "reason": no_symbolic, "boxes": 0}
     elif n > MAX_COMPLETE_N:
         completeness = {"proved": False, "boxes": 0,
                         "reason": f"completeness proofs are limited to n <= {MAX_COMPLETE_N} variables (n = {n}); "
@@ -715,7 +783,7 @@ def find_critical_points(objective: Objective, box=None, *, starts: int | None =
             points.append(p)
             return (list(p.point), p.certificate["box"])
 
-        completeness = prove_complete(sym, box, known, proof_deadline, on_new)
+        completeness = prove_complete(sym, box, known, proof_deadline, on_new, max_boxes=max_boxes)
     undefined["box_fraction_undefined"] = completeness.pop("undefined_fraction", None)
 
     # global minimum on the box
@@ -724,7 +792,7 @@ def find_critical_points(objective: Objective, box=None, *, starts: int | None =
     if prove or sym is None:
         inbox = torch.minimum(torch.maximum(torch.nan_to_num(X, nan=0.0), lo), hi)
         gm = global_minimum(objective, sym if prove else None, box, torch.cat([X0, inbox]), interior, epsilon,
-                            t_proofs + time_budget)
+                            t_proofs + time_budget, max_boxes)
     points.sort(key=lambda p: (p.value, p.point))
     counts = {k: sum(p.kind == k for p in points) for k in KINDS}
     text = getattr(objective, "expression", None)

@@ -7,8 +7,10 @@ side (sympy for exact math, torch for fast numbers), like micrograd keeps each o
 * ``+ - * /``, ``**`` and ``^`` (power), unary ``-`` and ``+``;
 * ``abs sqrt exp log log1p sin cos tan tanh sigmoid softplus relu min max``.
 
-Limits keep it safe and fast: text length, nesting depth, number of variables, and size of constant powers
-(``x**10**10**10`` is refused at once, before sympy could try to build it).
+Limits keep it safe and fast: text length, nesting depth, number of variables, digits of integers, and size of
+constant powers (``x**10**10**10`` is refused at once, before sympy could try to build it). Every constant
+subexpression must be a finite float64 number: ``exp(exp(30))`` (about 10^(4.6e12)) is refused with the reason, before
+sympy could try to evaluate ``sin`` of it to 30 digits (that would need trillions of digits).
 """
 from __future__ import annotations
 
@@ -28,6 +30,8 @@ MAX_DEPTH = 100
 MAX_VARIABLES = 32
 MAX_EXPONENT = 1000          # |p| for a constant exponent p
 MAX_EXACT_DIGITS = 2000      # digits of an exact constant power b**p built by sympy
+MAX_INTEGER_DIGITS = 300     # digits of an integer literal
+FLOAT_MAX = 1.7976931348623157e308   # every constant subexpression must be a float64 number: |c| <= FLOAT_MAX
 CONSTANTS = {"pi": (sympy.pi, math.pi), "e": (sympy.E, math.e)}
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
@@ -255,8 +259,9 @@ class _Builder:
             raise ExprError(f"{kind} not allowed in expressions, only real numbers")
         if isinstance(v, float) and not math.isfinite(v):
             raise ExprError(f"number {v} is not finite")
-        if isinstance(v, int) and abs(v) > 10 ** 300:
-            raise ExprError("integer literal is too large (more than 300 digits)")
+        if isinstance(v, int) and abs(v) >= 10 ** MAX_INTEGER_DIGITS:
+            raise ExprError(f"integer literal {_short(str(v), 20)} is too large (more than {MAX_INTEGER_DIGITS} "
+                            f"digits)")
         sym = sympy.Integer(v) if isinstance(v, int) else sympy.Rational(repr(v))
         fv = float(v)
         return _Node(sym, lambda c, d: torch.tensor(fv, dtype=d), fv, 1)
@@ -277,9 +282,12 @@ class _Builder:
     def _binop(self, node: ast.BinOp, depth: int) -> _Node:
         a = self.build(node.left, depth + 1)
         b = self.build(node.right, depth + 1)
-        dep = max(a.depth, b.depth) + 1
+        node_out = self._binop_node(node.op, a, b, max(a.depth, b.depth) + 1)
+        _check_finite(node_out, "constant subexpression")
+        return node_out
+
+    def _binop_node(self, op, a: _Node, b: _Node, dep: int) -> _Node:
         fa, fb = a.fn, b.fn
-        op = node.op
         if isinstance(op, ast.Add):
             return _Node(a.sym + b.sym, lambda c, d: fa(c, d) + fb(c, d), _const(a, b, lambda x, y: x + y), dep)
         if isinstance(op, ast.Sub):
@@ -328,9 +336,7 @@ class _Builder:
             try:
                 value = float(a.value ** p)
             except (OverflowError, ZeroDivisionError, TypeError):
-                value = math.nan
-            if isinstance(value, complex):
-                value = math.nan
+                value = math.inf
         return _Node(a.sym ** b.sym, fn, value, dep)
 
     def _call(self, node: ast.Call, depth: int) -> _Node:
@@ -362,12 +368,14 @@ class _Builder:
         value = None
         if not sym.free_symbols:
             # an exact constant (sqrt(tan(pi)) == 0): float rounding of the argument must not move it off its domain
-            value = float(sym.evalf(30))
+            value = _float_constant(sym, f"{name}()")
             fn = lambda c, d, v=value: torch.tensor(v, dtype=d)
         elif all(a.value is not None for a in args):
             with torch.no_grad():
                 value = float(tf(*[torch.tensor(a.value, dtype=torch.float64) for a in args]))
-        return _Node(sym, fn, value, max(a.depth for a in args) + 1)
+        out = _Node(sym, fn, value, max(a.depth for a in args) + 1)
+        _check_finite(out, f"constant {name}()")
+        return out
 
 
 def _check_constant(sym: sympy.Expr, what: str) -> None:
@@ -376,10 +384,31 @@ def _check_constant(sym: sympy.Expr, what: str) -> None:
         raise ExprError(f"constant {what} subexpression {sym} is not a finite real number")
 
 
+def _check_finite(node: _Node, what: str) -> None:
+    """A constant node must have a finite float64 value: ``exp(exp(30))`` or ``10^200 * 10^200`` cannot be
+    represented, and sympy could spend unbounded time evaluating functions of it."""
+    if node.value is not None and not math.isfinite(node.value):
+        raise ExprError(f"{what} {_short(str(node.sym), 30)} is not representable: its value is beyond the float64 "
+                        f"range (|c| <= {FLOAT_MAX:.4g}) or undefined")
+
+
+def _float_constant(sym: sympy.Expr, what: str) -> float:
+    """The float64 value of an exact sympy constant, checked finite in float arithmetic *before* sympy evaluates it
+    to 30 digits (``sin(exp(exp(30)))`` would need trillions of digits of ``exp(exp(30))`` for the reduction)."""
+    try:
+        rough = float(sympy.lambdify((), sym, "math")())
+    except (OverflowError, ValueError, ZeroDivisionError, TypeError, NameError, AttributeError):
+        rough = math.inf
+    if not math.isfinite(rough):
+        raise ExprError(f"constant {what} subexpression {_short(str(sym), 30)} is not representable: a part of it is "
+                        f"beyond the float64 range (|c| <= {FLOAT_MAX:.4g}) or undefined")
+    return float(sym.evalf(30))
+
+
 def _const(a: _Node, b: _Node, op) -> float | None:
     if a.value is None or b.value is None:
         return None
     try:
         return float(op(a.value, b.value))
     except (OverflowError, ZeroDivisionError):
-        return math.nan
+        return math.inf

@@ -99,3 +99,34 @@ def check_points(name: str, X, n: int, dtype: torch.dtype | None = None) -> torc
     if t.dim() != 2 or t.shape[1] != n:
         raise InputError(f"{name} has shape {tuple(t.shape)}, must be [m, {n}]")
     return t
+
+
+# Upper bounds of every count flag of the CLI, by parameter name; ``(command, name)`` overrides the default of a
+# name. A count past its bound would only exhaust time or memory (an optimizer trajectory keeps every iterate), so it
+# is refused before any work with the bound in the message. Lower bounds stay with each command's own checks.
+COUNT_LIMITS: dict = {
+    "steps": 1_000_000, ("optimize", "steps"): 100_000, ("compare", "steps"): 100_000,
+    ("basins", "steps"): 100_000, ("gradflow", "steps"): 100_000, ("hessian", "steps"): 10_000,
+    ("train", "steps"): 10_000_000,
+    "starts": 1_000_000, ("points", "starts"): 65_536,
+    "max_iter": 100_000, "top": 10_000, "bottom": 10_000, "trace_hvps": 1_000_000, "probes": 10_000,
+    "samples": 10_000_000, "max_hvps": 10_000_000, "points": 1_000_000, "subset": 10_000_000, "grid": 4_097,
+    "chunk": 10_000_000, "batch_size": 1_000_000, "train_size": 10_000_000, "eval_every": 10_000_000,
+    "hessian_every": 10_000_000, "checkpoint_every": 10_000_000, "repeats": 1_000, "max_n": 200,
+    "trials": 1_000_000_000, "particles": 1_000_000, "replicates": 1_000, "hidden": 64, "inits": 1_000,
+    "seed": 2 ** 63 - 1,
+}
+
+
+def check_counts(command: str, values: dict) -> None:
+    """Every integer argument of ``command`` named in :data:`COUNT_LIMITS` is at most its bound (None: not given).
+
+    >>> check_counts("optimize", {"steps": 10 ** 12})
+    Traceback (most recent call last):
+    ...
+    losslens.validation.InputError: --steps == 1000000000000, must be an integer in [-inf, 100000]
+    """
+    for name, value in values.items():
+        hi = COUNT_LIMITS.get((command, name), COUNT_LIMITS.get(name))
+        if hi is not None and isinstance(value, int) and not isinstance(value, bool):
+            check_int("--" + name.replace("_", "-"), value, hi=hi)

@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from typer.core import TyperCommand, TyperGroup
 
-from ..validation import InputError, check_int
+from ..validation import InputError, check_counts, check_int
 
 MAX_SEED = 2 ** 63 - 1
 
@@ -131,6 +131,7 @@ def command(name: str | None = None, **kwargs) -> Callable:
             try:
                 if "seed" in kw:   # one bound for every command: torch, numpy and scipy all take it
                     check_int("--seed", kw["seed"], lo=0, hi=MAX_SEED)
+                check_counts(name or fn.__name__, kw)
                 return fn(*args, **kw)
             except InputError as err:
                 fail(str(err).splitlines()[0] if str(err) else type(err).__name__)

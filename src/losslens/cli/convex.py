@@ -8,7 +8,8 @@ import typer
 from ..validation import check_float, parse_floats
 from ._app import JSON_OPTION, command, console, emit_json
 
-BUDGET = typer.Option(10.0, "--time-budget", help="Seconds before the answer becomes 'unknown'.")
+BUDGET = typer.Option(10.0, "--time-budget", help="Wall-clock safety net in seconds: work budgets decide, past this "
+                                                   "the answer becomes 'unknown'.")
 PLOT = typer.Option(None, "--plot", help="Write a figure (.png, .svg or .pdf).")
 
 

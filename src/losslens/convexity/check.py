@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import sympy
 
+from .. import budget
+from ..budget import BudgetExceeded
 from ..expr import Expression
 from ..objective import AnalyticObjective, Box
 from ..relations import conjunction, names_of, to_inequalities
@@ -39,7 +41,10 @@ class Convexity(Result):
     ``verdict``: one of :data:`VERDICTS`; ``domain``: the region (``kind`` whole_space | box | natural_domain |
     box_and_natural_domain, ``box``, ``conditions``, ``text``); ``modulus``: proved μ for strongly_convex;
     ``proofs``: the certificates found (strongest first); ``witness``: a proved Jensen violation (not_convex and
-    concave); ``reason``: one line; ``tried``: the methods run; ``seconds``: wall time.
+    concave); ``reason``: one line; ``tried``: the methods run; ``seconds``: wall time; ``stopped_by``: None when
+    every method ran to its end, ``"work"`` when a step was skipped because its work budget (expression size,
+    degree, boxes; see :mod:`losslens.budget`) was exceeded — deterministic — or ``"time"`` when the wall-clock
+    safety net (``time_budget``) cut the work short; ``limits``: what each budget stopped, one line each.
     """
 
     expression: str
@@ -52,6 +57,8 @@ class Convexity(Result):
     reason: str
     tried: tuple[str, ...]
     seconds: float
+    stopped_by: str | None = None
+    limits: tuple[str, ...] = ()
 
     @property
     def decided(self) -> bool:
@@ -107,7 +114,10 @@ def prove_convex(g: sympy.Expr, region: Region, deadline=None) -> Proof | None:
     p = prove_composition(g, region, 1, deadline)
     if p is not None or g.has(*_NONSMOOTH):
         return p
-    H = sympy.hessian(g, region.symbols)
+    try:
+        H = budget.hessian(g, region.symbols)
+    except BudgetExceeded:
+        return None
     try:
         p = prove_symbolic_hessian(H, region, deadline)
     except (TypeError, ValueError, NotImplementedError, RecursionError):
@@ -128,6 +138,11 @@ def check_convexity(objective, box=None, *, vars=None, where=None, time_budget: 
     'strictly_convex'
     >>> check_convexity("x^3").verdict
     'not_convex'
+
+    Budgets: every symbolic step is bounded by work counts (:mod:`losslens.budget`); a step past its count is
+    skipped and named in ``limits`` (``stopped_by="work"``). ``time_budget`` is the outer safety net only: past it
+    the remaining steps are skipped, and a single symbolic step still running one second after it is interrupted
+    (``stopped_by="time"``).
     """
     t0 = time.monotonic()
     obj = as_objective(objective, vars)
@@ -135,10 +150,29 @@ def check_convexity(objective, box=None, *, vars=None, where=None, time_budget: 
     time_budget = check_float("time_budget", time_budget, lo=0, lo_open=True)
     seed = check_int("seed", seed, lo=0)
     samples = check_int("samples", samples, lo=16, hi=1 << 20)
-    deadline = t0 + time_budget
     expr = obj.expression
     region = Region.of(expr, box, where_conditions(where, expr.variables))
+    return _check(obj, region, t0, time_budget, seed, samples)
+
+
+SAFETY_GRACE = 1.0     # seconds a symbolic step may run past the time budget before the safety net interrupts it
+
+
+def _check(obj, region, t0, time_budget, seed, samples) -> Convexity:
+    deadline = t0 + time_budget
+    expr = obj.expression
     f = expr.sympy
+    limits: list[str] = []
+    fired: list[str] = []
+
+    def guarded(what, fn, *args, **kw):
+        """``fn(*args, **kw)``, a symbolic step: None when its work budget or the time safety net stops it."""
+        try:
+            with budget.safety_net(max(0.05, deadline + SAFETY_GRACE - time.monotonic()), what):
+                return fn(*args, **kw)
+        except BudgetExceeded as err:
+            (fired if err.kind == "time" else limits).append(f"{what} stopped: {err}")
+            return None
     syms = region.symbols
     smooth = not f.has(*_NONSMOOTH)
     tried: list[str] = []
@@ -147,13 +181,20 @@ def check_convexity(objective, box=None, *, vars=None, where=None, time_budget: 
 
     def H(sign):
         if sign not in hess_cache:
-            hess_cache[sign] = sympy.hessian(sign * f, syms)
+            hess_cache[sign] = budget.hessian(sign * f, syms)
         return hess_cache[sign]
 
     def done(verdict, reason, witness=None, modulus=None):
         ordered = tuple(sorted(proofs, key=lambda p: -_RANK.get(p.strength, 0)))
+        if fired or time.monotonic() > deadline:
+            limits.extend(fired or [f"time safety net: {time_budget:g} s reached, later steps skipped"])
+            stopped = "time"
+        else:
+            stopped = "work" if limits else None
+        if verdict == "unknown" and limits:
+            reason = f"{reason}; budget: {'; '.join(limits)}"
         return Convexity(expr.text, expr.variables, verdict, region.to_dict(), modulus, ordered, witness, reason,
-                         tuple(tried), time.monotonic() - t0)
+                         tuple(tried), time.monotonic() - t0, stopped, tuple(limits))
 
     def prove(sign, skip_composition=False) -> list[Proof]:
         """All proofs found for convexity of sign*f, cheapest first, stopping at the strongest possible."""
@@ -161,14 +202,16 @@ def check_convexity(objective, box=None, *, vars=None, where=None, time_budget: 
         what = "" if sign > 0 else " (concavity)"
         if not skip_composition:
             tried.append("composition rules" + what)
-            p = prove_composition(sign * f, region, 1, deadline)
+            p = guarded("composition rules" + what, prove_composition, sign * f, region, 1, deadline)
             if p is not None:
                 found.append(p)
         if not smooth or time.monotonic() > deadline:
             return found
         tried.append("symbolic Hessian" + what)
+        if guarded("Hessian" + what, H, sign) is None:
+            return found
         try:
-            p = prove_symbolic_hessian(H(sign), region, deadline)
+            p = guarded("symbolic Hessian" + what, prove_symbolic_hessian, H(sign), region, deadline)
         except (TypeError, ValueError, NotImplementedError, RecursionError):
             p = None
         if p is not None:
@@ -176,21 +219,23 @@ def check_convexity(objective, box=None, *, vars=None, where=None, time_budget: 
         if any(q.strength == "strongly_convex" for q in found) or time.monotonic() > deadline:
             return found
         tried.append("interval Hessian over the region" + what)
-        p = prove_interval_whole(H(sign), region)
+        p = guarded("interval Hessian over the region" + what, prove_interval_whole, H(sign), region)
         if p is not None:
             found.append(p)
         if region.box is not None and not any(q.strength == "strongly_convex" for q in found):
             tried.append("interval Hessian with subdivision" + what)
-            out = prove_interval_hessian(H(sign), region, region.box.lo, region.box.hi, deadline=deadline)
-            if out.proof is not None:
+            out = guarded("interval Hessian with subdivision" + what, prove_interval_hessian, H(sign), region,
+                          region.box.lo, region.box.hi, deadline=deadline)
+            if out is not None and out.proof is not None:
                 found.append(out.proof)
         return found
 
-    domain_ok, domain_note = domain_convexity(region, deadline)
+    domain = guarded("domain convexity", domain_convexity, region, deadline)
+    domain_ok, domain_note = domain if domain is not None else (False, "its convexity was not decided in budget")
 
     # composition rules first: cheap and often enough; otherwise look for a witness before the costly proofs
     tried.append("composition rules")
-    first = prove_composition(f, region, 1, deadline)
+    first = guarded("composition rules", prove_composition, f, region, 1, deadline)
     if first is None:
         tried.append("Jensen-violation search (interval-verified)")
         w = search_jensen(obj, f, region, sign=1, seed=seed, samples=samples, deadline=deadline)
@@ -206,7 +251,7 @@ def check_convexity(objective, box=None, *, vars=None, where=None, time_budget: 
         proofs.append(first)
         proofs.extend(prove(1, skip_composition=True))
     if time.monotonic() > deadline and not proofs:
-        return done("unknown", f"time budget {time_budget:g} s reached; tried: {', '.join(tried)}")
+        return done("unknown", f"time safety net {time_budget:g} s reached; tried: {', '.join(tried)}")
     if proofs:
         best = max(proofs, key=lambda q: _RANK.get(q.strength, 0))
         if not domain_ok:

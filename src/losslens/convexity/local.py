@@ -16,6 +16,8 @@ import sympy
 import torch
 from torch.func import hessian, vmap
 
+from .. import budget
+from ..budget import BudgetExceeded
 from ..objective import Box
 from ..results import Result
 from ..validation import InputError, check_float, check_int
@@ -23,6 +25,8 @@ from .check import as_objective, domain_convexity
 from .prove import IntervalOutcome, Proof, prove_interval_hessian
 from .refute import verify_negative_curvature
 from .region import Region
+
+MAX_BOXES_PER_RADIUS = 400     # interval sub-boxes tried for one radius of the bisection (work budget)
 
 
 @dataclass(frozen=True)
@@ -55,7 +59,8 @@ def local_convexity(objective, around, *, vars=None, max_radius: float | None = 
     """Largest cube around ``around`` on which ``f`` is proved convex, and the nearest proved failure outside it.
 
     ``around``: the point (text ``"1,2"`` or [n] numbers); ``max_radius``: largest half-width tried (default
-    ``1 + |p|_∞``); ``steps``: bisection steps on the radius; ``time_budget``: seconds.
+    ``1 + |p|_∞``); ``steps``: bisection steps on the radius; ``time_budget``: seconds, a safety net only: each
+    radius is decided by at most :data:`MAX_BOXES_PER_RADIUS` interval sub-boxes (a work budget).
 
     >>> r = local_convexity("x^4 - x^2", "1")      # f'' = 12x² − 2 >= 0 iff |x| >= 1/sqrt(6) ≈ 0.408
     >>> 0.55 < r.radius <= 1 - 6 ** -0.5
@@ -78,7 +83,10 @@ def local_convexity(objective, around, *, vars=None, max_radius: float | None = 
     if expr.sympy.has(sympy.Abs, sympy.Max, sympy.Min, sympy.sign, sympy.Heaviside):
         raise InputError(f"expression {expr.text!r} is not smooth (abs, max, min, relu): local convexity needs a "
                          f"Hessian; use check_convexity with a box")
-    H = sympy.hessian(expr.sympy, expr.symbols)
+    try:
+        H = budget.hessian(expr.sympy, expr.symbols)
+    except BudgetExceeded as err:
+        raise InputError(f"expression {expr.text[:40]!r} is too large for a local convexity proof: {err}") from None
 
     def attempt(r):
         cube = Box(tuple(v - r for v in p), tuple(v + r for v in p))
@@ -86,9 +94,9 @@ def local_convexity(objective, around, *, vars=None, max_radius: float | None = 
         region = Region(whole.symbols, cube, tuple(c for c in whole.conditions if c.holds(env) is not True))
         if not domain_convexity(region, deadline)[0]:
             return IntervalOutcome(None, "the cube meets a part of the domain that is not proved convex"), region
-        per = max(0.05, (deadline - time.monotonic()) / 4)
-        return prove_interval_hessian(H, region, region.box.lo, region.box.hi,
-                                      deadline=min(deadline, time.monotonic() + per), max_boxes=400), region
+        # the box count decides each attempt (same answer on any machine); the deadline is only the safety net
+        return prove_interval_hessian(H, region, region.box.lo, region.box.hi, deadline=deadline,
+                                      max_boxes=MAX_BOXES_PER_RADIUS), region
 
     good, good_proof, bad = 0.0, None, None
     out, _ = attempt(max_radius)
@@ -106,6 +114,7 @@ def local_convexity(objective, around, *, vars=None, max_radius: float | None = 
                 lo_r, good, good_proof = r, r, out.proof
             else:
                 hi_r = bad = r
+    timed_out = time.monotonic() > deadline
     fp, fc = (None, None) if bad is None else _nearest_failure(obj, H, whole, p, bad, seed)
     if good_proof is None:
         reason = (f"no convex cube proved around {p} (down to half-width {bad:.3g})"
@@ -115,6 +124,8 @@ def local_convexity(objective, around, *, vars=None, max_radius: float | None = 
     else:
         reason = (f"convex on the cube of half-width {good:.6g} around {p}; not proved at half-width {bad:.6g}"
                   + (f"; ∇²f is not PSD at {[round(v, 6) for v in fp]} (vᵀHv/|v|² <= {fc:.3g})" if fp else ""))
+    if timed_out:
+        reason += f"; stopped by the time safety net ({time_budget:g} s), the radius may be larger"
     return LocalConvexity(expr.text, expr.variables, tuple(p), good, good_proof, bad, fp, fc, reason,
                           time.monotonic() - t0)
 

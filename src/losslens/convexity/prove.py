@@ -30,6 +30,7 @@ import numpy as np
 import sympy
 from mpmath import iv
 
+from .. import budget
 from ..results import Result
 from . import _interval as I
 from .region import Region
@@ -111,6 +112,12 @@ class _Composer:
         return I.evaluate(e, self.env)
 
     def is_quadratic(self, e) -> bool:
+        # a degree bound on the unexpanded tree first: (x+y+z)^1000 must not be expanded to find its degree
+        d = budget.degree_bound(e, self.symbols)
+        if d is None or not budget.polynomial_ok(e, self.symbols):
+            return False
+        if d <= 2:
+            return True
         try:
             return e.is_polynomial(*self.symbols) and sympy.Poly(e, *self.symbols).total_degree() <= 2
         except (sympy.PolynomialError, sympy.GeneratorsNeeded):
@@ -305,7 +312,7 @@ def sign_of(e: sympy.Expr, env=None) -> str | None:
 
 def _forms(e):
     yield e
-    if sympy.count_ops(e) > 300:      # rewriting large expressions costs more than it usually proves
+    if not budget.rewrite_ok(e):      # rewriting large expressions costs more than it usually proves
         return
     for fn in (sympy.factor, sympy.expand, sympy.cancel):
         try:
@@ -371,6 +378,8 @@ def _structural(e, env):
 
 def _poly_nonneg(p: sympy.Expr, x: sympy.Symbol, box=None) -> bool | None:
     """Exact: is the univariate polynomial ``p`` >= 0 on R (or on [lo, hi])? Via real roots of odd multiplicity."""
+    if not budget.polynomial_ok(p, (x,)):      # Sturm sequences of high degree: past the work budget
+        return None
     try:
         P = sympy.Poly(p, x)
         if not all(c.is_Rational for c in P.all_coeffs()):
@@ -405,6 +414,8 @@ def _isolated_zeros(d2, x, X) -> bool:
     """The zeros of f'' in the interval X form a finite set (then f'' >= 0 gives strict convexity)."""
     lo = sympy.Rational(float(X.a)) if mpmath.isfinite(X.a) else -sympy.oo
     hi = sympy.Rational(float(X.b)) if mpmath.isfinite(X.b) else sympy.oo
+    if not budget.rewrite_ok(d2) or budget.degree_bound(d2, (x,)) not in (None, *range(budget.MAX_DEGREE + 1)):
+        return False                  # solving is past the work budget: strictness not claimed
     try:
         zeros = sympy.solveset(d2, x, sympy.Interval(lo, hi))
     except (NotImplementedError, TypeError, ValueError, RecursionError):
@@ -454,17 +465,32 @@ def prove_symbolic_hessian(H: sympy.Matrix, region: Region, deadline=None) -> Pr
         for idx in itertools.combinations(range(n), k):
             if deadline is not None and time.monotonic() > deadline:
                 return None
-            m = H.extract(list(idx), list(idx)).det(method="berkowitz")
+            m = _minor(H, idx)
             s = sign_of(m, env)
             if s not in (POS, NONNEG):
                 return None
             if idx == tuple(range(k)) and s != POS:
                 leading_pos = False
-            trace.append(f"principal minor {idx}: {sympy.factor(m)} is {'> 0' if s == POS else '>= 0'}")
+            shown = sympy.factor(m) if budget.rewrite_ok(m) else m
+            trace.append(f"principal minor {idx}: {shown} is {'> 0' if s == POS else '>= 0'}")
     strength = "strictly_convex" if leading_pos else "convex"
     if leading_pos:
         trace.append("leading principal minors > 0 everywhere: H ≻ 0 (Sylvester) => strictly convex")
     return Proof("hessian_minors", strength, None, tuple(trace))
+
+
+def _minor(H: sympy.Matrix, idx: tuple[int, ...]) -> sympy.Expr:
+    """The principal minor ``det H[idx, idx]``: sympy's Berkowitz determinant (it simplifies products) when the
+    entries are small, else the Leibniz sum over permutations left unexpanded (k! terms, k <= 4), size-checked."""
+    sub = H.extract(list(idx), list(idx))
+    if sum(budget.nodes(e, budget.MAX_REWRITE_NODES) for e in sub) <= budget.MAX_REWRITE_NODES:
+        return sub.det(method="berkowitz")
+    k = len(idx)
+    terms = []
+    for perm in itertools.permutations(range(k)):
+        inversions = sum(perm[i] > perm[j] for i in range(k) for j in range(i + 1, k))
+        terms.append((-1) ** inversions * sympy.Mul(*[sub[i, perm[i]] for i in range(k)]))
+    return budget.check_nodes(sympy.Add(*terms), f"principal minor {idx}")
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import sympy
 
+from .. import budget
 from ..objective import Box
 from ..validation import InputError
 from . import _interval as I
@@ -39,9 +40,14 @@ class Condition:
         return f"{self.g} {self.op} 0"
 
 
+def _expanded(g: sympy.Expr) -> sympy.Expr:
+    """``expand(g)`` within the work budget, else ``g`` as it is (an equivalent form, only less normalised)."""
+    return sympy.expand(g) if budget.rewrite_ok(g) else g
+
+
 def _condition(label: str, cond: sympy.Basic) -> Condition:
     if isinstance(cond, sympy.Ne):
-        return Condition(label, sympy.expand(cond.lhs - cond.rhs), "!=")
+        return Condition(label, _expanded(cond.lhs - cond.rhs), "!=")
     if isinstance(cond, (sympy.StrictGreaterThan, sympy.StrictLessThan)):
         g = cond.gts - cond.lts
         return Condition(label, g, ">")
@@ -77,8 +83,8 @@ class Region:
         # drop a condition implied by the others (y != 0 given y > 0; x > 0 given x >= 1), one at a time
         for c in list(kept):
             others = [d for d in kept if d is not c]
-            implied = c.op == "!=" and any(d.op == ">" and (sympy.expand(d.g - c.g) == 0 or
-                                                             sympy.expand(d.g + c.g) == 0) for d in others)
+            implied = c.op == "!=" and any(d.op == ">" and (_expanded(d.g - c.g) == 0 or
+                                                             _expanded(d.g + c.g) == 0) for d in others)
             if implied or c.holds(cls(tuple(expression.symbols), box, tuple(others)).env()) is True:
                 kept = others
         return cls(tuple(expression.symbols), box, tuple(kept))
@@ -177,6 +183,8 @@ def _single_variable_bound(c: Condition, symbols):
         return None
     (s,) = c.g.free_symbols
     if s not in symbols:
+        return None
+    if budget.degree_bound(c.g, (s,)) != 1:     # x^1000 > 0 is not a bound on x; and it is not expanded to see that
         return None
     try:
         p = sympy.Poly(c.g, s)

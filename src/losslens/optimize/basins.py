@@ -218,7 +218,7 @@ def basins(objective: Objective, method: str = "gd", box: Box | str | None = Non
     v0 = objective.values(X0)
     outside = ~((ends >= lo) & (ends <= hi)).all(dim=1)
     diverged = (first_bad >= 0) | (outside & (v > v0))
-    settled = ~diverged & (gn <= scale.gtol)
+    settled = ~diverged & (gn <= scale.gtol) & scale.finite      # no finite tolerance: nothing counts as settled
     labels = _clusters(ends, settled, CLUSTER * scale.length)
     labels[diverged] = DIVERGED
     endpoints = _endpoints(objective, ends, v, gn, labels, scale, known_minimum,

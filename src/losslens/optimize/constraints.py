@@ -21,6 +21,7 @@ from typing import Sequence
 import sympy
 import torch
 
+from .. import budget
 from ..expr import parse
 from ..objective import AnalyticObjective
 from ..relations import MAX_RELATIONS, Constraint, conjunction, names_of, ordered, to_constraint
@@ -112,7 +113,7 @@ def make_problem(objective, constraints: Sequence[str], vars: Sequence[str] | st
 def _linear(expr: sympy.Expr, symbols) -> tuple[list[float], float] | None:
     """expr = aᵀx + b exactly -> (a, b); None when not affine."""
     try:
-        poly = sympy.Poly(sympy.expand(expr), *symbols)
+        poly = budget.poly(expr, *symbols)
     except sympy.PolynomialError:
         return None
     if poly.total_degree() > 1 or not all(c.is_number for c in poly.coeffs()):
@@ -124,7 +125,7 @@ def _linear(expr: sympy.Expr, symbols) -> tuple[list[float], float] | None:
 def _l2_ball(expr: sympy.Expr, symbols) -> tuple[list[float], float] | None:
     """g = k(‖x − c‖² − r²) with k > 0 exactly -> (c, r); None otherwise."""
     try:
-        poly = sympy.Poly(sympy.expand(expr), *symbols)
+        poly = budget.poly(expr, *symbols)
     except sympy.PolynomialError:
         return None
     if poly.total_degree() != 2 or not all(c.is_number for c in poly.coeffs()):
@@ -147,7 +148,7 @@ def _l2_ball(expr: sympy.Expr, symbols) -> tuple[list[float], float] | None:
 
 def _l1_ball(expr: sympy.Expr, symbols) -> tuple[list[float], float] | None:
     """g = k(Σ|x_i − c_i| − r) with the same k > 0 on every variable -> (c, r); None otherwise."""
-    terms = sympy.Add.make_args(sympy.expand(expr))
+    terms = sympy.Add.make_args(budget.expanded(expr))
     center, k, const = {}, None, sympy.Integer(0)
     for t in terms:
         coeff, rest = t.as_coeff_Mul()

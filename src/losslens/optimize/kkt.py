@@ -23,6 +23,7 @@ import sympy
 import torch
 from torch.autograd import functional as AF
 
+from .. import budget
 from ..results import Result
 from .constraints import ConstrainedProblem
 
@@ -178,7 +179,7 @@ def _convex_quadratic(expr: sympy.Expr, symbols, affine_only: bool = False) -> b
     if expr.has(sympy.Abs, sympy.Max, sympy.Min):
         return False
     try:
-        poly = sympy.Poly(sympy.expand(expr), *symbols)
+        poly = budget.poly(expr, *symbols)      # PolynomialError past the work budget too
     except sympy.PolynomialError:
         return False
     if not all(c.is_number and c.is_real for c in poly.coeffs()):

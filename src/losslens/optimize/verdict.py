@@ -5,7 +5,11 @@ Every threshold is relative to the objective's own scale, measured once per run 
 * ``ℓ`` (length)  the diameter of the *region*: the objective's box, or without one the cube
   ``x0 ± max(1, ‖x0‖∞)`` around the start.
 * ``G`` (slope)   the mean gradient norm ``mean ‖∇f‖`` over ``samples`` seeded uniform points of the region
-  (non-finite samples skipped). In 1-D this is the average |slope|, the total variation divided by the width.
+  (non-finite samples skipped and counted). In 1-D this is the average |slope|, the total variation divided by the
+  width. When the finite norms span more than ``1/sqrt(eps)`` (largest / median, e.g. ``exp(exp(x))`` on [0, 6]:
+  1e177 / 1e10) the mean says nothing about a typical point and would accept any gradient as critical, so ``G`` is
+  the *median* instead (``statistic`` says which). A scale that is not a positive finite number makes the verdict
+  ``unknown``, never ``converged``.
 * ``gtol = tol · G``  (``tol`` = 1e-6 by default): a point with ‖g‖ <= gtol counts as critical.
 * ``gslow = slow · G`` (``slow`` = 2e-2): a gradient under 2% of the average slope is *small*.
 * ``ζ = sqrt(eps) · max(1, max|λ|)``: a Hessian eigenvalue with |λ| <= ζ counts as zero (as in
@@ -63,7 +67,8 @@ SAMPLES = 256
 @dataclass(frozen=True)
 class Scale(Result):
     """The objective's scale around a run: region diameter ``length`` ℓ, mean gradient norm ``slope`` G over
-    ``samples`` points of ``region``, the critical tolerance ``gtol`` and the small-gradient threshold ``gslow``."""
+    ``samples`` points of ``region``, the critical tolerance ``gtol`` and the small-gradient threshold ``gslow``;
+    ``nonfinite``: samples whose gradient overflowed (skipped); ``statistic``: ``mean`` or ``median`` (see above)."""
 
     region: Box
     length: float
@@ -73,6 +78,13 @@ class Scale(Result):
     samples: int
     tol: float
     slow: float
+    nonfinite: int = 0
+    statistic: str = "mean"
+
+    @property
+    def finite(self) -> bool:
+        """Are the thresholds positive finite numbers (usable in a comparison)?"""
+        return all(math.isfinite(v) and v > 0 for v in (self.slope, self.gtol, self.gslow))
 
 
 def scale_region(objective: Objective, start: torch.Tensor) -> Box:
@@ -90,14 +102,20 @@ def measure_scale(objective: Objective, start: torch.Tensor, tol: float = TOL, s
     length = float(torch.linalg.vector_norm(hi - lo))
     _, g = values_and_grads(objective, region.sample(samples, seed=seed, dtype=objective.dtype))
     norms = torch.linalg.vector_norm(g, dim=1)
-    norms = norms[torch.isfinite(norms)]
-    slope = float(norms.mean()) if len(norms) else math.nan
+    finite = torch.isfinite(norms)
+    nonfinite = int((~finite).sum())
+    norms = norms[finite]
+    slope, statistic = (float(norms.mean()) if len(norms) else math.nan), "mean"
+    if len(norms):
+        median = float(norms.median())
+        if float(norms.max()) > median / math.sqrt(torch.finfo(objective.dtype).eps) or not math.isfinite(slope):
+            slope, statistic = median, "median"
     if not math.isfinite(slope) or slope == 0.0:
         # constant (or nowhere finite) on the region: fall back to the start's gradient, at least the float tiny
         _, g0 = values_and_grads(objective, start[None])
         slope = max(float(torch.linalg.vector_norm(g0)), torch.finfo(objective.dtype).tiny) \
             if torch.isfinite(g0).all() else 1.0
-    return Scale(region, length, slope, tol * slope, slow * slope, samples, tol, slow)
+    return Scale(region, length, slope, tol * slope, slow * slope, samples, tol, slow, nonfinite, statistic)
 
 
 @dataclass(frozen=True)
@@ -166,6 +184,9 @@ def judge(objective: Objective, points: torch.Tensor, values: torch.Tensor, gnor
         return Verdict("diverged", f"value, gradient or point became non-finite at step {nonfinite_step}",
                        nonfinite_step, float(values[-1]), float(gnorms[-1]))
     fK, gK, x = float(values[-1]), float(gnorms[-1]), points[-1]
+    if not scale.finite:
+        return Verdict("unknown", f"the objective's scale is not finite (mean slope {scale.slope:.3g}, gtol "
+                       f"{scale.gtol:.3g}): no tolerance to compare |grad| = {gK:.3g} with", K, fK, gK)
     if _growing(values, gnorms):
         w = min(10, K)
         rate = float((gnorms[-1] / gnorms[-w - 1]) ** (1.0 / w))
