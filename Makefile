@@ -55,6 +55,10 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_landscape.py
 	$(BIN)/python benchmarks/bench_constrained.py
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_curvature.py
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_curvature_scale.py
+	$(BIN)/python -m pip install --quiet --no-deps curvlinops-for-pytorch==3.0.1 hessian-eigenthings==1.0.0a5 \
+		backpack-for-pytorch==1.7.1 einops einconv linear_operator opt_einsum unfoldNd tqdm   # no torch swap
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_curvature_models.py
 
 clean:
 	rm -rf $(VENV) $(LOW) build src/*.egg-info .pytest_cache .hypothesis losslens-tour test-artifacts losslens-landscape.png losslens-landscape.html losslens-saddles

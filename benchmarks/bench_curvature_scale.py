@@ -15,6 +15,7 @@ Measured, interleaved in rounds in one process (one thread), so machine load hit
 Then ``lanczos(top=1, bottom=1, memory=4 GB)`` with its HVPs, seconds, basis size, thick restarts and peak RSS.
 
     OMP_NUM_THREADS=1 python benchmarks/bench_curvature_scale.py [--batch 8] [--rounds 3] [--lanczos-hvps 60]
+        [--skip-lanczos | --only-lanczos]
 """
 from __future__ import annotations
 
@@ -160,11 +161,14 @@ def main() -> None:
     ap.add_argument("--products", type=int, default=3, help="HVPs timed per round and side")
     ap.add_argument("--lanczos-hvps", type=int, default=60)
     ap.add_argument("--skip-lanczos", action="store_true")
+    ap.add_argument("--only-lanczos", action="store_true")
     ap.add_argument("--child", choices=["plain", "losslens", "lanczos"])
     a = ap.parse_args()
     if a.child:
         return child(a.child, a.batch, a.lanczos_hvps)
     torch.set_num_threads(1)
+    if a.only_lanczos:
+        return report_lanczos(a)
     model, X, y = setup(a.batch)
     n = sum(p.numel() for p in model.parameters())
     print(f"ResNet-18 (BasicBlock, written here): n = {n:,} parameters, batch {a.batch} CIFAR-shaped random images, "
@@ -198,8 +202,11 @@ def main() -> None:
     peaks = {s: peak_child(s, a.batch, a.lanczos_hvps)["peak_growth"] for s in ("plain", "losslens")}
     print(f"{'peak RSS growth (GB)':24}{peaks['plain'] / 1e9:16.2f}{peaks['losslens'] / 1e9:12.2f}"
           f"{peaks['losslens'] / max(peaks['plain'], 1):8.2f}")
-    if a.skip_lanczos:
-        return
+    if not a.skip_lanczos:
+        report_lanczos(a)
+
+
+def report_lanczos(a) -> None:
     res = peak_child("lanczos", a.batch, a.lanczos_hvps)
     gb = 1024 ** 3
     print(f"lanczos top-1/bottom-1, memory=4 GB: λ_max {res['lambda_max']:.6g} (residual {res['top_residual']:.2g}), "
