@@ -134,3 +134,13 @@ def test_peak_memory_stays_within_the_budget_at_two_million_parameters():
     # the run's peak is the budget plus what the products need by themselves (+ one 16 MB vector of slack);
     # without the budget the basis alone would be 60 vectors, 960 MB
     assert grew <= 400e6 + products + 16e6
+
+
+def test_repeated_eigenvalues_survive_thick_restarts():
+    lam = torch.cat([torch.tensor([5.0, 5.0, 5.0, -2.0, -2.0]), torch.linspace(-1, 3, 55, dtype=torch.float64)])
+    A = random_symmetric(lam, seed=2)
+    r = lanczos(A, top=3, bottom=2, tol=1e-10, memory=8 * 60 * (4 + 5 + 16), max_hvps=2000)
+    assert r.basis_size == 11 and r.thick_restarts > 3 and r.converged
+    torch.testing.assert_close(r.top_values, torch.full((3,), 5.0, dtype=torch.float64), rtol=0, atol=1e-9)
+    torch.testing.assert_close(r.bottom_values, torch.full((2,), -2.0, dtype=torch.float64), rtol=0, atol=1e-9)
+    torch.testing.assert_close(r.top_vectors @ r.top_vectors.T, torch.eye(3, dtype=torch.float64), rtol=0, atol=1e-8)
