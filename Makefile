@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-all bench clean
+.PHONY: demo test test-lowest test-all bench clean
 
 # Reinstall only when the project definition changed.
 $(STAMP): pyproject.toml
@@ -33,9 +33,25 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
 	$(BIN)/python -m pytest -q -m slow || test $$? -eq 5  # 5: no slow tests collected
 
+# The lowest torch the package declares (pyproject: torch>=2.4,<3), in its own venv: installing losslens there must
+# leave that torch in place, and a quick subset of the tests must pass on it (numpy<2: torch 2.4 was built on 1.x).
+LOW := .venv-torch-lowest
+LOW_TORCH := 2.4.1
+QUICK := tests/test_objective.py tests/test_model.py tests/test_stochastic.py tests/curvature/test_lanczos.py \
+	tests/curvature/test_memory.py tests/curvature/test_operator.py
+test-lowest:
+	test -x $(LOW)/bin/python || $(PYTHON) -m venv $(LOW)
+	$(LOW)/bin/python -m pip install --quiet "torch==$(LOW_TORCH)" "numpy<2"
+	$(LOW)/bin/python -m pip install --quiet -e ".[test]"
+	$(LOW)/bin/python -c 'import sys, torch; v = torch.__version__.split("+")[0]; \
+		sys.exit(None if v == "$(LOW_TORCH)" else f"installing losslens replaced torch $(LOW_TORCH) by {v}")'
+	OMP_NUM_THREADS=1 $(LOW)/bin/python -m pytest -q -m "not slow" -p no:cacheprovider $(QUICK)
+
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[bench]"   # benchmark-only peers
+	$(BIN)/python -m pip install --quiet --no-deps curvlinops-for-pytorch==3.0.1 hessian-eigenthings==1.0.0a5 \
+		backpack-for-pytorch==1.7.1 einops einconv linear_operator opt_einsum unfoldNd tqdm   # no torch swap
 	for f in benchmarks/bench_*.py; do echo "== $$f"; OMP_NUM_THREADS=1 $(BIN)/python $$f || exit 1; done
 
 clean:
-	rm -rf $(VENV) build src/*.egg-info .pytest_cache .hypothesis losslens-tour test-artifacts losslens-landscape.png losslens-landscape.html losslens-saddles
+	rm -rf $(VENV) $(LOW) build src/*.egg-info .pytest_cache .hypothesis losslens-tour test-artifacts losslens-landscape.png losslens-landscape.html losslens-saddles

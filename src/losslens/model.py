@@ -7,6 +7,12 @@
 ``torch.func.functional_call`` on a private copy of the model, so the user's model (parameters, buffers,
 train/eval mode, ``.grad``) is never changed. Frozen parameters (``requires_grad=False``) are constants.
 
+In ``mode="train"`` ``f`` is still one deterministic function of ``x``: dropout masks are fixed per batch from
+``(seed, batch position, call)`` (:mod:`losslens.stochastic`), and BatchNorm normalises each batch of
+``batch_size`` samples by that batch's own statistics, so the value depends on ``batch_size`` (as in training).
+Hessian products and dense Hessians run with the math kernel of ``scaled_dot_product_attention`` (the only one
+with a double backward), so attention models need no change.
+
 Under ``torch.distributed`` each rank holds a contiguous shard of the samples; ``value``, ``grad``, ``hvp``,
 ``hessian``, ``values`` and ``grads`` all-reduce their per-rank partial sums, so every analysis that uses these
 methods runs unchanged on several processes. (Calling ``f`` directly gives the local part only.)
@@ -25,6 +31,7 @@ from torch import nn
 from torch.func import functional_call, replace_all_batch_norm_modules_
 
 from .objective import Objective
+from .stochastic import check_fixable, fixed_randomness, math_attention, needs_mode
 from .validation import InputError, check_choice, check_int
 
 Batch = tuple[torch.Tensor, ...]
@@ -51,10 +58,14 @@ class ModelObjective(Objective):
         closure: instead of ``loss_fn``, ``closure(call, batch) -> scalar`` batch-mean loss where ``call(*inputs)``
             runs the model at the current parameters (custom losses, e.g. physics-informed).
         subset: use a fixed random subset of this many samples (chosen with ``seed``).
-        batch_size: samples per forward pass (memory bound; the value does not depend on it).
+        batch_size: samples per forward pass. In ``mode="eval"`` a memory bound only (the value does not depend on
+            it); in ``mode="train"`` BatchNorm takes its batch statistics over each batch of ``batch_size`` samples
+            (the last batch may be smaller), so the value does depend on it.
         dtype: float32 by default; float64 on request (model copy and floating data are cast).
-        mode: ``"eval"`` (running BatchNorm statistics) or ``"train"`` (batch statistics, dropout active;
-            running statistics are not updated so ``f`` stays a function of ``x``).
+        mode: ``"eval"`` (running BatchNorm statistics) or ``"train"`` (batch statistics, dropout active with
+            masks fixed per batch from ``seed``; running statistics are not updated so ``f`` stays a function of
+            ``x``). ``randomness`` states which applies.
+        seed: chooses ``subset`` and, in ``mode="train"``, the dropout masks.
         distributed: shard the data over ``torch.distributed`` ranks; ``None`` = when a process group with more
             than one rank is initialised.
     """
@@ -76,10 +87,16 @@ class ModelObjective(Objective):
         self.dtype, self.mode, self.label = dtype, mode, label or type(model).__name__
         self.loss_fn, self.closure = loss_fn, closure
 
+        if mode == "train":
+            check_fixable(model)
         self.module = copy.deepcopy(model).to(dtype)
         self.module.train(mode == "train")
         if mode == "train":
             replace_all_batch_norm_modules_(self.module)   # batch statistics, no running-stat updates
+        self.seed = seed
+        self._fixed = needs_mode(self.module, mode)
+        self.randomness = (f"dropout masks fixed per batch from seed {seed}; BatchNorm statistics per batch of "
+                           f"{batch_size} samples" if mode == "train" else "none (eval mode)")
         named = list(self.module.named_parameters())
         trainable = [(k, p) for k, p in named if p.requires_grad]
         if not trainable:
@@ -91,6 +108,7 @@ class ModelObjective(Objective):
             blocks.append(Block(k, tuple(p.shape), offset, p.numel()))
             offset += p.numel()
         self.layout: tuple[Block, ...] = tuple(blocks)
+        self._sizes = [b.numel for b in blocks]
         self._n = offset
         self.x0 = torch.cat([p.detach().reshape(-1) for _, p in trainable]).clone()
         for p in self.module.parameters():
@@ -121,7 +139,10 @@ class ModelObjective(Objective):
 
     def unflatten(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """Flat [n] -> {parameter name: view of shape}."""
-        return {b.name: x[b.offset:b.offset + b.numel].view(b.shape) for b in self.layout}
+        # one split (its backward is one concatenation) instead of a slice per tensor (each slice's backward
+        # writes a zero-filled [n] gradient): at 11M parameters the difference is seconds per gradient graph
+        parts = x.split(self._sizes)
+        return {b.name: t.view(b.shape) for b, t in zip(self.layout, parts)}
 
     def flatten(self, params: dict[str, torch.Tensor]) -> torch.Tensor:
         """{parameter name: tensor} (e.g. a state dict) -> flat [n] in layout order."""
@@ -141,15 +162,17 @@ class ModelObjective(Objective):
     # --- the objective ----------------------------------------------------------------------------------------
     def f(self, x: torch.Tensor) -> torch.Tensor:
         total = x.new_zeros(())
-        for batch in self.batches:
-            total = total + self._batch_loss(x, batch) * (len(batch[0]) / self.num_samples)
+        for i, batch in enumerate(self.batches):
+            total = total + self._batch_loss(x, batch, i) * (len(batch[0]) / self.num_samples)
         return total
 
-    def _batch_loss(self, x: torch.Tensor, batch: Batch) -> torch.Tensor:
-        if self.closure is not None:
-            return self.closure(lambda *inputs: self.call(x, *inputs), batch)
-        *inputs, targets = batch
-        return self.loss_fn(self.call(x, *inputs), targets)
+    def _batch_loss(self, x: torch.Tensor, batch: Batch, index: int = 0) -> torch.Tensor:
+        """Batch-mean loss of the ``index``-th batch (which also fixes its dropout masks in ``mode="train"``)."""
+        with fixed_randomness(self._fixed, self.seed, index):
+            if self.closure is not None:
+                return self.closure(lambda *inputs: self.call(x, *inputs), batch)
+            *inputs, targets = batch
+            return self.loss_fn(self.call(x, *inputs), targets)
 
     def _check_first_batch(self) -> None:
         if not self.batches:
@@ -196,13 +219,23 @@ class ModelObjective(Objective):
         return vg[0], vg[1:]
 
     def hvp(self, x, v):
-        return self._reduce(super().hvp(x, v))
+        with math_attention():
+            return self._reduce(super().hvp(x, v))
 
-    def hessian(self, x):
-        return self._reduce(super().hessian(x))
+    def hessian(self, x, chunk: int = 16):
+        """Dense ∇²f(x) [n, n] from double-backward products with the unit vectors, ``chunk`` columns at a time
+        (memory: one gradient graph and ``chunk`` vectors). ``torch.func.hessian`` (forward over reverse on all
+        ``n`` tangents at once) is avoided: it holds ``n`` copies of every activation, and on attention layers
+        (torch 2.13) it returns a non-symmetric matrix that disagrees with finite differences."""
+        x = self.point(x)
+        apply = self.hvp_at(x)
+        eye = torch.eye(self.n, dtype=self.dtype, device=x.device)
+        H = torch.cat([apply(e) for e in eye.split(chunk)])
+        return 0.5 * (H + H.T)
 
     def hvp_at(self, x):
-        local = super().hvp_at(x)
+        with math_attention():
+            local = super().hvp_at(x)
         return lambda v: self._reduce(local(v))
 
     def values(self, X, chunk: int = 8):

@@ -30,6 +30,11 @@ def test_hessian_json_matches_dense_hessian_of_the_same_objective():
     assert d["eigen"]["top_values"] == pytest.approx(eig.flip(0)[:2].tolist(), rel=1e-8)
     assert d["eigen"]["bottom_values"][0] == pytest.approx(float(eig[0]), abs=1e-8)   # 0: softmax shift invariance
     assert d["n"] == 650 and d["samples"] == 60 and d["curvature"] == "positive_semidefinite"
+    assert d["randomness"] == "none (eval mode)"
+    small = json.loads(run("hessian", "--model", "digits-linear", "--samples", "60", "--top", "2", "--bottom", "2",
+                           "--dtype", "float64", "--memory", "0.0001", "--json").stdout)    # 100 kB: 11 vectors
+    assert small["eigen"]["thick_restarts"] > 0 and small["eigen"]["basis_size"] < 20
+    assert small["eigen"]["top_values"] == pytest.approx(eig.flip(0)[:2].tolist(), rel=1e-8)
 
 
 def test_train_checkpoint_then_hessian_and_plots(tmp_path):
@@ -77,6 +82,9 @@ def test_bad_input_exit_2_one_line(tmp_path, capsys):
         (["hessian", "--model", "digits-linear", "--trace-hvps", "3"], "--trace-hvps == 3"),
         (["hessian", "--model", "digits-linear", "--top", "0", "--bottom", "0", "--samples", "20"],
          "ask for at least one eigenvalue"),
+        (["hessian", "--model", "digits-linear", "--samples", "20", "--memory", "1e-6"],
+         "is too small: Lanczos on n == 650 parameters needs at least"),
+        (["hessian", "--model", "digits-linear", "--memory", "-1"], "--memory == -1.0, must be in (0, inf]"),
         (["gap", "--sizes", "10,x"], "--sizes == '10,x', must be comma-separated integers"),
         (["gap", "--sizes", "10"], "need at least two different"),
         (["train", "--steps", "0"], "--steps == 0"),

@@ -66,6 +66,20 @@ def test_hessian_eigenvectors_of_a_quadratic(dense_max_n):
         assert abs(float(v @ Q[:, j])) == pytest.approx(1.0, abs=1e-8)
 
 
+def test_hessian_directions_by_lanczos_within_a_small_memory_budget():
+    n = 300
+    Q, _ = torch.linalg.qr(torch.randn(n, n, generator=torch.Generator().manual_seed(1), dtype=torch.float64))
+    lam = torch.cat([torch.tensor([-5.0, 9.0], dtype=torch.float64), torch.linspace(-1, 4, n - 2, dtype=torch.float64)])
+    A = Q @ torch.diag(lam) @ Q.T
+    budget = 8 * n * (6 + 15)                     # 6 work vectors + a 10-vector basis with 5 restart copies
+    d = D.hessian_eigen(quadratic(A), torch.zeros(n, dtype=torch.float64), ("top", "bottom"), dense_max_n=100,
+                        tol=1e-10, memory=budget)
+    assert d.info["method"] == "lanczos" and d.info["thick_restarts"] > 0 and d.info["converged"]
+    assert d.info["eigenvalues"] == pytest.approx([9.0, -5.0], abs=1e-8)
+    for v, j in zip(d.vectors, (1, 0)):
+        assert abs(float(v @ Q[:, j])) == pytest.approx(1.0, abs=1e-8)
+
+
 def test_pca_recovers_the_trajectory_plane():
     g = torch.Generator().manual_seed(0)
     U, _ = torch.linalg.qr(torch.randn(30, 2, generator=g, dtype=torch.float64))

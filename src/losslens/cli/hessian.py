@@ -6,7 +6,8 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from ..validation import check_int
+from ..curvature.memory import GB
+from ..validation import check_float, check_int
 from ._app import JSON_OPTION, command, console, emit_json
 from ._network import MODEL_HELP, build_model, dtype_of
 from .render import fmt
@@ -27,6 +28,8 @@ def hessian_cmd(
     samples: Optional[int] = typer.Option(None, "--samples", help="Use a fixed random subset of the training set."),
     max_hvps: Optional[int] = typer.Option(None, "--max-hvps", help="Bound on Lanczos products."),
     tol: Optional[float] = typer.Option(None, "--tol", help="Relative residual tolerance (default sqrt(eps))."),
+    memory: Optional[float] = typer.Option(None, "--memory", help="GB for the Lanczos/SLQ vectors (default half "
+                                           "the available memory; a smaller basis restarts)."),
     dtype: str = typer.Option("float32", "--dtype", help="float32 or float64."),
     seed: int = typer.Option(0, "--seed", help="Model initialisation, data split and random vectors."),
     plot: Optional[str] = typer.Option(None, "--plot", help="Write the spectral density figure (needs --density)."),
@@ -45,7 +48,8 @@ def hessian_cmd(
     obj = ModelObjective(net, nn.CrossEntropyLoss(), split.train, subset=samples, seed=seed, dtype=dtype_of(dtype),
                          label=model)
     r = hessian_report(obj, obj.x0, top=top, bottom=bottom, tol=tol, max_hvps=max_hvps,
-                       trace_hvps=trace_hvps if trace else 0, density=density, probes=probes, steps=steps, seed=seed)
+                       trace_hvps=trace_hvps if trace else 0, density=density, probes=probes, steps=steps, seed=seed,
+                       memory=None if memory is None else check_float("--memory", memory, lo=0, lo_open=True) * GB)
     if plot:
         if r.density is None:
             from ..validation import InputError

@@ -10,6 +10,13 @@ and averaging ``P`` probes gives the discrete measure ``Σ_{p,j} (τ_pj / P) δ(
 no smoothing, the primary result). Full reorthogonalisation keeps the nodes free of ghost copies; a probe whose
 Krylov space becomes invariant stops early and its quadrature is then exact.
 
+Memory: a probe's ``m`` Lanczos vectors of length ``n`` must fit ``memory`` bytes (default half the available
+memory, :mod:`losslens.curvature.memory`). When they do not, each new vector is reorthogonalised against the last
+``w`` vectors only (``w`` = as many as fit, at least 2, the plain three-term recurrence; ``reorthogonalization``
+reports ``w``). Lost orthogonality then shows as ghost copies of converged extreme nodes whose weights split the
+true node's weight, which leaves the quadrature moments ``Σ τ_j θ_j^k`` (k < 2m) unchanged in exact arithmetic
+(Golub & Meurant); below 2 vectors the call refuses up front.
+
 Smoothing (for plotting only): each node becomes a Gaussian of standard deviation ``σ``,
 
     φ_σ(t) = Σ_{p,j} (τ_pj / P) · exp(−(t − θ_pj)² / 2σ²) / (σ √(2π)),
@@ -31,7 +38,10 @@ import torch
 from ..results import Result
 from ..validation import InputError, check_float, check_int
 from .lanczos import _ritz, default_tol
+from .memory import refuse, resolve_budget
 from .operator import as_operator
+
+_WORK = 4   # float64 [n] vectors besides the basis: probe, product, projection, update
 from .trace import rademacher
 
 
@@ -42,7 +52,8 @@ class SpectralDensity(Result):
     ``nodes`` [N] and ``weights`` [N] (sum 1): the discrete quadrature measure over all probes. ``grid`` [p] and
     ``density`` [p]: its Gaussian smoothing with standard deviation ``sigma``. ``probes`` P, ``steps`` m (Lanczos
     steps per probe), ``hvps`` used, ``negative_fraction`` (share of weight at nodes below ``-tol·scale``),
-    ``trace_estimate`` = n · Σ weights · nodes (the SLQ estimate of tr H), ``seed``.
+    ``trace_estimate`` = n · Σ weights · nodes (the SLQ estimate of tr H), ``seed``, ``reorthogonalization``
+    (vectors each new one is orthogonalised against: ``steps`` = full), ``memory`` (the budget in bytes).
     """
 
     nodes: torch.Tensor
@@ -57,17 +68,20 @@ class SpectralDensity(Result):
     trace_estimate: float
     tol: float
     seed: int
+    reorthogonalization: int
+    memory: int
 
 
-def _probe_quadrature(op, v: torch.Tensor, steps: int) -> tuple[np.ndarray, np.ndarray]:
-    """Gauss quadrature nodes θ [m] and weights τ [m] of ``vᵀ g(H) v`` from ``steps`` Lanczos steps from unit ``v``."""
+def _probe_quadrature(op, v: torch.Tensor, steps: int, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss quadrature nodes θ [m] and weights τ [m] of ``vᵀ g(H) v`` from ``steps`` Lanczos steps from unit ``v``,
+    each new vector orthogonalised against the last ``window`` ones (a ring buffer [window, n])."""
     n = len(v)
-    Q = torch.empty(steps, n, dtype=torch.float64)
+    Q = torch.empty(min(window, steps), n, dtype=torch.float64)
     alpha: list[float] = []
     beta: list[float] = []
     q = v
     for j in range(steps):
-        Q[j] = q
+        Q[j % len(Q)] = q
         w = op(q)
         if not torch.isfinite(w).all():
             raise FloatingPointError("a Hessian-vector product is not finite (NaN or inf loss or gradient?)")
@@ -86,8 +100,10 @@ def _probe_quadrature(op, v: torch.Tensor, steps: int) -> tuple[np.ndarray, np.n
 
 
 def spectral_density(objective, x=None, *, probes: int = 4, steps: int = 50, sigma: float | None = None,
-                     points: int = 512, tol: float | None = None, seed: int = 0, batch: int = 16) -> SpectralDensity:
-    """SLQ spectral density with ``probes`` Rademacher probes and ``steps`` Lanczos steps each (≤ probes·steps HVPs).
+                     points: int = 512, tol: float | None = None, seed: int = 0, batch: int = 16,
+                     memory: float | None = None) -> SpectralDensity:
+    """SLQ spectral density with ``probes`` Rademacher probes and ``steps`` Lanczos steps each (≤ probes·steps HVPs);
+    ``memory`` bytes for the Lanczos vectors (default half the available memory).
 
     >>> import torch
     >>> d = spectral_density(torch.diag(torch.tensor([-1.0, 2.0, 2.0, 5.0])), probes=3, steps=4, seed=0)
@@ -103,11 +119,16 @@ def spectral_density(objective, x=None, *, probes: int = 4, steps: int = 50, sig
     if sigma is not None:
         sigma = check_float("sigma", sigma, lo=0, lo_open=True)
     steps = min(steps, op.n)
+    budget = resolve_budget(memory, getattr(op, "device", None))
+    window = min(steps, (budget - _WORK * 8 * op.n) // (8 * op.n))
+    if window < 2:
+        raise refuse("SLQ", op.n, (_WORK + 2) * 8 * op.n, budget, f"2 Lanczos vectors and {_WORK} work vectors of "
+                     "8 bytes per entry")
     gen = torch.Generator().manual_seed(seed)
     nodes, weights = [], []
     for _ in range(probes):
         v = rademacher(1, op.n, gen)[0] / math.sqrt(op.n)
-        theta, tau = _probe_quadrature(op, v, steps)
+        theta, tau = _probe_quadrature(op, v, steps, int(window))
         nodes.append(theta)
         weights.append(tau / probes)
     nodes_np, weights_np = np.concatenate(nodes), np.concatenate(weights)
@@ -125,4 +146,4 @@ def spectral_density(objective, x=None, *, probes: int = 4, steps: int = 50, sig
     negative = float(weights_np[nodes_np < -tol * scale].sum())
     t = lambda a: torch.from_numpy(np.ascontiguousarray(a, dtype=np.float64))
     return SpectralDensity(t(nodes_np), t(weights_np), t(grid), t(dens), float(sigma), probes, steps, op.hvps - start,
-                           negative, float(op.n * (weights_np * nodes_np).sum()), tol, seed)
+                           negative, float(op.n * (weights_np * nodes_np).sum()), tol, seed, int(window), budget)

@@ -49,7 +49,9 @@ class HessianReport(Result):
     ``value`` f(x); ``gradient_norm`` ‖∇f(x)‖; ``lambda_max`` / ``lambda_min``: extreme Ritz values (NaN if not
     computed); ``negative_ratio`` = |λ_min| / λ_max when λ_min < 0 < λ_max (how strong the escape direction is
     relative to the sharpest one), else 0; ``eigen``: the Lanczos run (values, residuals, converged flags, HVPs);
-    ``trace`` and ``density`` when asked for; ``hvps``: products used in total.
+    ``trace`` and ``density`` when asked for; ``hvps``: products used in total; ``randomness``: how a model
+    objective's random modules were fixed (its ``randomness`` statement, e.g. the dropout seed in train mode), None
+    for other objectives.
     """
 
     kind: str
@@ -67,6 +69,7 @@ class HessianReport(Result):
     eigen: LanczosResult | None
     trace: TraceEstimate | None = None
     density: SpectralDensity | None = None
+    randomness: str | None = None
 
 
 def classify_curvature(eigen: LanczosResult, *, tol: float, value: float, gradient_norm: float,
@@ -111,11 +114,13 @@ def classify_curvature(eigen: LanczosResult, *, tol: float, value: float, gradie
 def hessian_report(objective: Objective, x, *, top: int = 1, bottom: int = 1, tol: float | None = None,
                    grad_tol: float | None = None, max_hvps: int | None = None, trace_hvps: int = 0,
                    density: bool = False, probes: int = 4, steps: int = 50, seed: int = 0,
-                   batch: int = 16) -> HessianReport:
+                   batch: int = 16, memory: float | None = None) -> HessianReport:
     """Extreme eigenvalues (and on request trace and density) of ∇²f(x) with the verdict of the module docstring.
 
     ``trace_hvps`` > 0 adds a Hutch++ trace with that many products; ``density`` adds an SLQ density (``probes`` ×
     ``steps``). ``grad_tol`` is relative to max(1, |f|), like ``tol`` it defaults to sqrt(eps) of the dtype.
+    ``memory``: bytes for the Lanczos and SLQ vectors (default half the available memory; see
+    :mod:`losslens.curvature.memory`).
 
     >>> from losslens import parse
     >>> hessian_report(parse("x^2 - y^2 + z^2"), [0.0, 0.0, 0.0]).kind
@@ -135,13 +140,13 @@ def hessian_report(objective: Objective, x, *, top: int = 1, bottom: int = 1, to
                              value, gnorm, nan, nan, nan, tol, nan, grad_tol_abs, 0, None)
     op = as_operator(objective, x, batch=batch)
     try:
-        eigen = lanczos(op, top=top, bottom=bottom, tol=tol, max_hvps=max_hvps, seed=seed)
+        eigen = lanczos(op, top=top, bottom=bottom, tol=tol, max_hvps=max_hvps, seed=seed, memory=memory)
         tr = hutch_plus_plus(op, hvps=trace_hvps, seed=seed) if trace_hvps else None
-        dens = spectral_density(op, probes=probes, steps=steps, tol=tol, seed=seed) if density else None
+        dens = spectral_density(op, probes=probes, steps=steps, tol=tol, seed=seed, memory=memory) if density else None
     except FloatingPointError as err:
         return HessianReport("not_finite", "not_finite", str(err), value, gnorm, nan, nan, nan, tol, nan,
                              grad_tol_abs, op.hvps, None)
     kind, curvature, reason, zero_tol, ratio = classify_curvature(eigen, tol=tol, value=value, gradient_norm=gnorm,
                                                                   grad_tol=grad_tol_abs)
     return HessianReport(kind, curvature, reason, value, gnorm, eigen.lambda_max, eigen.lambda_min, ratio, tol,
-                         zero_tol, grad_tol_abs, op.hvps, eigen, tr, dens)
+                         zero_tol, grad_tol_abs, op.hvps, eigen, tr, dens, getattr(objective, "randomness", None))

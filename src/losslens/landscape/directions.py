@@ -135,13 +135,16 @@ DENSE_MAX_N = 2000  # above this many parameters the dense Hessian is not formed
 
 
 def hessian_eigen(obj, theta, which: Sequence[str] = ("top", "bottom"), *, seed: int = 0, tol: float | None = None,
-                  dense_max_n: int = DENSE_MAX_N) -> Directions:
+                  dense_max_n: int = DENSE_MAX_N, memory: float | None = None) -> Directions:
     """Unit eigenvectors of ``∇²f(theta)``: ``which`` picks ``top`` (largest algebraic eigenvalue) and/or ``bottom``
     (smallest), one direction each, in that order (``("top", "top")`` gives the two largest).
 
     ``info["eigenvalues"]`` holds their eigenvalues; ``info["method"]`` is ``dense`` (``torch.linalg.eigh`` of the
     Hessian, n <= ``dense_max_n``) or ``lanczos`` (:func:`losslens.curvature.lanczos` on HVPs, start vector from
-    ``seed``, relative residual ``tol``; ``info`` then also has ``converged``, ``hvps`` and ``residuals``). An eigenvector's sign is fixed so that its largest-magnitude entry is positive.
+    ``seed``, relative residual ``tol``, its vectors within ``memory`` bytes (default half the available memory, thick
+    restarts when the basis must be small); ``info`` then also has ``converged``, ``hvps``, ``residuals`` and
+    ``thick_restarts``). A model objective forms its dense Hessian from double-backward products with the unit
+    vectors, 16 at a time (:meth:`ModelObjective.hessian`), so the dense path needs one gradient graph, not ``n``. An eigenvector's sign is fixed so that its largest-magnitude entry is positive.
     """
     theta = _vector("theta", theta)
     which = tuple(which)
@@ -159,7 +162,7 @@ def hessian_eigen(obj, theta, which: Sequence[str] = ("top", "bottom"), *, seed:
         found["bottom"] = [(float(evals[i]), evecs[:, i]) for i in range(min(wants["bottom"], n))]
     else:
         method = "lanczos"
-        found, quality = _lanczos(obj, theta, wants, seed, tol)
+        found, quality = _lanczos(obj, theta, wants, seed, tol, memory)
     vecs, vals, used = [], [], {"top": 0, "bottom": 0}
     for w in which:
         lam, v = found[w][used[w]]
@@ -172,14 +175,14 @@ def hessian_eigen(obj, theta, which: Sequence[str] = ("top", "bottom"), *, seed:
                       {"which": list(which), "eigenvalues": vals, "method": method, **quality})
 
 
-def _lanczos(obj, theta, wants: dict, seed: int, tol: float | None) -> tuple[dict, dict]:
+def _lanczos(obj, theta, wants: dict, seed: int, tol: float | None, memory: float | None) -> tuple[dict, dict]:
     """Top/bottom Ritz pairs from :func:`losslens.curvature.lanczos` on Hessian-vector products."""
     from ..curvature import lanczos
 
-    r = lanczos(obj, theta, top=wants["top"], bottom=wants["bottom"], tol=tol, seed=seed)
+    r = lanczos(obj, theta, top=wants["top"], bottom=wants["bottom"], tol=tol, seed=seed, memory=memory)
     found = {"top": [(float(v), q) for v, q in zip(r.top_values, r.top_vectors)],
              "bottom": [(float(v), q) for v, q in zip(r.bottom_values, r.bottom_vectors)]}
-    return found, {"converged": bool(r.converged), "hvps": r.hvps,
+    return found, {"converged": bool(r.converged), "hvps": r.hvps, "thick_restarts": r.thick_restarts,
                    "residuals": r.top_residuals.tolist() + r.bottom_residuals.tolist()}
 
 
