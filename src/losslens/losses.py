@@ -77,11 +77,21 @@ def _check_cross_entropy(flag: str, outputs, targets, ignore_index: int = -100) 
         raise InputError(f"{flag} cross-entropy needs class scores [N, C] from the model, got "
                          f"{_shape(outputs) if isinstance(outputs, torch.Tensor) else type(outputs).__name__}")
     classes = outputs.shape[1] if outputs.dim() >= 2 else outputs.shape[0]
+    if classes < 2:
+        raise InputError(f"{flag} cross-entropy: the model outputs {classes} class score(s) (shape "
+                         f"{_shape(outputs)}), the loss of one class is 0; a classifier needs >= 2 outputs (for "
+                         "regression use mse)")
     if targets.is_floating_point():
+        dtype = str(targets.dtype).replace('torch.', '')
         if targets.shape != outputs.shape:
-            raise InputError(f"{flag} cross-entropy: targets are {str(targets.dtype).replace('torch.', '')} of shape "
-                             f"{_shape(targets)}; give integer class labels (int64) in 0..{classes - 1} or class "
-                             f"probabilities of the output's shape {_shape(outputs)} (for regression use mse)")
+            raise InputError(f"{flag} cross-entropy: targets are {dtype} of shape {_shape(targets)}; give integer "
+                             f"class labels (int64) in 0..{classes - 1} or class probabilities of the output's shape "
+                             f"{_shape(outputs)} (for regression use mse)")
+        sums = targets.sum(1)
+        if bool((targets < 0).any()) or not torch.allclose(sums, torch.ones_like(sums), atol=1e-4):
+            raise InputError(f"{flag} cross-entropy: targets are {dtype} but not class probabilities (each row >= 0, "
+                             f"summing to 1 over dim 1); give int64 class labels in 0..{classes - 1} (for regression "
+                             "use mse)")
         return
     if targets.dtype == torch.bool or targets.is_complex():
         raise InputError(f"{flag} cross-entropy: targets are {targets.dtype}; give int64 class labels in "

@@ -159,7 +159,7 @@ class ModelObjective(Objective):
             if tuple(params[b.name].shape) != b.shape:
                 raise InputError(f"parameter {b.name!r} has shape {tuple(params[b.name].shape)}, the model needs "
                                  f"{b.shape}")
-        return torch.cat([params[b.name].detach().to(self.dtype).reshape(-1) for b in self.layout])
+        return torch.cat([params[b.name].detach().to(self.device, self.dtype).reshape(-1) for b in self.layout])
 
     def point(self, x, name: str = "x") -> torch.Tensor:
         """A point [n] of this objective's dtype, on its device."""
