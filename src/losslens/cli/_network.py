@@ -133,9 +133,13 @@ def network_objective(net, choice: DataChoice, data, *, samples: Optional[int], 
     check_choice("--mode", choice.mode, ("eval", "train"))
     device = resolve_device(choice.device, "--device")
     loss = make_loss(choice.loss, "--loss")
-    return ModelObjective(net, loss, data, subset=samples, batch_size=check_int("--batch-size", batch_size, lo=1),
-                          seed=seed, dtype=dtype, mode=choice.mode, device=device, inputs=_keys(choice.inputs),
-                          targets=choice.targets, output=choice.output, distributed=distributed, label=label)
+    try:
+        return ModelObjective(net, loss, data, subset=samples, batch_size=check_int("--batch-size", batch_size, lo=1),
+                              seed=seed, dtype=dtype, mode=choice.mode, device=device, inputs=_keys(choice.inputs),
+                              targets=choice.targets, output=choice.output, distributed=distributed, label=label)
+    except InputError as err:          # the API's argument names -> this command's flags
+        text = str(err)
+        raise InputError("--samples" + text[len("subset"):] if text.startswith("subset ==") else text) from None
 
 
 def _keys(text: Optional[str]):
