@@ -135,7 +135,8 @@ class ModelObjective(Objective):
             lo, hi = rank * self.num_samples // world, (rank + 1) * self.num_samples // world
             self.batches: list[Batch] = [tuple(t[i:min(i + batch_size, hi)] for t in tensors)
                                          for i in range(lo, hi, batch_size)]
-        self._check_first_batch()
+            if self.batches:        # (an empty shard on this rank: nothing to check)
+                self._check_batch(self.batches[0])
 
     # --- flat vector <-> parameters ---------------------------------------------------------------------------
     @property
@@ -187,6 +188,8 @@ class ModelObjective(Objective):
         sizes, digests = [], []
         for raw in self.loader:
             batch = self._prepare(raw)
+            if not sizes:
+                self._check_batch(batch)
             sizes.append(len(batch[0]))
             digests.append(_digest(batch))
             del batch, raw
@@ -240,10 +243,8 @@ class ModelObjective(Objective):
         *inputs, targets = batch
         return self.loss_fn(self.call(x, *inputs), targets)
 
-    def _check_first_batch(self) -> None:
-        batch = next(self._batches(), None)
-        if batch is None:
-            return      # an empty shard on this rank: nothing to check
+    def _check_batch(self, batch: Batch) -> None:
+        """Evaluate the loss on one batch: every mismatch of model, data and loss is a one-line error here."""
         with torch.no_grad():
             if self.closure is None:
                 *inputs, targets = batch
