@@ -326,8 +326,13 @@ class ModelObjective(Objective):
     def hvp(self, x, v):
         return self._reduce(self._local("hvp", self.point(x), self._on(v)))
 
-    def hessian(self, x):
-        return self._reduce(self._local("hessian", self.point(x)))
+    def hessian(self, x, chunk: int = 64):
+        """Dense ∇²f(x) [n, n] from HVPs with the unit vectors, ``chunk`` at a time. Not ``torch.func.hessian``:
+        on torch 2.13 it returns a wrong, non-symmetric matrix for BatchNorm in train mode and for
+        ``nn.MultiheadAttention``, where the HVPs agree with finite differences (tests/test_model_shapes.py)."""
+        x = self.point(x)
+        eye = torch.eye(self.n, dtype=self.dtype, device=self.device)
+        return torch.cat([self.hvp(x, rows) for rows in eye.split(chunk)])
 
     def hvp_at(self, x):
         """``v ↦ ∇²f(x) v``; in memory with the gradient's graph kept once, streamed recomputed batch by batch

@@ -51,7 +51,8 @@ def make_evaluator(obj, directions: Directions, method: str = "auto", axis: torc
     ``axis``: the grid's last axis (its points ``c[-1]`` lie on it), which lets ``fast`` follow grid rows."""
     check_choice("method", method, METHODS)
     if method == "auto":
-        method = "fast" if is_model_objective(obj) and not _tied(obj.module) else "values"
+        on_cpu = getattr(getattr(obj, "device", None), "type", "cpu") == "cpu"   # fast: CPU worker threads
+        method = "fast" if is_model_objective(obj) and not _tied(obj.module) and on_cpu else "values"
     if method == "fast":
         if not is_model_objective(obj):
             raise InputError("method == 'fast' needs a model objective; use 'values' or 'loop' for functions")
