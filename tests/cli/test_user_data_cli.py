@@ -79,6 +79,16 @@ USER_MODULE = textwrap.dedent('''
     def dict_model():
         return DictNet()
 
+    def bn_net():
+        return nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Tanh(), nn.Linear(4, 2))
+
+    def labelled():
+        X, _ = data()
+        return X, (X[:, 0] > 0).long()
+
+    def labelled_dataset():
+        return TensorDataset(*labelled())
+
     def half_mse(out, y):
         return 0.5 * ((out - y) ** 2).mean()
 ''')
@@ -255,3 +265,20 @@ def test_absent_cuda_device_is_refused_by_every_command(usermod, capsys):
                      "--device", "cuda"]) == 2
         err = capsys.readouterr().err.strip()
         assert err == "losslens: error: --device == 'cuda' is not present on this machine; use cpu or auto", err
+
+
+def test_train_mode_batchnorm_streamed_dataset_matches_dense(usermod):
+    from losslens.model import ModelObjective
+
+    d = run("hessian", "--model", "usermod:bn_net", "--data", "usermod:labelled_dataset", "--batch-size", "20",
+            "--mode", "train", "--dtype", "float64", "--top", "2", "--bottom", "2", "--json")
+    assert d["streamed"] is True and d["mode"] == "train"
+    X, y = usermod.labelled()
+    # batch statistics over the same batches of 20; dense Hessian checked independently in test_model_shapes.py
+    obj = ModelObjective(make_model("usermod:bn_net", seed=0), torch.nn.CrossEntropyLoss(), (X, y), batch_size=20,
+                         mode="train", dtype=torch.float64)
+    eig = torch.linalg.eigvalsh(obj.hessian(obj.x0))
+    check_extremes(d, eig, 1e-8)
+    whole = ModelObjective(make_model("usermod:bn_net", seed=0), torch.nn.CrossEntropyLoss(), (X, y), batch_size=60,
+                           mode="train", dtype=torch.float64)
+    assert abs(float(whole.value(whole.x0)) - d["value"]) > 1e-6     # batch statistics depend on the batch size
