@@ -47,7 +47,9 @@ class ModelObjective(Objective):
 
     Args:
         model: any ``nn.Module``; it is copied, never modified.
-        loss_fn: ``loss_fn(outputs, targets) -> scalar`` batch-mean loss (e.g. ``nn.CrossEntropyLoss()``).
+        loss_fn: ``loss_fn(outputs, targets) -> scalar`` batch-mean loss (e.g. ``nn.CrossEntropyLoss()``), or a name
+            (``"cross-entropy"``, ``"mse"``, ``"package.module:fn"``; :func:`losslens.losses.make_loss`). Targets that
+            cross-entropy or MSE would misread are refused on the first batch (:mod:`losslens.losses`).
         data: ``(inputs, targets)`` tensors (or a dict of tensors) with samples along dim 0 -- held in memory,
             split into batches of ``batch_size``; or a ``DataLoader``, a ``Dataset`` (batched by ``batch_size``, in
             order) or a re-iterable of batches -- *streamed*: ``value``, ``grad``, ``hvp``, ``values`` and ``grads``
@@ -55,6 +57,7 @@ class ModelObjective(Objective):
             source must give the same batches on every pass: the first ``check_batches`` batches are compared
             (SHA-256 of their bytes) between two passes at construction, and every pass checks the batch sizes.
             Batches are tuples ``(inputs..., targets)``, dicts or single tensors (closures only).
+        check_batches: how many leading batches of a streamed source are compared between two passes.
         closure: instead of ``loss_fn``, ``closure(call, batch) -> scalar`` batch-mean loss where ``call(*inputs)``
             runs the model at the current parameters (custom losses, e.g. physics-informed).
         subset: use a fixed random subset of this many samples (chosen with ``seed``).
@@ -116,7 +119,7 @@ class ModelObjective(Objective):
 
         rank, world = _rank_world(distributed)
         self.distributed = world > 1
-        source = _in_memory(data, batch_size)
+        source = _in_memory(data)
         self.streaming = source is None
         if self.streaming:
             if subset is not None:
@@ -299,7 +302,7 @@ class ModelObjective(Objective):
         return total
 
     def _on(self, t):
-        return torch.as_tensor(t).to(self.device)
+        return torch.as_tensor(t, dtype=self.dtype, device=self.device)
 
     def _reduce(self, t: torch.Tensor) -> torch.Tensor:
         if not self.distributed:
@@ -324,7 +327,17 @@ class ModelObjective(Objective):
         return vg[0], vg[1:]
 
     def hvp(self, x, v):
-        return self._reduce(self._local("hvp", self.point(x), self._on(v)))
+        x, v = self.point(x), self._on(v)
+        return self._reduce(self._streamed_hvp(x, v) if self.streaming else self._local("hvp", x, v))
+
+    def _streamed_hvp(self, x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """Σ_b ∇²(w_b L_b)(x) v, each batch's product by double backward through its own gradient graph (3-5x
+        faster per batch than forward-over-reverse here); one batch's graph alive at a time."""
+        total = None
+        for batch in self._stream():
+            part = Objective.hvp_at(_Piece(self, batch), x)(v)
+            total = part if total is None else total + part
+        return total
 
     def hessian(self, x, chunk: int = 64):
         """Dense ∇²f(x) [n, n] from HVPs with the unit vectors, ``chunk`` at a time. Not ``torch.func.hessian``:
@@ -339,7 +352,7 @@ class ModelObjective(Objective):
         per call (memory of one batch)."""
         x = self.point(x)
         if self.streaming:
-            return lambda v: self._reduce(self._local("hvp", x, self._on(v)))
+            return lambda v: self._reduce(self._streamed_hvp(x, self._on(v)))
         local = super().hvp_at(x)
         return lambda v: self._reduce(local(self._on(v)))
 
@@ -416,7 +429,7 @@ def _rank_world(distributed: bool | None) -> tuple[int, int]:
     return 0, 1
 
 
-def _in_memory(data: Any, batch_size: int):
+def _in_memory(data: Any):
     """The raw in-memory data (a tuple/list of tensors or a dict of tensors), or None for a streamed source."""
     from torch.utils.data import DataLoader, Dataset
 

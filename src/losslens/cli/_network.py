@@ -113,7 +113,7 @@ def as_pair(data, choice: DataChoice) -> tuple[torch.Tensor, torch.Tensor]:
     commands that train on random minibatches."""
     from ..model import _loader, _in_memory, _select
 
-    raw = _in_memory(data, 4096)
+    raw = _in_memory(data)
     batches = [raw] if raw is not None else list(_loader(data, 4096))
     fields = [_select(b, _keys(choice.inputs), choice.targets) for b in batches]
     if not fields or len(fields[0]) != 2:
