@@ -122,7 +122,8 @@ def test_dataloader_equals_tensors_and_subset_is_seeded():
 
 @pytest.mark.parametrize("kwargs, match", [
     (dict(loss_fn=nn.MSELoss(reduction="none")), r"the loss must be a scalar \(batch mean\), got \(37, 1\)"),
-    (dict(loss_fn=nn.MSELoss(), data=(torch.randn(5, 7), torch.randn(5, 1))), "cannot be evaluated on this data"),
+    (dict(loss_fn=nn.MSELoss(), data=(torch.randn(5, 7), torch.randn(5, 1))),
+     r"data \(--data\): the model cannot take inputs of shape \(5, 7\)"),
     (dict(loss_fn=None), "give exactly one of loss_fn"),
     (dict(loss_fn=nn.MSELoss(), data=None), "data is missing"),
     (dict(loss_fn=nn.MSELoss(), data=(torch.randn(5, 3), torch.randn(4, 1))), "must share the sample dimension"),

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import re
 from typing import Callable
 
@@ -43,6 +44,10 @@ def make_model(name: str, seed: int = 0) -> nn.Module:
         factory = MODELS[name][0]
     elif ":" in name:
         factory = load_factory(name)
+        needs = required_arguments(factory)
+        if needs:
+            raise InputError(f"model factory {name!r} needs arguments {needs}; --model takes a factory callable "
+                             "with none (wrap it: def factory(): return Net(...))")
     else:
         raise InputError(f"unknown model {name!r}; built-in: {', '.join(MODELS)}, or package.module:factory")
     with torch.random.fork_rng(devices=[]):
@@ -58,15 +63,31 @@ _SPEC = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
 def load_factory(spec: str) -> Callable[[], nn.Module]:
     """Import ``package.module:factory`` (the user's own code, named explicitly) and return the factory."""
+    return import_spec(spec, "model spec", "package.module:factory")
+
+
+def import_spec(spec: str, flag: str, form: str) -> Callable:
+    """Import ``package.module:name`` (the user's own code, named explicitly) and return the callable ``name``;
+    messages name ``flag`` and the expected ``form``."""
     if not _SPEC.match(spec):
-        raise InputError(f"model spec {spec!r} must look like package.module:factory")
+        raise InputError(f"{flag} {spec!r} must look like {form}")
     module_name, attr = spec.split(":")
     try:
         module = importlib.import_module(module_name)
     except Exception as err:  # noqa: BLE001 - any import failure is bad input here
-        raise InputError(f"cannot import {module_name!r} for model spec {spec!r}: {type(err).__name__}: {err}") \
+        raise InputError(f"cannot import {module_name!r} for {flag} {spec!r}: {type(err).__name__}: {err}") \
             from None
     factory = getattr(module, attr, None)
     if not callable(factory):
-        raise InputError(f"{module_name!r} has no callable {attr!r} for model spec {spec!r}")
+        raise InputError(f"{module_name!r} has no callable {attr!r} for {flag} {spec!r}")
     return factory
+
+
+def required_arguments(fn) -> list[str]:
+    """Names of the parameters ``fn`` cannot be called without (empty for a zero-argument callable)."""
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return []
+    return [p.name for p in sig.parameters.values()
+            if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]

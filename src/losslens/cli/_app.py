@@ -54,7 +54,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     cls=Group,
 )
-console = Console(highlight=False)
+console = Console(highlight=False, emoji=False)   # a model spec "pkg:factory:" is no emoji code
 err_console = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 JSON_OPTION = typer.Option(False, "--json", help="Print the result's to_dict() as JSON (the documented schema).")

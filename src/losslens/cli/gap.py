@@ -8,7 +8,8 @@ from rich.table import Table
 
 from ..validation import InputError
 from ._app import JSON_OPTION, command, console, emit_json
-from ._network import MODEL_HELP, progress_bar
+from ._network import (DATA_OPTION, DEVICE_OPTION, INPUTS_OPTION, LOSS_OPTION, MODEL_HELP, OUTPUT_OPTION,
+                       TARGETS_OPTION, DataChoice, progress_bar, training_setup)
 from .render import fmt
 
 
@@ -29,6 +30,12 @@ def gap_cmd(
     seed: int = typer.Option(0, "--seed", help="First seed; repeat r uses seed + r."),
     store: Optional[str] = typer.Option(None, "--store", help="JSON file: finished runs land here; a rerun resumes."),
     plot: Optional[str] = typer.Option(None, "--plot", help="Write the gap figure (.png/.svg/.pdf)."),
+    data: Optional[str] = DATA_OPTION,
+    loss: str = LOSS_OPTION,
+    device: str = DEVICE_OPTION,
+    inputs: Optional[str] = INPUTS_OPTION,
+    targets: Optional[str] = TARGETS_OPTION,
+    output: Optional[str] = OUTPUT_OPTION,
     json: bool = JSON_OPTION,
 ):
     """Training error vs test error as the training set grows, with a fitted rate gap ≈ C·N^(−a)."""
@@ -36,16 +43,22 @@ def gap_cmd(
     from ..zoo import make_model
 
     size_list = parse_sizes(sizes)
-    make_model(model)      # fail fast on a bad spec
+    choice = DataChoice(data, loss, "train", device, inputs, targets, output)
+    net, loss_fn, train_data, test_data = training_setup(make_model(model), choice, seed)   # fail fast
+    if test_data is None:
+        raise InputError(f"--data {data!r} has no test split; the gap needs one: return (train, test) or "
+                         "{'train': ..., 'test': ...}")
+    user = dict(data=(train_data, test_data), loss_fn=loss_fn, data_label=f"{data} {loss}") if data else {}
+    move = lambda m: m.to(next(net.parameters()).device) if any(True for _ in net.parameters()) else m
     total = len(set(size_list)) * max(repeats, 1)
     with progress_bar(f"gap study {model}", total, enabled=not json) as advance:
-        study = generalization_gap(lambda s: make_model(model, seed=s), size_list, repeats=repeats, steps=steps,
-                                   lr=lr, seed=seed, store=store, progress=advance)
+        study = generalization_gap(lambda s: move(make_model(model, seed=s)), size_list, repeats=repeats,
+                                   steps=steps, lr=lr, seed=seed, store=store, progress=advance, **user)
     if plot:
         from ..plot.training import gap_figure
         gap_figure(study, plot)
     if json:
-        emit_json({"model": model, **study.to_dict()})
+        emit_json({"model": model, **({} if data is None else choice.settings()), **study.to_dict()})
         return
     table = Table(header_style="bold", title=f"{model}: {study.repeats} run(s) per size, mean ± std")
     for col in ("N", "train error", "test error", "error gap", "loss gap"):

@@ -7,7 +7,8 @@ import typer
 from rich.table import Table
 
 from ._app import JSON_OPTION, command, console, emit_json
-from ._network import MODEL_HELP, build_model
+from ._network import (DATA_OPTION, DEVICE_OPTION, INPUTS_OPTION, LOSS_OPTION, MODEL_HELP, OUTPUT_OPTION,
+                       TARGETS_OPTION, DataChoice, build_model, training_setup)
 from .render import fmt
 
 
@@ -21,22 +22,26 @@ def gradflow_cmd(
     optimizer: str = typer.Option("adam", "--optimizer", help="adam or sgd."),
     seed: int = typer.Option(0, "--seed", help="Initialisation, data split and minibatches."),
     plot: Optional[str] = typer.Option(None, "--plot", help="Write the per-layer figure (.png/.svg/.pdf)."),
+    data: Optional[str] = DATA_OPTION,
+    loss: str = LOSS_OPTION,
+    device: str = DEVICE_OPTION,
+    inputs: Optional[str] = INPUTS_OPTION,
+    targets: Optional[str] = TARGETS_OPTION,
+    output: Optional[str] = OUTPUT_OPTION,
     json: bool = JSON_OPTION,
 ):
     """Does the gradient reach the early layers? vanishing, exploding or healthy, with the per-layer norms."""
-    from torch import nn
-
-    from ..datasets import digits
     from ..diagnose.gradflow import gradient_flow
 
-    net = build_model(model, seed=seed, checkpoint=checkpoint)
-    flow = gradient_flow(net, nn.CrossEntropyLoss(), digits(seed=seed).train, steps=steps, batch_size=batch_size,
+    choice = DataChoice(data, loss, "train", device, inputs, targets, output)
+    net, loss_fn, train_data, _ = training_setup(build_model(model, seed=seed, checkpoint=checkpoint), choice, seed)
+    flow = gradient_flow(net, loss_fn, train_data, steps=steps, batch_size=batch_size,
                          optimizer=optimizer, lr=lr, seed=seed)
     if plot:
         from ..plot.training import gradflow_figure
         gradflow_figure(flow, plot)
     if json:
-        emit_json({"model": model, **flow.to_dict()})
+        emit_json({"model": model, **({} if data is None else choice.settings()), **flow.to_dict()})
         return
     table = Table(header_style="bold", title=f"{model}: RMS gradient per parameter over {len(flow.norms)} steps")
     for col in ("layer", "median", "min", "max"):

@@ -9,7 +9,9 @@ from rich.table import Table
 from ..curvature.memory import GB
 from ..validation import check_float, check_int
 from ._app import JSON_OPTION, command, console, emit_json
-from ._network import MODEL_HELP, build_model, dtype_of
+from ._network import (DATA_OPTION, DEVICE_OPTION, INPUTS_OPTION, LOSS_OPTION, MODE_OPTION, MODEL_HELP,
+                       OUTPUT_OPTION, TARGETS_OPTION, DataChoice, build_model, choose_split, dtype_of,
+                       network_objective)
 from .render import fmt
 
 
@@ -26,6 +28,15 @@ def hessian_cmd(
     probes: int = typer.Option(4, "--probes", help="SLQ probes."),
     steps: int = typer.Option(50, "--steps", help="Lanczos steps per SLQ probe."),
     samples: Optional[int] = typer.Option(None, "--samples", help="Use a fixed random subset of the training set."),
+    data: Optional[str] = DATA_OPTION,
+    loss: str = LOSS_OPTION,
+    mode: str = MODE_OPTION,
+    device: str = DEVICE_OPTION,
+    batch_size: int = typer.Option(4096, "--batch-size", help="Samples per forward pass (memory; the loss does not "
+                                   "depend on it in eval mode). A DataLoader keeps its own batches."),
+    inputs: Optional[str] = INPUTS_OPTION,
+    targets: Optional[str] = TARGETS_OPTION,
+    output: Optional[str] = OUTPUT_OPTION,
     max_hvps: Optional[int] = typer.Option(None, "--max-hvps", help="Bound on Lanczos products."),
     tol: Optional[float] = typer.Option(None, "--tol", help="Relative residual tolerance (default sqrt(eps))."),
     memory: Optional[float] = typer.Option(None, "--memory", help="GB for the Lanczos/SLQ vectors (default half "
@@ -36,17 +47,13 @@ def hessian_cmd(
     json: bool = JSON_OPTION,
 ):
     """Extreme Hessian eigenvalues of the training loss (Lanczos), trace and density; min, saddle or degenerate."""
-    from torch import nn
-
     from ..curvature import hessian_report
-    from ..datasets import digits
-    from ..model import ModelObjective
 
     check_int("--trace-hvps", trace_hvps, lo=6)
+    choice = DataChoice(data, loss, mode, device, inputs, targets, output)
     net = build_model(model, seed=seed, checkpoint=checkpoint)
-    split = digits(seed=seed)
-    obj = ModelObjective(net, nn.CrossEntropyLoss(), split.train, subset=samples, seed=seed, dtype=dtype_of(dtype),
-                         label=model)
+    obj = network_objective(net, choice, choose_split(choice, "train", seed), samples=samples, batch_size=batch_size,
+                            dtype=dtype_of(dtype), seed=seed, label=model)
     r = hessian_report(obj, obj.x0, top=top, bottom=bottom, tol=tol, max_hvps=max_hvps,
                        trace_hvps=trace_hvps if trace else 0, density=density, probes=probes, steps=steps, seed=seed,
                        memory=None if memory is None else check_float("--memory", memory, lo=0, lo_open=True) * GB)
@@ -57,10 +64,11 @@ def hessian_cmd(
         from ..plot.curvature import density_figure
         density_figure(r, plot)
     if json:
-        emit_json({"model": model, "checkpoint": checkpoint, "n": obj.n, "samples": obj.num_samples, **r.to_dict()})
+        emit_json({"model": model, "checkpoint": checkpoint, "n": obj.n, "samples": obj.num_samples,
+                   **choice.settings(), "streamed": obj.streaming, **r.to_dict()})
         return
     console.print(f"[bold]{model}[/bold]: {obj.n} parameters, loss on {obj.num_samples} training samples "
-                  f"({dtype}); loss {fmt(r.value, 6)}, |grad| {fmt(r.gradient_norm, 3)}")
+                  f"({dtype}, {obj.device}{', streamed' if obj.streaming else ''}); loss {fmt(r.value, 6)}, |grad| {fmt(r.gradient_norm, 3)}")
     if r.eigen is not None:
         e = r.eigen
         table = Table(header_style="bold")

@@ -9,6 +9,8 @@ import typer
 
 from ..validation import InputError
 from ._app import JSON_OPTION, command, emit_json
+from ._network import (DATA_OPTION, DEVICE_OPTION, INPUTS_OPTION, LOSS_OPTION, MODE_OPTION, OUTPUT_OPTION,
+                       TARGETS_OPTION, DataChoice)
 from .landscape import distributed_from_env, model_objective, print_summary, progress_bar, write_figures
 
 
@@ -20,8 +22,17 @@ def interpolate_cmd(
     points: int = typer.Option(51, "--points", help="Points on the line (>= 2)."),
     range_: str = typer.Option("0:1", "--range", help="Range of t, e.g. -0.5:1.5."),
     split: str = typer.Option("train", "--split", help="Data: train | test | all."),
-    subset: Optional[int] = typer.Option(None, "--subset", help="A fixed random subset of this many samples."),
+    subset: Optional[int] = typer.Option(None, "--subset", "--samples", help="A fixed random subset of this many "
+                                         "samples."),
     dtype: str = typer.Option("float32", "--dtype", help="float32 | float64."),
+    data: Optional[str] = DATA_OPTION,
+    loss: str = LOSS_OPTION,
+    mode: str = MODE_OPTION,
+    device: str = DEVICE_OPTION,
+    batch_size: int = typer.Option(4096, "--batch-size", help="Samples per forward pass."),
+    inputs: Optional[str] = INPUTS_OPTION,
+    targets: Optional[str] = TARGETS_OPTION,
+    output: Optional[str] = OUTPUT_OPTION,
     seed: int = typer.Option(0, "--seed", help="Seed of the data split."),
     out: Optional[Path] = typer.Option(None, "--out", help="Store directory (a rerun resumes)."),
     fresh: bool = typer.Option(False, "--fresh", help="Delete the store at --out first."),
@@ -36,7 +47,8 @@ def interpolate_cmd(
         raise InputError(f"--points == {points}, must be an integer >= 2")
     span = parse_range(range_)
     with distributed_from_env():
-        obj, settings = model_objective(model, a, split, subset, dtype, seed)
+        obj, settings = model_objective(model, a, split, subset, dtype, seed,
+                                        DataChoice(data, loss, mode, device, inputs, targets, output), batch_size)
         xb = parameters_of(obj, b)
         settings = {**settings, "a": str(a), "b": str(b)}
         with progress_bar("interpolate", json) as progress:

@@ -14,11 +14,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColum
 from rich.text import Text
 
 from ..validation import InputError, check_choice
-from ._choices import DTYPE_NAMES
 from ._app import JSON_OPTION, command, console, emit_json
+from ._network import (DATA_OPTION, DEVICE_OPTION, INPUTS_OPTION, LOSS_OPTION, MODE_OPTION, OUTPUT_OPTION,
+                       TARGETS_OPTION, DataChoice, choose_split, dtype_of, network_objective)
 from .render import fmt, print_notes
-
-SPLITS = ("train", "test", "all")
 
 
 class RateColumn(ProgressColumn):
@@ -59,28 +58,23 @@ def distributed_from_env() -> Iterator[None]:
 
 
 def model_objective(name: str, checkpoint: Optional[Path], split: str, subset: Optional[int], dtype: str,
-                    seed: int):
-    """The mean cross-entropy of a built-in (or ``package.module:factory``) model on the digits data; the
-    objective is not sharded over ranks (a landscape shares out grid points instead)."""
-    import torch
-
-    from ..datasets import digits
+                    seed: int, choice: Optional[DataChoice] = None, batch_size: int = 4096):
+    """The mean loss of a built-in (or ``package.module:factory``) model on the digits data or ``--data``, with
+    the choice's loss, mode and device; the objective is not sharded over ranks (a landscape shares out grid
+    points instead)."""
     from ..landscape.checkpoints import load_into
-    from ..model import ModelObjective
     from ..zoo import make_model
 
-    check_choice("--split", split, SPLITS)
-    check_choice("--dtype", dtype, DTYPE_NAMES)
+    choice = choice or DataChoice()
+    torch_dtype = dtype_of(dtype)
     model = make_model(name, seed=seed)
     if checkpoint is not None:
         load_into(model, checkpoint)
-    data = digits(seed=seed)
-    X, y = {"train": data.train, "test": data.test,
-            "all": (torch.cat([data.X_train, data.X_test]), torch.cat([data.y_train, data.y_test]))}[split]
-    obj = ModelObjective(model, torch.nn.CrossEntropyLoss(), (X, y), subset=subset, seed=seed,
-                         dtype=getattr(torch, dtype), distributed=False, label=name)
+    obj = network_objective(model, choice, choose_split(choice, split, seed), samples=subset, batch_size=batch_size,
+                            dtype=torch_dtype, seed=seed, label=name, distributed=False)
+    extra = {} if choice == DataChoice() else choice.settings()
     return obj, {"model": name, "checkpoint": str(checkpoint) if checkpoint else None, "split": split,
-                 "subset": subset, "data": obj.fingerprint()[:16]}
+                 "subset": subset, **extra, "data": obj.fingerprint()[:16]}
 
 
 def expression_plane(expr: str, box: Optional[str], vars: Optional[str]):
@@ -181,8 +175,17 @@ def landscape_cmd(
     range_: str = typer.Option("-1:1", "--range", help="Coordinate range lo:hi along each direction."),
     seed: int = typer.Option(0, "--seed", help="Seed for directions, model init and data split."),
     split: str = typer.Option("train", "--split", help="Data: train | test | all."),
-    subset: Optional[int] = typer.Option(None, "--subset", help="A fixed random subset of this many samples."),
+    subset: Optional[int] = typer.Option(None, "--subset", "--samples", help="A fixed random subset of this many "
+                                         "samples."),
     dtype: str = typer.Option("float32", "--dtype", help="float32 | float64 (models)."),
+    data: Optional[str] = DATA_OPTION,
+    loss: str = LOSS_OPTION,
+    mode: str = MODE_OPTION,
+    device: str = DEVICE_OPTION,
+    batch_size: int = typer.Option(4096, "--batch-size", help="Samples per forward pass (models)."),
+    inputs: Optional[str] = INPUTS_OPTION,
+    targets: Optional[str] = TARGETS_OPTION,
+    output: Optional[str] = OUTPUT_OPTION,
     method: str = typer.Option("auto", "--method", help="auto | fast | values | loop."),
     chunk: Optional[int] = typer.Option(None, "--chunk", help="Points per stored chunk."),
     out: Optional[Path] = typer.Option(None, "--out", help="Store directory: results land chunk by chunk; a rerun "
@@ -206,7 +209,8 @@ def landscape_cmd(
             obj, directions, ranges, settings = expression_plane(expr, box, vars)
         else:
             ranges = parse_range(range_)
-            obj, settings = model_objective(model, checkpoint, split, subset, dtype, seed)
+            obj, settings = model_objective(model, checkpoint, split, subset, dtype, seed,
+                                            DataChoice(data, loss, mode, device, inputs, targets, output), batch_size)
             directions = make_directions(obj, dirs, seed, bias, trajectory)
         with progress_bar("landscape", json) as progress:
             result = evaluate(obj, directions, grid, ranges, out=out, chunk=chunk, method=method, fresh=fresh,

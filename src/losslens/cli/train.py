@@ -8,7 +8,8 @@ from rich.table import Table
 
 from ..validation import check_int
 from ._app import JSON_OPTION, command, console, emit_json
-from ._network import MODEL_HELP, build_model, progress_bar
+from ._network import (DATA_OPTION, DEVICE_OPTION, INPUTS_OPTION, LOSS_OPTION, MODEL_HELP, OUTPUT_OPTION,
+                       TARGETS_OPTION, DataChoice, build_model, progress_bar, training_setup)
 from .render import fmt
 
 
@@ -28,21 +29,25 @@ def train_cmd(
     seed: int = typer.Option(0, "--seed", help="Initialisation, data split and minibatches."),
     plot: Optional[str] = typer.Option(None, "--plot", help="Write train/test curves (.png/.svg/.pdf)."),
     plot_hessian: Optional[str] = typer.Option(None, "--plot-hessian", help="Write eigenvalues over training."),
+    data: Optional[str] = DATA_OPTION,
+    loss: str = LOSS_OPTION,
+    device: str = DEVICE_OPTION,
+    inputs: Optional[str] = INPUTS_OPTION,
+    targets: Optional[str] = TARGETS_OPTION,
+    output: Optional[str] = OUTPUT_OPTION,
     json: bool = JSON_OPTION,
 ):
-    """Train a model on digits: train vs test loss and accuracy, the gap, Hessian extremes, gradient flow."""
-    from torch import nn
-
-    from ..datasets import digits
+    """Train a model on digits (or --data): train vs test loss and accuracy, the gap, Hessian extremes, gradient
+    flow. A Dataset or DataLoader is read into memory (minibatches are drawn at random)."""
     from ..diagnose.training import train
 
     hessian_every = check_int("--hessian-every", hessian_every, lo=0)
     steps = check_int("--steps", steps, lo=1)
-    net = build_model(model, seed=seed)
-    split = digits(seed=seed, train_size=train_size)
+    choice = DataChoice(data, loss, "train", device, inputs, targets, output)
+    net, loss_fn, train_data, test_data = training_setup(build_model(model, seed=seed), choice, seed, train_size)
     at = range(hessian_every, steps + 1, hessian_every) if hessian_every else ()
     with progress_bar(f"training {model}", steps, enabled=not json) as advance:
-        run = train(net, nn.CrossEntropyLoss(), split.train, split.test, steps=steps, batch_size=batch_size,
+        run = train(net, loss_fn, train_data, test_data, steps=steps, batch_size=batch_size,
                     optimizer=optimizer, lr=lr, seed=seed, eval_every=eval_every, curvature_at=at,
                     checkpoint=checkpoint, checkpoint_every=checkpoint_every, progress=advance)
     if plot:
@@ -52,7 +57,7 @@ def train_cmd(
         from ..plot.curvature import eigenvalues_over_training_figure
         eigenvalues_over_training_figure(run, plot_hessian)
     if json:
-        emit_json({"model": model, **run.to_dict()})
+        emit_json({"model": model, **({} if data is None else choice.settings()), **run.to_dict()})
         return
     h = run.history
     table = Table(header_style="bold", title=f"{model}" + (f" (resumed at step {run.resumed_from})"

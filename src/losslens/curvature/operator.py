@@ -50,7 +50,8 @@ class HessianOperator:
         if self._matrix is not None:
             out = V.to(torch.float64) @ self._matrix
         else:
-            out = torch.cat([self._apply(c.to(self.dtype)).reshape(len(c), -1).to(torch.float64)
+            dev = self.x.device       # products on the objective's device; results back on the caller's
+            out = torch.cat([self._apply(c.to(dev, self.dtype)).reshape(len(c), -1).to(V.device, torch.float64)
                              for c in V.split(self.batch)])
         return out[0] if single else out
 

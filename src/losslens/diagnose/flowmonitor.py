@@ -72,7 +72,7 @@ class GradientFlowMonitor:
         """[steps, L] float64 RMS gradient per layer: sqrt(Σ_{W in layer} ‖∂L/∂W‖² / d_layer)."""
         if not self._raw:
             return torch.zeros(0, len(self.layers), dtype=torch.float64)
-        raw = torch.stack([torch.stack([g.double() for g in row]) for row in self._raw]) ** 2     # [steps, P]
+        raw = torch.stack([torch.stack([g.double().cpu() for g in row]) for row in self._raw]) ** 2  # [steps, P]
         sq = torch.zeros(len(raw), len(self.layers), dtype=torch.float64).index_add_(1, self._layer_of_param, raw)
         return (sq / self.sizes.clamp_min(1)).sqrt()
 

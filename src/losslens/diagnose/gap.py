@@ -6,7 +6,7 @@ sizes of a repeat) and the final training and test error and loss are recorded. 
 deviation over repeats (error bars = ± one standard deviation).
 
 Fitted rate: least squares on ``log gap = log C − a · log N`` over every (size, repeat) with a positive error gap
-(the usual power law: ``a = 1/2`` for classic uniform-convergence bounds). ``rate`` = ``a`` with standard error
+(the loss gap when there is no accuracy, i.e. regression) (the usual power law: ``a = 1/2`` for classic uniform-convergence bounds). ``rate`` = ``a`` with standard error
 ``rate_stderr`` from the regression residuals. Verdict: ``shrinking`` if ``a − 2·se > 0``, ``not_shrinking`` if
 ``a + 2·se <= 0``, otherwise ``unknown`` (also with fewer than three usable
 points).
@@ -92,39 +92,68 @@ def _stored_runs(path: Path, config: dict) -> dict:
     return saved.get("runs", {})
 
 
+def _error(history: dict, key: str) -> float:
+    """1 − final accuracy; NaN without one (no evaluation, or not a classification task)."""
+    acc = history[key][-1] if history and history.get(key) else None
+    return math.nan if acc is None else 1 - acc
+
+
 def generalization_gap(make_model: Callable[[int], nn.Module], sizes: Sequence[int], *, repeats: int = 3,
                        steps: int = 300, batch_size: int = 64, lr: float = 1e-3, seed: int = 0, store=None,
-                       progress: Callable[[int, int], None] | None = None) -> GapStudy:
-    """Train ``make_model(seed)`` on digits subsets of each size ``repeats`` times; the gap and its fitted rate."""
+                       progress: Callable[[int, int], None] | None = None, data=None,
+                       loss_fn: Callable | None = None, data_label: str | None = None) -> GapStudy:
+    """Train ``make_model(seed)`` on training subsets of each size ``repeats`` times; the gap and its fitted rate.
+
+    ``data``: ``((X_train, y_train), (X_test, y_test))`` tensors; repeat ``r`` trains on the first ``N`` samples of
+    a permutation drawn with ``seed + r``. Default: the digits data (split with ``seed + r``). ``loss_fn``: default
+    cross-entropy. ``data_label`` names the data in the store's settings.
+    """
     from ..datasets import digits
 
-    sizes = tuple(sorted({check_int("sizes", int(s), lo=2) for s in sizes}))
+    if data is not None:
+        if not (isinstance(data, (tuple, list)) and len(data) == 2 and data[1] is not None):
+            raise InputError("data must be ((X_train, y_train), (X_test, y_test)): the gap needs a test split")
+        (X_all, y_all), test_data = data
+        hi = len(X_all)
+    else:
+        hi = None
+    sizes = tuple(sorted({check_int("sizes", int(s), lo=2, hi=hi) for s in sizes}))
     if len(sizes) < 2:
         raise InputError(f"sizes == {list(sizes)}, need at least two different training-set sizes")
     repeats = check_int("repeats", repeats, lo=1)
     done: dict[str, dict] = {}
     path = Path(store) if store is not None else None
     if path is not None:
-        data = digits(seed=seed)        # every size trains on a prefix of this split
+        if data is not None:
+            data_key = fingerprint(X_all, y_all, *test_data)
+        else:
+            split = digits(seed=seed)        # every size trains on a prefix of this split
+            data_key = fingerprint(*split.train, *split.test)
         config = dict(sizes=list(sizes), repeats=repeats, steps=steps, batch_size=batch_size, lr=lr, seed=seed,
                       model={str(r): module_fingerprint(make_model(seed + r)) for r in range(repeats)},
-                      data=fingerprint(*data.train, *data.test))
+                      data=data_key, loss="cross-entropy" if loss_fn is None else
+                      (data_label or getattr(loss_fn, "__qualname__", type(loss_fn).__name__)))
         if path.exists():
             done = _stored_runs(path, config)
     total, finished = len(sizes) * repeats, 0
-    loss = nn.CrossEntropyLoss()
+    loss = loss_fn if loss_fn is not None else nn.CrossEntropyLoss()
     for r in range(repeats):
         for n in sizes:
             key = f"{n}:{r}"
             if key not in done:
-                split = digits(seed=seed + r, train_size=n)
-                run = train(make_model(seed + r), loss, split.train, split.test, steps=steps, batch_size=batch_size,
+                if data is None:
+                    split = digits(seed=seed + r, train_size=n)
+                    train_part, test_part = split.train, split.test
+                else:
+                    perm = torch.randperm(len(X_all), generator=torch.Generator().manual_seed(seed + r))[:n]
+                    train_part, test_part = (X_all[perm.to(X_all.device)], y_all[perm.to(y_all.device)]), test_data
+                run = train(make_model(seed + r), loss, train_part, test_part, steps=steps, batch_size=batch_size,
                             lr=lr, seed=seed + r, eval_every=steps, monitor_gradients=False)
                 h = run.history
                 done[key] = dict(size=n, repeat=r, train_loss=h["train_loss"][-1] if h else math.nan,
                                  test_loss=h["test_loss"][-1] if h else math.nan,
-                                 train_error=1 - h["train_accuracy"][-1] if h else math.nan,
-                                 test_error=1 - h["test_accuracy"][-1] if h else math.nan, verdict=run.verdict)
+                                 train_error=_error(h, "train_accuracy"), test_error=_error(h, "test_accuracy"),
+                                 verdict=run.verdict)
                 if path is not None:
                     write_json(path, dict(config=config, runs=done))
             finished += 1
@@ -140,13 +169,14 @@ def generalization_gap(make_model: Callable[[int], nn.Module], sizes: Sequence[i
         for k, v in vals.items():
             stats[k][0].append(float(np.mean(v)))
             stats[k][1].append(float(np.std(v, ddof=1)) if len(v) > 1 else 0.0)
-    a, se, C, r2 = fit_rate([x["size"] for x in runs], [x["test_error"] - x["train_error"] for x in runs])
+    measure = "error" if all(math.isfinite(x["train_error"]) for x in runs) else "loss"   # loss: regression
+    a, se, C, r2 = fit_rate([x["size"] for x in runs], [x[f"test_{measure}"] - x[f"train_{measure}"] for x in runs])
     if not math.isfinite(a) or not math.isfinite(se):
         verdict, reason = "unknown", "fewer than three positive gaps at two or more sizes: no rate can be fitted"
     elif a - 2 * se > 0:
-        verdict, reason = "shrinking", f"gap ≈ {C:.3g}·N^(−{a:.3f} ± {se:.3f}): training error approaches test error"
+        verdict, reason = "shrinking", f"{measure} gap ≈ {C:.3g}·N^(−{a:.3f} ± {se:.3f}): training {measure} approaches test {measure}"
     elif a + 2 * se <= 0:
-        verdict, reason = "not_shrinking", f"gap ≈ {C:.3g}·N^(−{a:.3f} ± {se:.3f}) does not fall with N"
+        verdict, reason = "not_shrinking", f"{measure} gap ≈ {C:.3g}·N^(−{a:.3f} ± {se:.3f}) does not fall with N"
     else:
         verdict, reason = "unknown", f"rate {a:.3f} ± {se:.3f} is not distinguishable from zero"
     return GapStudy(sizes, repeats, stats["train_error"][0], stats["train_error"][1], stats["test_error"][0],

@@ -121,7 +121,7 @@ def gaussian(theta, k: int = 2, *, seed: int = 0, layout=None, normalize: str = 
     check_choice("bias", bias, BIAS_MODES)
     seed = check_int("seed", seed)
     g = torch.Generator().manual_seed(seed)
-    raw = torch.randn(k, theta.numel(), generator=g, dtype=torch.float64)
+    raw = torch.randn(k, theta.numel(), generator=g, dtype=torch.float64).to(theta.device)  # same draws anywhere
     t64 = theta.to(torch.float64)
     if normalize == "filter":
         vecs = torch.stack([filter_normalize(r, t64, layout, bias) for r in raw])
@@ -171,7 +171,7 @@ def hessian_eigen(obj, theta, which: Sequence[str] = ("top", "bottom"), *, seed:
         v = v * torch.sign(v[v.abs().argmax()])
         vecs.append(v)
         vals.append(lam)
-    return Directions(theta.clone(), torch.stack(vecs).to(theta.dtype), "hessian", seed,
+    return Directions(theta.clone(), torch.stack(vecs).to(theta.device, theta.dtype), "hessian", seed,
                       {"which": list(which), "eigenvalues": vals, "method": method, **quality})
 
 

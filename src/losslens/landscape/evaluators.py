@@ -42,7 +42,8 @@ PRECOMPUTE_BUDGET = 1 << 28   # bytes of first-layer products H_j kept in memory
 
 def is_model_objective(obj) -> bool:
     """A :class:`~losslens.model.ModelObjective` (or anything with its ``layout``, ``module`` and ``batches``)."""
-    return all(hasattr(obj, a) for a in ("layout", "module", "batches", "num_samples"))
+    return all(hasattr(obj, a) for a in ("layout", "module", "batches", "num_samples")) \
+        and not getattr(obj, "streaming", False)
 
 
 def make_evaluator(obj, directions: Directions, method: str = "auto", axis: torch.Tensor | None = None):
@@ -50,7 +51,8 @@ def make_evaluator(obj, directions: Directions, method: str = "auto", axis: torc
     ``axis``: the grid's last axis (its points ``c[-1]`` lie on it), which lets ``fast`` follow grid rows."""
     check_choice("method", method, METHODS)
     if method == "auto":
-        method = "fast" if is_model_objective(obj) and not _tied(obj.module) else "values"
+        on_cpu = getattr(getattr(obj, "device", None), "type", "cpu") == "cpu"   # fast: CPU worker threads
+        method = "fast" if is_model_objective(obj) and not _tied(obj.module) and on_cpu else "values"
     if method == "fast":
         if not is_model_objective(obj):
             raise InputError("method == 'fast' needs a model objective; use 'values' or 'loop' for functions")
@@ -71,7 +73,7 @@ class _PlaneEvaluator:
 
     def points(self, C: torch.Tensor) -> torch.Tensor:
         """θ₀ + C D, [m, n]."""
-        return self.origin + C.to(self.origin.dtype) @ self.vectors
+        return self.origin + C.to(self.origin.device, self.origin.dtype) @ self.vectors
 
     def describe(self) -> dict:
         return {"label": str(getattr(self.obj, "label", type(self.obj).__name__)), "n": int(self.obj.n),

@@ -1,0 +1,183 @@
+"""Model shapes nobody wrote for the examples: extremes of Lanczos on HVPs vs the dense float64 Hessian.
+
+The reference is written independently of :class:`ModelObjective`: ``functional_call`` on a float64 copy of the model,
+its Hessian built column by column with plain ``torch.autograd`` double backward (no vmap) and checked against
+central differences of the gradient. Not ``torch.func.hessian``: on torch 2.13 (CPU) it returns a wrong, non-symmetric
+matrix for a BatchNorm net in train mode and for ``nn.MultiheadAttention`` (off by 0.15 where the HVPs agree with
+finite differences to 1e-9), and so does ``jacrev(jacrev(f))``; ``ModelObjective.hessian`` therefore assembles the
+dense Hessian from HVPs.
+"""
+import copy
+
+import pytest
+import torch
+from torch import nn
+from torch.func import functional_call, replace_all_batch_norm_modules_
+
+from losslens.curvature import lanczos
+from losslens.model import ModelObjective
+
+g = torch.Generator().manual_seed(0)
+
+
+class ConvBN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 3, 3, padding=1)
+        self.bn = nn.BatchNorm2d(3)
+        self.head = nn.Linear(3 * 4 * 4, 3)
+
+    def forward(self, x):
+        return self.head(torch.relu(self.bn(self.conv(x))).flatten(1))
+
+
+class Encoder(nn.Module):
+    """One attention block: MultiheadAttention with weights returned (the explicit softmax path), LayerNorm, MLP."""
+
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Linear(2, 4)
+        self.attn = nn.MultiheadAttention(4, 2, batch_first=True)
+        self.norm = nn.LayerNorm(4)
+        self.mlp = nn.Sequential(nn.Linear(4, 6), nn.GELU(), nn.Linear(6, 4))
+        self.out = nn.Linear(4, 2)
+
+    def forward(self, x):
+        h = self.embed(x)
+        a, _ = self.attn(h, h, h, need_weights=True)
+        h = self.norm(h + a)
+        return self.out((h + self.mlp(h)).mean(1))
+
+
+class Recurrent(nn.Module):
+    def __init__(self, cell):
+        super().__init__()
+        self.rnn = cell(2, 3, batch_first=True)
+        self.out = nn.Linear(3, 1)
+
+    def forward(self, x):
+        h, _ = self.rnn(x)
+        return self.out(h[:, -1])
+
+
+class UnusedFrozen(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(3, 4)
+        self.b = nn.Linear(4, 2)
+        self.unused = nn.Linear(5, 5)
+        self.a.weight.requires_grad_(False)
+
+    def forward(self, x):
+        return self.b(torch.tanh(self.a(x)))
+
+
+class DictOut(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2))
+
+    def forward(self, x):
+        return {"logits": self.body(x), "features": x}
+
+
+def cases():
+    y3 = torch.randint(0, 3, (12,), generator=g)
+    y2 = torch.randint(0, 2, (10,), generator=g)
+    return {
+        "batchnorm-eval": (ConvBN, (torch.randn(12, 1, 4, 4, generator=g),), y3, nn.CrossEntropyLoss(), "eval", {}),
+        "batchnorm-train": (ConvBN, (torch.randn(12, 1, 4, 4, generator=g),), y3, nn.CrossEntropyLoss(), "train", {}),
+        "transformer": (Encoder, (torch.randn(10, 5, 2, generator=g),), y2, nn.CrossEntropyLoss(), "eval", {}),
+        "lstm": (lambda: Recurrent(nn.LSTM), (torch.randn(8, 4, 2, generator=g),), torch.randn(8, 1, generator=g),
+                 nn.MSELoss(), "eval", {}),
+        "gru": (lambda: Recurrent(nn.GRU), (torch.randn(8, 4, 2, generator=g),), torch.randn(8, 1, generator=g),
+                nn.MSELoss(), "eval", {}),
+        "unused-frozen": (UnusedFrozen, (torch.randn(10, 3, generator=g),), y2, nn.CrossEntropyLoss(), "eval", {}),
+        "dict-output": (DictOut, (torch.randn(10, 3, generator=g),), y2, nn.CrossEntropyLoss(), "eval",
+                        {"output": "logits"}),
+    }
+
+
+CASES = cases()
+
+
+def dense_reference(model, inputs, targets, loss, mode, output) -> tuple[torch.Tensor, torch.Tensor]:
+    """(x0, dense Hessian) of the mean loss over the trainable parameters, in float64."""
+    net = copy.deepcopy(model).double()
+    net.train(mode == "train")
+    if mode == "train":
+        replace_all_batch_norm_modules_(net)
+    trainable = [(k, p) for k, p in net.named_parameters() if p.requires_grad]
+    rest = {k: p.detach() for k, p in net.named_parameters() if not p.requires_grad}
+    rest.update({k: b for k, b in net.named_buffers()})
+    X = tuple(t.double() for t in inputs)
+    y = targets.double() if targets.is_floating_point() else targets
+
+    def f(x):
+        parts, i = dict(rest), 0
+        for k, p in trainable:
+            parts[k] = x[i:i + p.numel()].view(p.shape)
+            i += p.numel()
+        out = functional_call(net, parts, X)
+        return loss(out[output] if output else out, y)
+
+    x0 = torch.cat([p.detach().reshape(-1) for _, p in trainable])
+    xg = x0.clone().requires_grad_(True)
+    grad = torch.autograd.grad(f(xg), xg, create_graph=True)[0]
+    H = torch.stack([torch.autograd.grad(grad[i], xg, retain_graph=True)[0] for i in range(len(x0))])
+    eps, v = 1e-5, torch.randn(len(x0), generator=g, dtype=torch.float64)
+    gradient = lambda x: torch.autograd.grad(f(x.requires_grad_(True)), x)[0]
+    fd = (gradient(x0 + eps * v) - gradient(x0 - eps * v)) / (2 * eps)
+    torch.testing.assert_close(H @ v, fd, rtol=1e-6, atol=1e-7)      # the reference itself is right
+    return x0, H
+
+
+def snapshot(model):
+    return ({k: v.clone() for k, v in model.state_dict().items()}, model.training,
+            [p.grad for p in model.parameters()])
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_extremes_match_the_dense_hessian_and_the_model_is_untouched(name):
+    make, inputs, targets, loss, mode, extra = CASES[name]
+    torch.manual_seed(1)
+    model = make()
+    model.train(name == "batchnorm-eval")      # a mode the objective must not change (nor copy into its eval)
+    if isinstance(model, ConvBN):              # non-trivial running statistics
+        model.bn.running_mean.uniform_(-0.5, 0.5)
+        model.bn.running_var.uniform_(0.5, 1.5)
+    before = snapshot(model)
+    obj = ModelObjective(model, loss, (*inputs, targets), dtype=torch.float64, mode=mode, **extra)
+    x0, H = dense_reference(model, inputs, targets, loss, mode, extra.get("output"))
+    torch.testing.assert_close(obj.x0, x0)
+    eig = torch.linalg.eigvalsh(H)
+    r = lanczos(obj, obj.x0, top=2, bottom=2, tol=1e-9, seed=0)
+    scale = float(eig.abs().max())
+    assert max(abs(a - b) for a, b in zip(r.top_values, eig.flip(0)[:2].tolist())) <= 1e-7 * scale
+    assert max(abs(a - b) for a, b in zip(r.bottom_values, eig[:2].tolist())) <= 1e-7 * scale
+    v = torch.randn(obj.n, generator=g, dtype=torch.float64)
+    torch.testing.assert_close(obj.hvp(obj.x0, v), H @ v, rtol=1e-9, atol=1e-11)
+    torch.testing.assert_close(obj.hessian(obj.x0), H, rtol=1e-9, atol=1e-11)
+    after = snapshot(model)
+    assert after[1] == before[1] and all(g is None for g in after[2])
+    assert all(torch.equal(before[0][k], after[0][k]) for k in before[0])
+    if name == "unused-frozen":
+        names = [b.name for b in obj.layout]
+        assert "a.weight" not in names and "unused.weight" in names
+        unused = [b for b in obj.layout if b.name.startswith("unused")]
+        g0 = obj.grad(obj.x0)
+        assert all(g0[b.offset:b.offset + b.numel].abs().max() == 0 for b in unused)
+
+
+@pytest.mark.parametrize("name", ["lstm", "batchnorm-eval"])
+def test_streamed_shapes_match_in_memory(name):
+    from torch.utils.data import DataLoader, TensorDataset
+
+    make, inputs, targets, loss, mode, extra = CASES[name]
+    torch.manual_seed(1)
+    model = make()
+    memory = ModelObjective(model, loss, (*inputs, targets), dtype=torch.float64, mode=mode)
+    streamed = ModelObjective(model, loss, DataLoader(TensorDataset(*inputs, targets), batch_size=3),
+                              dtype=torch.float64, mode=mode)
+    v = torch.randn(2, memory.n, generator=g, dtype=torch.float64)
+    torch.testing.assert_close(streamed.hvp(streamed.x0, v), memory.hvp(memory.x0, v), rtol=1e-10, atol=1e-12)

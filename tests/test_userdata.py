@@ -1,0 +1,77 @@
+import numpy as np
+import pytest
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+from losslens.userdata import load_data
+from losslens.validation import InputError
+
+X, Y = torch.randn(10, 3), torch.randn(10, 1)
+
+MODULE = """
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+X, Y = torch.randn(10, 3), torch.randn(10, 1)
+def pair(): return X, Y
+def loader(): return DataLoader(TensorDataset(X, Y), batch_size=4)
+def both(): return (X, Y), loader()
+def split(): return {"train": (X, Y), "test": {"x": X, "y": Y}}
+def extra(): return {"train": (X, Y), "valid": (X, Y)}
+def bad(): return 3
+def bad_test(): return {"train": (X, Y), "test": 5}
+def args(a, b=1): return X, Y
+"""
+
+
+@pytest.fixture
+def datamod(tmp_path, monkeypatch):
+    (tmp_path / "datamod.py").write_text(MODULE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import importlib
+    import sys
+    sys.modules.pop("datamod", None)
+    return importlib.import_module("datamod")
+
+
+def test_factories(datamod):
+    d = load_data("datamod:pair")
+    assert d.train[0] is datamod.X and d.test is None and d.source == "datamod:pair"
+    assert isinstance(load_data("datamod:loader").train, DataLoader)
+    d = load_data("datamod:both")
+    assert d.train[1] is datamod.Y and isinstance(d.test, DataLoader)
+    d = load_data("datamod:split")
+    assert set(d.test) == {"x", "y"}
+
+
+@pytest.mark.parametrize("spec, match", [
+    ("datamod:extra", r"gave a dict with 'train' and also \['valid'\]"),
+    ("datamod:bad", r"--data 'datamod:bad' gave int; it must give \(inputs, targets\) tensors"),
+    ("datamod:bad_test", r"the test split is int"),
+    ("datamod:args", r"--data factory 'datamod:args' needs arguments \['a'\]; give a factory callable with none"),
+    ("datamod:nope", r"'datamod' has no callable 'nope' for --data"),
+    ("nofile", r"--data == 'nofile': no such file, and not package.module:factory"),
+    ("", r"--data == '', must be package.module:factory or a .pt / .npz file"),
+])
+def test_bad_factories(datamod, spec, match):
+    with pytest.raises(InputError, match=match):
+        load_data(spec)
+
+
+def test_files(tmp_path):
+    torch.save({"train": (X, Y), "test": (X[:3], Y[:3])}, tmp_path / "s.pt")
+    d = load_data(str(tmp_path / "s.pt"))
+    assert torch.equal(d.train[0], X) and torch.equal(d.test[1], Y[:3])
+    np.savez(tmp_path / "a.npz", inputs=X.numpy(), targets=Y.numpy())
+    d = load_data(str(tmp_path / "a.npz"))
+    assert torch.equal(d.train["inputs"], X) and d.test is None
+    (tmp_path / "x.csv").write_text("1,2\n")
+    with pytest.raises(InputError, match=r"unknown file type '.csv'; use .pt"):
+        load_data(str(tmp_path / "x.csv"))
+    with pytest.raises(InputError, match=r"--data == '.*missing.pt': no such file"):
+        load_data(str(tmp_path / "missing.pt"))
+    (tmp_path / "bad.npz").write_text("not a zip")
+    with pytest.raises(InputError, match=r"is not a readable .npz file"):
+        load_data(str(tmp_path / "bad.npz"))
+    torch.save(TensorDataset(X, Y), tmp_path / "pickled.pt")       # an object, not plain tensors
+    with pytest.raises(InputError, match=r"cannot be loaded weights-only \(tensors, tuples, dicts\)"):
+        load_data(str(tmp_path / "pickled.pt"))
