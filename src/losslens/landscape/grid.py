@@ -9,7 +9,9 @@ the same directory (one machine, or a shared file system).
 
 Evaluators (see :mod:`losslens.landscape.evaluators`): ``values`` (``obj.values(X)``: column-wise for analytic
 objectives, ``vmap`` over ``functional_call`` for models), ``loop`` (one ``obj.value`` per point, the plain
-reference), ``fast`` (models: see evaluators) and ``auto`` (``fast`` where it applies, else ``values``).
+reference), ``fast`` (models: Linear/activation stacks through :mod:`.relu_rows` and the first-layer identity, other
+networks through :mod:`.networks`; the result's ``evaluator`` says which) and ``auto`` (``fast`` where it applies,
+else ``values``).
 """
 from __future__ import annotations
 
@@ -39,7 +41,8 @@ class Landscape(Result):
     (``values[i, j]`` at ``α = axes[0][i], β = axes[1][j]``), in the evaluator's dtype; ``origin_value``: f(θ₀);
     ``directions``: how the plane was made; ``method``: evaluator used; ``seconds``: wall time of this run;
     ``points_computed``: grid points evaluated by this run (the rest were resumed from ``store``);
-    ``world_size``: ranks that shared the work.
+    ``world_size``: ranks that shared the work; ``evaluator``: the path that computed the values (``mlp-rows``,
+    ``mlp``: Linear/activation stacks; ``network``: any other network; ``values``, ``loop``).
     """
 
     axes: tuple[torch.Tensor, ...]
@@ -52,6 +55,7 @@ class Landscape(Result):
     chunks_resumed: int
     world_size: int = 1
     store: str | None = None
+    evaluator: str | None = None
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -74,7 +78,7 @@ class Landscape(Result):
             "non_finite": int(self.values.numel() - finite.numel()),
             "directions": self.directions.to_dict(), "method": self.method, "seconds": self.seconds,
             "points_computed": self.points_computed, "chunks_resumed": self.chunks_resumed,
-            "world_size": self.world_size, "store": self.store,
+            "world_size": self.world_size, "store": self.store, "evaluator": self.evaluator,
         }
 
 
@@ -218,7 +222,7 @@ def evaluate(obj, directions: Directions, grid=51, ranges=(-1.0, 1.0), *, out=No
     else:          # θ₀ is a grid point: its value is already on the grid
         origin_value = float(values[tuple(at_zero)])
     return Landscape(axes, values, origin_value, directions, evaluator.name, time.perf_counter() - t0,
-                     count, len(done), world, str(out) if out is not None else None)
+                     count, len(done), world, str(out) if out is not None else None, evaluator.path)
 
 
 def _default_chunk(obj, axes) -> int:
