@@ -67,7 +67,7 @@ def test_network_path_equals_plain_forward_in_float64(name, mode):
     ev = make_evaluator(obj, d, "fast")
     assert isinstance(ev, NetworkEvaluator) and ev.path == "network"
     assert ev.first_layer == FIRST[name] and ev.tables is not None
-    assert ev.channels_last == (name != "layernorm-mlp")
+    assert ev.channels_last == (name != "layernorm-mlp") and ev.fused
     torch.testing.assert_close(ev(POINTS), plain(obj, d, POINTS), rtol=1e-12, atol=1e-13)
 
 
@@ -218,3 +218,30 @@ def test_closure_objective_and_digits_models_pick_their_path():
 
 def small_cnn_digits():
     return nn.Sequential(nn.Conv2d(1, 3, 3), nn.ReLU(), nn.Flatten(), nn.Linear(108, 2))
+
+
+def test_fused_graph_folds_eval_batchnorm_and_keeps_shared_tensors_intact():
+    """eval: the five BatchNorms after block convolutions are folded (the stem's follows the precomputed first layer);
+    train: none is. A tensor read twice (``h`` below) is never overwritten in place."""
+    for mode, folded in (("eval", 5), ("train", 0)):
+        obj = objective("resnet", mode=mode)
+        ev = make_evaluator(obj, gaussian(obj.x0, 2, seed=0, layout=obj.layout), "fast")
+        code = ev._worker(0).fused.code
+        assert code.count("_bn(") == folded and code.count(".relu_()") == 5 and code.count(".add_(") == 2
+
+    class Shared(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv, self.bn, self.fc = nn.Conv2d(2, 3, 3), nn.BatchNorm2d(3), nn.Linear(48, 3)
+
+        def forward(self, x):
+            h = self.bn(self.conv(x))
+            return self.fc((torch.relu(h) + h + torch.relu(h * 2)).flatten(1))
+
+    g = torch.Generator().manual_seed(0)
+    X, y = torch.randn(7, 2, 6, 6, generator=g), torch.randint(0, 3, (7,), generator=g)
+    obj = ModelObjective(_seeded(Shared), nn.CrossEntropyLoss(), (X, y), dtype=torch.float64)
+    d = gaussian(obj.x0, 2, seed=0, layout=obj.layout, bias="filter")
+    ev = make_evaluator(obj, d, "fast")
+    assert ev.fused and "torch.relu(bn)" in ev._worker(0).fused.code      # h has three readers
+    torch.testing.assert_close(ev(POINTS), plain(obj, d, POINTS), rtol=1e-12, atol=1e-13)

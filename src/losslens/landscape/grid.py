@@ -166,7 +166,7 @@ def evaluate(obj, directions: Directions, grid=51, ranges=(-1.0, 1.0), *, out=No
     evaluator = make_evaluator(obj, directions, method, axis=axes[-1])
     C = grid_coefficients(axes)
     points = C.shape[0]
-    default_chunk = _default_chunk(obj, axes)
+    default_chunk = _default_chunk(obj, axes, evaluator.path)
     chunk = check_int("chunk", chunk if chunk is not None else default_chunk, lo=1)
     n_chunks = -(-points // chunk)
 
@@ -225,11 +225,14 @@ def evaluate(obj, directions: Directions, grid=51, ranges=(-1.0, 1.0), *, out=No
                      count, len(done), world, str(out) if out is not None else None, evaluator.path)
 
 
-def _default_chunk(obj, axes) -> int:
+def _default_chunk(obj, axes, path: str = "") -> int:
     """Points per chunk: for models, whole rows of the last axis (at least two, so that two threads or ranks share
-    rows without splitting one) and at least 32 points; a line is cut into chunks of 32. Else 65536."""
+    rows without splitting one) and at least 32 points; a line is cut into chunks of 32. The ``network`` path keeps
+    no state along rows: at least 64 chunks (ranks then share the grid evenly), at most 32 points each. Else 65536."""
     if not hasattr(obj, "layout"):
         return 65536
+    if path == "network":
+        return max(1, min(32, math.prod(len(a) for a in axes) // 64))
     g = len(axes[-1])
     return g * max(2, -(-32 // g)) if len(axes) > 1 else 32
 

@@ -40,6 +40,7 @@ from torch import nn
 from torch.func import functional_call
 
 from .directions import Directions
+from .fusion import fuse
 from .evaluators import (LINEAR_IN_WEIGHTS, PRECOMPUTE_BUDGET, _batches_and_weights, _PlaneEvaluator, _targets,
                          bound_copy, split_over_threads)
 
@@ -64,15 +65,28 @@ class NetworkEvaluator(_PlaneEvaluator):
         self._workers: list[_NetWorker] = []
         self.first_layer = None if self.closure is not None else first_layer(obj.module, self.batches[0])
         convolutional = any(isinstance(m, nn.Conv2d) for m in obj.module.modules())
+        origin = torch.zeros(1, len(self.vectors), dtype=torch.float64)
+        self.fused = False
         for channels_last in ((True, False) if convolutional else (False,)):
             self._prepare(obj, channels_last)
             try:      # one point at θ₀: does the forward take this memory order?
-                self(torch.zeros(1, len(self.vectors), dtype=torch.float64))
+                plain = float(self(origin)[0])
                 break
             except RuntimeError:
                 if not channels_last:
                     raise
         self.channels_last = channels_last
+        self.fused, self._workers = None, []     # None: workers try to rewrite their graphs
+        self.fused = self._worker(0).fused is not None
+        if self.fused:      # the rewritten graph must give f(θ₀) to float rounding, else the network runs as it is
+            tol = 1e-5 if self.origin.dtype == torch.float32 else 1e-10
+            try:
+                ok = abs(float(self(origin)[0]) - plain) <= tol * max(abs(plain), 1e-30)
+            except RuntimeError:
+                ok = False
+            if not ok:
+                self.fused = False
+                self._workers = []
 
     def _prepare(self, obj, channels_last: bool) -> None:
         """Inputs in the chosen memory order, the first layer's ``(H₀, [H_j])`` per batch (or None), fresh workers."""
@@ -86,7 +100,8 @@ class NetworkEvaluator(_PlaneEvaluator):
 
     def _worker(self, i: int) -> "_NetWorker":
         while len(self._workers) <= i:
-            self._workers.append(_NetWorker(self.obj, self.origin, self.first_layer, self.tables))
+            self._workers.append(_NetWorker(self.obj, self.origin, self.first_layer, self.tables,
+                                            self.inputs[0] if self.fused is not False else None))
         return self._workers[i]
 
     def _points(self, C: torch.Tensor, worker: "_NetWorker") -> torch.Tensor:
@@ -99,10 +114,11 @@ class NetworkEvaluator(_PlaneEvaluator):
             for bi, (inputs, batch, w) in enumerate(zip(self.inputs, self.batches, self.weights)):
                 if worker.combined is not None:
                     worker.combined.at(bi, c)
+                net = worker.fused if self.fused else worker.net
                 if self.closure is not None:
-                    loss = self.closure(worker.net, (*inputs, _targets(batch)))
+                    loss = self.closure(net, (*inputs, _targets(batch)))
                 else:
-                    loss = self.loss_fn(worker.net(*inputs), _targets(batch))
+                    loss = self.loss_fn(net(*inputs), _targets(batch))
                 total += w * float(loss)
             totals.append(total)
         return torch.tensor(totals, dtype=self.origin.dtype)
@@ -122,13 +138,17 @@ class _NetWorker:
     """One thread's network copy: its parameters are views of ``theta``; the first layer (if any) is a
     :class:`_Combined` with this worker's buffers."""
 
-    def __init__(self, obj, origin: torch.Tensor, first: str | None, tables):
+    def __init__(self, obj, origin: torch.Tensor, first: str | None, tables, inputs: tuple | None):
         self.theta = origin.clone()
         self.net = bound_copy(obj, self.theta)
         self.combined = None
         if first is not None and tables is not None:
             self.combined = _Combined(tables)
             self.net.set_submodule(first, self.combined)
+        if self.combined is not None:
+            self.combined.at(0, [0.0] * len(tables[0][1]))
+        # the same network with fewer passes over its activations (fusion.py); its modules are the copy's own
+        self.fused = fuse(self.net, lambda m: isinstance(m, _Combined), inputs) if inputs is not None else None
 
 
 class _Combined(nn.Module):
@@ -222,9 +242,9 @@ def first_layer_tables(obj, name: str, origin: torch.Tensor, vectors: torch.Tens
                     (torch.zeros_like(p) if frozen_as_zero else p)
             return functional_call(layer, params, (Z,))
 
-        H0 = at(origin, False)
+        H0 = _ordered(at(origin, False), fmt)      # (an input with one channel leaves the order ambiguous)
         size += H0.numel() * H0.element_size() * (len(vectors) + 3)    # H₀, H_j, the row base and the output
         if size > PRECOMPUTE_BUDGET:
             return None
-        tables.append((H0, [at(v, True) for v in vectors]))
+        tables.append((H0, [_ordered(at(v, True), fmt) for v in vectors]))
     return tables
