@@ -26,10 +26,12 @@ def small_cnn():
 
 def tiny_resnet():
     net = ResNet(2, (3, 5), 3)
-    for m in net.modules():           # running statistics away from (0, 1), so that eval mode is not the identity
+    for m in net.modules():           # statistics and affine parameters away from (0, 1) (trained-like)
         if isinstance(m, nn.BatchNorm2d):
             m.running_mean.uniform_(-0.5, 0.5)
             m.running_var.uniform_(0.5, 2.0)
+            nn.init.uniform_(m.weight, 0.5, 1.5)
+            nn.init.uniform_(m.bias, -0.5, 0.5)
     return net
 
 
@@ -225,9 +227,23 @@ def test_fused_graph_folds_eval_batchnorm_and_keeps_shared_tensors_intact():
     train: none is. A tensor read twice (``h`` below) is never overwritten in place."""
     for mode, folded in (("eval", 5), ("train", 0)):
         obj = objective("resnet", mode=mode)
-        ev = make_evaluator(obj, gaussian(obj.x0, 2, seed=0, layout=obj.layout), "fast")
+        d = gaussian(obj.x0, 2, seed=0, layout=obj.layout)
+        ev = make_evaluator(obj, d, "fast")
         code = ev._worker(0).fused.code
         assert code.count("_bn(") == folded and code.count(".relu_()") == 5 and code.count(".add_(") == 2
+        # the stem's BatchNorm (weight and bias do not move: zero in Li et al.'s directions) is folded into the
+        # first layer's tables in eval mode
+        assert (ev.stem is not None) == (mode == "eval") and ("self.bn1(" in code) == (mode == "train")
+        torch.testing.assert_close(ev(POINTS), plain(obj, d, POINTS), rtol=1e-12, atol=1e-13)
+    obj = objective("resnet", freeze=("bn1.weight",))
+    d = gaussian(obj.x0, 2, seed=0, layout=obj.layout, bias="filter")       # bn1.bias moves: no stem folding
+    ev = make_evaluator(obj, d, "fast")
+    assert ev.stem is None and ev.fused and "self.bn1(" in ev._worker(0).fused.code
+    obj = objective("resnet", freeze=("bn1.weight", "bn1.bias"))
+    d = gaussian(obj.x0, 2, seed=0, layout=obj.layout, bias="filter")
+    ev = make_evaluator(obj, d, "fast")
+    assert ev.stem is not None and "self.bn1(" not in ev._worker(0).fused.code
+    torch.testing.assert_close(ev(POINTS), plain(obj, d, POINTS), rtol=1e-12, atol=1e-13)
 
     class Shared(nn.Module):
         def __init__(self):

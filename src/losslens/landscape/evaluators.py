@@ -321,7 +321,8 @@ def split_over_threads(owner, C: torch.Tensor, run) -> torch.Tensor:
     if owner._pool is None:
         owner._pool = ThreadPoolExecutor(threads, thread_name_prefix="losslens-landscape")
     parts = C.tensor_split(min(threads, len(C)))
-    jobs = [owner._pool.submit(run, p, owner._worker(i)) for i, p in enumerate(parts)]
+    workers = [owner._worker(i) for i in range(len(parts))]  # all made before any runs (making one may trace it)
+    jobs = [owner._pool.submit(run, p, w) for p, w in zip(parts, workers)]
     try:
         return torch.cat([j.result() for j in jobs])
     finally:

@@ -58,14 +58,36 @@ class _Tracer(fx.Tracer):
         return self._leaf(m) or super().is_leaf_module(m, qualname)
 
 
-def fuse(net: nn.Module, is_leaf, inputs: tuple) -> fx.GraphModule | None:
-    """``net`` traced and rewritten (see the module docstring), or None. ``is_leaf(module)``: modules to keep whole
-    (their outputs count as fresh); ``inputs``: one batch's inputs (for the tensor shapes)."""
+def trace(net: nn.Module, is_leaf) -> fx.GraphModule | None:
+    """``net`` as a GraphModule sharing its modules, ``is_leaf(module)`` ones kept whole; None if it cannot be traced.
+    Tracing patches ``nn.Module.__call__`` for the whole process while it runs: no other thread may run a forward
+    meanwhile."""
     try:
-        graph = _Tracer(is_leaf).trace(net)
+        return fx.GraphModule(net, _Tracer(is_leaf).trace(net))
     except Exception:  # noqa: BLE001 - any tracing failure: run the network as it is
         return None
-    gm = fx.GraphModule(net, graph)
+
+
+def sole_reader(gm: fx.GraphModule, target: str) -> str | None:
+    """The module that alone reads the output of module ``target`` (called once), if it is an ``eval``-mode BatchNorm
+    with running statistics (foldable into what precedes it)."""
+    modules = dict(gm.named_modules())
+    calls = [n for n in gm.graph.nodes if n.op == "call_module" and n.target == target]
+    if len(calls) != 1 or len(calls[0].users) != 1:
+        return None
+    user = next(iter(calls[0].users))
+    bn = modules.get(user.target) if user.op == "call_module" else None
+    ok = isinstance(bn, nn.modules.batchnorm._BatchNorm) and _foldable(bn) and len(user.args) == 1
+    return user.target if ok else None
+
+
+def fuse(net: nn.Module, is_leaf, inputs: tuple, drop: frozenset = frozenset()) -> fx.GraphModule | None:
+    """``net`` traced and rewritten (see the module docstring), or None. ``is_leaf(module)``: modules to keep whole
+    (their outputs count as fresh); ``inputs``: one batch's inputs (for the tensor shapes); ``drop``: BatchNorm
+    modules to leave out (the caller folded them into what precedes them)."""
+    gm = trace(net, is_leaf)
+    if gm is None:
+        return None
     try:
         with torch.no_grad():
             ShapeProp(gm).propagate(*inputs)
@@ -75,7 +97,11 @@ def fuse(net: nn.Module, is_leaf, inputs: tuple) -> fx.GraphModule | None:
     changed = 0
     for node in list(gm.graph.nodes):
         module = modules.get(node.target) if node.op == "call_module" else None
-        if isinstance(module, nn.modules.batchnorm._BatchNorm) and _foldable(module):
+        if node.target in drop and node.op == "call_module":
+            node.replace_all_uses_with(node.args[0])
+            gm.graph.erase_node(node)
+            changed += 1
+        elif isinstance(module, nn.modules.batchnorm._BatchNorm) and _foldable(module):
             src = node.args[0]
             conv = modules.get(src.target) if isinstance(src, fx.Node) and src.op == "call_module" else None
             if isinstance(conv, (nn.Conv1d, nn.Conv2d, nn.Conv3d)) and len(src.users) == 1 and len(node.args) == 1:

@@ -40,7 +40,7 @@ from torch import nn
 from torch.func import functional_call
 
 from .directions import Directions
-from .fusion import fuse
+from .fusion import fuse, sole_reader, trace
 from .evaluators import (LINEAR_IN_WEIGHTS, PRECOMPUTE_BUDGET, _batches_and_weights, _PlaneEvaluator, _targets,
                          bound_copy, split_over_threads)
 
@@ -66,7 +66,7 @@ class NetworkEvaluator(_PlaneEvaluator):
         self.first_layer = None if self.closure is not None else first_layer(obj.module, self.batches[0])
         convolutional = any(isinstance(m, nn.Conv2d) for m in obj.module.modules())
         origin = torch.zeros(1, len(self.vectors), dtype=torch.float64)
-        self.fused = False
+        self.fused, self.stem = False, None
         for channels_last in ((True, False) if convolutional else (False,)):
             self._prepare(obj, channels_last)
             try:      # one point at θ₀: does the forward take this memory order?
@@ -76,6 +76,7 @@ class NetworkEvaluator(_PlaneEvaluator):
                 if not channels_last:
                     raise
         self.channels_last = channels_last
+        self.stem = self._stem(obj)
         self.fused, self._workers = None, []     # None: workers try to rewrite their graphs
         self.fused = self._worker(0).fused is not None
         if self.fused:      # the rewritten graph must give f(θ₀) to float rounding, else the network runs as it is
@@ -98,10 +99,34 @@ class NetworkEvaluator(_PlaneEvaluator):
                 self.tables = first_layer_tables(obj, self.first_layer, self.origin, self.vectors, self.batches, fmt)
         self._workers = []
 
+    def _stem(self, obj):
+        """(name, folded tables) when an ``eval``-mode BatchNorm alone reads the first layer's output and its weight
+        and bias do not move on the grid (frozen, or zero in every direction: the default for filter-normalised
+        directions): ``BN(H) = s H + t`` per channel is then folded into the tables, ``s H₀ + t`` and ``s H_j``."""
+        if self.tables is None:
+            return None
+        gm = trace(self._worker(0).net, _is_combined)
+        name = sole_reader(gm, self.first_layer) if gm is not None else None
+        if name is None:
+            return None
+        blocks = {b.name: b for b in obj.layout}
+        moving = [blocks[f"{name}.{a}"] for a in ("weight", "bias") if f"{name}.{a}" in blocks]
+        if any(bool(self.vectors[:, b.offset:b.offset + b.numel].ne(0).any()) for b in moving):
+            return None
+        bn = self._worker(0).net.get_submodule(name)       # its parameters at θ₀ (the worker's θ after a point)
+        at0 = {a: self.origin[b.offset:b.offset + b.numel] for a, b in
+               ((a, blocks.get(f"{name}.{a}")) for a in ("weight", "bias")) if b is not None}
+        s = torch.rsqrt(bn.running_var + bn.eps) * at0.get("weight", bn.weight if bn.weight is not None else 1.0)
+        t = at0.get("bias", bn.bias if bn.bias is not None else 0.0) - bn.running_mean * s
+        shape = (1, -1) + (1,) * (self.tables[0][0].dim() - 2)
+        s, t = s.view(shape), t.view(shape)
+        return name, [(torch.addcmul(t, H0, s), [H * s for H in Hs]) for H0, Hs in self.tables]
+
     def _worker(self, i: int) -> "_NetWorker":
         while len(self._workers) <= i:
             self._workers.append(_NetWorker(self.obj, self.origin, self.first_layer, self.tables,
-                                            self.inputs[0] if self.fused is not False else None))
+                                            self.inputs[0] if self.fused is not False else None,
+                                            self.stem if self.fused is not False else None))
         return self._workers[i]
 
     def _points(self, C: torch.Tensor, worker: "_NetWorker") -> torch.Tensor:
@@ -112,9 +137,9 @@ class NetworkEvaluator(_PlaneEvaluator):
             self._set(c, worker.theta)
             total = 0.0
             for bi, (inputs, batch, w) in enumerate(zip(self.inputs, self.batches, self.weights)):
-                if worker.combined is not None:
-                    worker.combined.at(bi, c)
-                net = worker.fused if self.fused else worker.net
+                net, combined = (worker.fused, worker.fused_combined) if self.fused else (worker.net, worker.combined)
+                if combined is not None:
+                    combined.at(bi, c)
                 if self.closure is not None:
                     loss = self.closure(net, (*inputs, _targets(batch)))
                 else:
@@ -138,17 +163,23 @@ class _NetWorker:
     """One thread's network copy: its parameters are views of ``theta``; the first layer (if any) is a
     :class:`_Combined` with this worker's buffers."""
 
-    def __init__(self, obj, origin: torch.Tensor, first: str | None, tables, inputs: tuple | None):
+    def __init__(self, obj, origin: torch.Tensor, first: str | None, tables, inputs: tuple | None, stem=None):
         self.theta = origin.clone()
         self.net = bound_copy(obj, self.theta)
         self.combined = None
         if first is not None and tables is not None:
             self.combined = _Combined(tables)
             self.net.set_submodule(first, self.combined)
-        if self.combined is not None:
             self.combined.at(0, [0.0] * len(tables[0][1]))
-        # the same network with fewer passes over its activations (fusion.py); its modules are the copy's own
-        self.fused = fuse(self.net, lambda m: isinstance(m, _Combined), inputs) if inputs is not None else None
+        # the same network with fewer passes over its activations (fusion.py); its modules are the copy's own,
+        # but for the first layer when the BatchNorm after it is folded into its tables (``stem``)
+        self.fused = self.fused_combined = None
+        if inputs is not None:
+            self.fused = fuse(self.net, _is_combined, inputs, frozenset([stem[0]]) if stem else frozenset())
+            self.fused_combined = self.combined
+            if self.fused is not None and stem:
+                self.fused_combined = _Combined(stem[1])
+                self.fused.set_submodule(first, self.fused_combined)
 
 
 class _Combined(nn.Module):
@@ -182,6 +213,10 @@ class _Combined(nn.Module):
         if out is None:
             out = self.outs[self.bi] = torch.empty_like(H0)
         return torch.add(base, Hs[-1], alpha=float(c[-1]), out=out)
+
+
+def _is_combined(m: nn.Module) -> bool:
+    return isinstance(m, _Combined)
 
 
 def _ordered(t: torch.Tensor, fmt: torch.memory_format) -> torch.Tensor:
