@@ -230,7 +230,11 @@ def test_fused_graph_folds_eval_batchnorm_and_keeps_shared_tensors_intact():
         d = gaussian(obj.x0, 2, seed=0, layout=obj.layout)
         ev = make_evaluator(obj, d, "fast")
         code = ev._worker(0).fused.code
-        assert code.count("_bn(") == folded and code.count(".relu_()") == 5 and code.count(".add_(") == 2
+        # five ReLUs: each residual sum and its ReLU are one in-place pass; eval: the stem's ReLU joins the first
+        # layer's sum (its BatchNorm is folded away, below)
+        assert code.count("_bn(") == folded and code.count("_add_relu_(") == 2 and ".add_(" not in code
+        assert code.count(".relu_()") == (2 if mode == "eval" else 3)
+        assert ev._worker(0).fused_combined.relu == (mode == "eval")
         # the stem's BatchNorm (weight and bias do not move: zero in Li et al.'s directions) is folded into the
         # first layer's tables in eval mode
         assert (ev.stem is not None) == (mode == "eval") and ("self.bn1(" in code) == (mode == "train")

@@ -10,7 +10,7 @@
   so the normalisation costs a few operations on the weights instead of a pass over the activations;
 * a ReLU whose input is a fresh tensor (a convolution's, BatchNorm's, Linear's, sum's or the first layer's output)
   used by nothing else runs in place; so does a sum ``a + b`` whose left operand is such a tensor of the sum's shape
-  and dtype (``a.add_(b)``).
+  and dtype (``a.add_(b)``), and a sum followed by such a ReLU is one pass (ATen's ``_add_relu_``).
 
 The result computes the same function up to float rounding (folding changes the order of the products). It is None
 when the network cannot be traced (data-dependent control flow) or nothing was rewritten.
@@ -26,6 +26,7 @@ from torch.fx.passes.shape_prop import ShapeProp
 FRESH_MODULES = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear, nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d,
                  nn.LayerNorm)
 RELU_FUNCTIONS = (torch.relu, nn.functional.relu)
+ADD_RELU_ = getattr(torch.ops.aten, "_add_relu_", None)     # ATen's fused in-place relu(a + b)
 ADD_FUNCTIONS = (operator.add, torch.add)
 
 
@@ -128,11 +129,34 @@ def fuse(net: nn.Module, is_leaf, inputs: tuple, drop: frozenset = frozenset()) 
             node.replace_all_uses_with(new)
             gm.graph.erase_node(node)
             changed += 1
+    if ADD_RELU_ is not None:       # relu_(a.add_(b)) -> one pass: ATen's relu(a + b) in place
+        for node in list(gm.graph.nodes):
+            src = node.args[0] if node.op == "call_method" and node.target == "relu_" else None
+            if isinstance(src, fx.Node) and src.op == "call_method" and src.target == "add_" and len(src.users) == 1:
+                with gm.graph.inserting_after(node):
+                    new = gm.graph.call_function(ADD_RELU_, src.args)
+                node.replace_all_uses_with(new)
+                gm.graph.erase_node(node)
+                gm.graph.erase_node(src)
     if not changed:
         return None
     gm.graph.lint()
     gm.recompile()
     return gm
+
+
+def absorb_relu(gm: fx.GraphModule, target: str) -> bool:
+    """Drop the in-place ReLU that alone reads module ``target``'s output (which then must apply it itself)."""
+    calls = [n for n in gm.graph.nodes if n.op == "call_module" and n.target == target]
+    if len(calls) != 1 or len(calls[0].users) != 1:
+        return False
+    user = next(iter(calls[0].users))
+    if not (user.op == "call_method" and user.target == "relu_"):
+        return False
+    user.replace_all_uses_with(calls[0])
+    gm.graph.erase_node(user)
+    gm.recompile()
+    return True
 
 
 def _foldable(bn: nn.Module) -> bool:

@@ -40,8 +40,8 @@ from torch import nn
 from torch.func import functional_call
 
 from .directions import Directions
-from .fusion import fuse, sole_reader, trace
-from .evaluators import (LINEAR_IN_WEIGHTS, PRECOMPUTE_BUDGET, _batches_and_weights, _PlaneEvaluator, _targets,
+from .fusion import absorb_relu, fuse, sole_reader, trace
+from .evaluators import (ADD_RELU, LINEAR_IN_WEIGHTS, PRECOMPUTE_BUDGET, _batches_and_weights, _PlaneEvaluator, _targets,
                          bound_copy, split_over_threads)
 
 
@@ -176,9 +176,9 @@ class _NetWorker:
         self.fused = self.fused_combined = None
         if inputs is not None:
             self.fused = fuse(self.net, _is_combined, inputs, frozenset([stem[0]]) if stem else frozenset())
-            self.fused_combined = self.combined
-            if self.fused is not None and stem:
-                self.fused_combined = _Combined(stem[1])
+            if self.fused is not None and self.combined is not None:     # its own first layer
+                self.fused_combined = _Combined(stem[1] if stem else tables)
+                self.fused_combined.relu = absorb_relu(self.fused, first) and ADD_RELU is not None
                 self.fused.set_submodule(first, self.fused_combined)
 
 
@@ -190,6 +190,7 @@ class _Combined(nn.Module):
         super().__init__()
         self.tables = tables
         self.bi, self.c = 0, [0.0]
+        self.relu = False         # relu(H₀ + Σ_j c_j H_j) in the same pass
         self.bases: dict = {}     # batch -> (coordinates but the last, H₀ + Σ_{j<k-1} c_j H_j)
         self.outs: dict = {}      # batch -> output buffer
 
@@ -212,6 +213,8 @@ class _Combined(nn.Module):
         out = self.outs.get(self.bi)
         if out is None:
             out = self.outs[self.bi] = torch.empty_like(H0)
+        if self.relu:
+            return ADD_RELU.out(base, Hs[-1], alpha=float(c[-1]), out=out)
         return torch.add(base, Hs[-1], alpha=float(c[-1]), out=out)
 
 
