@@ -78,7 +78,7 @@ def build(name: str) -> tuple[ModelObjective, torch.Tensor, torch.Tensor]:
                                     nn.LayerNorm(128), nn.ReLU(), nn.Linear(128, 10))
         else:
             net = make_model({"mlp": "digits-mlp", "cnn": "digits-cnn"}[name], seed=0)
-    return ModelObjective(net, nn.CrossEntropyLoss(), (X, y), mode=mode, label=name), X, y
+    return ModelObjective(net, nn.CrossEntropyLoss(), (X, y), mode=mode, label=name, distributed=False), X, y
 
 
 def peaks(threads: int) -> float:
@@ -308,6 +308,7 @@ def main() -> None:
     ap.add_argument("--no-grid", action="store_true", help="skip the whole-grid runs")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     a = ap.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)      # tables appear as they are measured, also into a file
     if a.worker:
         worker(a.worker)
         return
