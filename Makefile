@@ -34,13 +34,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow || test $$? -eq 5  # 5: no slow tests collected
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_objective.py
-	$(BIN)/python benchmarks/bench_basins.py
 	$(BIN)/python -m pip install --quiet -e ".[bench]"   # benchmark-only peers
-	$(BIN)/python benchmarks/bench_convexity.py
-	$(BIN)/python benchmarks/bench_landscape.py
-	$(BIN)/python benchmarks/bench_constrained.py
-	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_curvature.py
+	for f in benchmarks/bench_*.py; do echo "== $$f"; OMP_NUM_THREADS=1 $(BIN)/python $$f || exit 1; done
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .hypothesis losslens-tour test-artifacts losslens-landscape.png losslens-landscape.html losslens-saddles

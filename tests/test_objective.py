@@ -89,6 +89,17 @@ def test_point_errors(point, match):
         parse("x+y").value(point)
 
 
+def test_a_long_non_finite_point_is_named_by_its_first_bad_coordinate_not_printed_whole():
+    from losslens.validation import check_point
+
+    x = [0.0] * 10000
+    x[3] = math.nan
+    with pytest.raises(InputError, match=r"^x\[3\] == nan \(of 10000 coordinates\), coordinates must be finite$"):
+        check_point("x", x, 10000)
+    with pytest.raises(InputError, match=r"^x == \[1.0, inf\], coordinates must be finite$"):
+        check_point("x", [1.0, math.inf], 2)
+
+
 def test_hvp_shape_error():
     with pytest.raises(InputError, match=r"v has shape \(3,\), must be \[2\] or \[k, 2\]"):
         parse("x*y").hvp([1.0, 1.0], torch.ones(3))

@@ -80,7 +80,9 @@ def check_point(name: str, x, n: int, dtype: torch.dtype = torch.float64) -> tor
         raise InputError(f"{name} has {t.numel()} coordinate(s) (shape {tuple(t.shape)}), the objective has {n} "
                          f"variable(s)")
     if not torch.isfinite(t).all():
-        raise InputError(f"{name} == {t.tolist()}, coordinates must be finite")
+        i = int((~torch.isfinite(t)).nonzero()[0])
+        shown = f"{name} == {t.tolist()}" if n <= 8 else f"{name}[{i}] == {float(t[i])} (of {n} coordinates)"
+        raise InputError(f"{shown}, coordinates must be finite")
     return t
 
 

@@ -36,6 +36,21 @@ def test_model_landscape_resumes_and_refuses_other_settings(tmp_path):
     assert r.exit_code == 0 and "25 points computed" in r.stdout
 
 
+def test_a_corrupt_chunk_is_recomputed_with_a_note_on_stderr(tmp_path):
+    args = ["landscape", "x^2 - y^2", "--box=-1:1,-2:2", "--grid", "5", "--chunk", "10", "--out", tmp_path / "s",
+            "--json"]
+    first = run(*args)
+    chunk = tmp_path / "s" / "chunks" / "00001.npy"
+    data = bytearray(chunk.read_bytes())
+    data[len(data) // 2] ^= 0x10
+    chunk.write_bytes(bytes(data))
+    again = run(*args)
+    assert again.exit_code == 0 and json.loads(again.stdout)["values"] == json.loads(first.stdout)["values"]
+    assert again.stderr.strip() == (f"losslens: note: chunks/00001.npy in store {str(tmp_path / 's')!r} is corrupt "
+                                    "(its sha256 does not match the content written): deleted, recomputed")
+    assert json.loads(again.stdout)["points_computed"] == 10
+
+
 def test_interpolate_endpoints(tmp_path):
     a, b = make_model("digits-small-mlp", seed=0), make_model("digits-small-mlp", seed=1)
     torch.save(a.state_dict(), tmp_path / "a.pt")

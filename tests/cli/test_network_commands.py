@@ -88,3 +88,23 @@ def test_bad_input_exit_2_one_line(tmp_path, capsys):
         err = capsys.readouterr().err
         assert code == 2, (args, err)
         assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err, (args, err)
+
+
+def test_train_resume_refuses_other_cadence_and_steps_gap_store_refuses_another_model(tmp_path):
+    ck = tmp_path / "ck.pt"
+    base = ["train", "--model", "digits-linear", "--steps", "6", "--eval-every", "3", "--checkpoint", str(ck)]
+    run(*base)
+    cases = [(["--eval-every", "2"], "eval_every (--eval-every) == 3, this run has 2"),
+             (["--hessian-every", "3"], "curvature_at (--hessian-every) == [], this run has [3, 6]"),
+             (["--steps", "4"], "steps == 6, this run has 4"),
+             (["--seed", "1"], "model.parameters == ")]
+    for extra, message in cases:
+        args = base + extra if extra[0] != "--steps" else base[:3] + extra + base[5:]
+        r = runner.invoke(app, args)
+        assert r.exit_code == 2 and message in r.stderr and len(r.stderr.strip().splitlines()) == 1, (extra, r.output)
+    assert "resumed at step 6" in run(*base).stdout
+    store = tmp_path / "gap.json"
+    gap = ["gap", "--sizes", "40,80", "--repeats", "1", "--steps", "3", "--store", str(store)]
+    run(*gap, "--model", "digits-linear")
+    r = runner.invoke(app, gap + ["--model", "digits-small-mlp"])
+    assert r.exit_code == 2 and "was written with other settings (model.0.architecture" in r.stderr, r.output

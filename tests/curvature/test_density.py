@@ -1,3 +1,5 @@
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -15,7 +17,18 @@ def test_full_lanczos_nodes_are_the_eigenvalues_and_weights_sum_to_one(tiny_mode
     assert float(d.weights.sum()) == pytest.approx(1.0, abs=1e-12)
     dist = (d.nodes[:, None] - eig[None, :]).abs().min(1).values
     assert float(dist.max()) < 1e-8
-    assert d.trace_estimate == pytest.approx(float(eig.sum()), rel=0.5)
+    # Hutchinson with P Rademacher probes: error sd = sqrt(2 Σ_{i≠j} H_ij² / P)
+    H = obj.hessian(obj.x0)
+    sd = math.sqrt(2 * float((H ** 2).sum() - (H.diagonal() ** 2).sum()) / 3)
+    assert abs(d.trace_estimate - float(eig.sum())) <= 4 * sd
+
+
+def test_trace_estimate_is_exact_for_a_diagonal_matrix():
+    # vᵀ D v = tr D / n for every Rademacher v with |v_i| = 1/√n, so each probe gives the trace exactly
+    lam = torch.tensor([-3.0, -1.0, 0.5, 2.0, 7.0], dtype=torch.float64)
+    d = spectral_density(torch.diag(lam), probes=3, steps=5, seed=4)
+    assert d.trace_estimate == pytest.approx(float(lam.sum()), abs=1e-12)
+    assert sorted(set(round(float(t), 9) for t in d.nodes)) == lam.tolist()
 
 
 def test_smoothed_density_integrates_to_one_and_matches_the_dense_histogram():

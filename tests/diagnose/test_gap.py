@@ -1,6 +1,7 @@
 import math
 
 import pytest
+import torch
 from torch import nn
 
 import losslens.diagnose.gap as gap_module
@@ -18,7 +19,15 @@ def test_fit_rate_recovers_an_exact_power_law():
 
 
 def tiny(seed):
-    return nn.Sequential(nn.Linear(64, 10))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return nn.Sequential(nn.Linear(64, 10))
+
+
+def wide(seed):
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return nn.Sequential(nn.Linear(64, 12), nn.ReLU(), nn.Linear(12, 10))
 
 
 def test_study_lands_on_disk_and_resumes(tmp_path, monkeypatch):
@@ -31,8 +40,30 @@ def test_study_lands_on_disk_and_resumes(tmp_path, monkeypatch):
     monkeypatch.setattr(gap_module, "train", lambda *a, **k: calls.append(1))
     again = generalization_gap(tiny, [30, 60, 120], repeats=2, steps=40, lr=0.05, store=store)
     assert calls == [] and again.runs == s.runs
-    with pytest.raises(InputError, match="was written with other settings"):
+    with pytest.raises(InputError, match=r"was written with other settings \(sizes \[30, 60, 120\] there, \[30, 60\] "
+                                         r"now\); use another path"):
         generalization_gap(tiny, [30, 60], repeats=2, steps=40, lr=0.05, store=store)
+
+
+def test_store_of_another_model_or_a_changed_byte_is_refused(tmp_path, monkeypatch):
+    from flipbytes import flipped, positions
+
+    store = tmp_path / "gap.json"
+    generalization_gap(tiny, [30, 60], repeats=1, steps=5, lr=0.05, store=store)
+    calls = []
+    monkeypatch.setattr(gap_module, "train", lambda *a, **k: calls.append(1))
+    with pytest.raises(InputError, match=r"other settings \(model.0.architecture [0-9a-f]+ there, [0-9a-f]+ now\)"):
+        generalization_gap(wide, [30, 60], repeats=1, steps=5, lr=0.05, store=store)
+    with pytest.raises(InputError, match=r"other settings \(model.0.parameters [0-9a-f]+ there, [0-9a-f]+ now\)"):
+        generalization_gap(lambda s: tiny(s + 1), [30, 60], repeats=1, steps=5, lr=0.05, store=store)
+    for pos in positions(store.stat().st_size):
+        with flipped(store, pos):
+            with pytest.raises(InputError, match=r"store '.*gap.json' is corrupt or not a gap-study store \((not "
+                                                 r"readable as JSON|its sha256 does not match).*\); delete it"):
+                generalization_gap(tiny, [30, 60], repeats=1, steps=5, lr=0.05, store=store)
+    assert calls == []                                  # nothing was recomputed on top of a bad store
+    generalization_gap(tiny, [30, 60], repeats=1, steps=5, lr=0.05, store=store)
+    assert calls == []                                  # the intact store is reused
 
 
 @pytest.mark.parametrize("sizes, match", [([50], "need at least two different"), ([1, 50], r"sizes == 1"),

@@ -35,7 +35,7 @@ def test_interrupted_run_resumes_to_the_same_numbers(tmp_path):
 
     with pytest.raises(KeyboardInterrupt):
         run(checkpoint=ck, checkpoint_every=10, progress=stop)
-    assert load_checkpoint(ck)["step"] == 13 and not (tmp_path / "ck.pt.tmp").exists()
+    assert load_checkpoint(ck)["step"] == 13 and not list(tmp_path.glob("*.tmp"))
     resumed = run(checkpoint=ck, checkpoint_every=10)
     assert resumed.resumed_from == 13 and resumed.steps == 30
     assert resumed.history == straight.history
@@ -141,3 +141,85 @@ def test_bad_data_and_model():
         train(net(), nn.CrossEntropyLoss(), (X, Y[:3]))
     with pytest.raises(InputError, match="model must be a torch.nn.Module"):
         train("mlp", nn.CrossEntropyLoss(), (X, Y))
+
+
+def test_a_flipped_byte_in_a_checkpoint_is_refused_never_used(tmp_path):
+    from flipbytes import flipped, positions, stored_files
+
+    ck = tmp_path / "ck.pt"
+    run(steps=10, checkpoint=ck)
+    assert stored_files(tmp_path) == [ck]
+    size = ck.stat().st_size
+    for pos in positions(size):
+        reason = ("its losslens checksum is missing or changed" if size - 81 <= pos < size - 64 else
+                  "its sha256 does not match the content written")
+        with flipped(ck, pos):
+            with pytest.raises(InputError, match=rf"checkpoint '.*ck.pt' is corrupt \({reason}\); delete it to start "
+                                                 "over"):
+                run(steps=10, checkpoint=ck)
+            with pytest.raises(InputError, match=r"is corrupt"):
+                load_checkpoint(ck)
+    assert run(steps=10, checkpoint=ck).resumed_from == 10             # restored: resumes
+
+
+def test_resume_refuses_every_setting_that_shapes_the_numbers(tmp_path):
+    ck = tmp_path / "ck.pt"
+    run(checkpoint=ck, steps=30)
+    other_init = nn.Sequential(nn.Linear(5, 8), nn.Tanh(), nn.Linear(8, 2))
+    relu = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 2))
+    relu.load_state_dict(net().state_dict())
+    cases = [
+        (dict(eval_every=5), r"eval_every \(--eval-every\) == 10, this run has 5"),
+        (dict(curvature_at=[10]), r"curvature_at \(--hessian-every\) == \[\], this run has \[10\]"),
+        (dict(steps=20), r"steps == 30, this run has 20"),
+        (dict(steps=40), r"steps == 30, this run has 40"),
+        (dict(batch_size=8), r"batch_size == 16, this run has 8"),
+        (dict(seed=4), r"seed == 3, this run has 4"),
+        (dict(monitor_gradients=False), r"monitor_gradients == True, this run has False"),
+    ]
+    for kw, match in cases:
+        with pytest.raises(InputError, match=match + r"; rerun with the same settings to resume, or use another"):
+            run(checkpoint=ck, **kw)
+    kw = dict(steps=30, eval_every=10, batch_size=16, lr=0.01, seed=3, checkpoint=ck)
+    with pytest.raises(InputError, match=r"was written with model.parameters == '[0-9a-f]+', this run has"):
+        train(other_init, nn.CrossEntropyLoss(), (X, Y), (XT, YT), **kw)
+    with pytest.raises(InputError, match=r"was written with model.architecture == "):
+        train(relu, nn.CrossEntropyLoss(), (X, Y), (XT, YT), **kw)
+    with pytest.raises(InputError, match=r"was written with train_data == "):
+        train(net(), nn.CrossEntropyLoss(), (X + 1, Y), (XT, YT), **kw)
+    with pytest.raises(InputError, match=r"was written with test_data == "):
+        train(net(), nn.CrossEntropyLoss(), (X, Y), (XT[:30], YT[:30]), **kw)
+    with pytest.raises(InputError, match=r"was written with loss == \"CrossEntropyLoss\(ignore_index=-100, "
+                                         r"label_smoothing=0.0, reduction='mean'\)\", this run has "
+                                         r".*label_smoothing=0.1"):
+        train(net(), nn.CrossEntropyLoss(label_smoothing=0.1), (X, Y), (XT, YT), **kw)
+    assert run(checkpoint=ck, steps=30).steps == 30                    # the same settings resume
+
+
+def test_a_checkpoint_with_the_tag_but_other_content_is_refused_in_one_line(tmp_path):
+    from losslens.storage import write_torch
+
+    ck = tmp_path / "ck.pt"
+    run(steps=10, checkpoint=ck)
+    state = load_checkpoint(ck)
+    state["history"] = [1, 2]                                     # sealed properly, but not a history
+    write_torch(ck, state)
+    with pytest.raises(InputError, match=r"has the losslens training tag but its content does not fit this run "
+                                         r"\(AttributeError: .*\); use another checkpoint path"):
+        run(steps=10, checkpoint=ck)
+    del state["config"]
+    write_torch(ck, state)
+    with pytest.raises(InputError, match="records no settings"):
+        run(steps=10, checkpoint=ck)
+    torch.save({**state, "format": "losslens-train-v1"}, ck)
+    with pytest.raises(InputError, match=r"written by an older losslens \(losslens-train-v1, without a checksum\)"):
+        run(steps=10, checkpoint=ck)
+    assert set(state_dict_of(load_checkpoint(ck), ck)) == set(net().state_dict())    # its weights still read
+
+
+def test_a_nan_state_dict_is_refused_naming_the_tensor(tmp_path):
+    sd = net().state_dict()
+    sd["2.bias"] = torch.tensor([0.0, float("nan")])
+    torch.save(sd, tmp_path / "nan.pt")
+    with pytest.raises(InputError, match=r"has NaN or inf values in tensor '2.bias'; weights must be finite"):
+        state_dict_of(load_checkpoint(tmp_path / "nan.pt"), tmp_path / "nan.pt")

@@ -65,3 +65,40 @@ def test_fingerprint_depends_on_bytes_dtype_and_shape():
     b = a.clone()
     b[3] += 1e-12
     assert fingerprint(a) != fingerprint(b)
+
+
+def test_a_flipped_byte_in_any_store_file_is_recomputed_or_refused(tmp_path):
+    """Every file the store writes, several byte positions each: the next run recomputes (and says so) or refuses;
+    the grid it returns is always the uncorrupted one."""
+    import torch
+
+    from losslens import parse
+    from losslens.landscape import Directions, evaluate
+
+    from flipbytes import flipped, positions, stored_files
+
+    f = parse("x^2 + 3*y")
+    d = Directions(torch.tensor([0.5, -1.0], dtype=torch.float64), torch.eye(2, dtype=torch.float64), "custom")
+    out = tmp_path / "s"
+    first = evaluate(f, d, (5, 4), (-1, 1), out=out, chunk=6)
+    files = stored_files(out)
+    assert [p.relative_to(out).as_posix() for p in files] == [
+        "chunks/00000.npy", "chunks/00001.npy", "chunks/00002.npy", "chunks/00003.npy", "directions.pt",
+        "manifest.json", "values.npy"]
+    for p in files:
+        for pos in positions(p.stat().st_size):
+            with flipped(p, pos):
+                if p.name == "manifest.json":
+                    with pytest.raises(InputError, match=r"has an unreadable manifest.json \(.*\); delete the direc"):
+                        evaluate(f, d, (5, 4), (-1, 1), out=out, chunk=6)
+                    continue
+                again = evaluate(f, d, (5, 4), (-1, 1), out=out, chunk=6)
+            name = p.relative_to(out).as_posix()
+            in_magic = p.stat().st_size - 81 <= pos < p.stat().st_size - 64
+            reason = ("no losslens checksum at its end: truncated, changed or not written by losslens" if in_magic
+                      else "its sha256 does not match the content written")
+            assert again.store_notes == (f"{name} in store {str(out)!r} is corrupt ({reason}): deleted, "
+                                         "recomputed",), (name, pos)
+            assert torch.equal(again.values, first.values)
+            assert again.points_computed == (6 if p.parent.name == "chunks" and name != "chunks/00003.npy" else
+                                             2 if name == "chunks/00003.npy" else 0)

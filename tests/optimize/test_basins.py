@@ -176,6 +176,27 @@ def test_checkpoint_of_another_run_is_refused(tmp_path):
         basins(f, "gd", starts=4, steps=3, checkpoint=path, checkpoint_every=0)
 
 
+def test_a_changed_byte_in_a_basins_checkpoint_is_refused(tmp_path):
+    from flipbytes import flipped, positions
+
+    from losslens.storage import write_torch
+
+    f = parse("himmelblau")
+    path = tmp_path / "b.pt"
+    done = basins(f, "gd", starts=4, steps=3, checkpoint=path)
+    size = path.stat().st_size
+    for pos in positions(size):
+        reason = "no losslens checksum" if size - 81 <= pos < size - 64 else "its sha256 does not match"
+        with flipped(path, pos):
+            with pytest.raises(InputError, match=rf"checkpoint .* cannot be read \(corrupt: {reason}.*\); delete it"):
+                basins(f, "gd", starts=4, steps=3, checkpoint=path)
+    assert torch.equal(basins(f, "gd", starts=4, steps=3, checkpoint=path).ends, done.ends)
+    state = torch.load(path, weights_only=True)
+    write_torch(path, {**state, "stepper": {"k": "three"}})       # the right key, other content
+    with pytest.raises(InputError, match=r"has this run's key but its content does not fit \(\w+\); delete it"):
+        basins(f, "gd", starts=4, steps=3, checkpoint=path)
+
+
 @pytest.mark.slow
 def test_ten_thousand_starts_match_the_loop_and_the_known_minima():
     f = parse("himmelblau")

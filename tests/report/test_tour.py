@@ -129,3 +129,48 @@ def test_page_in_a_real_browser(tour_dir):
         page.screenshot(path=str(artifacts / "tour.png"), full_page=True)
         browser.close()
     assert errors == []
+
+
+def _fake_sections(calls):
+    from losslens.report.tour import Claim, Section
+
+    def make(name):
+        def run(ctx):
+            calls.append(name)
+            fig = ctx.html_figure(f"<p>{name} {ctx.seed}</p>", name, f"figure of {name}")
+            return [Claim(f"{name} holds", "computed", "confirmed", {"value": 1.5, "seed": ctx.seed}, (fig,), "cmd")]
+        return Section(name, name.title(), run)
+
+    return [make("alpha"), make("beta")]
+
+
+def test_a_changed_byte_in_any_cached_file_recomputes_that_section_and_says_so(tmp_path):
+    from flipbytes import flipped, positions, stored_files
+
+    calls = []
+    sections = _fake_sections(calls)
+    first = run_tour(tmp_path, quick=True, sections=sections)
+    assert calls == ["alpha", "beta"] and first.store_notes == ()
+    cached = [p for p in stored_files(tmp_path) if p.parent.name in ("sections", "figures")]
+    assert [p.relative_to(tmp_path).as_posix() for p in cached] == [
+        "figures/alpha.html", "figures/beta.html", "sections/alpha.json", "sections/beta.json"]
+    for p in cached:
+        name = p.stem
+        for pos in positions(p.stat().st_size):
+            calls.clear()
+            with flipped(p, pos):
+                again = run_tour(tmp_path, quick=True, sections=sections)
+            assert calls == [name] and again.reused == tuple(s for s in ("alpha", "beta") if s != name)
+            assert len(again.store_notes) == 1 and again.store_notes[0].endswith(": recomputed")
+            assert again.store_notes[0].startswith(f"sections/{name}.json")
+            if p.parent.name == "figures":
+                assert f"figure figures/{name}.html changed since it was written (sha256)" in again.store_notes[0]
+            else:
+                assert f"sections/{name}.json is corrupt (" in again.store_notes[0]
+            assert again.to_dict()["sections"] == [{**s, "seconds": a["seconds"]} for s, a in
+                                                   zip(first.to_dict()["sections"], again.to_dict()["sections"])]
+    calls.clear()
+    other = run_tour(tmp_path, quick=True, seed=1, sections=sections)
+    assert calls == ["alpha", "beta"] and other.store_notes == (
+        "sections/alpha.json was made with other inputs (seed 0 there, 1 now): recomputed",
+        "sections/beta.json was made with other inputs (seed 0 there, 1 now): recomputed")

@@ -34,10 +34,29 @@ def test_store_is_resumed_not_recomputed(tmp_path, monkeypatch):
     monkeypatch.setattr(ex, "compute_row", lambda *a, **k: (_ for _ in ()).throw(AssertionError("recomputed")))
     b = run_saddles(4, 5000, seed=2, rare="none", store=store)
     assert a.to_dict() == b.to_dict()
-    # other settings: computed afresh
+    assert a.store_notes == () and b.store_notes == ()
+    # other settings: computed afresh, and said so
     monkeypatch.undo()
     c = run_saddles(4, 6000, seed=2, rare="none", store=store)
-    assert c.trials == 6000 and json.loads(store.read_text())["key"]["trials"] == 6000
+    assert c.trials == 6000 and json.loads(store.read_text())["data"]["key"]["trials"] == 6000
+    assert c.store_notes == (f"store {str(store)!r} was made with other settings (trials 5000 there, 6000 now): "
+                             "recomputed",)
+
+
+def test_a_changed_byte_in_the_store_is_refused(tmp_path, monkeypatch):
+    from flipbytes import flipped, positions
+
+    import losslens.saddles.experiment as ex
+
+    store = tmp_path / "s.json"
+    a = run_saddles(3, 2000, seed=2, rare="none", store=store)
+    monkeypatch.setattr(ex, "compute_row", lambda *a, **k: (_ for _ in ()).throw(AssertionError("recomputed")))
+    for pos in positions(store.stat().st_size):
+        with flipped(store, pos):
+            with pytest.raises(InputError, match=r"store '.*s.json' is not a saddles store or is corrupt \((not "
+                                                 r"readable as JSON|its sha256 does not match).*\); delete it"):
+                run_saddles(3, 2000, seed=2, rare="none", store=store)
+    assert run_saddles(3, 2000, seed=2, rare="none", store=store).to_dict() == a.to_dict()
 
 
 def test_monte_carlo_only_ensemble_and_the_unknown_verdict():
@@ -59,5 +78,5 @@ def test_bad_input(tmp_path):
         run_saddles(3, 10, rare="sometimes")
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
-    with pytest.raises(InputError, match=r"is not a saddles JSON file"):
+    with pytest.raises(InputError, match=r"is not a saddles store or is corrupt \(not readable as JSON"):
         run_saddles(3, 10, store=bad)

@@ -16,7 +16,7 @@ from rich.text import Text
 
 from ..validation import InputError, check_choice
 from ._app import JSON_OPTION, command, console, emit_json
-from .render import fmt
+from .render import fmt, print_notes
 
 SPLITS = ("train", "test", "all")
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -209,6 +209,7 @@ def landscape_cmd(
         figures = write_figures(result, plot, kind)
     if int(os.environ.get("RANK", "0")) != 0:
         return
+    print_notes(result.store_notes)
     if json:
         emit_json({**settings, **result.to_dict(), "figures": figures})
         return

@@ -7,6 +7,8 @@ import torch
 from rich.markup import escape
 from rich.table import Table
 
+from ._app import err_console
+
 
 def fmt(v: float, digits: int = 6) -> str:
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
@@ -26,3 +28,9 @@ def matrix_table(M: torch.Tensor, names, title: str) -> Table:
     for n, row in zip(names, M):
         table.add_row(n, *(fmt(float(u)) for u in row))
     return table
+
+
+def print_notes(notes) -> None:
+    """Each store note (a corrupt or mismatched file that was recomputed) as one ``losslens: note:`` line on stderr."""
+    for note in notes:
+        err_console.print(f"losslens: note: {note}", markup=False)

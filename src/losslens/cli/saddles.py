@@ -10,6 +10,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ._app import JSON_OPTION, command, console, emit_json
+from .render import print_notes
 
 
 def _fmt(v) -> str:
@@ -44,6 +45,7 @@ def saddles_cmd(
     from ..plot.saddles import index_loss_figure, probability_figure
     from ..saddles import network_saddles, run_saddles
     from ..saddles.ensembles import get_ensemble
+    from ..storage import atomic_write
     from ..validation import check_float, check_int, parse_floats
 
     check_int("--max-n", max_n, lo=1, hi=200)
@@ -72,6 +74,7 @@ def saddles_cmd(
             net = network_saddles(hidden=hidden, samples=samples, weight_decay=weight_decay, inits=inits,
                                   path_steps=steps, seed=seed,
                                   progress=lambda k, total: bar.update(ntask, completed=k, total=total))
+    print_notes(exp.store_notes)
     figs = [save(probability_figure(exp, "n"), out / f"saddles-{ensemble}-logp-n.png"),
             save(probability_figure(exp, "n2"), out / f"saddles-{ensemble}-logp-n2.png")]
     if net is not None:
@@ -80,7 +83,7 @@ def saddles_cmd(
               "figures": [str(f) for f in figs]}
     import json as _json
 
-    (out / f"saddles-{ensemble}.json").write_text(_json.dumps(result, indent=1, allow_nan=False))
+    atomic_write(out / f"saddles-{ensemble}.json", _json.dumps(result, indent=1, allow_nan=False))
     if json:
         emit_json(result)
         return

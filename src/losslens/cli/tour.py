@@ -8,6 +8,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from ._app import JSON_OPTION, command, console, emit_json
+from .render import print_notes
 
 
 @command("tour")
@@ -29,6 +30,7 @@ def tour_cmd(
             bar.update(task, description=title, completed=i, total=total)
 
         tour = run_tour(out, quick=quick, seed=seed, progress=progress)
+    print_notes(tour.store_notes)
     if json:
         emit_json(tour)
         return

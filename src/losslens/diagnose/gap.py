@@ -11,14 +11,16 @@ Fitted rate: least squares on ``log gap = log C − a · log N`` over every (siz
 ``a + 2·se <= 0``, otherwise ``unknown`` (also with fewer than three usable
 points).
 
-Long runs: with ``store`` (a JSON path) every finished (size, repeat) lands on disk at once (atomic rename) and a
-rerun with the same settings skips what is done.
+Long runs: with ``store`` (a JSON path) every finished (size, repeat) lands on disk at once, atomically and sealed
+with its sha256 (:mod:`losslens.storage`), and a rerun with the same settings skips what is done. The store's key is
+every setting that shapes the numbers: sizes, repeats, steps, batch size, lr, seed, the model (architecture and
+initial parameters of ``make_model(seed + r)`` for every repeat) and the data (fingerprint of the digits split). A
+store of other settings, or one that does not verify (a changed byte), is refused with a message naming the setting
+or the damage; it is never used.
 """
 from __future__ import annotations
 
-import json
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -28,6 +30,7 @@ import torch
 from torch import nn
 
 from ..results import Result
+from ..storage import CorruptFile, fingerprint, module_fingerprint, read_json, settings_mismatch, write_json
 from ..validation import InputError, check_int
 from .training import train
 
@@ -76,10 +79,17 @@ def fit_rate(sizes: Sequence[float], gaps: Sequence[float]) -> tuple[float, floa
     return float(-coef[1]), se, float(math.exp(coef[0])), r2
 
 
-def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data))
-    os.replace(tmp, path)
+def _stored_runs(path: Path, config: dict) -> dict:
+    """The finished runs of the store at ``path`` when it verifies and was made with ``config``; else a refusal."""
+    try:
+        saved = read_json(path)
+    except CorruptFile as err:
+        raise InputError(f"store {str(path)!r} is corrupt or not a gap-study store ({err.reason}); delete it or use "
+                         "another path") from None
+    mismatch = settings_mismatch(saved.get("config") if isinstance(saved, dict) else None, config)
+    if mismatch is not None:
+        raise InputError(f"store {str(path)!r} was written with other settings ({mismatch}); use another path")
+    return saved.get("runs", {})
 
 
 def generalization_gap(make_model: Callable[[int], nn.Module], sizes: Sequence[int], *, repeats: int = 3,
@@ -92,18 +102,15 @@ def generalization_gap(make_model: Callable[[int], nn.Module], sizes: Sequence[i
     if len(sizes) < 2:
         raise InputError(f"sizes == {list(sizes)}, need at least two different training-set sizes")
     repeats = check_int("repeats", repeats, lo=1)
-    config = dict(sizes=list(sizes), repeats=repeats, steps=steps, batch_size=batch_size, lr=lr, seed=seed)
     done: dict[str, dict] = {}
     path = Path(store) if store is not None else None
-    if path is not None and path.exists():
-        try:
-            saved = json.loads(path.read_text())
-        except (OSError, ValueError):
-            raise InputError(f"store {str(path)!r} is not a JSON file written by the gap study") from None
-        if saved.get("config") != config:
-            raise InputError(f"store {str(path)!r} was written with other settings {saved.get('config')}; use "
-                             "another path")
-        done = saved.get("runs", {})
+    if path is not None:
+        data = digits(seed=seed)        # every size trains on a prefix of this split
+        config = dict(sizes=list(sizes), repeats=repeats, steps=steps, batch_size=batch_size, lr=lr, seed=seed,
+                      model={str(r): module_fingerprint(make_model(seed + r)) for r in range(repeats)},
+                      data=fingerprint(*data.train, *data.test))
+        if path.exists():
+            done = _stored_runs(path, config)
     total, finished = len(sizes) * repeats, 0
     loss = nn.CrossEntropyLoss()
     for r in range(repeats):
@@ -119,7 +126,7 @@ def generalization_gap(make_model: Callable[[int], nn.Module], sizes: Sequence[i
                                  train_error=1 - h["train_accuracy"][-1] if h else math.nan,
                                  test_error=1 - h["test_accuracy"][-1] if h else math.nan, verdict=run.verdict)
                 if path is not None:
-                    _write_json(path, dict(config=config, runs=done))
+                    write_json(path, dict(config=config, runs=done))
             finished += 1
             if progress is not None:
                 progress(finished, total)

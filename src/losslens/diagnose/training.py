@@ -6,10 +6,14 @@ matters is the loss on unseen data (the risk ``R``, estimated on a held-out test
 
 :func:`train` runs minibatch ``torch.optim`` training on a private copy of the model (the caller's model is never
 changed) with minibatches drawn with replacement from a seeded generator. With a ``checkpoint`` path it saves the
-model, optimizer, generator and history every ``checkpoint_every`` steps (written to a temporary file, then
-renamed: a checkpoint is always complete), on interruption, and at the end; rerunning with the same path resumes
-from the saved step and gives the same numbers as an uninterrupted run. Checkpoints load with
-``torch.load(weights_only=True)``: no pickled code ever runs.
+model, optimizer, generator and history every ``checkpoint_every`` steps, on interruption, and at the end, through
+:mod:`losslens.storage` (atomic: a checkpoint is always complete; sealed with the sha256 of its bytes: a changed
+byte anywhere is refused, never used). Rerunning with the same path resumes from the saved step and gives the same
+numbers as an uninterrupted run. The checkpoint records every setting that shapes the numbers (steps, batch size,
+optimizer, lr, seed, ``eval_every``, the curvature steps and budget, gradient monitoring, the model's architecture and
+initial parameters, the training and test data fingerprints, the loss); a resume with any of them different is
+refused with a message naming the setting. Checkpoints load with ``torch.load(weights_only=True)``: no pickled code
+ever runs.
 
 Training verdicts (``verdict``), classification with a test set:
 
@@ -22,8 +26,8 @@ Training verdicts (``verdict``), classification with a test set:
 from __future__ import annotations
 
 import copy
+import io
 import math
-import os
 import pickle
 import warnings
 from dataclasses import dataclass, field
@@ -34,10 +38,13 @@ import torch
 from torch import nn
 
 from ..results import Result
+from ..storage import CorruptFile, fingerprint, first_difference, is_sealed, module_fingerprint, unseal, write_torch
 from ..validation import InputError, check_choice, check_float, check_int
-from .gradflow import GradientFlow, GradientFlowMonitor, flow_verdict
+from .flowmonitor import GradientFlow, GradientFlowMonitor, flow_verdict
 
-FORMAT = "losslens-train-v1"
+FORMAT = "losslens-train-v2"              # v2: sealed with a sha256, every result-shaping setting recorded
+OLD_FORMATS = ("losslens-train-v1",)       # their weights are still read (hessian, landscape); no resume
+FLAGS = {"curvature_at": "--hessian-every", "eval_every": "--eval-every", "curvature_samples": "--hessian-samples"}
 OPTIMIZERS = ("adam", "sgd")
 METRICS = ("step", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "loss_gap", "error_gap")
 
@@ -73,14 +80,29 @@ class TrainingRun(Result):
 
 
 def load_checkpoint(path) -> dict:
-    """A checkpoint or a plain state dict, loaded with ``weights_only=True`` (refuses anything needing pickle code)."""
+    """A checkpoint or a plain state dict, loaded with ``weights_only=True`` (refuses anything needing pickle code).
+
+    A file sealed by losslens is verified against its sha256 first; a losslens training checkpoint without a valid
+    seal is refused as corrupt (a changed byte is never used). Plain state dicts from elsewhere carry no checksum
+    and are read as they are.
+    """
     path = Path(path)
     if not path.is_file():
         raise InputError(f"checkpoint {str(path)!r} does not exist or is not a file")
     try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise InputError(f"checkpoint {str(path)!r} cannot be read: {type(err).__name__}") from None
+    sealed = is_sealed(data)
+    if sealed:
+        try:
+            data = unseal(data, path)
+        except CorruptFile as err:
+            raise InputError(f"checkpoint {str(path)!r} is corrupt ({err.reason}); delete it to start over") from None
+    try:
         with warnings.catch_warnings():  # torch warns on old pickle protocols; the refusal below says it in one line
             warnings.simplefilter("ignore")
-            state = torch.load(path, map_location="cpu", weights_only=True)
+            state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
         if "Unsupported global" not in str(err):    # torch cannot tell a foreign pickle from a corrupt file here
             raise InputError(f"checkpoint {str(path)!r} cannot be loaded with weights_only=True (refused: not a plain "
@@ -92,26 +114,23 @@ def load_checkpoint(path) -> dict:
         raise InputError(f"checkpoint {str(path)!r} cannot be read as a torch file: {type(err).__name__}") from None
     if not isinstance(state, dict):
         raise InputError(f"checkpoint {str(path)!r} holds a {type(state).__name__}, not a state dict")
+    if state.get("format") == FORMAT and not sealed:
+        raise InputError(f"checkpoint {str(path)!r} is corrupt (its losslens checksum is missing or changed); delete "
+                         "it to start over")
     return state
 
 
 def state_dict_of(state: dict, path="checkpoint") -> dict:
     """The model state dict inside a training checkpoint, or ``state`` itself when it is a plain state dict."""
-    sd = state.get("model") if state.get("format") == FORMAT else state
+    sd = state.get("model") if state.get("format") in (FORMAT, *OLD_FORMATS) else state
     if not isinstance(sd, dict) or not sd or not all(isinstance(v, torch.Tensor) for v in sd.values()):
         raise InputError(f"checkpoint {str(path)!r} is not a state dict (name -> tensor) nor a losslens training "
                          "checkpoint")
+    bad = next((k for k, v in sd.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())), None)
+    if bad is not None:
+        raise InputError(f"checkpoint {str(path)!r} has NaN or inf values in tensor {str(bad)[:80]!r}; weights must be "
+                         "finite")
     return sd
-
-
-def save_atomic(obj, path) -> Path:
-    """``torch.save`` to ``path`` through a temporary file and a rename: readers never see a partial file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-    return path
 
 
 def is_classification(outputs: torch.Tensor, targets: torch.Tensor) -> bool:
@@ -180,7 +199,56 @@ def _curvature_at(net: nn.Module, loss_fn: Callable, data, samples: int, max_hvp
 
 
 def _config(**kw) -> dict:
-    return {k: (v if isinstance(v, (int, float, str, bool)) or v is None else repr(v)) for k, v in kw.items()}
+    return {k: (v if isinstance(v, (int, float, str, bool, list, dict)) or v is None else repr(v))
+            for k, v in kw.items()}
+
+
+def _loss_name(loss_fn) -> str:
+    """A stable name of the loss: a module's class with its public settings (and a fingerprint of its buffers, e.g.
+    class weights), or a function's qualified name."""
+    if isinstance(loss_fn, nn.Module):
+        attrs = sorted((k, v) for k, v in vars(loss_fn).items() if not k.startswith("_") and k != "training"
+                       and (v is None or isinstance(v, (int, float, str, bool))))
+        tensors = list(loss_fn.state_dict().values())
+        return (f"{type(loss_fn).__qualname__}({', '.join(f'{k}={v!r}' for k, v in attrs)})"
+                + (f" buffers {fingerprint(*tensors)}" if tensors else ""))
+    return f"{getattr(loss_fn, '__module__', '?')}.{getattr(loss_fn, '__qualname__', type(loss_fn).__name__)}"
+
+
+def _settings_refusal(path: Path, stored, config: dict) -> str | None:
+    """The refusal message when a checkpoint's recorded settings differ from this run's, naming the setting."""
+    if not isinstance(stored, dict):
+        return f"checkpoint {str(path)!r} records no settings; use another checkpoint path"
+    diff = first_difference(stored, config)
+    if diff is None:
+        return None
+    key, was, now = diff
+    flag = f" ({FLAGS[key]})" if key in FLAGS else ""
+    return (f"checkpoint {str(path)!r} was written with {key}{flag} == {_short(was)}, this run has {_short(now)}; "
+            "rerun with the same settings to resume, or use another checkpoint path")
+
+
+def _short(v, limit: int = 80) -> str:
+    s = repr(v)
+    return s if len(s) <= limit else s[:limit] + "..."
+
+
+def _restore(path: Path, state: dict, net, opt, gen) -> tuple[dict, list, list, int]:
+    """Load a verified training checkpoint into ``net``, ``opt``, ``gen``; (history, curvature, flow rows, step).
+    Content that does not fit (a crafted file with the right tag) is refused in one line."""
+    try:
+        net.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        gen.set_state(state["generator"])
+        history = {k: list(v) for k, v in state["history"].items()}
+        curvature = [dict(c) for c in state["curvature"]]
+        flow = list(state["gradflow"].unbind(0)) if len(state["gradflow"]) else []
+        step = int(state["step"])
+    except Exception as err:  # noqa: BLE001 - a mis-shaped file fails in many ways (key, type, size)
+        first = (str(err).strip().splitlines() or [""])[0]
+        raise InputError(f"checkpoint {str(path)!r} has the losslens training tag but its content does not fit this "
+                         f"run ({type(err).__name__}: {first[:120]}); use another checkpoint path") from None
+    return history, curvature, flow, step
 
 
 def train(model: nn.Module, loss_fn: Callable, train_data, test_data=None, *, steps: int = 500,
@@ -221,8 +289,11 @@ def train(model: nn.Module, loss_fn: Callable, train_data, test_data=None, *, st
     opt = torch.optim.Adam(params, lr=lr) if optimizer == "adam" else torch.optim.SGD(params, lr=lr)
     gen = torch.Generator().manual_seed(seed)
     config = _config(steps=steps, batch_size=batch_size, optimizer=optimizer, lr=lr, seed=seed,
-                     eval_every=eval_every, samples=len(X),
-                     layout=repr([(k, tuple(p.shape)) for k, p in net.named_parameters()]))
+                     eval_every=eval_every, curvature_at=list(curvature_at), curvature_samples=curvature_samples,
+                     curvature_hvps=curvature_hvps, monitor_gradients=bool(monitor_gradients), samples=len(X),
+                     layout=repr([(k, tuple(p.shape)) for k, p in net.named_parameters()]),
+                     model=module_fingerprint(model), loss=_loss_name(loss_fn), train_data=fingerprint(X, y),
+                     test_data=fingerprint(*test) if test is not None else None) if checkpoint is not None else {}
     history: dict = {}
     curvature: list = []
     flow: list[torch.Tensor] = []
@@ -230,22 +301,15 @@ def train(model: nn.Module, loss_fn: Callable, train_data, test_data=None, *, st
     path = Path(checkpoint) if checkpoint is not None else None
     if path is not None and path.exists():
         state = load_checkpoint(path)
+        if state.get("format") in OLD_FORMATS:
+            raise InputError(f"checkpoint {str(path)!r} was written by an older losslens ({state['format']}, without "
+                             "a checksum); its weights can be read, but a run cannot resume from it: use another path")
         if state.get("format") != FORMAT:
             raise InputError(f"checkpoint {str(path)!r} is not a losslens training checkpoint; cannot resume from it")
-        stored = {k: state["config"].get(k) for k in ("steps", "batch_size", "optimizer", "lr", "seed", "samples",
-                                                      "layout")}
-        mine = {k: config[k] for k in stored}
-        if {k: v for k, v in stored.items() if k != "steps"} != {k: v for k, v in mine.items() if k != "steps"}:
-            diff = next(k for k in stored if k != "steps" and stored[k] != mine[k])
-            raise InputError(f"checkpoint {str(path)!r} was written with {diff} == {stored[diff]!r}, this run has "
-                             f"{mine[diff]!r}; use another checkpoint path")
-        net.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        gen.set_state(state["generator"])
-        history = {k: list(v) for k, v in state["history"].items()}
-        curvature = [dict(c) for c in state["curvature"]]
-        flow = list(state["gradflow"].unbind(0)) if len(state["gradflow"]) else []
-        start = int(state["step"])
+        refusal = _settings_refusal(path, state.get("config"), config)
+        if refusal is not None:
+            raise InputError(refusal)
+        history, curvature, flow, start = _restore(path, state, net, opt, gen)
     resumed_from = start
 
     monitor = GradientFlowMonitor(net, opt) if monitor_gradients else None
@@ -257,9 +321,9 @@ def train(model: nn.Module, loss_fn: Callable, train_data, test_data=None, *, st
 
     def save(step: int) -> None:
         if path is not None:
-            save_atomic(dict(format=FORMAT, step=step, config=config, model=net.state_dict(),
-                             optimizer=opt.state_dict(), generator=gen.get_state(), history=history,
-                             curvature=curvature, gradflow=all_flow()), path)
+            write_torch(path, dict(format=FORMAT, step=step, config=config, model=net.state_dict(),
+                                   optimizer=opt.state_dict(), generator=gen.get_state(), history=history,
+                                   curvature=curvature, gradflow=all_flow()))
 
     diverged_at = None
     step = start

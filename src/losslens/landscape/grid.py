@@ -27,7 +27,7 @@ from ..results import Result
 from ..validation import InputError, check_float, check_int
 from .directions import Directions
 from .evaluators import make_evaluator
-from .store import LandscapeStore
+from .store import VALUES, LandscapeStore
 
 Progress = Callable[[int, int], None]   # (points done in this run, points this rank has to do)
 MAX_GRID = 1001
@@ -41,8 +41,9 @@ class Landscape(Result):
     (``values[i, j]`` at ``α = axes[0][i], β = axes[1][j]``), in the evaluator's dtype; ``origin_value``: f(θ₀);
     ``directions``: how the plane was made; ``method``: evaluator used; ``seconds``: wall time of this run;
     ``points_computed``: grid points evaluated by this run (the rest were resumed from ``store``);
-    ``world_size``: ranks that shared the work; ``evaluator``: the path that computed the values (``mlp-rows``,
-    ``mlp``: Linear/activation stacks; ``network``: any other network; ``values``, ``loop``).
+    ``world_size``: ranks that shared the work; ``store_notes``: one line per stored file that did not verify (a
+    changed byte, a truncated file) and was deleted and recomputed; ``evaluator``: the path that computed the values
+    (``mlp-rows``, ``mlp``: Linear/activation stacks; ``network``: any other network; ``values``, ``loop``).
     """
 
     axes: tuple[torch.Tensor, ...]
@@ -55,6 +56,7 @@ class Landscape(Result):
     chunks_resumed: int
     world_size: int = 1
     store: str | None = None
+    store_notes: tuple[str, ...] = ()
     evaluator: str | None = None
 
     @property
@@ -78,7 +80,8 @@ class Landscape(Result):
             "non_finite": int(self.values.numel() - finite.numel()),
             "directions": self.directions.to_dict(), "method": self.method, "seconds": self.seconds,
             "points_computed": self.points_computed, "chunks_resumed": self.chunks_resumed,
-            "world_size": self.world_size, "store": self.store, "evaluator": self.evaluator,
+            "world_size": self.world_size, "store": self.store, "store_notes": list(self.store_notes),
+            "evaluator": self.evaluator,
         }
 
 
@@ -205,7 +208,7 @@ def evaluate(obj, directions: Directions, grid=51, ranges=(-1.0, 1.0), *, out=No
             flat = store.assemble()
         _barrier(world)
         if rank != 0:
-            flat = np.load(store.path / "values.npy", allow_pickle=False)
+            flat = store.read_values()
     else:
         if world > 1:
             import torch.distributed as dist
@@ -222,7 +225,8 @@ def evaluate(obj, directions: Directions, grid=51, ranges=(-1.0, 1.0), *, out=No
     else:          # θ₀ is a grid point: its value is already on the grid
         origin_value = float(values[tuple(at_zero)])
     return Landscape(axes, values, origin_value, directions, evaluator.name, time.perf_counter() - t0,
-                     count, len(done), world, str(out) if out is not None else None, evaluator.path)
+                     count, len(done), world, str(out) if out is not None else None,
+                     tuple(store.notes) if store is not None else (), evaluator.path)
 
 
 def _default_chunk(obj, axes, path: str = "") -> int:
@@ -252,6 +256,7 @@ def _open_store(out, manifest, points, chunk, fresh, directions, rank, world) ->
         try:
             store = LandscapeStore.open(out, manifest, points, chunk, fresh=fresh)
             store.discard_partial()
+            store.check_file(VALUES)
             store.write_directions(directions.origin, directions.vectors)
         except InputError as err:
             error = str(err)

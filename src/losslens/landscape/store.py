@@ -7,65 +7,46 @@ Layout of a store directory ``DIR``::
     DIR/chunks/00000.npy     values of grid points [i * chunk, (i + 1) * chunk) in row-major grid order
     DIR/values.npy           the assembled grid, written once every chunk is present
 
-Every file is written to a temporary name in the same directory, flushed to disk and renamed (``os.replace``), so a
-reader sees either no file or a complete one. A process killed at any moment leaves at most a ``*.tmp`` file, which
-the next run deletes; a chunk file that does not load with the expected shape is deleted and recomputed. Because a
-chunk's values depend only on its grid points, a killed run followed by a rerun gives a bit-identical grid.
+Every file is written and read through :mod:`losslens.storage`: atomically (temporary name, fsync, ``os.replace``),
+so a reader sees either no file or a complete one, and sealed with the sha256 of its content (``.npy`` and torch
+files keep loading with numpy and ``torch.load(weights_only=True)``). A process killed at any moment leaves at most a
+``*.tmp`` file, which the next run deletes. A chunk whose checksum or shape does not verify (a flipped byte, a
+truncated file) is deleted and recomputed, and so are ``directions.pt`` and ``values.npy``; each such repair is
+recorded in :attr:`LandscapeStore.notes` (one line each, shown by the CLI). Because a chunk's values depend only on
+its grid points, a killed run followed by a rerun gives a bit-identical grid.
 
 A store made with other settings is never mixed with new ones: opening it raises :class:`InputError` naming the first
-differing setting and saying how to start fresh.
+differing setting and saying how to start fresh; so does a manifest that does not verify.
 """
 from __future__ import annotations
 
-import hashlib
-import io
 import json
-import os
 import shutil
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from ..storage import (CorruptFile, fingerprint, first_difference, load_torch_bytes, read_array, read_json,
+                       read_sealed, torch_bytes, write_array, write_json, write_sealed)
 from ..validation import InputError
 
 MANIFEST = "manifest.json"
 DIRECTIONS = "directions.pt"
 VALUES = "values.npy"
 CHUNKS = "chunks"
-FORMAT = 1
+FORMAT = 2        # 2: every file sealed with its sha256
 
 
-def fingerprint(*tensors: torch.Tensor) -> str:
-    """sha256 (hex, first 16 digits) of the dtypes, shapes and bytes of ``tensors``: equal data, equal fingerprint."""
-    h = hashlib.sha256()
-    for t in tensors:
-        t = torch.as_tensor(t).detach().cpu().contiguous()
-        h.update(f"{t.dtype}{tuple(t.shape)}".encode())
-        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
-    return h.hexdigest()[:16]
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
-def _npy_bytes(a: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    np.save(buf, a, allow_pickle=False)
-    return buf.getvalue()
+__all__ = ["LandscapeStore", "fingerprint", "load_directions"]
 
 
 class LandscapeStore:
     """A directory holding one grid's chunks. Open with :meth:`open`; all writes are atomic.
 
     ``manifest``: JSON-ready dict of every setting that defines the values (compared on reopen);
-    ``points``: number of grid points; ``chunk``: points per chunk (the last chunk may be shorter).
+    ``points``: number of grid points; ``chunk``: points per chunk (the last chunk may be shorter); ``notes``: one
+    line per file found corrupt and deleted for recomputation.
     """
 
     def __init__(self, path: Path, manifest: dict, points: int, chunk: int):
@@ -73,6 +54,7 @@ class LandscapeStore:
         self.manifest = manifest
         self.points = points
         self.chunk = chunk
+        self.notes: list[str] = []
 
     # --- opening --------------------------------------------------------------------------------------------
     @classmethod
@@ -96,11 +78,11 @@ class LandscapeStore:
         mpath = path / MANIFEST
         if mpath.exists():
             try:
-                old = json.loads(mpath.read_text())
-            except (OSError, ValueError):
-                raise InputError(f"store {str(path)!r} has an unreadable {MANIFEST}; delete the directory or use "
-                                 f"another --out to start fresh") from None
-            diff = _first_difference(old, manifest)
+                old = read_json(mpath)
+            except CorruptFile as err:
+                raise InputError(f"store {str(path)!r} has an unreadable {MANIFEST} ({err.reason}); delete the "
+                                 f"directory or use another --out or --fresh to start fresh") from None
+            diff = first_difference(old, manifest) if isinstance(old, dict) else ("manifest", "not a dict", "a dict")
             if diff is not None:
                 key, was, now = diff
                 raise InputError(f"store {str(path)!r} was made with other settings ({key} {was} there, {now} now); "
@@ -111,7 +93,7 @@ class LandscapeStore:
                 raise InputError(f"out == {str(path)!r} is a non-empty directory without a losslens {MANIFEST}; "
                                  f"use a new or empty directory")
             (path / CHUNKS).mkdir(parents=True, exist_ok=True)
-            _atomic_write(mpath, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
+            write_json(mpath, manifest)
         (path / CHUNKS).mkdir(parents=True, exist_ok=True)
         return store
 
@@ -141,20 +123,35 @@ class LandscapeStore:
             count += 1
         return count
 
+    def _discard(self, p: Path, reason: str) -> None:
+        p.unlink(missing_ok=True)
+        name = p.relative_to(self.path).as_posix()
+        self.notes.append(f"{name} in store {str(self.path)!r} {reason}: deleted, recomputed")
+
     def read_chunk(self, i: int) -> np.ndarray | None:
-        """The chunk's values, or None when it is missing or not a complete chunk (then it is deleted)."""
+        """The chunk's values, or None when it is missing or does not verify (then it is deleted and noted)."""
         p = self._chunk_path(i)
         if not p.exists():
             return None
         a, b = self.chunk_range(i)
         try:
-            arr = np.load(p, allow_pickle=False)
-        except (OSError, ValueError, EOFError):
-            arr = None
-        if arr is None or arr.shape != (b - a,):
-            p.unlink(missing_ok=True)
+            arr = read_array(p)
+        except CorruptFile as err:
+            self._discard(p, f"is corrupt ({err.reason})")
+            return None
+        if arr.shape != (b - a,):
+            self._discard(p, f"has shape {arr.shape}, expected ({b - a},)")
             return None
         return arr
+
+    def check_file(self, name: str) -> None:
+        """Verify ``directions.pt`` or ``values.npy`` if present; delete it (noted) when it does not verify."""
+        p = self.path / name
+        if p.exists():
+            try:
+                read_sealed(p)
+            except CorruptFile as err:
+                self._discard(p, f"is corrupt ({err.reason})")
 
     def done(self) -> set[int]:
         """Indices of complete chunks on disk."""
@@ -173,7 +170,7 @@ class LandscapeStore:
         values = np.ascontiguousarray(values)
         if values.shape != (b - a,):
             raise ValueError(f"chunk {i} has shape {values.shape}, expected ({b - a},)")
-        _atomic_write(self._chunk_path(i), _npy_bytes(values))
+        write_array(self._chunk_path(i), values)
 
     def assemble(self) -> np.ndarray:
         """All values in grid order [points]; writes ``values.npy``. Every chunk must be present."""
@@ -184,29 +181,21 @@ class LandscapeStore:
                 raise RuntimeError(f"chunk {i} of store {self.path} is missing")
             parts.append(c)
         values = np.concatenate(parts)
-        _atomic_write(self.path / VALUES, _npy_bytes(values))
+        write_array(self.path / VALUES, values)
         return values
 
     # --- directions -----------------------------------------------------------------------------------------
     def write_directions(self, origin: torch.Tensor, vectors: torch.Tensor) -> None:
-        buf = io.BytesIO()
-        torch.save({"origin": origin.detach().cpu(), "directions": vectors.detach().cpu()}, buf)
-        _atomic_write(self.path / DIRECTIONS, buf.getvalue())
+        self.check_file(DIRECTIONS)
+        write_sealed(self.path / DIRECTIONS, torch_bytes({"origin": origin.detach().cpu(),
+                                                          "directions": vectors.detach().cpu()}))
+
+    def read_values(self) -> np.ndarray:
+        """The assembled ``values.npy``, verified."""
+        return read_array(self.path / VALUES)
 
 
 def load_directions(path) -> tuple[torch.Tensor, torch.Tensor]:
-    """(origin [n], directions [k, n]) saved in a store directory."""
-    d = torch.load(Path(path) / DIRECTIONS, weights_only=True)
+    """(origin [n], directions [k, n]) saved in a store directory, verified against their checksum."""
+    d = load_torch_bytes(read_sealed(Path(path) / DIRECTIONS))
     return d["origin"], d["directions"]
-
-
-def _first_difference(old: dict, new: dict, prefix: str = "") -> tuple[str, object, object] | None:
-    for key in sorted(set(old) | set(new)):
-        a, b = old.get(key, "<absent>"), new.get(key, "<absent>")
-        if isinstance(a, dict) and isinstance(b, dict):
-            d = _first_difference(a, b, f"{prefix}{key}.")
-            if d is not None:
-                return d
-        elif a != b:
-            return f"{prefix}{key}", a, b
-    return None

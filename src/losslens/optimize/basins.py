@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -32,6 +31,7 @@ import torch
 from ..classify import classify_point, default_tol
 from ..objective import Box, Objective
 from ..results import Result, jsonable
+from ..storage import CorruptFile, load_torch_bytes, read_sealed, write_torch
 from ..validation import InputError, check_choice, check_float, check_int
 from .batch import values_and_grads
 from .methods import Settings, Stepper, settings
@@ -105,8 +105,8 @@ def descend(objective: Objective, s: Settings, X0: torch.Tensor, steps: int,
     """Run ``steps`` steps of ``s`` from every row of ``X0`` [m, n] at once.
 
     Returns ends [m, n], end values [m], end gradients [m, n] and the first non-finite step per row [m] (-1: none).
-    With ``checkpoint``, the whole state is written there (atomically) every ``checkpoint_every`` steps and at the
-    end; a rerun with the same objective, settings, starts and steps resumes from it and gives the same numbers as
+    With ``checkpoint``, the whole state is written there (atomically, sealed with its sha256: a changed byte is
+    refused on resume) every ``checkpoint_every`` steps and at the end; a rerun with the same objective, settings, starts and steps resumes from it and gives the same numbers as
     an uninterrupted run.
     """
     stepper = Stepper(objective, s, X0, steps)
@@ -141,23 +141,28 @@ def _fingerprint(objective: Objective, s: Settings, steps: int) -> str:
 
 
 def _save(path: Path, key: str, X0: torch.Tensor, stepper: Stepper, first_bad: torch.Tensor) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save({"key": key, "starts": X0, "stepper": stepper.state_dict(), "first_bad": first_bad}, tmp)
-    os.replace(tmp, path)       # a crash mid-write never leaves a torn checkpoint
+    write_torch(path, {"key": key, "starts": X0, "stepper": stepper.state_dict(), "first_bad": first_bad})
 
 
 def _resume(path: Path, key: str, X0: torch.Tensor, stepper: Stepper) -> torch.Tensor:
     try:
-        state = torch.load(path, weights_only=True)
+        state = load_torch_bytes(read_sealed(path))
+    except CorruptFile as err:
+        raise InputError(f"checkpoint {str(path)!r} cannot be read (corrupt: {err.reason}); delete it to start "
+                         "over") from None
     except Exception as err:  # noqa: BLE001 - any unreadable file is the same user error
         raise InputError(f"checkpoint {str(path)!r} cannot be read ({type(err).__name__}); delete it to start "
                          "over") from None
-    if state.get("key") != key or not torch.equal(state.get("starts"), X0):
+    if not isinstance(state, dict) or state.get("key") != key or not isinstance(state.get("starts"), torch.Tensor) \
+            or not torch.equal(state["starts"], X0):
         raise InputError(f"checkpoint {str(path)!r} belongs to another run (objective, method, settings, starts "
                          "or steps differ); delete it or choose another path")
-    stepper.load_state_dict(state["stepper"])
-    return state["first_bad"].clone()
+    try:
+        stepper.load_state_dict(state["stepper"])
+        return state["first_bad"].clone()
+    except Exception as err:  # noqa: BLE001 - a mis-shaped file fails in many ways (key, type, size)
+        raise InputError(f"checkpoint {str(path)!r} has this run's key but its content does not fit "
+                         f"({type(err).__name__}); delete it to start over") from None
 
 
 def _clusters(ends: torch.Tensor, settled: torch.Tensor, radius: float) -> torch.Tensor:

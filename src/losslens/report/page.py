@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from ..storage import atomic_write
 from ..validation import InputError
 
 _env = Environment(loader=PackageLoader("losslens.report", "templates"), autoescape=select_autoescape(["html", "j2"]),
@@ -36,9 +36,7 @@ _env.globals["slug"] = lambda s: "".join(c if c.isalnum() else "-" for c in s.lo
 
 
 def _write(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write(path, text)
 
 
 def write_tour_page(tour, out: Path) -> Path:

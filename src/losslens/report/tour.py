@@ -2,14 +2,17 @@
 a figure and the command that reproduces it.
 
 A section is a function ``run(ctx) -> list[Claim]``. Sections run in order; each finished section is written to
-``OUT/sections/<id>.json`` at once, keyed by its inputs (section id, quick flag, seed, losslens version), so an
-interrupted tour loses nothing and a rerun reuses finished sections.
+``OUT/sections/<id>.json`` at once through :mod:`losslens.storage` (atomic, sealed with its sha256), keyed by its
+inputs (section id, quick flag, seed, losslens version, sha256 of the section's source file) and holding the sha256
+of every figure file it points at, so an interrupted tour loses nothing and a rerun reuses finished sections. A
+section file that does not verify, was made with other inputs, or whose figures are missing or changed is
+recomputed; ``TourResult.store_notes`` says which and why (one line each).
 """
 from __future__ import annotations
 
 import hashlib
 import json
-import os
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +20,7 @@ from typing import Any, Callable
 
 from .. import __version__
 from ..results import Result, jsonable
+from ..storage import CorruptFile, atomic_write, read_json, settings_mismatch, sha256, write_json
 
 STATUSES = ("confirmed", "refuted", "unknown", "unavailable")
 
@@ -80,7 +84,7 @@ class Context:
 
     def html_figure(self, html: str, name: str, alt: str) -> Figure:
         path = self.figdir / f"{name}.html"
-        _atomic_write(path, html)
+        atomic_write(path, html)
         return Figure(f"figures/{name}.html", alt, interactive=True)
 
 
@@ -101,30 +105,58 @@ class TourResult(Result):
     sections: tuple[SectionResult, ...]
     reused: tuple[str, ...]
     seconds: float
+    store_notes: tuple[str, ...] = ()
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def _key(section: Section, quick: bool, seed: int) -> str:
-    return hashlib.sha256(json.dumps([section.id, quick, seed, __version__]).encode()).hexdigest()[:16]
-
-
-def _load_cached(path: Path, key: str, out: Path) -> SectionResult | None:
+def _inputs(section: Section, quick: bool, seed: int) -> dict:
+    """Everything that shapes a section's claims: id, quick flag, seed, losslens version, its source file's sha256."""
+    module = sys.modules.get(getattr(section.run, "__module__", ""), None)
+    source = getattr(module, "__file__", None)
     try:
-        d = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if d.get("key") != key:
-        return None
-    claims = tuple(Claim(c["statement"], c["check"], c["status"], c["numbers"],
-                         tuple(Figure(**f) for f in c["figures"]), c["command"]) for c in d["claims"])
-    if not all((out / f.path).exists() for c in claims for f in c.figures):
-        return None
-    return SectionResult(d["id"], d["title"], claims, d["seconds"], key)
+        code = sha256(Path(source).read_bytes())[:16] if source else None
+    except OSError:
+        code = None
+    return {"section": section.id, "quick": quick, "seed": seed, "version": __version__, "code": code}
+
+
+def _key(inputs: dict) -> str:
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _figure_sums(claims, out: Path) -> dict[str, str]:
+    return {f.path: sha256((out / f.path).read_bytes()) for c in claims for f in c.figures}
+
+
+def _load_cached(path: Path, inputs: dict, out: Path) -> tuple[SectionResult | None, str | None]:
+    """(the stored section, None) when it verifies and matches ``inputs``; else (None, why it is recomputed), the
+    reason None for a section never written."""
+    if not path.exists():
+        return None, None
+    rel = path.relative_to(out).as_posix()
+    try:
+        d = read_json(path)
+        mismatch = settings_mismatch(d["inputs"], inputs)
+        if mismatch is not None:
+            return None, f"{rel} was made with other inputs ({mismatch}): recomputed"
+        r = d["result"]
+        claims = tuple(Claim(c["statement"], c["check"], c["status"], c["numbers"],
+                             tuple(Figure(**f) for f in c["figures"]), c["command"]) for c in r["claims"])
+        result = SectionResult(r["id"], r["title"], claims, r["seconds"], _key(inputs))
+        sums = d["figures"]
+    except CorruptFile as err:
+        return None, f"{rel} is corrupt ({err.reason}): recomputed"
+    except (KeyError, TypeError, AttributeError):
+        return None, f"{rel} is not a tour section file: recomputed"
+    for fig, digest in sums.items():
+        try:
+            ok = sha256((out / fig).read_bytes()) == digest
+        except OSError:
+            return None, f"{rel}: figure {fig} is missing: recomputed"
+        if not ok:
+            return None, f"{rel}: figure {fig} changed since it was written (sha256): recomputed"
+    if set(sums) != {f.path for c in claims for f in c.figures}:
+        return None, f"{rel}: its figure checksums do not cover its figures: recomputed"
+    return result, None
 
 
 def run_tour(out: str | Path, quick: bool = False, seed: int = 0, sections: list[Section] | None = None,
@@ -137,25 +169,28 @@ def run_tour(out: str | Path, quick: bool = False, seed: int = 0, sections: list
     (out / "sections").mkdir(parents=True, exist_ok=True)
     sections = SECTIONS if sections is None else sections
     t0 = time.perf_counter()
-    done, reused = [], []
+    done, reused, notes = [], [], []
     for i, section in enumerate(sections):
         if progress:
             progress(section.title, i, len(sections))
-        key = _key(section, quick, seed)
+        inputs = _inputs(section, quick, seed)
         path = out / "sections" / f"{section.id}.json"
-        cached = _load_cached(path, key, out)
+        cached, why = _load_cached(path, inputs, out)
         if cached is not None:
             done.append(cached)
             reused.append(section.id)
             continue
+        if why is not None:
+            notes.append(why)
         ts = time.perf_counter()
         claims = tuple(section.run(Context(out, quick, seed)))
-        result = SectionResult(section.id, section.title, claims, time.perf_counter() - ts, key)
-        _atomic_write(path, json.dumps(result.to_dict(), indent=1))
+        result = SectionResult(section.id, section.title, claims, time.perf_counter() - ts, _key(inputs))
+        write_json(path, {"inputs": inputs, "result": result.to_dict(),
+                          "figures": _figure_sums(claims, out)})
         done.append(result)
     if progress:
         progress("page", len(sections), len(sections))
-    tour = TourResult(__version__, quick, seed, tuple(done), tuple(reused), time.perf_counter() - t0)
-    _atomic_write(out / "results.json", json.dumps(jsonable(tour.to_dict()), indent=1, allow_nan=False))
+    tour = TourResult(__version__, quick, seed, tuple(done), tuple(reused), time.perf_counter() - t0, tuple(notes))
+    atomic_write(out / "results.json", json.dumps(jsonable(tour.to_dict()), indent=1, allow_nan=False))
     write_tour_page(tour, out)
     return tour

@@ -8,10 +8,14 @@ Verdict (``verdict``): ``saddles_dominate`` when at the largest ``n`` with a usa
 ln P lies below the naive ``−n ln 2`` (a random critical point is a minimum far less often than independent
 eigenvalue signs would say); ``unknown`` when no estimate is precise enough to say so (e.g. small ``n`` only).
 The fitted ``θ̂`` is the ``n²`` coefficient of a least-squares fit ``ln P ≈ −θ̂ n² − b n − c`` over ``n ≥ 5``.
+
+Store: each finished ``n`` lands in a JSON file through :mod:`losslens.storage` (atomic, sealed with its sha256),
+keyed by every setting that shapes a row (ensemble, trials, seed, rare, min_hits, particles, replicates). A store of
+other settings is recomputed from scratch (``store_notes`` names the first differing setting); one that does not
+verify (a changed byte, not a losslens store) is refused, never used.
 """
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,13 +24,14 @@ from typing import Callable
 import numpy as np
 
 from ..results import Result
+from ..storage import CorruptFile, read_json, settings_mismatch, write_json
 from ..validation import InputError, check_choice, check_int
 from .ensembles import get_ensemble
 from .exact import THETA, asymptotic_log_probability, goe_log_positive_probability, naive_log_probability
 from .montecarlo import MonteCarloEstimate, monte_carlo
 from .rare import RareEventEstimate, rare_event
 
-STORE_VERSION = 1
+STORE_VERSION = 2        # 2: sealed with a sha256
 
 
 @dataclass(frozen=True)
@@ -51,7 +56,8 @@ class SaddleRow(Result):
 
 @dataclass(frozen=True)
 class SaddleExperiment(Result):
-    """The whole sweep ``n = 1..max_n``; ``theta_fit`` ± ``theta_fit_stderr`` against ``theta`` = ln 3 / 4."""
+    """The whole sweep ``n = 1..max_n``; ``theta_fit`` ± ``theta_fit_stderr`` against ``theta`` = ln 3 / 4;
+    ``store_notes``: one line when a store of other settings was recomputed."""
 
     ensemble: str
     max_n: int
@@ -64,6 +70,7 @@ class SaddleExperiment(Result):
     fit_source: str
     verdict: str
     reason: str
+    store_notes: tuple[str, ...] = ()
 
 
 def _log(p: float) -> float:
@@ -130,7 +137,7 @@ def run_saddles(max_n: int = 30, trials: int = 100_000, ensemble: str = "goe", s
     min_hits = check_int("min_hits", min_hits, lo=0)
     key = {"version": STORE_VERSION, "ensemble": ens.name, "trials": trials, "seed": seed, "rare": rare,
            "min_hits": min_hits, "particles": particles, "replicates": replicates}
-    done = _load(store, key)
+    done, notes = _load(store, key)
     rows = []
     for n in range(1, max_n + 1):
         if progress:
@@ -145,27 +152,27 @@ def run_saddles(max_n: int = 30, trials: int = 100_000, ensemble: str = "goe", s
     theta_fit, stderr = fit_theta(rows)
     verdict, reason = _verdict(rows)
     return SaddleExperiment(ens.name, max_n, trials, seed, tuple(rows), THETA, theta_fit, stderr,
-                            "best estimate per n (exact for GOE)", verdict, reason)
+                            "best estimate per n (exact for GOE)", verdict, reason, notes)
 
 
 def _save(store, key: dict, done: dict) -> None:
-    path = Path(store)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps({"key": key, "rows": [done[n].to_dict() for n in sorted(done)]}, indent=1))
-    tmp.replace(path)   # atomic: an interrupted write never leaves a broken store
+    write_json(store, {"key": key, "rows": [done[n].to_dict() for n in sorted(done)]})
 
 
-def _load(store, key: dict) -> dict[int, SaddleRow]:
+def _load(store, key: dict) -> tuple[dict[int, SaddleRow], tuple[str, ...]]:
+    """Finished rows of a verified store made with ``key`` and the notes to show; refuses a store that does not
+    verify."""
     if store is None or not Path(store).exists():
-        return {}
+        return {}, ()
     try:
-        data = json.loads(Path(store).read_text())
-    except (OSError, json.JSONDecodeError) as err:
-        raise InputError(f"store {str(store)!r} is not a saddles JSON file ({err})") from None
-    if data.get("key") != key:
-        return {}   # other settings: start afresh (the file is overwritten as rows finish)
-    return {d["n"]: _row_from_dict(d) for d in data.get("rows", [])}
+        data = read_json(store)
+    except CorruptFile as err:
+        raise InputError(f"store {str(store)!r} is not a saddles store or is corrupt ({err.reason}); delete it to "
+                         "recompute") from None
+    mismatch = settings_mismatch(data.get("key") if isinstance(data, dict) else None, key)
+    if mismatch is not None:      # other settings: start afresh (the file is overwritten as rows finish)
+        return {}, (f"store {str(store)!r} was made with other settings ({mismatch}): recomputed",)
+    return {d["n"]: _row_from_dict(d) for d in data.get("rows", [])}, ()
 
 
 def _row_from_dict(d: dict) -> SaddleRow:
