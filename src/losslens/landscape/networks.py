@@ -113,7 +113,7 @@ class NetworkEvaluator(_PlaneEvaluator):
         moving = [blocks[f"{name}.{a}"] for a in ("weight", "bias") if f"{name}.{a}" in blocks]
         if any(bool(self.vectors[:, b.offset:b.offset + b.numel].ne(0).any()) for b in moving):
             return None
-        bn = self._worker(0).net.get_submodule(name)       # its parameters at θ₀ (the worker's θ after a point)
+        bn = self._worker(0).net.get_submodule(name)       # running statistics; frozen weight or bias
         at0 = {a: self.origin[b.offset:b.offset + b.numel] for a, b in
                ((a, blocks.get(f"{name}.{a}")) for a in ("weight", "bias")) if b is not None}
         s = torch.rsqrt(bn.running_var + bn.eps) * at0.get("weight", bn.weight if bn.weight is not None else 1.0)
