@@ -91,3 +91,40 @@ def required_arguments(fn) -> list[str]:
         return []
     return [p.name for p in sig.parameters.values()
             if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+
+
+class BasicBlock(nn.Module):
+    """He et al.'s residual block: ``relu(bn(conv(relu(bn(conv(x))))) + shortcut(x))`` with 3x3 bias-free
+    convolutions; the shortcut is a strided 1x1 convolution and BatchNorm when the shape changes, else the identity."""
+
+    def __init__(self, cin: int, cout: int, stride: int = 1):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.shortcut = nn.Sequential()
+        if stride != 1 or cin != cout:
+            self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = torch.relu(self.bn1(self.conv1(x)))
+        return torch.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
+
+
+class ResNet(nn.Module):
+    """A small BasicBlock ResNet for images [N, C, H, W]: 3x3 stem (bias-free) + BatchNorm + ReLU, one block per
+    width (stride 2 from the second on), global average pooling, a Linear classifier. ``ResNet(3, (8, 16), 10)`` has
+    5266 parameters (the CIFAR-shaped benchmark model)."""
+
+    def __init__(self, in_channels: int = 3, widths: tuple[int, ...] = (8, 16), classes: int = 10):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, widths[0], 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(widths[0])
+        self.blocks = nn.Sequential(*[BasicBlock(a, b, 1 if i == 0 else 2)
+                                      for i, (a, b) in enumerate(zip(widths[:1] + widths[:-1], widths))])
+        self.fc = nn.Linear(widths[-1], classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.blocks(torch.relu(self.bn1(self.conv1(x))))
+        return self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1))

@@ -182,17 +182,3 @@ def test_closure_objectives_and_tied_parameters():
     assert make_evaluator(tied, dt, "auto").name == "values"
     with pytest.raises(InputError, match="share \\(tie\\) parameters; use method='values'"):
         make_evaluator(tied, dt, "fast")
-
-
-def test_fast_path_first_convolution_matches_loop():
-    g = torch.Generator().manual_seed(0)
-    X, y = torch.randn(20, 64, generator=g, dtype=torch.float64), torch.randint(0, 10, (20,), generator=g)
-    from losslens.model import ModelObjective
-    from losslens.zoo import make_model
-
-    obj = ModelObjective(make_model("digits-cnn"), nn.CrossEntropyLoss(), (X, y), dtype=torch.float64)
-    d = gaussian(obj.x0, 2, seed=0, layout=obj.layout)
-    fast = make_evaluator(obj, d, "fast")
-    assert fast.first is not None and fast.first[0] == 1      # Unflatten, then the first Conv2d
-    C = torch.tensor([[0.0, 0.0], [0.5, -1.0]], dtype=torch.float64)
-    torch.testing.assert_close(fast(C), make_evaluator(obj, d, "loop")(C), rtol=1e-12, atol=1e-12)

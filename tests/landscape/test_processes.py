@@ -76,3 +76,18 @@ def test_relu_rows_on_two_ranks_with_chunks_that_split_rows():
     r = subprocess.run(run, env=env(), capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["values"] == single["values"]
+
+
+@pytest.mark.slow
+def test_network_path_on_two_ranks_equals_one_process():
+    """digits-cnn takes the network path (first-layer tables, channels-last, fused graph); two gloo ranks with
+    one-point chunks give the single process's values bit for bit."""
+    args = ["landscape", "--model", "digits-cnn", "--grid", "9", "--subset", "300", "--seed", "3", "--json"]
+    single = json.loads(losslens(*args).stdout)
+    assert single["evaluator"] == "network"
+    run = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2", "-m", "losslens",
+           *args, "--chunk", "1"]
+    r = subprocess.run(run, env=env(), capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    sharded = json.loads(r.stdout)
+    assert sharded["world_size"] == 2 and sharded["values"] == single["values"]

@@ -153,8 +153,8 @@ def print_summary(result, figures: list[str], what: str) -> None:
     if "explained_variance_ratio" in info:
         console.print("explained variance " + ", ".join(f"PC{j + 1} {100 * v:.1f}%"
                                                      for j, v in enumerate(info["explained_variance_ratio"])))
-    console.print(f"{result.points_computed} points computed in {result.seconds:.2f} s ({result.method}, "
-                  f"{result.world_size} rank(s)), {result.chunks_resumed} chunk(s) resumed")
+    console.print(f"{result.points_computed} points computed in {result.seconds:.2f} s ({result.method}: "
+                  f"{result.evaluator}, {result.world_size} rank(s)), {result.chunks_resumed} chunk(s) resumed")
     if result.store:
         console.print(f"store {result.store}")
     for f in figures:

@@ -56,14 +56,20 @@ def make_evaluator(obj, directions: Directions, method: str = "auto", axis: torc
     if method == "fast":
         if not is_model_objective(obj):
             raise InputError("method == 'fast' needs a model objective; use 'values' or 'loop' for functions")
-        return ModelPlaneEvaluator(obj, directions, axis)
+        evaluator = ModelPlaneEvaluator(obj, directions, axis)
+        if evaluator.path == "modules":      # not a Linear/activation stack: the network path
+            from .networks import NetworkEvaluator
+
+            evaluator = NetworkEvaluator(obj, directions)
+        return evaluator
     if method == "loop":
         return LoopEvaluator(obj, directions)
     return ValuesEvaluator(obj, directions)
 
 
 class _PlaneEvaluator:
-    name = "?"
+    name = "?"      # the method
+    path = "?"      # the evaluator that computes the values (``Landscape.evaluator``)
 
     def __init__(self, obj, directions: Directions):
         dtype = getattr(obj, "dtype", torch.float64)
@@ -75,13 +81,19 @@ class _PlaneEvaluator:
         """θ₀ + C D, [m, n]."""
         return self.origin + C.to(self.origin.device, self.origin.dtype) @ self.vectors
 
+    def _set(self, c: list[float], theta: torch.Tensor) -> None:
+        """theta ← θ₀ + Σ_j c_j d_j."""
+        torch.add(self.origin, self.vectors[0], alpha=float(c[0]), out=theta)
+        for j in range(1, len(c)):
+            theta.add_(self.vectors[j], alpha=float(c[j]))
+
     def describe(self) -> dict:
         return {"label": str(getattr(self.obj, "label", type(self.obj).__name__)), "n": int(self.obj.n),
                 "dtype": str(self.origin.dtype).replace("torch.", "")}
 
 
 class ValuesEvaluator(_PlaneEvaluator):
-    name = "values"
+    name = path = "values"
 
     def __call__(self, C: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
@@ -89,7 +101,7 @@ class ValuesEvaluator(_PlaneEvaluator):
 
 
 class LoopEvaluator(_PlaneEvaluator):
-    name = "loop"
+    name = path = "loop"
 
     def __call__(self, C: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
@@ -117,19 +129,12 @@ class ModelPlaneEvaluator(_PlaneEvaluator):
         if _tied(obj.module):
             raise InputError("method == 'fast' cannot evaluate a model whose modules share (tie) parameters; use "
                              "method='values'")
-        self.net = copy.deepcopy(obj.module)     # already in the objective's dtype and mode
-        self.net.requires_grad_(False)
         self.theta = self.origin.clone()
-        names = dict(self.net.named_parameters())
-        for block in obj.layout:
-            module_name, _, attr = block.name.rpartition(".")
-            module = self.net.get_submodule(module_name) if module_name else self.net
-            view = self.theta[block.offset:block.offset + block.numel].view(block.shape)
-            if block.name not in names:
-                raise InputError(f"parameter {block.name!r} of the layout is not in the model")
-            module._parameters[attr] = nn.Parameter(view, requires_grad=False)
+        self.net = bound_copy(obj, self.theta)
         self.first = self._linear_first(obj)
         self.axis = self._row_axis(axis)
+        self.path = "mlp-rows" if self.axis is not None else "mlp" if self.first is not None and \
+            self.head.layers is not None else "modules"
         self._workers: list[_Worker] = []
 
     def _row_axis(self, axis):
@@ -193,12 +198,6 @@ class ModelPlaneEvaluator(_PlaneEvaluator):
         self.rest = net[idx + 1:]
         self.head = _Head(net, idx + 1, blocks, self.loss_fn, [_targets(b) for b in self.batches])
         return idx, pre
-
-    def _set(self, c: list[float], theta: torch.Tensor) -> None:
-        """theta ← θ₀ + Σ_j c_j d_j."""
-        torch.add(self.origin, self.vectors[0], alpha=float(c[0]), out=theta)
-        for j in range(1, len(c)):
-            theta.add_(self.vectors[j], alpha=float(c[j]))
 
     def _point(self, c: list[float]) -> torch.Tensor:
         """The general path: the network copy's own modules at θ(c) (after the first layer's sum when it applies)."""
@@ -286,18 +285,7 @@ class ModelPlaneEvaluator(_PlaneEvaluator):
                 return self.theta.new_zeros(0)
             if self.first is None or self.head.layers is None:      # modules after the first layer
                 return torch.stack([self._point(c) for c in C.tolist()])
-            threads = torch.get_num_threads()
-            if threads == 1:
-                return self._structured(C, self._worker(0))
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(threads, thread_name_prefix="losslens-landscape")
-            parts = C.tensor_split(min(threads, len(C)))
-            jobs = [self._pool.submit(self._structured, p, self._worker(i)) for i, p in enumerate(parts)]
-            try:
-                return torch.cat([j.result() for j in jobs])
-            finally:
-                wait(jobs)                           # every worker is done before the caller's setting returns
-                torch.set_num_threads(threads)
+            return split_over_threads(self, C, self._structured)
 
     def _worker(self, i: int) -> "_Worker":
         while len(self._workers) <= i:
@@ -307,6 +295,41 @@ class ModelPlaneEvaluator(_PlaneEvaluator):
     def __del__(self):
         if self._pool is not None:
             self._pool.shutdown(wait=False)
+
+
+def bound_copy(obj, theta: torch.Tensor) -> nn.Module:
+    """A private copy of ``obj.module`` (its dtype and mode) whose trainable parameters are views of ``theta`` [n]
+    (``obj.layout``'s slices): writing θ into ``theta`` sets the copy's weights, with no per-point copies."""
+    net = copy.deepcopy(obj.module)
+    net.requires_grad_(False)
+    names = dict(net.named_parameters())
+    for block in obj.layout:
+        module_name, _, attr = block.name.rpartition(".")
+        module = net.get_submodule(module_name) if module_name else net
+        view = theta[block.offset:block.offset + block.numel].view(block.shape)
+        if block.name not in names:
+            raise InputError(f"parameter {block.name!r} of the layout is not in the model")
+        module._parameters[attr] = nn.Parameter(view, requires_grad=False)
+    return net
+
+
+def split_over_threads(owner, C: torch.Tensor, run) -> torch.Tensor:
+    """``run(points, worker)`` over ``C`` cut into ``torch.get_num_threads()`` contiguous parts, one per worker thread
+    of ``owner`` (its ``_pool`` and ``_worker(i)``); each worker runs single-threaded, so a point's arithmetic does
+    not depend on the thread count. The caller's thread setting is restored."""
+    threads = torch.get_num_threads()
+    if threads == 1:
+        return run(C, owner._worker(0))
+    if owner._pool is None:
+        owner._pool = ThreadPoolExecutor(threads, thread_name_prefix="losslens-landscape")
+    parts = C.tensor_split(min(threads, len(C)))
+    workers = [owner._worker(i) for i in range(len(parts))]  # all made before any runs (making one may trace it)
+    jobs = [owner._pool.submit(run, p, w) for p, w in zip(parts, workers)]
+    try:
+        return torch.cat([j.result() for j in jobs])
+    finally:
+        wait(jobs)                           # every worker is done before the caller's setting returns
+        torch.set_num_threads(threads)
 
 
 class _Worker:

@@ -9,7 +9,9 @@ the same directory (one machine, or a shared file system).
 
 Evaluators (see :mod:`losslens.landscape.evaluators`): ``values`` (``obj.values(X)``: column-wise for analytic
 objectives, ``vmap`` over ``functional_call`` for models), ``loop`` (one ``obj.value`` per point, the plain
-reference), ``fast`` (models: see evaluators) and ``auto`` (``fast`` where it applies, else ``values``).
+reference), ``fast`` (models: Linear/activation stacks through :mod:`.relu_rows` and the first-layer identity, other
+networks through :mod:`.networks`; the result's ``evaluator`` says which) and ``auto`` (``fast`` where it applies,
+else ``values``).
 """
 from __future__ import annotations
 
@@ -40,7 +42,8 @@ class Landscape(Result):
     ``directions``: how the plane was made; ``method``: evaluator used; ``seconds``: wall time of this run;
     ``points_computed``: grid points evaluated by this run (the rest were resumed from ``store``);
     ``world_size``: ranks that shared the work; ``store_notes``: one line per stored file that did not verify (a
-    changed byte, a truncated file) and was deleted and recomputed.
+    changed byte, a truncated file) and was deleted and recomputed; ``evaluator``: the path that computed the values
+    (``mlp-rows``, ``mlp``: Linear/activation stacks; ``network``: any other network; ``values``, ``loop``).
     """
 
     axes: tuple[torch.Tensor, ...]
@@ -54,6 +57,7 @@ class Landscape(Result):
     world_size: int = 1
     store: str | None = None
     store_notes: tuple[str, ...] = ()
+    evaluator: str | None = None
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -77,6 +81,7 @@ class Landscape(Result):
             "directions": self.directions.to_dict(), "method": self.method, "seconds": self.seconds,
             "points_computed": self.points_computed, "chunks_resumed": self.chunks_resumed,
             "world_size": self.world_size, "store": self.store, "store_notes": list(self.store_notes),
+            "evaluator": self.evaluator,
         }
 
 
@@ -164,7 +169,7 @@ def evaluate(obj, directions: Directions, grid=51, ranges=(-1.0, 1.0), *, out=No
     evaluator = make_evaluator(obj, directions, method, axis=axes[-1])
     C = grid_coefficients(axes)
     points = C.shape[0]
-    default_chunk = _default_chunk(obj, axes)
+    default_chunk = _default_chunk(obj, axes, evaluator.path)
     chunk = check_int("chunk", chunk if chunk is not None else default_chunk, lo=1)
     n_chunks = -(-points // chunk)
 
@@ -221,14 +226,17 @@ def evaluate(obj, directions: Directions, grid=51, ranges=(-1.0, 1.0), *, out=No
         origin_value = float(values[tuple(at_zero)])
     return Landscape(axes, values, origin_value, directions, evaluator.name, time.perf_counter() - t0,
                      count, len(done), world, str(out) if out is not None else None,
-                     tuple(store.notes) if store is not None else ())
+                     tuple(store.notes) if store is not None else (), evaluator.path)
 
 
-def _default_chunk(obj, axes) -> int:
+def _default_chunk(obj, axes, path: str = "") -> int:
     """Points per chunk: for models, whole rows of the last axis (at least two, so that two threads or ranks share
-    rows without splitting one) and at least 32 points; a line is cut into chunks of 32. Else 65536."""
+    rows without splitting one) and at least 32 points; a line is cut into chunks of 32. The ``network`` path keeps
+    no state along rows: at least 64 chunks (ranks then share the grid evenly), at most 32 points each. Else 65536."""
     if not hasattr(obj, "layout"):
         return 65536
+    if path == "network":
+        return max(1, min(32, math.prod(len(a) for a in axes) // 64))
     g = len(axes[-1])
     return g * max(2, -(-32 // g)) if len(axes) > 1 else 32
 

@@ -1,0 +1,189 @@
+"""Fewer passes over the activations of a network's forward, for evaluating it at many parameter points.
+
+``fuse(net, is_leaf, inputs)`` traces ``net`` with ``torch.fx`` and rewrites its graph:
+
+* an ``eval``-mode BatchNorm (running statistics μ, σ² and ε; weight γ, bias β) right after a convolution that
+  feeds nothing else is folded into it, with the point's own parameters at every call:
+
+      BN(W ⊛ x + b) = (s W) ⊛ x + (b − μ) s + β,   s = γ / √(σ² + ε)   (per output channel)
+
+  so the normalisation costs a few operations on the weights instead of a pass over the activations;
+* a ReLU whose input is a fresh tensor (a convolution's, BatchNorm's, Linear's, sum's or the first layer's output)
+  used by nothing else runs in place; so does a sum ``a + b`` whose left operand is such a tensor of the sum's shape
+  and dtype (``a.add_(b)``), and a sum followed by such a ReLU is one pass (ATen's ``_add_relu_``).
+
+The result computes the same function up to float rounding (folding changes the order of the products). It is None
+when the network cannot be traced (data-dependent control flow) or nothing was rewritten.
+"""
+from __future__ import annotations
+
+import operator
+
+import torch
+from torch import fx, nn
+from torch.fx.passes.shape_prop import ShapeProp
+
+FRESH_MODULES = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear, nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d,
+                 nn.LayerNorm)
+RELU_FUNCTIONS = (torch.relu, nn.functional.relu)
+ADD_RELU_ = getattr(torch.ops.aten, "_add_relu_", None)     # ATen's fused in-place relu(a + b)
+ADD_FUNCTIONS = (operator.add, torch.add)
+
+
+class ConvBN(nn.Module):
+    """A convolution followed by an ``eval``-mode BatchNorm as one convolution with folded weight and bias (see the
+    module docstring); reads both modules' current parameters at every call."""
+
+    def __init__(self, conv: nn.Module, bn: nn.Module):
+        super().__init__()
+        self.conv, self.bn = conv, bn
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        conv, bn = self.conv, self.bn
+        s = torch.rsqrt(bn.running_var + bn.eps)
+        if bn.weight is not None:
+            s = s * bn.weight
+        shift = -bn.running_mean * s if conv.bias is None else (conv.bias - bn.running_mean) * s
+        if bn.bias is not None:
+            shift = shift + bn.bias
+        weight = conv.weight * s.view(-1, *([1] * (conv.weight.dim() - 1)))
+        return conv._conv_forward(x, weight, shift)
+
+
+class _Tracer(fx.Tracer):
+    def __init__(self, is_leaf):
+        super().__init__()
+        self._leaf = is_leaf
+
+    def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
+        return self._leaf(m) or super().is_leaf_module(m, qualname)
+
+
+def trace(net: nn.Module, is_leaf) -> fx.GraphModule | None:
+    """``net`` as a GraphModule sharing its modules, ``is_leaf(module)`` ones kept whole; None if it cannot be traced.
+    Tracing patches ``nn.Module.__call__`` for the whole process while it runs: no other thread may run a forward
+    meanwhile."""
+    try:
+        return fx.GraphModule(net, _Tracer(is_leaf).trace(net))
+    except Exception:  # noqa: BLE001 - any tracing failure: run the network as it is
+        return None
+
+
+def sole_reader(gm: fx.GraphModule, target: str) -> str | None:
+    """The module that alone reads the output of module ``target`` (called once), if it is an ``eval``-mode BatchNorm
+    with running statistics (foldable into what precedes it)."""
+    modules = dict(gm.named_modules())
+    calls = [n for n in gm.graph.nodes if n.op == "call_module" and n.target == target]
+    if len(calls) != 1 or len(calls[0].users) != 1:
+        return None
+    user = next(iter(calls[0].users))
+    bn = modules.get(user.target) if user.op == "call_module" else None
+    ok = isinstance(bn, nn.modules.batchnorm._BatchNorm) and _foldable(bn) and len(user.args) == 1
+    return user.target if ok else None
+
+
+def fuse(net: nn.Module, is_leaf, inputs: tuple, drop: frozenset = frozenset()) -> fx.GraphModule | None:
+    """``net`` traced and rewritten (see the module docstring), or None. ``is_leaf(module)``: modules to keep whole
+    (their outputs count as fresh); ``inputs``: one batch's inputs (for the tensor shapes); ``drop``: BatchNorm
+    modules to leave out (the caller folded them into what precedes them)."""
+    gm = trace(net, is_leaf)
+    if gm is None:
+        return None
+    try:
+        with torch.no_grad():
+            ShapeProp(gm).propagate(*inputs)
+    except Exception:  # noqa: BLE001
+        return None
+    modules = dict(gm.named_modules())
+    changed = 0
+    for node in list(gm.graph.nodes):
+        module = modules.get(node.target) if node.op == "call_module" else None
+        if node.target in drop and node.op == "call_module":
+            node.replace_all_uses_with(node.args[0])
+            gm.graph.erase_node(node)
+            changed += 1
+        elif isinstance(module, nn.modules.batchnorm._BatchNorm) and _foldable(module):
+            src = node.args[0]
+            conv = modules.get(src.target) if isinstance(src, fx.Node) and src.op == "call_module" else None
+            if isinstance(conv, (nn.Conv1d, nn.Conv2d, nn.Conv3d)) and len(src.users) == 1 and len(node.args) == 1:
+                name = f"{src.target}_bn".replace(".", "_")
+                gm.add_submodule(name, ConvBN(conv, module))
+                modules[name] = gm.get_submodule(name)
+                src.target = name
+                node.replace_all_uses_with(src)
+                gm.graph.erase_node(node)
+                changed += 1
+    for node in list(gm.graph.nodes):
+        if _is_relu(node, modules) and _fresh(node.args[0], node, modules, is_leaf):
+            with gm.graph.inserting_after(node):
+                new = gm.graph.call_method("relu_", (node.args[0],))
+            node.replace_all_uses_with(new)
+            gm.graph.erase_node(node)
+            changed += 1
+        elif (node.op == "call_function" and node.target in ADD_FUNCTIONS and len(node.args) == 2 and not node.kwargs
+              and all(isinstance(a, fx.Node) for a in node.args) and _fresh(node.args[0], node, modules, is_leaf)
+              and _same_meta(node.args[0], node)):
+            with gm.graph.inserting_after(node):
+                new = gm.graph.call_method("add_", node.args)
+            new.meta = node.meta
+            node.replace_all_uses_with(new)
+            gm.graph.erase_node(node)
+            changed += 1
+    if ADD_RELU_ is not None:       # relu_(a.add_(b)) -> one pass: ATen's relu(a + b) in place
+        for node in list(gm.graph.nodes):
+            src = node.args[0] if node.op == "call_method" and node.target == "relu_" else None
+            if isinstance(src, fx.Node) and src.op == "call_method" and src.target == "add_" and len(src.users) == 1:
+                with gm.graph.inserting_after(node):
+                    new = gm.graph.call_function(ADD_RELU_, src.args)
+                node.replace_all_uses_with(new)
+                gm.graph.erase_node(node)
+                gm.graph.erase_node(src)
+    if not changed:
+        return None
+    gm.graph.lint()
+    gm.recompile()
+    return gm
+
+
+def absorb_relu(gm: fx.GraphModule, target: str) -> bool:
+    """Drop the in-place ReLU that alone reads module ``target``'s output (which then must apply it itself)."""
+    calls = [n for n in gm.graph.nodes if n.op == "call_module" and n.target == target]
+    if len(calls) != 1 or len(calls[0].users) != 1:
+        return False
+    user = next(iter(calls[0].users))
+    if not (user.op == "call_method" and user.target == "relu_"):
+        return False
+    user.replace_all_uses_with(calls[0])
+    gm.graph.erase_node(user)
+    gm.recompile()
+    return True
+
+
+def _foldable(bn: nn.Module) -> bool:
+    return not bn.training and bn.running_mean is not None and bn.running_var is not None
+
+
+def _is_relu(node: fx.Node, modules: dict) -> bool:
+    if node.op == "call_module":
+        m = modules.get(node.target)
+        return type(m) is nn.ReLU and len(node.args) == 1
+    if node.op == "call_function" and node.target in RELU_FUNCTIONS:
+        return len(node.args) == 1 and not node.kwargs.get("inplace", False)
+    return node.op == "call_method" and node.target == "relu" and len(node.args) == 1
+
+
+def _fresh(src, user: fx.Node, modules: dict, is_leaf) -> bool:
+    """Is ``src`` a new tensor (not a view of or a name for anything else) that only ``user`` reads?"""
+    if not isinstance(src, fx.Node) or list(src.users) != [user]:
+        return False
+    if src.op == "call_module":
+        m = modules.get(src.target)
+        return isinstance(m, FRESH_MODULES + (ConvBN,)) or is_leaf(m)
+    if src.op == "call_function":
+        return src.target in ADD_FUNCTIONS
+    return src.op == "call_method" and src.target == "add_"
+
+
+def _same_meta(a: fx.Node, out: fx.Node) -> bool:
+    ma, mo = a.meta.get("tensor_meta"), out.meta.get("tensor_meta")
+    return ma is not None and mo is not None and ma.shape == mo.shape and ma.dtype == mo.dtype

@@ -1,0 +1,288 @@
+"""The ``network`` path of the fast evaluator: grid points of any network — convolutional, residual, with BatchNorm
+(``eval`` or ``train`` mode) or LayerNorm — through the model's own ``forward``.
+
+Per point ``θ(c) = θ₀ + Σ_j c_j d_j`` [n] is written (one fused pass) into a flat buffer whose slices are the
+parameters of a private copy of the network, which then runs its own forward over the fixed batches. Two things
+make that cheaper than a plain per-point forward (``functional_call`` or moving the model's parameters):
+
+* **The first layer is linear in the grid coordinates.** The one ``Linear``/``ConvNd`` whose input depends on no
+  parameter (found by a probe forward with the parameters requiring grad: its input then does not) gives
+
+      Z ⊛ (W₀ + Σ_j c_j ΔW_j) + (b₀ + Σ_j c_j Δb_j) = H₀ + Σ_j c_j H_j,   H₀ = Z ⊛ W₀ + b₀,  H_j = Z ⊛ ΔW_j + Δb_j
+
+  (``Z`` the layer's input for a batch, ``ΔW_j, Δb_j`` direction ``j``'s part for that layer, zero for frozen
+  parameters). ``H₀, H_j`` [N, C, ...] are formed once per run (while they fit ``PRECOMPUTE_BUDGET``), the layer is
+  replaced in the copy by :class:`_Combined`, and a point costs one axpy there: consecutive grid points share all
+  coordinates but the last, so ``H₀ + Σ_{j<k-1} c_j H_j`` is kept per row.
+* **Channels-last activations.** For networks with 2-D convolutions, images travel in channels-last memory order
+  (``[N, H, W, C]`` strides): oneDNN's convolutions and pooling are several times faster there for the narrow
+  channel counts of small networks (measured: ``benchmarks/bench_landscape.py``). Only the memory order changes;
+  values differ from the contiguous forward by float rounding. A network whose forward cannot take it (a ``.view`` on
+  a permuted tensor) runs contiguous.
+
+BatchNorm in ``train`` mode normalises each point's activations with that point's own batch statistics, as the
+plain per-point forward does (the objective's copy has no running statistics to update).
+
+Several points per kernel call (``vmap`` over points, i.e. grouped convolutions with the points' weights stacked
+along the output channels) was measured slower per point than this per-point path on this CPU for every batch of
+points tried (2-16): the K-fold activations leave the cache, and oneDNN's grouped kernels for a few channels per group
+are slow. It is the ``values`` method.
+
+Points are split over ``torch.get_num_threads()`` worker threads, each single-threaded with its own network copy
+and buffers: a point's value does not depend on the thread count, chunking or rank (bit for bit).
+"""
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+from torch.func import functional_call
+
+from .directions import Directions
+from .fusion import absorb_relu, fuse, sole_reader, trace
+from .evaluators import (ADD_RELU, LINEAR_IN_WEIGHTS, PRECOMPUTE_BUDGET, _batches_and_weights, _PlaneEvaluator, _targets,
+                         bound_copy, split_over_threads)
+
+
+class _Stop(Exception):
+    """Ends a forward pass once the first layer's input is seen."""
+
+
+class NetworkEvaluator(_PlaneEvaluator):
+    """Per-point forward of a private network copy, with the first-layer identity and channels-last activations
+    (see the module docstring). The user's model is never touched."""
+
+    name = "fast"
+    path = "network"
+    _pool = None
+
+    def __init__(self, obj, directions: Directions):
+        super().__init__(obj, directions)
+        self.layout = obj.layout
+        self.batches, self.weights = _batches_and_weights(obj)
+        self.loss_fn, self.closure = getattr(obj, "loss_fn", None), getattr(obj, "closure", None)
+        self._workers: list[_NetWorker] = []
+        self.first_layer = None if self.closure is not None else first_layer(obj.module, self.batches[0])
+        convolutional = any(isinstance(m, nn.Conv2d) for m in obj.module.modules())
+        origin = torch.zeros(1, len(self.vectors), dtype=torch.float64)
+        self.fused, self.stem = False, None
+        for channels_last in ((True, False) if convolutional else (False,)):
+            self._prepare(obj, channels_last)
+            try:      # one point at θ₀: does the forward take this memory order?
+                plain = float(self(origin)[0])
+                break
+            except RuntimeError:
+                if not channels_last:
+                    raise
+        self.channels_last = channels_last
+        self.stem = self._stem(obj)
+        self.fused, self._workers = None, []     # None: workers try to rewrite their graphs
+        self.fused = self._worker(0).fused is not None
+        if self.fused:      # the rewritten graph must give f(θ₀) to float rounding, else the network runs as it is
+            tol = 1e-5 if self.origin.dtype == torch.float32 else 1e-10
+            try:
+                ok = abs(float(self(origin)[0]) - plain) <= tol * max(abs(plain), 1e-30)
+            except RuntimeError:
+                ok = False
+            if not ok:
+                self.fused = False
+                self._workers = []
+
+    def _prepare(self, obj, channels_last: bool) -> None:
+        """Inputs in the chosen memory order, the first layer's ``(H₀, [H_j])`` per batch (or None), fresh workers."""
+        fmt = torch.channels_last if channels_last else torch.contiguous_format
+        self.inputs = [tuple(_ordered(t, fmt) for t in b[:-1]) for b in self.batches]
+        self.tables = None
+        if self.first_layer is not None:
+            with torch.no_grad():
+                self.tables = first_layer_tables(obj, self.first_layer, self.origin, self.vectors, self.batches, fmt)
+        self._workers = []
+
+    def _stem(self, obj):
+        """(name, folded tables) when an ``eval``-mode BatchNorm alone reads the first layer's output and its weight
+        and bias do not move on the grid (frozen, or zero in every direction: the default for filter-normalised
+        directions): ``BN(H) = s H + t`` per channel is then folded into the tables, ``s H₀ + t`` and ``s H_j``."""
+        if self.tables is None:
+            return None
+        gm = trace(self._worker(0).net, _is_combined)
+        name = sole_reader(gm, self.first_layer) if gm is not None else None
+        if name is None:
+            return None
+        blocks = {b.name: b for b in obj.layout}
+        moving = [blocks[f"{name}.{a}"] for a in ("weight", "bias") if f"{name}.{a}" in blocks]
+        if any(bool(self.vectors[:, b.offset:b.offset + b.numel].ne(0).any()) for b in moving):
+            return None
+        bn = self._worker(0).net.get_submodule(name)       # running statistics; frozen weight or bias
+        at0 = {a: self.origin[b.offset:b.offset + b.numel] for a, b in
+               ((a, blocks.get(f"{name}.{a}")) for a in ("weight", "bias")) if b is not None}
+        s = torch.rsqrt(bn.running_var + bn.eps) * at0.get("weight", bn.weight if bn.weight is not None else 1.0)
+        t = at0.get("bias", bn.bias if bn.bias is not None else 0.0) - bn.running_mean * s
+        shape = (1, -1) + (1,) * (self.tables[0][0].dim() - 2)
+        s, t = s.view(shape), t.view(shape)
+        return name, [(torch.addcmul(t, H0, s), [H * s for H in Hs]) for H0, Hs in self.tables]
+
+    def _worker(self, i: int) -> "_NetWorker":
+        while len(self._workers) <= i:
+            self._workers.append(_NetWorker(self.obj, self.origin, self.first_layer, self.tables,
+                                            self.inputs[0] if self.fused is not False else None,
+                                            self.stem if self.fused is not False else None))
+        return self._workers[i]
+
+    def _points(self, C: torch.Tensor, worker: "_NetWorker") -> torch.Tensor:
+        """f at the points ``C`` [m, k] on ``worker``'s network copy: Σ_b w_b · loss of batch b, added as floats."""
+        torch.set_num_threads(1)         # per thread under OpenMP: this worker's ops stay on its core
+        totals = []
+        for c in C.tolist():
+            self._set(c, worker.theta)
+            total = 0.0
+            for bi, (inputs, batch, w) in enumerate(zip(self.inputs, self.batches, self.weights)):
+                net, combined = (worker.fused, worker.fused_combined) if self.fused else (worker.net, worker.combined)
+                if combined is not None:
+                    combined.at(bi, c)
+                if self.closure is not None:
+                    loss = self.closure(net, (*inputs, _targets(batch)))
+                else:
+                    loss = self.loss_fn(net(*inputs), _targets(batch))
+                total += w * float(loss)
+            totals.append(total)
+        return torch.tensor(totals, dtype=self.origin.dtype)
+
+    def __call__(self, C: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            if not len(C):
+                return self.origin.new_zeros(0)
+            return split_over_threads(self, C, self._points)
+
+    def __del__(self):
+        if self._pool is not None:
+            self._pool.shutdown(wait=False)
+
+
+class _NetWorker:
+    """One thread's network copy: its parameters are views of ``theta``; the first layer (if any) is a
+    :class:`_Combined` with this worker's buffers."""
+
+    def __init__(self, obj, origin: torch.Tensor, first: str | None, tables, inputs: tuple | None, stem=None):
+        self.theta = origin.clone()
+        self.net = bound_copy(obj, self.theta)
+        self.combined = None
+        if first is not None and tables is not None:
+            self.combined = _Combined(tables)
+            self.net.set_submodule(first, self.combined)
+            self.combined.at(0, [0.0] * len(tables[0][1]))
+        # the same network with fewer passes over its activations (fusion.py); its modules are the copy's own,
+        # but for the first layer when the BatchNorm after it is folded into its tables (``stem``)
+        self.fused = self.fused_combined = None
+        if inputs is not None:
+            self.fused = fuse(self.net, _is_combined, inputs, frozenset([stem[0]]) if stem else frozenset())
+            if self.fused is not None and self.combined is not None:     # its own first layer
+                self.fused_combined = _Combined(stem[1] if stem else tables)
+                self.fused_combined.relu = absorb_relu(self.fused, first) and ADD_RELU is not None
+                self.fused.set_submodule(first, self.fused_combined)
+
+
+class _Combined(nn.Module):
+    """Stands in for the first layer: ``H₀ + Σ_j c_j H_j`` for the current batch ``bi`` and point ``c`` (set by
+    :meth:`at`), written into a reused buffer in ``H₀``'s memory order; its input is ignored (it is the data)."""
+
+    def __init__(self, tables: list[tuple[torch.Tensor, list[torch.Tensor]]]):
+        super().__init__()
+        self.tables = tables
+        self.bi, self.c = 0, [0.0]
+        self.relu = False         # relu(H₀ + Σ_j c_j H_j) in the same pass
+        self.bases: dict = {}     # batch -> (coordinates but the last, H₀ + Σ_{j<k-1} c_j H_j)
+        self.outs: dict = {}      # batch -> output buffer
+
+    def at(self, bi: int, c: list[float]) -> None:
+        self.bi, self.c = bi, c
+
+    def forward(self, *_inputs) -> torch.Tensor:
+        H0, Hs = self.tables[self.bi]
+        c = self.c
+        base = H0
+        if len(c) > 1:
+            key, base = self.bases.get(self.bi, (None, None))
+            if base is None:
+                base = torch.empty_like(H0)
+            if key != c[:-1]:
+                torch.add(H0, Hs[0], alpha=float(c[0]), out=base)
+                for j in range(1, len(c) - 1):
+                    base.add_(Hs[j], alpha=float(c[j]))
+            self.bases[self.bi] = (c[:-1], base)
+        out = self.outs.get(self.bi)
+        if out is None:
+            out = self.outs[self.bi] = torch.empty_like(H0)
+        if self.relu:
+            return ADD_RELU.out(base, Hs[-1], alpha=float(c[-1]), out=out)
+        return torch.add(base, Hs[-1], alpha=float(c[-1]), out=out)
+
+
+def _is_combined(m: nn.Module) -> bool:
+    return isinstance(m, _Combined)
+
+
+def _ordered(t: torch.Tensor, fmt: torch.memory_format) -> torch.Tensor:
+    """4-D floating tensors in memory order ``fmt``; others as they are."""
+    return t.contiguous(memory_format=fmt) if t.dim() == 4 and t.is_floating_point() else t
+
+
+def first_layer(module: nn.Module, batch) -> str | None:
+    """The name of the one ``Linear``/``ConvNd`` submodule whose input depends on no parameter and that runs once
+    per forward (the network's first layer), or None.
+
+    Found by a forward of a copy on ``batch`` with every parameter requiring grad: a module's input then requires
+    grad exactly when some parameter reaches it."""
+    probe = copy.deepcopy(module)
+    probe.requires_grad_(True)
+    calls: dict[str, list[bool]] = {}
+    for name, m in probe.named_modules():
+        if isinstance(m, LINEAR_IN_WEIGHTS) and name:
+            m.register_forward_pre_hook(
+                lambda _m, args, name=name: calls.setdefault(name, []).append(
+                    len(args) == 1 and isinstance(args[0], torch.Tensor) and not args[0].requires_grad))
+    with torch.enable_grad():
+        probe(*batch[:-1])
+    found = [name for name, flags in calls.items() if flags == [True]]
+    return found[0] if len(found) == 1 else None
+
+
+def first_layer_tables(obj, name: str, origin: torch.Tensor, vectors: torch.Tensor, batches,
+                       fmt: torch.memory_format):
+    """Per batch ``(H₀, [H_j])``: the first layer ``name`` on its input ``Z`` (in memory order ``fmt``) with its
+    parameters at θ₀ and along each direction (zero for frozen parameters, which stay in ``H₀``); None when they
+    exceed ``PRECOMPUTE_BUDGET`` bytes."""
+    net = copy.deepcopy(obj.module)
+    layer = net.get_submodule(name)
+    blocks = {b.name: b for b in obj.layout}
+    seen: list[torch.Tensor] = []
+
+    def capture(_m, args):
+        seen.append(args[0])
+        raise _Stop
+
+    hook = layer.register_forward_pre_hook(capture)
+    for batch in batches:
+        try:
+            net(*batch[:-1])
+        except _Stop:
+            pass
+    hook.remove()
+    tables, size = [], 0
+    for Z in seen:
+        Z = _ordered(Z, fmt)
+
+        def at(vec, frozen_as_zero):
+            params = {}
+            for attr, p in layer.named_parameters():
+                b = blocks.get(f"{name}.{attr}")
+                params[attr] = vec[b.offset:b.offset + b.numel].view(b.shape) if b is not None else \
+                    (torch.zeros_like(p) if frozen_as_zero else p)
+            return functional_call(layer, params, (Z,))
+
+        H0 = _ordered(at(origin, False), fmt)      # (an input with one channel leaves the order ambiguous)
+        size += H0.numel() * H0.element_size() * (len(vectors) + 3)    # H₀, H_j, the row base and the output
+        if size > PRECOMPUTE_BUDGET:
+            return None
+        tables.append((H0, [_ordered(at(v, True), fmt) for v in vectors]))
+    return tables
