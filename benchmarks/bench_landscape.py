@@ -48,7 +48,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from losslens.datasets import digits
 from losslens.landscape import evaluate, gaussian
-from losslens.landscape.evaluators import make_evaluator
+from losslens.landscape.choose import make_evaluator
 from losslens.landscape.grid import grid_axes, grid_coefficients
 from losslens.model import ModelObjective
 from losslens.zoo import ResNet, make_model

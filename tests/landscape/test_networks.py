@@ -5,7 +5,7 @@ from torch import nn
 
 from losslens.landscape import evaluate, gaussian
 from losslens.landscape import networks
-from losslens.landscape.evaluators import make_evaluator
+from losslens.landscape.choose import make_evaluator
 from losslens.landscape.networks import NetworkEvaluator, first_layer
 from losslens.model import ModelObjective
 from losslens.zoo import ResNet, make_model

@@ -3,7 +3,7 @@ import torch
 from torch import nn
 
 from losslens.landscape import evaluate, gaussian, relu_rows
-from losslens.landscape.evaluators import make_evaluator
+from losslens.landscape.choose import make_evaluator
 from losslens.landscape.relu_rows import ReluRow
 from losslens.model import ModelObjective
 

@@ -6,7 +6,6 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from ..curvature.memory import GB
 from ..validation import check_float, check_int
 from ._app import JSON_OPTION, command, console, emit_json
 from ._network import (DATA_OPTION, DEVICE_OPTION, INPUTS_OPTION, LOSS_OPTION, MODE_OPTION, MODEL_HELP,
@@ -48,6 +47,7 @@ def hessian_cmd(
 ):
     """Extreme Hessian eigenvalues of the training loss (Lanczos), trace and density; min, saddle or degenerate."""
     from ..curvature import hessian_report
+    from ..curvature.memory import GB
 
     check_int("--trace-hvps", trace_hvps, lo=6)
     choice = DataChoice(data, loss, mode, device, inputs, targets, output)

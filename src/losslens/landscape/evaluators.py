@@ -29,7 +29,7 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
-from ..validation import InputError, check_choice
+from ..validation import InputError
 from . import relu_rows
 from .buffers import reused
 from .directions import Directions
@@ -44,27 +44,6 @@ def is_model_objective(obj) -> bool:
     """A :class:`~losslens.model.ModelObjective` (or anything with its ``layout``, ``module`` and ``batches``)."""
     return all(hasattr(obj, a) for a in ("layout", "module", "batches", "num_samples")) \
         and not getattr(obj, "streaming", False)
-
-
-def make_evaluator(obj, directions: Directions, method: str = "auto", axis: torch.Tensor | None = None):
-    """The evaluator for ``method`` (see the module docstring); ``auto`` = ``fast`` for models, else ``values``.
-    ``axis``: the grid's last axis (its points ``c[-1]`` lie on it), which lets ``fast`` follow grid rows."""
-    check_choice("method", method, METHODS)
-    if method == "auto":
-        on_cpu = getattr(getattr(obj, "device", None), "type", "cpu") == "cpu"   # fast: CPU worker threads
-        method = "fast" if is_model_objective(obj) and not _tied(obj.module) and on_cpu else "values"
-    if method == "fast":
-        if not is_model_objective(obj):
-            raise InputError("method == 'fast' needs a model objective; use 'values' or 'loop' for functions")
-        evaluator = ModelPlaneEvaluator(obj, directions, axis)
-        if evaluator.path == "modules":      # not a Linear/activation stack: the network path
-            from .networks import NetworkEvaluator
-
-            evaluator = NetworkEvaluator(obj, directions)
-        return evaluator
-    if method == "loop":
-        return LoopEvaluator(obj, directions)
-    return ValuesEvaluator(obj, directions)
 
 
 class _PlaneEvaluator:

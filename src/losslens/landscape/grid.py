@@ -26,7 +26,7 @@ import torch
 from ..results import Result
 from ..validation import InputError, check_float, check_int
 from .directions import Directions
-from .evaluators import make_evaluator
+from .choose import make_evaluator
 from .store import VALUES, LandscapeStore
 
 Progress = Callable[[int, int], None]   # (points done in this run, points this rank has to do)

@@ -14,81 +14,16 @@ import hashlib
 import json
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 from .. import __version__
 from ..results import Result, jsonable
 from ..storage import CorruptFile, atomic_write, read_json, settings_mismatch, sha256, write_json
-
-STATUSES = ("confirmed", "refuted", "unknown", "unavailable")
-
-
-@dataclass(frozen=True)
-class Figure(Result):
-    """A figure file (relative to the report directory) with its alt text."""
-
-    path: str
-    alt: str
-    interactive: bool = False
-
-
-@dataclass(frozen=True)
-class Claim(Result):
-    """One statement of the chapter and its computed check.
-
-    ``status``: ``confirmed`` (the computation agrees), ``refuted`` (it does not), ``unknown`` (it cannot decide),
-    ``unavailable`` (the capability is not part of this build; said plainly, never faked).
-    """
-
-    statement: str
-    check: str
-    status: str
-    numbers: dict = field(default_factory=dict)
-    figures: tuple[Figure, ...] = ()
-    command: str = ""
-    id: str = ""  # the key of its check in ``sections._common.CHECKS`` (a pure function of ``numbers``)
-
-
-@dataclass(frozen=True)
-class Section:
-    id: str
-    title: str
-    run: Callable[["Context"], list[Claim]]
-    intro: Callable[[], str] | None = None  # opening prose and formulas (HTML with MathML), rendered on the page
-
-
-@dataclass
-class Context:
-    """What a section gets: where figures go, whether to be quick, the seed."""
-
-    out: Path
-    quick: bool
-    seed: int
-
-    @property
-    def figdir(self) -> Path:
-        d = self.out / "figures"
-        d.mkdir(parents=True, exist_ok=True)
-        return d
-
-    def figure(self, fig, name: str, alt: str) -> Figure:
-        """Save a matplotlib figure as SVG under figures/ and return its record."""
-        from ..plot import save
-
-        save(fig, self.figdir / f"{name}.svg")
-        return Figure(f"figures/{name}.svg", alt)
-
-    def figure_path(self, name: str, alt: str) -> tuple[Path, Figure]:
-        """Where a plot function that saves by itself should write, and the record that points at it."""
-        return self.figdir / f"{name}.svg", Figure(f"figures/{name}.svg", alt)
-
-    def html_figure(self, html: str, name: str, alt: str) -> Figure:
-        path = self.figdir / f"{name}.html"
-        atomic_write(path, html)
-        return Figure(f"figures/{name}.html", alt, interactive=True)
-
+from .claims import Claim, Context, Figure, Section
+from .page import write_tour_page
+from .sections import SECTIONS
 
 @dataclass(frozen=True)
 class SectionResult(Result):
@@ -173,7 +108,6 @@ def _figure_style():
 def select_sections(only: str | None) -> list[Section] | None:
     """The sections named in ``only`` ("goal,convexity"), in the tour's order; None (all) when ``only`` is None."""
     from ..validation import InputError
-    from .sections import SECTIONS
 
     if only is None:
         return None
@@ -188,9 +122,6 @@ def select_sections(only: str | None) -> list[Section] | None:
 def run_tour(out: str | Path, quick: bool = False, seed: int = 0, sections: list[Section] | None = None,
              progress: Callable[[str, int, int], Any] | None = None) -> TourResult:
     """Run every section (reusing finished ones), write ``results.json`` and ``index.html`` into ``out``."""
-    from .page import write_tour_page
-    from .sections import SECTIONS
-
     out = Path(out)
     (out / "sections").mkdir(parents=True, exist_ok=True)
     sections = SECTIONS if sections is None else sections

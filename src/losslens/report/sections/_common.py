@@ -12,7 +12,7 @@ import importlib
 from dataclasses import dataclass
 from typing import Callable
 
-from ..tour import Claim, Figure
+from ..claims import Claim, Figure
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import torch
 
 from ...optimize import L1Ball, L2Ball, project, solve_constrained, weight_decay_ball
 from ..mathml import formula, op, text
-from ..tour import Claim, Context, Section
+from ..claims import Claim, Context, Section
 from ._common import check, claim
 
 # Bracken and McCormick's problem: min (x1-2)^2 + (x2-1)^2 s.t. x1 - 2 x2 + 1 = 0, x1^2/4 + x2^2 <= 1 (both active).

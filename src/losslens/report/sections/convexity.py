@@ -13,7 +13,7 @@ from ...convexity import check_convexity, check_set, intersect, local_convexity,
 from ...objective import Box
 from ...optimize import run as run_opt
 from ..mathml import formula, op, text
-from ..tour import Claim, Context, Section
+from ..claims import Claim, Context, Section
 from ._common import check, claim, unknown_if
 
 CONVEX = ("convex", "strictly_convex", "strongly_convex")

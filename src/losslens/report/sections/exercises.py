@@ -11,7 +11,7 @@ from ...convexity import check_convexity, check_set, parse_set
 from ...objective import Box
 from ...optimize import L1Ball, L2Ball, project
 from ..mathml import formula, op, text
-from ..tour import Claim, Context, Section
+from ..claims import Claim, Context, Section
 from ._common import check, claim, unknown_if
 
 CONVEX = ("convex", "strictly_convex", "strongly_convex")

@@ -7,7 +7,7 @@ import numpy as np
 import sympy as sp
 
 from ..mathml import formula, op
-from ..tour import Claim, Context, Section
+from ..claims import Claim, Context, Section
 from ._common import available, check, claim, tour_command, unavailable
 
 

@@ -8,7 +8,7 @@ import torch
 from ...catalog import resolve
 from ...optimize import compare
 from ..mathml import formula, op, text
-from ..tour import Claim, Context, Section
+from ..claims import Claim, Context, Section
 from ._common import check, claim, tour_command
 
 BETA, ETA, STEPS = 0.5, 0.4, 20
@@ -106,7 +106,7 @@ def _network_landscape(ctx: Context) -> Claim:
     from ...model import ModelObjective
     from ...plot.landscape import contour_figure, html_surface, line_figure
     from ...zoo import make_model
-    from ..tour import Figure
+    from ..claims import Figure
     from ._network import trained
 
     steps = 150 if ctx.quick else 1500

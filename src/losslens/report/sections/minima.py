@@ -7,7 +7,7 @@ import torch
 from ...catalog import resolve
 from ...optimize import basins
 from ..mathml import formula, op, text
-from ..tour import Claim, Context, Section
+from ..claims import Claim, Context, Section
 from ._common import check, claim
 
 

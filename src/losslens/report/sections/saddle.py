@@ -10,7 +10,7 @@ import torch
 from ...catalog import resolve
 from ...classify import classify_point
 from ..mathml import formula, op, text
-from ..tour import Claim, Context, Section
+from ..claims import Claim, Context, Section
 from ._common import check, claim, tour_command
 
 

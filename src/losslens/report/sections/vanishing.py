@@ -6,7 +6,7 @@ import torch
 
 from ...catalog import resolve
 from ..mathml import formula
-from ..tour import Claim, Context, Section
+from ..claims import Claim, Context, Section
 from ._common import check, claim, tour_command
 
 
