@@ -129,7 +129,7 @@ class ModelObjective(Objective):
             blocks.append(Block(k, tuple(p.shape), offset, p.numel()))
             offset += p.numel()
         self.layout: tuple[Block, ...] = tuple(blocks)
-        self._sizes = [b.numel for b in blocks]
+        self._param_sizes = [b.numel for b in blocks]
         self._n = offset
         self.x0 = torch.cat([p.detach().reshape(-1) for _, p in trainable]).clone()
         for p in self.module.parameters():
@@ -172,7 +172,7 @@ class ModelObjective(Objective):
         """Flat [n] -> {parameter name: view of shape}."""
         # one split (its backward is one concatenation) instead of a slice per tensor (each slice's backward
         # writes a zero-filled [n] gradient): at 11M parameters the difference is seconds per gradient graph
-        parts = x.split(self._sizes)
+        parts = x.split(self._param_sizes)
         return {b.name: t.view(b.shape) for b, t in zip(self.layout, parts)}
 
     def flatten(self, params: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -229,7 +229,7 @@ class ModelObjective(Objective):
             raise InputError(f"data: {len(sizes)} batch(es) cannot be shared out over {world} ranks; use smaller "
                              "batches")
         self.num_samples = sum(sizes)
-        self._sizes, self._digests = sizes, digests
+        self._batch_sizes, self._digests = sizes, digests
         self._shard = (rank * len(sizes) // world, (rank + 1) * len(sizes) // world)
 
     def _stream(self) -> Iterator[tuple[int, Batch]]:
@@ -243,7 +243,7 @@ class ModelObjective(Objective):
             if i < lo:
                 continue
             batch = self._prepare(raw)
-            if i >= len(self._sizes) or len(batch[0]) != self._sizes[i]:
+            if i >= len(self._batch_sizes) or len(batch[0]) != self._batch_sizes[i]:
                 raise InputError(f"data: the DataLoader changed between passes (batch {i} has {len(batch[0])} "
                                  "samples now); keep its batches and order fixed")
             seen += 1
