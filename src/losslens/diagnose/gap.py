@@ -131,8 +131,8 @@ def generalization_gap(make_model: Callable[[int], nn.Module], sizes: Sequence[i
             data_key = fingerprint(*split.train, *split.test)
         config = dict(sizes=list(sizes), repeats=repeats, steps=steps, batch_size=batch_size, lr=lr, seed=seed,
                       model={str(r): module_fingerprint(make_model(seed + r)) for r in range(repeats)},
-                      data=data_key, loss="cross-entropy" if loss_fn is None else
-                      (data_label or getattr(loss_fn, "__qualname__", type(loss_fn).__name__)))
+                      data=data_key, source=data_label, loss="cross-entropy" if loss_fn is None else
+                      getattr(loss_fn, "__qualname__", type(loss_fn).__name__))
         if path.exists():
             done = _stored_runs(path, config)
     total, finished = len(sizes) * repeats, 0
