@@ -6,6 +6,7 @@ from torch import nn
 
 from losslens import InputError
 from losslens.curvature import hutch_plus_plus, hutchinson
+from losslens.curvature.operator import HessianOperator
 
 from .conftest import random_symmetric
 
@@ -132,3 +133,44 @@ def test_interval_coverage_on_the_digits_network_hessian(steps):
         hits = sum((lambda r: r.ci_low <= true <= r.ci_high)(estimator(H, hvps=100, seed=s, confidence=0.9))
                    for s in range(300))
         assert 0.85 <= hits / 300 <= 0.95
+
+
+def test_memory_budget_lowers_the_sketch_rank_to_what_fits():
+    """n = 100, batch 16: a probe block takes 2·16·100·8 bytes, each sketch column 4·100·8; a budget for k = 4
+    columns keeps a rank-3 Hessian exact although hvps = 30 would ask for k = 10, and k = 2 no longer holds it."""
+    A = random_symmetric(torch.cat([torch.tensor([9.0, -4.0, 2.0]), torch.zeros(97, dtype=torch.float64)]))
+    block, column = 2 * 16 * 100 * 8, 4 * 100 * 8
+    r = hutch_plus_plus(A, hvps=30, seed=0, adaptive=False, memory=block + 4 * column)
+    assert (r.method, r.sketch_rank, r.memory, r.hvps) == ("hutch++", 4, block + 4 * column, 30)
+    assert r.estimate == pytest.approx(7.0, abs=1e-9)
+    r2 = hutch_plus_plus(A, hvps=30, seed=0, adaptive=False, memory=block + 2 * column)
+    assert r2.sketch_rank == 2 and abs(r2.estimate - 7.0) > 1e-6
+    unbounded = hutch_plus_plus(A, hvps=30, seed=0, adaptive=False)
+    assert unbounded.sketch_rank == 10
+
+
+class _WidestBlock(HessianOperator):
+    """A matrix operator that records the largest block of vectors multiplied at once."""
+
+    widest = 0
+
+    def matvec(self, v):
+        self.widest = max(self.widest, 1 if v.dim() == 1 else v.shape[0])
+        return super().matvec(v)
+
+    __call__ = matvec
+
+
+def test_probes_are_drawn_a_block_at_a_time_within_the_budget():
+    op = _WidestBlock(matrix=FLAT)
+    r = hutchinson(op, hvps=50, seed=0, memory=2 * 3 * 200 * 8)          # room for 3 probes and their products
+    assert op.widest == 3 and r.hvps == 50 and r.samples == 50
+    assert r.ci_low <= float(FLAT.trace()) <= r.ci_high
+
+
+def test_no_room_for_a_sketch_is_plain_hutchinson_and_no_room_for_a_probe_is_refused():
+    r = hutch_plus_plus(DECAYING, hvps=30, seed=0, memory=2 * 200 * 8)
+    assert (r.method, r.sketch_rank, r.samples, r.hvps) == ("hutchinson", 0, 30, 30)
+    with pytest.raises(InputError, match=r"memory == .* is too small: a trace probe on n == 200 parameters needs "
+                                         r"at least .* \(3200 bytes"):
+        hutchinson(DECAYING, hvps=10, memory=3199)

@@ -34,6 +34,13 @@ even an oracle handed the exact eigenvectors would gain under 25 %; the digits-m
 top 10 holding 95 % of ``‖H‖_F²``, and there Hutch++'s error is a quarter of Hutchinson's
 (figures and commands in docs/benchmarks.md).
 
+Memory: the probes are drawn and multiplied ``batch`` at a time, so plain Hutchinson holds two ``[batch, n]`` blocks,
+never all ``m`` probes. Hutch++ holds its sketch ``S``, ``Y = HS`` and the basis ``Q`` (with the QR's workspace:
+``SKETCH_VECTORS_PER_RANK`` float64 vectors per sketch column) plus the probe blocks; under ``memory`` bytes
+(default half the available memory, :mod:`losslens.curvature.memory`) the sketch rank ``k`` is lowered to what fits
+(``sketch_rank`` says how many; the ``m − 2k`` probes make up the rest), and below ``k = 2`` the estimate is plain
+Hutchinson, stated in ``method``. Both refuse up front when not even one probe block of ``2 n`` numbers fits.
+
 Interval: the stochastic part is a mean of iid samples given ``Q``; its ``confidence`` interval is Student's t with
 the sample standard deviation (a CLT interval: close to its stated coverage for tens of samples; coverage is
 tested over seeds, not assumed). ``tr(QᵀHQ)`` is computed exactly (up to rounding) and adds no width.
@@ -48,7 +55,10 @@ from scipy.stats import t as student_t
 
 from ..results import Result
 from ..validation import check_float, check_int
+from .memory import refuse, resolve_budget
 from .operator import as_operator
+
+SKETCH_VECTORS_PER_RANK = 4     # S, Y, Q and the QR's copy of Y, each [n] float64 per sketch column
 
 
 @dataclass(frozen=True)
@@ -73,11 +83,32 @@ class TraceEstimate(Result):
     exact_part: float
     captured_fraction: float | None
     seed: int
+    memory: int | None = None
 
 
 def rademacher(k: int, n: int, gen: torch.Generator) -> torch.Tensor:
     """[k, n] float64 entries ±1 with equal probability."""
     return torch.randint(0, 2, (k, n), generator=gen).to(torch.float64).mul_(2).sub_(1)
+
+
+def _probe_rows(op, batch: int, budget: int) -> int:
+    """Probes per block: ``batch``, fewer when two ``[rows, n]`` float64 blocks (probes and products) exceed the budget."""
+    per_probe = 2 * op.n * 8
+    if per_probe > budget:
+        raise refuse("a trace probe", op.n, per_probe, budget, "one probe and its product, float64")
+    return max(1, min(batch, budget // per_probe))
+
+
+def _probe_forms(op, count: int, gen: torch.Generator, rows: int, project=None) -> torch.Tensor:
+    """[count] quadratic forms ``gᵀ H g`` of Rademacher ``g`` (``project``: applied to each block first), ``rows`` at
+    a time."""
+    forms = []
+    for start in range(0, count, rows):
+        G = rademacher(min(rows, count - start), op.n, gen)
+        if project is not None:
+            G = project(G)
+        forms.append((G * op(G)).sum(1))
+    return torch.cat(forms) if forms else torch.zeros(0, dtype=torch.float64)
 
 
 def _interval(exact: float, samples: torch.Tensor, confidence: float) -> tuple[float, float, float, float]:
@@ -90,8 +121,9 @@ def _interval(exact: float, samples: torch.Tensor, confidence: float) -> tuple[f
 
 
 def hutchinson(objective, x=None, *, hvps: int = 100, seed: int = 0, confidence: float = 0.95,
-               batch: int = 16) -> TraceEstimate:
-    """Plain Hutchinson: mean of ``hvps`` Rademacher quadratic forms ``gᵀ H g``, with a t-interval.
+               batch: int = 16, memory: float | None = None) -> TraceEstimate:
+    """Plain Hutchinson: mean of ``hvps`` Rademacher quadratic forms ``gᵀ H g``, with a t-interval; probes drawn
+    ``batch`` at a time within ``memory`` bytes.
 
     >>> import torch
     >>> A = torch.diag(torch.arange(1.0, 51.0))
@@ -103,17 +135,17 @@ def hutchinson(objective, x=None, *, hvps: int = 100, seed: int = 0, confidence:
     start = op.hvps
     hvps = check_int("hvps", hvps, lo=2)
     confidence = check_float("confidence", confidence, lo=0, hi=1, lo_open=True, hi_open=True)
+    budget = resolve_budget(memory, getattr(op, "device", None))
     gen = torch.Generator().manual_seed(seed)
-    G = rademacher(hvps, op.n, gen)
-    samples = (G * op(G)).sum(1)
+    samples = _probe_forms(op, hvps, gen, _probe_rows(op, batch, budget))
     est, lo, hi, se = _interval(0.0, samples, confidence)
-    return TraceEstimate(est, lo, hi, confidence, se, "hutchinson", op.hvps - start, hvps, 0, 0.0, None, seed)
+    return TraceEstimate(est, lo, hi, confidence, se, "hutchinson", op.hvps - start, hvps, 0, 0.0, None, seed, budget)
 
 
 def hutch_plus_plus(objective, x=None, *, hvps: int = 100, seed: int = 0, confidence: float = 0.95,
-                    adaptive: bool = True, batch: int = 16) -> TraceEstimate:
+                    adaptive: bool = True, batch: int = 16, memory: float | None = None) -> TraceEstimate:
     """Hutch++ with the adaptive fallback to Hutchinson described in the module docstring (``adaptive=False``:
-    always Hutch++, as in the paper).
+    always Hutch++, as in the paper); the sketch rank lowered to fit ``memory`` bytes (module docstring).
 
     >>> import torch
     >>> U = torch.linalg.qr(torch.randn(200, 200, dtype=torch.float64, generator=torch.Generator().manual_seed(0))).Q
@@ -126,9 +158,16 @@ def hutch_plus_plus(objective, x=None, *, hvps: int = 100, seed: int = 0, confid
     start = op.hvps
     hvps = check_int("hvps", hvps, lo=6)
     confidence = check_float("confidence", confidence, lo=0, hi=1, lo_open=True, hi_open=True)
+    budget = resolve_budget(memory, getattr(op, "device", None))
+    rows = _probe_rows(op, batch, budget)
     gen = torch.Generator().manual_seed(seed)
     n = op.n
-    k = min(hvps // 3, n)
+    k = min(hvps // 3, n, (budget - 2 * rows * n * 8) // (SKETCH_VECTORS_PER_RANK * n * 8))
+    if k < 2:                                                      # no sketch fits beside a probe block
+        samples = _probe_forms(op, hvps, gen, rows)
+        est, lo, hi, se = _interval(0.0, samples, confidence)
+        return TraceEstimate(est, lo, hi, confidence, se, "hutchinson", op.hvps - start, hvps, 0, 0.0, None, seed,
+                             budget)
     S = rademacher(k, n, gen)
     Y = op(S)                                                      # [k, n] rows H s_i
     half = k // 2                                                  # out-of-sample: Q from one half, tested on the other
@@ -142,15 +181,16 @@ def hutch_plus_plus(objective, x=None, *, hvps: int = 100, seed: int = 0, confid
     hutch_var = float(sketch_forms.var(unbiased=True)) if k > 1 else 2 * frob2
     deflated_var = 2 * (1 - captured) * frob2
     if adaptive and deflated_var / rest >= hutch_var / hvps:
-        G = rademacher(hvps - k, n, gen)
-        samples = torch.cat([sketch_forms, (G * op(G)).sum(1)])
+        del S, Y, Q1, Y2
+        samples = torch.cat([sketch_forms, _probe_forms(op, hvps - k, gen, rows)])
         est, lo, hi, se = _interval(0.0, samples, confidence)
         return TraceEstimate(est, lo, hi, confidence, se, "hutchinson", op.hvps - start, len(samples), 0, 0.0, captured,
-                             seed)
+                             seed, budget)
+    del S, Q1, Y2
     Q = torch.linalg.qr(Y.T).Q                                      # [n, k]
+    del Y
     exact = float((Q.T * op(Q.T)).sum())                            # tr(Qᵀ H Q)
-    G = rademacher(rest, n, gen)
-    Gp = G - (G @ Q) @ Q.T                                          # (I − QQᵀ) g
-    samples = (Gp * op(Gp)).sum(1)
+    samples = _probe_forms(op, rest, gen, rows, project=lambda G: G - (G @ Q) @ Q.T)   # (I − QQᵀ) g
     est, lo, hi, se = _interval(exact, samples, confidence)
-    return TraceEstimate(est, lo, hi, confidence, se, "hutch++", op.hvps - start, rest, k, exact, captured, seed)
+    return TraceEstimate(est, lo, hi, confidence, se, "hutch++", op.hvps - start, rest, k, exact, captured, seed,
+                         budget)

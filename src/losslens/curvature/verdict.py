@@ -119,7 +119,7 @@ def hessian_report(objective: Objective, x, *, top: int = 1, bottom: int = 1, to
 
     ``trace_hvps`` > 0 adds a Hutch++ trace with that many products; ``density`` adds an SLQ density (``probes`` ×
     ``steps``). ``grad_tol`` is relative to max(1, |f|), like ``tol`` it defaults to sqrt(eps) of the dtype.
-    ``memory``: bytes for the Lanczos and SLQ vectors (default half the available memory; see
+    ``memory``: bytes for the Lanczos, SLQ and trace vectors (default half the available memory; see
     :mod:`losslens.curvature.memory`).
 
     >>> from losslens import parse
@@ -141,7 +141,7 @@ def hessian_report(objective: Objective, x, *, top: int = 1, bottom: int = 1, to
     op = as_operator(objective, x, batch=batch)
     try:
         eigen = lanczos(op, top=top, bottom=bottom, tol=tol, max_hvps=max_hvps, seed=seed, memory=memory)
-        tr = hutch_plus_plus(op, hvps=trace_hvps, seed=seed) if trace_hvps else None
+        tr = hutch_plus_plus(op, hvps=trace_hvps, seed=seed, batch=batch, memory=memory) if trace_hvps else None
         dens = spectral_density(op, probes=probes, steps=steps, tol=tol, seed=seed, memory=memory) if density else None
     except FloatingPointError as err:
         return HessianReport("not_finite", "not_finite", str(err), value, gnorm, nan, nan, nan, tol, nan,
