@@ -47,6 +47,7 @@ from . import budget
 from . import interval as I
 from .budget import BudgetExceeded
 from .classify import classify_points
+from .newton_step import newton_step
 from .objective import Box, Objective
 from .results import Result
 from .validation import InputError, check_float, check_int
@@ -219,10 +220,8 @@ def batched_newton(objective: Objective, X: torch.Tensor, iters: int = 80, gtol:
             ok = torch.isfinite(H).all(2).all(1)
             H = torch.where(ok[:, None, None], H, torch.zeros_like(H))
             lam, Q = torch.linalg.eigh(H)
-            mu = (1e-10 * lam.abs().amax(1, keepdim=True).clamp_min(1e-300)) ** 2
-            coef = lam / (lam ** 2 + mu)
-            D = -(Q * coef[:, None, :]) @ (Q.transpose(1, 2) @ Ga[:, :, None])
-            D = D.squeeze(2)
+            mu = (1e-10 * lam.abs().amax(1).clamp_min(1e-300)) ** 2
+            D = newton_step(lam, Q, Ga, mu)
             # at a zero with a singular Hessian of multiplicity m Newton contracts by (m-1)/m per step; the ratio
             # of successive step lengths estimates m, and the step m·d is tried first (modified Newton)
             dn = torch.linalg.vector_norm(D, dim=1)
