@@ -9,7 +9,7 @@ import torch
 
 from losslens import FunctionObjective, InputError, parse
 from losslens.catalog import CATALOG
-from losslens.critical import KINDS, find_critical_points, krawczyk, sobol_starts
+from losslens.critical import KINDS, find_critical_points, krawczyk, sobol_starts, symbolic_form
 from losslens.interval import interval
 from losslens.objective import Box
 
@@ -186,8 +186,7 @@ def test_function_objective_without_symbolic_form_is_not_certified():
 
 
 def test_krawczyk_proves_one_zero_and_excludes_boxes():
-    from losslens.critical import _symbolic
-    sym = _symbolic(parse("x^2 - 2", box="0:2"))      # gradient 2x: one zero at 0
+    sym = symbolic_form(parse("x^2 - 2", box="0:2"))      # gradient 2x: one zero at 0
     assert krawczyk(sym, [interval(-0.5, 0.4)]) == "unique"
     assert krawczyk(sym, [interval(0.5, 1.0)]) == "none"
 
