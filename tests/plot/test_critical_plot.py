@@ -1,4 +1,3 @@
-import matplotlib.pyplot as plt
 import pytest
 
 from losslens import InputError, parse
@@ -20,7 +19,6 @@ def test_curve_marks_every_point_at_its_computed_position(risk):
     assert len(ax.texts) == len(r.points) and sorted(texts) == sorted({p.kind for p in r.points})
     for p in r.points:      # each annotation points at the computed coordinates
         assert any(abs(t.xy[0] - p.point[0]) < 1e-12 and abs(t.xy[1] - p.value) < 1e-12 for t in ax.texts)
-    plt.close(fig)
 
 
 def test_contour_and_surface_for_two_variables():
@@ -28,7 +26,6 @@ def test_contour_and_surface_for_two_variables():
     r = find_critical_points(obj, time_budget=0.5)
     for fig in (contour(obj, r), surface(obj, r), figure(obj, r)):
         assert fig.axes
-        plt.close(fig)
 
 
 def test_wrong_dimension_is_an_input_error(risk):
