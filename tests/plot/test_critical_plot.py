@@ -24,8 +24,15 @@ def test_curve_marks_every_point_at_its_computed_position(risk):
 def test_contour_and_surface_for_two_variables():
     obj = parse("saddle")
     r = find_critical_points(obj, time_budget=0.5)
-    for fig in (contour(obj, r), surface(obj, r), figure(obj, r)):
-        assert fig.axes
+    (p,) = r.points
+    for fig in (contour(obj, r), figure(obj, r)):
+        ax = fig.axes[0]
+        assert ax.name == "rectilinear"
+        marks = [c.get_offsets().tolist() for c in ax.collections if c.get_label() == "saddle"]
+        assert marks == [[list(p.point)]]                             # the saddle drawn where it was computed
+    ax = surface(obj, r).axes[0]
+    assert ax.name == "3d" and ax.get_zlabel() == "f"
+    assert [c.get_label() for c in ax.collections if not c.get_label().startswith("_")] == ["saddle"]
 
 
 def test_wrong_dimension_is_an_input_error(risk):
