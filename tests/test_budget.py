@@ -18,7 +18,8 @@ from losslens.budget import BudgetExceeded, PolynomialBudgetError
 from losslens.classify import classify_point
 from losslens.cli import app
 from losslens.convexity import check_convexity
-from losslens.critical import _derivative, _merge, _symbolic
+from losslens.critical import merge, symbolic_form
+from losslens.critical.higher_order import derivative
 from losslens.expr import ExprError
 from losslens.optimize.kkt import _convex_quadratic
 from losslens.optimize.run import run
@@ -152,20 +153,20 @@ def test_convexity_names_the_work_budget_that_stopped_it(monkeypatch):
 # ---- critical points: repeated differentiation and continua of critical points are bounded ------------------------
 
 def test_repeated_derivatives_stop_at_the_node_budget():
-    sym = _symbolic(parse("max(x^x, 5)", box="0.1:3"))
-    orders = [k for k in range(1, budget.MAX_DERIVATIVE_ORDER + 1) if _derivative(sym, k) is not None]
+    sym = symbolic_form(parse("max(x^x, 5)", box="0.1:3"))
+    orders = [k for k in range(1, budget.MAX_DERIVATIVE_ORDER + 1) if derivative(sym, k) is not None]
     assert orders and orders[-1] < budget.MAX_DERIVATIVE_ORDER          # stopped by the budget, not by the order
-    assert _derivative(sym, orders[-1] + 1) is None
-    assert budget.nodes(_derivative(sym, orders[-1] - 1)) <= budget.MAX_DIFF_NODES
-    plain = _symbolic(parse("x^4", box="-1:1"))
-    assert _derivative(plain, 4) == 24                                  # a small derivative is exact
+    assert derivative(sym, orders[-1] + 1) is None
+    assert budget.nodes(derivative(sym, orders[-1] - 1)) <= budget.MAX_DIFF_NODES
+    plain = symbolic_form(parse("x^4", box="-1:1"))
+    assert derivative(plain, 4) == 24                                  # a small derivative is exact
 
 
 def test_merge_forms_at_most_the_budgeted_clusters():
     pts = torch.linspace(0, 1, 50, dtype=torch.float64)[:, None]
-    clusters, left = _merge(pts, 1e-6, 10)
+    clusters, left = merge(pts, 1e-6, 10)
     assert len(clusters) == 10 and left == 40
-    clusters, left = _merge(torch.cat([pts, pts]), 1e-6)
+    clusters, left = merge(torch.cat([pts, pts]), 1e-6)
     assert len(clusters) == 50 and left == 0 and all(k == 2 for _, k in clusters)
 
 

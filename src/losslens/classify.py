@@ -9,7 +9,8 @@ At ``x`` with gradient ``g`` and Hessian eigenvalues ``λ_1 <= ... <= λ_n``:
 * ``not_finite``    f, g or H is NaN/inf at x (e.g. log of a negative number)
 
 ``tol`` defaults to sqrt(machine epsilon) of the objective's dtype (1.5e-8 for float64);
-``zero_tol`` = tol · max(1, max |λ|) so the test is scale-aware.
+``zero_tol`` = tol · max(1, max |λ|) so the test is scale-aware (the one zero-eigenvalue rule,
+:mod:`losslens.tolerances`).
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ import torch
 
 from .objective import Objective
 from .results import Result
+from .tolerances import default_tol, zero_threshold
 from .validation import check_float
 
 KINDS = ("min", "max", "saddle", "degenerate", "not_critical", "not_finite")
@@ -40,10 +42,6 @@ class PointReport(Result):
     reason: str
     tol: float
     zero_tol: float
-
-
-def default_tol(dtype: torch.dtype) -> float:
-    return math.sqrt(torch.finfo(dtype).eps)
 
 
 def classify_point(objective: Objective, x, tol: float | None = None) -> PointReport:
@@ -98,8 +96,7 @@ def _report(objective: Objective, x, v, g, H, tol: float) -> PointReport:
         return PointReport(objective.names, x, value, g, gnorm, H, eig, "not_finite", _nonfinite_reason(value, g, H),
                            tol, math.nan)
     eig = torch.linalg.eigvalsh(H)
-    scale = max(1.0, float(eig.abs().max()))
-    zero_tol = tol * scale
+    zero_tol = float(zero_threshold(eig, tol))
     pos, neg = int((eig > zero_tol).sum()), int((eig < -zero_tol).sum())
     zero = objective.n - pos - neg
     gtol = tol * max(1.0, abs(value))

@@ -11,20 +11,60 @@ enclose: :func:`enclose` returns ``None`` there (``evaluate`` keeps the safe ``[
 domain only in part, the enclosure covers the defined points (natural-domain semantics).
 
 Public pieces: :func:`interval`, :func:`evaluate`, :func:`enclose`, :func:`enclose_many` (several expressions over one
-box, sharing sub-expressions), and small box helpers (:func:`mid`, :func:`width`, :func:`inside`, :func:`bisect`).
+box, sharing sub-expressions), small box helpers (:func:`box`, :func:`volume`, :func:`mid`, :func:`width`,
+:func:`inside`, :func:`bisect`) and :func:`precision`.
+
+**Precision.** Nothing is set at import: mpmath's ``iv.prec`` stays what the user has. The enclosures run at
+``max(iv.prec, PREC)`` bits (``PREC = 53``, float64's mantissa), and the analyses that chain interval operations
+(critical points, convexity) run inside ``with precision():`` (exactly ``PREC`` bits, restored afterwards), so one
+input gives one answer whatever the caller's mpmath settings; higher-precision checks nest their own
+``with precision(113):``.
 Used by ``losslens.convexity`` (Hessian certificates) and ``losslens.critical`` (zero exclusion, Krawczyk existence
 certificates, lower bounds for global minima).
 """
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from contextlib import contextmanager
+from typing import Iterator, Mapping, Sequence
 
 import mpmath
 import sympy
 from mpmath import iv
 
-iv.prec = 53
+PREC = 53       # bits of the interval arithmetic (float64's mantissa)
 WHOLE = iv.mpf(["-inf", "inf"])
+
+
+@contextmanager
+def precision(bits: int = PREC) -> Iterator[None]:
+    """Run the block with ``iv.prec = bits``; the previous precision is restored on exit.
+
+    >>> before = iv.prec
+    >>> with precision(113):
+    ...     iv.prec
+    113
+    >>> iv.prec == before
+    True
+    """
+    old = iv.prec
+    iv.prec = bits
+    try:
+        yield
+    finally:
+        iv.prec = old
+
+
+def box(lo: Sequence[float], hi: Sequence[float]) -> list:
+    """The box ``[lo_i, hi_i]`` as a list of intervals."""
+    return [iv.mpf([a, b]) for a, b in zip(lo, hi)]
+
+
+def volume(X: Sequence) -> float:
+    """Product of the widths of the box ``X`` (a list of intervals)."""
+    out = 1.0
+    for x in X:
+        out *= width(x)
+    return out
 
 
 def interval(lo, hi=None):
@@ -60,7 +100,8 @@ def rational(q: sympy.Rational):
 def evaluate(expr: sympy.Basic, env: Mapping[sympy.Symbol, object]):
     """Interval enclosure of ``expr`` over the box ``env`` (symbol -> interval)."""
     try:
-        out = _eval(expr, env, {})
+        with precision(max(iv.prec, PREC)):
+            out = _eval(expr, env, {})
     except (ZeroDivisionError, ValueError, TypeError, OverflowError, ArithmeticError):
         return WHOLE
     if mpmath.isnan(out.a) or mpmath.isnan(out.b):
@@ -92,7 +133,8 @@ def enclose_many(exprs: Sequence[sympy.Basic], env: Mapping[sympy.Symbol, object
     out = []
     for e in exprs:
         try:
-            v = _eval(sympy.sympify(e), env, cache)
+            with precision(max(iv.prec, PREC)):
+                v = _eval(sympy.sympify(e), env, cache)
         except DomainError:
             out.append(None)
             continue

@@ -35,7 +35,10 @@ def test_study_lands_on_disk_and_resumes(tmp_path, monkeypatch):
     s = generalization_gap(tiny, [30, 60, 120], repeats=2, steps=40, lr=0.05, store=store)
     assert len(s.runs) == 6 and s.sizes == (30, 60, 120) and len(s.error_gap_std) == 3
     assert s.error_gap[0] == pytest.approx(s.test_error[0] - s.train_error[0])
-    assert s.verdict in ("shrinking", "not_shrinking", "unknown")
+    # the verdict follows the documented rule on the fitted rate a and its standard error
+    want = ("shrinking" if s.rate - 2 * s.rate_stderr > 0 else
+            "not_shrinking" if s.rate + 2 * s.rate_stderr <= 0 else "unknown")
+    assert s.verdict == want, s.reason
     calls = []
     monkeypatch.setattr(gap_module, "train", lambda *a, **k: calls.append(1))
     again = generalization_gap(tiny, [30, 60, 120], repeats=2, steps=40, lr=0.05, store=store)

@@ -2,6 +2,7 @@ import matplotlib
 import pytest
 
 from losslens.optimize.constrained import solve_constrained
+from losslens.plot import save
 from losslens.plot.constrained import constrained_figure
 from losslens.validation import InputError
 
@@ -16,8 +17,7 @@ def test_figure_has_path_solution_and_balanced_arrows(tmp_path):
     # −∇f equals the sum of the two weighted normals (same scale for all arrows)
     vec = [(a.xy[0] - a.xyann[0], a.xy[1] - a.xyann[1]) for a in arrows]
     assert abs(vec[0][0] - vec[1][0] - vec[2][0]) < 1e-6 and abs(vec[0][1] - vec[1][1] - vec[2][1]) < 1e-6
-    matplotlib.pyplot.close(fig)
-    out = constrained_figure(r, tmp_path / "c.png")
+    out = save(fig, tmp_path / "c.png")
     assert out.exists() and out.stat().st_size > 1000
 
 

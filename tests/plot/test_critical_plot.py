@@ -1,4 +1,3 @@
-import matplotlib.pyplot as plt
 import pytest
 
 from losslens import InputError, parse
@@ -20,15 +19,20 @@ def test_curve_marks_every_point_at_its_computed_position(risk):
     assert len(ax.texts) == len(r.points) and sorted(texts) == sorted({p.kind for p in r.points})
     for p in r.points:      # each annotation points at the computed coordinates
         assert any(abs(t.xy[0] - p.point[0]) < 1e-12 and abs(t.xy[1] - p.value) < 1e-12 for t in ax.texts)
-    plt.close(fig)
 
 
 def test_contour_and_surface_for_two_variables():
     obj = parse("saddle")
     r = find_critical_points(obj, time_budget=0.5)
-    for fig in (contour(obj, r), surface(obj, r), figure(obj, r)):
-        assert fig.axes
-        plt.close(fig)
+    (p,) = r.points
+    for fig in (contour(obj, r), figure(obj, r)):
+        ax = fig.axes[0]
+        assert ax.name == "rectilinear"
+        marks = [c.get_offsets().tolist() for c in ax.collections if c.get_label() == "saddle"]
+        assert marks == [[list(p.point)]]                             # the saddle drawn where it was computed
+    ax = surface(obj, r).axes[0]
+    assert ax.name == "3d" and ax.get_zlabel() == "f"
+    assert [c.get_label() for c in ax.collections if not c.get_label().startswith("_")] == ["saddle"]
 
 
 def test_wrong_dimension_is_an_input_error(risk):

@@ -1,4 +1,3 @@
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
@@ -50,4 +49,3 @@ def test_basin_maps(tmp_path, spec, box, layout):
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert any("min" in t for t in legend)
     assert save(fig, tmp_path / "b.png").stat().st_size > 1000
-    plt.close("all")

@@ -209,8 +209,14 @@ def test_fit_verdicts():
     pairs = [(0.1, 0.0), (0.5, 0.05), (1.0, 0.1), (1.5, 0.2), (2.0, 0.3), (2.2, 0.35)]
     rising = [_pt(l, i) for l, i in pairs]
     distinct, slope, intercept, lin_rmse, rho, p, scale, ec, pb_rmse, verdict, reason = _fit(rising)
-    assert verdict == "saddles_high_minima_low" and distinct == 6 and rho == pytest.approx(1.0) and slope > 0
-    assert "every minimum lies below every saddle" in reason and lin_rmse >= 0
+    assert verdict == "saddles_high_minima_low" and distinct == 6 and rho == pytest.approx(1.0)
+    assert "every minimum lies below every saddle" in reason
+    # the linear fit in closed form: slope = cov(ε, α) / var(ε), intercept = mean α − slope · mean ε
+    e, a = np.array([l for l, _ in pairs]), np.array([i for _, i in pairs])
+    want = ((e - e.mean()) @ (a - a.mean())) / ((e - e.mean()) @ (e - e.mean()))
+    assert slope == pytest.approx(want, rel=1e-12) and intercept == pytest.approx(a.mean() - want * e.mean(), rel=1e-12)
+    assert lin_rmse == pytest.approx(float(np.sqrt(np.mean((want * e + a.mean() - want * e.mean() - a) ** 2))), rel=1e-9)
+    assert lin_rmse > 0.005                                     # the points are not on a line
     # a point following α = α₀((ε − ε_c)/ε_c)^{3/2} exactly is fitted exactly
     exact = [_pt(e, 0.2 * max(0.0, (e - 0.5) / 0.5) ** 1.5) for e in (0.3, 0.6, 0.9, 1.2, 1.6, 2.0, 2.5)]
     exact = [CriticalPoint(**{**q.to_dict(), "negative": int(q.index > 0)}) for q in exact]

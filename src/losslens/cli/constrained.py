@@ -36,9 +36,10 @@ def constrained_cmd(
     start = parse_floats("--x0", x0) if x0 is not None else None
     r = solve_constrained(objective, st, method, x0=start, vars=vars, tol=tol, max_iter=max_iter)
     if plot:
+        from ..plot import save
         from ..plot.constrained import constrained_figure
 
-        constrained_figure(r, plot)
+        save(constrained_figure(r), plot)
     if json:
         emit_json(r)
         return

@@ -55,8 +55,9 @@ def gap_cmd(
         study = generalization_gap(lambda s: move(make_model(model, seed=s)), size_list, repeats=repeats,
                                    steps=steps, lr=lr, seed=seed, store=store, progress=advance, **user)
     if plot:
+        from ..plot import save
         from ..plot.training import gap_figure
-        gap_figure(study, plot)
+        save(gap_figure(study), plot)
     if json:
         emit_json({"model": model, **({} if data is None else choice.settings()), **study.to_dict()})
         return

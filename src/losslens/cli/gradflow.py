@@ -38,8 +38,9 @@ def gradflow_cmd(
     flow = gradient_flow(net, loss_fn, train_data, steps=steps, batch_size=batch_size,
                          optimizer=optimizer, lr=lr, seed=seed)
     if plot:
+        from ..plot import save
         from ..plot.training import gradflow_figure
-        gradflow_figure(flow, plot)
+        save(gradflow_figure(flow), plot)
     if json:
         emit_json({"model": model, **({} if data is None else choice.settings()), **flow.to_dict()})
         return

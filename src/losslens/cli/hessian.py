@@ -61,8 +61,9 @@ def hessian_cmd(
         if r.density is None:
             from ..validation import InputError
             raise InputError("--plot draws the spectral density: add --density")
+        from ..plot import save
         from ..plot.curvature import density_figure
-        density_figure(r, plot)
+        save(density_figure(r), plot)
     if json:
         emit_json({"model": model, "checkpoint": checkpoint, "n": obj.n, "samples": obj.num_samples,
                    **choice.settings(), "streamed": obj.streaming, **r.to_dict()})

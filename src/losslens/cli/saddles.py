@@ -119,7 +119,7 @@ def _network_table(net) -> None:
     console.print(t)
     console.print(f"{sum(p.converged for p in net.points)}/{len(net.points)} searches reached |grad| <= tol = "
                   f"{net.rtol:g} x gradient scale {net.gradient_scale:.3g} = {net.tol:.2g}; index counts eigenvalues "
-                  f"below -{net.zero_tol:g} x max|eigenvalue|")
+                  f"below -{net.zero_tol:.2g} x max(1, max|eigenvalue|)")
     if net.slope is not None:
         pb = ("" if net.pb_scale is None else f"; Pennington-Bahri index = {net.pb_scale:.3g}·max(0, loss − "
               f"{net.pb_eps_c:.3g})^1.5, rms {net.pb_rmse:.2g}")

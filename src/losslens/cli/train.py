@@ -51,11 +51,13 @@ def train_cmd(
                     optimizer=optimizer, lr=lr, seed=seed, eval_every=eval_every, curvature_at=at,
                     checkpoint=checkpoint, checkpoint_every=checkpoint_every, progress=advance)
     if plot:
+        from ..plot import save
         from ..plot.training import training_figure
-        training_figure(run, plot)
+        save(training_figure(run), plot)
     if plot_hessian and run.curvature:
+        from ..plot import save
         from ..plot.curvature import eigenvalues_over_training_figure
-        eigenvalues_over_training_figure(run, plot_hessian)
+        save(eigenvalues_over_training_figure(run), plot_hessian)
     if json:
         emit_json({"model": model, **({} if data is None else choice.settings()), **run.to_dict()})
         return

@@ -24,6 +24,7 @@ from ..objective import AnalyticObjective, Box
 from ..relations import conjunction, names_of, to_inequalities
 from ..results import Result
 from ..validation import InputError, check_float, check_int
+from . import _interval as I
 from .prove import (CONCAVE, AFFINE, Proof, composition_curvature, prove_composition, prove_interval_hessian,
                     prove_interval_whole, prove_symbolic_hessian)
 from .refute import JensenWitness, search_jensen
@@ -152,7 +153,8 @@ def check_convexity(objective, box=None, *, vars=None, where=None, time_budget: 
     samples = check_int("samples", samples, lo=16, hi=1 << 20)
     expr = obj.expression
     region = Region.of(expr, box, where_conditions(where, expr.variables))
-    return _check(obj, region, t0, time_budget, seed, samples)
+    with I.precision():          # interval proofs at losslens.interval.PREC bits, whatever the caller's mpmath
+        return _check(obj, region, t0, time_budget, seed, samples)
 
 
 SAFETY_GRACE = 1.0     # seconds a symbolic step may run past the time budget before the safety net interrupts it

@@ -62,9 +62,7 @@ def verify_jensen(f: sympy.Expr, region: Region, a, b, lam: float, sign: int = 1
     b = tuple(float(u) for u in b)
     if not (0.0 < lam < 1.0) or not region.contains_segment(a, b):
         return None
-    old = iv.prec
-    iv.prec = VERIFY_PREC
-    try:
+    with I.precision(VERIFY_PREC):
         L = iv.mpf(lam)
         fa = I.evaluate(f, region.point_env(a))
         fb = I.evaluate(f, region.point_env(b))
@@ -74,15 +72,11 @@ def verify_jensen(f: sympy.Expr, region: Region, a, b, lam: float, sign: int = 1
         if not (I.is_finite(gap) and gap.a > 0):
             return None
         return float(gap.a), float(fa.mid), float(fb.mid), float(fm.mid)
-    finally:
-        iv.prec = old
 
 
 def verify_negative_curvature(H: sympy.Matrix, region: Region, x, v) -> float | None:
     """Proved upper bound (< 0) of vᵀ∇²f(x)v / |v|², or None: a proof that ∇²f(x) is not PSD at x."""
-    old = iv.prec
-    iv.prec = VERIFY_PREC
-    try:
+    with I.precision(VERIFY_PREC):
         env = region.point_env(x)
         n = len(x)
         q = iv.mpf(0)
@@ -93,8 +87,6 @@ def verify_negative_curvature(H: sympy.Matrix, region: Region, x, v) -> float | 
         nv = sum(iv.mpf(float(u)) ** 2 for u in v)
         r = q / nv
         return float(r.b) if I.is_finite(r) and r.b < 0 else None
-    finally:
-        iv.prec = old
 
 
 def _finite_rows(obj, X: torch.Tensor, sign: int) -> tuple[torch.Tensor, torch.Tensor]:

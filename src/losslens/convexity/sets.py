@@ -331,9 +331,7 @@ def _verify_set_witness(spec, a, b, lam) -> SetWitness | None:
         return None
     if not any(_part_state(spec, p, b, True) is True for p in spec.parts):
         return None
-    old = iv.prec
-    iv.prec = 113
-    try:
+    with I.precision(113):
         L = iv.mpf(lam)
         mix = [L * iv.mpf(u) + (1 - L) * iv.mpf(v) for u, v in zip(a, b)]
         viol = []
@@ -350,8 +348,6 @@ def _verify_set_witness(spec, a, b, lam) -> SetWitness | None:
             viol.append(best)
         mid = tuple(float(u.mid) for u in mix)
         return SetWitness(tuple(a), tuple(b), lam, mid, min(viol))
-    finally:
-        iv.prec = old
 
 
 def check_set(spec, *, vars=None, at=None, time_budget: float = 10.0, seed: int = 0) -> SetConvexity:

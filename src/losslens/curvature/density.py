@@ -37,7 +37,8 @@ import torch
 
 from ..results import Result
 from ..validation import InputError, check_float, check_int
-from .lanczos import _ritz, default_tol
+from ..tolerances import default_tol
+from .lanczos import _ritz
 from .memory import refuse, resolve_budget
 from .operator import as_operator
 

@@ -45,6 +45,7 @@ import torch
 from scipy.linalg import eigh_tridiagonal
 
 from ..results import Result
+from ..tolerances import default_tol
 from ..validation import InputError, check_float, check_int
 from .memory import check_basis_dtype, refuse, resolve_budget
 from .operator import as_operator
@@ -97,11 +98,6 @@ class LanczosResult(Result):
         d = super().to_dict()
         d.pop("top_vectors"), d.pop("bottom_vectors")
         return d
-
-
-def default_tol(dtype: torch.dtype) -> float:
-    """sqrt(machine epsilon) of the products' dtype: 1.5e-8 (float64), 3.5e-4 (float32)."""
-    return math.sqrt(torch.finfo(dtype).eps)
 
 
 def _ritz(alpha: list[float], beta: list[float]) -> tuple[np.ndarray, np.ndarray]:

@@ -32,9 +32,10 @@ import torch
 
 from ..objective import Objective
 from ..results import Result
+from ..tolerances import default_tol, zero_threshold
 from ..validation import check_float, check_int
 from .density import SpectralDensity, spectral_density
-from .lanczos import LanczosResult, default_tol, lanczos
+from .lanczos import LanczosResult, lanczos
 from .operator import as_operator
 from .trace import TraceEstimate, hutch_plus_plus
 
@@ -76,7 +77,7 @@ def classify_curvature(eigen: LanczosResult, *, tol: float, value: float, gradie
                        grad_tol: float) -> tuple[str, str, str, float, float]:
     """(kind, curvature, reason, zero_tol, negative_ratio) from a Lanczos run and the gradient norm."""
     lmax, lmin = eigen.lambda_max, eigen.lambda_min
-    zero_tol = tol * max(1.0, float(eigen.ritz_values.abs().max()))
+    zero_tol = float(zero_threshold(torch.as_tensor(eigen.ritz_values), tol))
     ratio = abs(lmin) / lmax if lmin < 0 < lmax else 0.0
     # the sign question needs only the smallest Ritz value (the flat test only the largest) to have converged
     bottom_ok = bool(eigen.bottom_converged[0]) if len(eigen.bottom_converged) else False

@@ -28,7 +28,8 @@ from typing import Any, Callable
 
 import torch
 
-from ..classify import classify_point, default_tol
+from ..classify import classify_point
+from ..tolerances import default_tol
 from ..objective import Box, Objective
 from ..results import Result, jsonable
 from ..storage import CorruptFile, load_torch_bytes, read_sealed, write_torch

@@ -50,6 +50,7 @@ from typing import Any
 
 import torch
 
+from ..tolerances import zero_threshold
 from ..validation import InputError, check_choice, check_float, check_int
 from .batch import hessians
 
@@ -273,7 +274,7 @@ class Stepper:
         bad = ~torch.isfinite(H).all(dim=2).all(dim=1, keepdim=True)   # such rows get a non-finite step
         eye = torch.eye(X.shape[1], dtype=X.dtype).expand_as(H)
         lam, V = torch.linalg.eigh(torch.where(bad[:, :, None], eye, H))
-        zeta = math.sqrt(torch.finfo(X.dtype).eps) * lam.abs().amax(dim=1, keepdim=True).clamp(min=1.0)
+        zeta = zero_threshold(lam)[:, None]
         if self.s.method == "newton":
             d = lam + self.s.damping
         else:  # saddle-free: |λ|, floored at the damping μ

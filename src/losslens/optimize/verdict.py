@@ -52,6 +52,7 @@ import torch
 
 from ..objective import Box, Objective
 from ..results import Result
+from ..tolerances import zero_threshold
 from .batch import values_and_grads
 
 VERDICTS = ("converged", "stalled_at_saddle", "stalled_at_max", "vanishing_gradient", "plateau", "oscillating",
@@ -169,7 +170,7 @@ def _curvature(objective: Objective, x: torch.Tensor, g: torch.Tensor):
     if not torch.isfinite(H).all():
         return None
     lam, V = torch.linalg.eigh(H)
-    zeta = math.sqrt(torch.finfo(x.dtype).eps) * max(1.0, float(lam.abs().max()))
+    zeta = float(zero_threshold(lam))
     inv = torch.where(lam.abs() > zeta, 1.0 / torch.where(lam == 0, torch.ones_like(lam), lam), torch.zeros_like(lam))
     singular = bool((lam.abs() <= zeta).any())
     dist = float(torch.linalg.vector_norm(V @ (inv * (V.T @ g))))

@@ -1,15 +1,33 @@
-"""matplotlib figures, one module per figure family. Figures are built from result objects, never recomputed here."""
+"""matplotlib figures, one module per figure family. Figures are built from result objects, never recomputed here.
+
+Every figure function returns a :class:`matplotlib.figure.Figure`; :func:`save` writes one to a file. Figures are
+made by :func:`new_figure` (a ``Figure`` with an Agg canvas attached), not by pyplot: importing or using this package
+never selects a matplotlib backend, so the user's backend (and any open pyplot windows) stay as they were, and
+saving works on a machine without a screen. A returned figure can be shown in a notebook (its repr) or saved.
+"""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
-import matplotlib
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")  # files only: no screen is assumed
-
-from ..validation import InputError  # noqa: E402
+from ..validation import InputError
 
 FORMATS = ("png", "svg", "pdf")
+
+
+def new_figure(**kwargs) -> Figure:
+    """A :class:`~matplotlib.figure.Figure` (``kwargs`` as for it, e.g. ``figsize``) drawn by an Agg canvas.
+
+    >>> fig = new_figure(figsize=(2, 1)); ax = fig.subplots()
+    >>> type(fig.canvas).__name__
+    'FigureCanvasAgg'
+    """
+    fig = Figure(**kwargs)
+    FigureCanvasAgg(fig)
+    return fig
 
 
 def tag_axes(fig) -> None:
@@ -21,17 +39,22 @@ def tag_axes(fig) -> None:
         ax.yaxis.label.set_gid(f"ax{i}-ylabel")
 
 
-def save(fig, path) -> Path:
-    """Save ``fig`` to ``path`` (png, svg or pdf by suffix) and close it."""
-    import matplotlib.pyplot as plt
+def _release(fig) -> None:
+    """Drop a figure that pyplot manages (made outside this package); figures of :func:`new_figure` need nothing."""
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is not None:
+        pyplot.close(fig)
 
+
+def save(fig, path) -> Path:
+    """Save ``fig`` to ``path`` (png, svg or pdf by suffix) and release it; returns the path."""
     path = Path(path)
     suffix = path.suffix.lower().lstrip(".")
     if suffix not in FORMATS:
-        plt.close(fig)
+        _release(fig)
         raise InputError(f"plot file {str(path)!r} must end in .png, .svg or .pdf")
     path.parent.mkdir(parents=True, exist_ok=True)
     tag_axes(fig)
     fig.savefig(path, dpi=120, bbox_inches="tight")
-    plt.close(fig)
+    _release(fig)
     return path

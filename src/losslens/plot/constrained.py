@@ -7,13 +7,12 @@ import torch
 
 from ..optimize.kkt import jacobian
 from ..validation import InputError
-from . import save
+from . import new_figure
 
 
-def constrained_figure(result, path=None, *, resolution: int = 200):
-    """Draw ``result`` (a :class:`~losslens.optimize.constrained.ConstrainedResult`); save to ``path`` if given
-    (returns the path), else return the figure."""
-    import matplotlib.pyplot as plt
+def constrained_figure(result, *, resolution: int = 200):
+    """The figure of ``result`` (a :class:`~losslens.optimize.constrained.ConstrainedResult`): level sets of f,
+    the feasible set, the path and the solution (save it with :func:`losslens.plot.save`)."""
 
     from ..optimize.constraints import make_problem
 
@@ -30,7 +29,8 @@ def constrained_figure(result, path=None, *, resolution: int = 200):
     X, Y = torch.meshgrid(gx, gy, indexing="xy")
     grid = torch.stack([X.reshape(-1), Y.reshape(-1)], 1)
     F = problem.objective.values(grid).reshape(X.shape)
-    fig, ax = plt.subplots(figsize=(6.4, 5.6))
+    fig = new_figure(figsize=(6.4, 5.6))
+    ax = fig.subplots()
     finite = F[torch.isfinite(F)]
     if finite.numel():
         levels = torch.quantile(finite, torch.linspace(0.0, 1.0, 25, dtype=torch.float64)).unique()
@@ -75,4 +75,4 @@ def constrained_figure(result, path=None, *, resolution: int = 200):
     ax.set_title(f"{result.objective}: {result.verdict}, f = {result.value:.6g}", fontsize=10)
     ax.legend(loc="best", fontsize=8)
     ax.set_aspect("auto")
-    return save(fig, path) if path is not None else fig
+    return fig

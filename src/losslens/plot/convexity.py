@@ -8,6 +8,7 @@ import torch
 
 from ..objective import AnalyticObjective, Box
 from ..validation import InputError
+from . import new_figure
 
 
 def _grid_1d(obj: AnalyticObjective, lo: float, hi: float, m: int = 400):
@@ -56,7 +57,6 @@ def epigraph_axes(ax, obj: AnalyticObjective, lo: float, hi: float):
 
 def function_figure(obj: AnalyticObjective, result, box: Box | None = None):
     """1-D: chord figure (with the witness chord when not convex) beside the epigraph."""
-    import matplotlib.pyplot as plt
 
     _check_dims(obj, 1, "the chord figure")
     w = getattr(result, "witness", None)
@@ -68,7 +68,8 @@ def function_figure(obj: AnalyticObjective, result, box: Box | None = None):
     else:
         lo, hi = -2.0, 2.0
     a, b, lam = (w.a[0], w.b[0], w.lam) if w is not None else (lo + 0.2 * (hi - lo), hi - 0.2 * (hi - lo), 0.5)
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+    fig = new_figure(figsize=(10, 4))
+    ax1, ax2 = fig.subplots(1, 2)
     chord_axes(ax1, obj, a, b, lo, hi, lam)
     verdict = getattr(result, "verdict", None)
     if verdict is None:       # a local-convexity result: shade the proved interval
@@ -86,11 +87,11 @@ def function_figure(obj: AnalyticObjective, result, box: Box | None = None):
 
 def sublevel_figure(obj: AnalyticObjective, box: Box, levels=None, result=None):
     """2-D: contours of f (the boundaries of sublevel sets {f <= c}), with a witness segment if one is given."""
-    import matplotlib.pyplot as plt
 
     _check_dims(obj, 2, "the sublevel-set figure")
     X, Y, Z = _grid_2d(lambda P: obj.values(P), box)
-    fig, ax = plt.subplots(figsize=(5.5, 5))
+    fig = new_figure(figsize=(5.5, 5))
+    ax = fig.subplots()
     cs = ax.contour(X, Y, Z, levels=levels if levels is not None else 15, cmap="viridis")
     ax.clabel(cs, fontsize=7)
     w = getattr(result, "witness", None)
@@ -104,7 +105,6 @@ def sublevel_figure(obj: AnalyticObjective, box: Box, levels=None, result=None):
 
 def set_figure(spec, result, box: Box | None = None):
     """2-D set shaded (float membership on a grid, for drawing) with the witness segment a–b and its mix point."""
-    import matplotlib.pyplot as plt
 
     from ..convexity.sets import _inside_numeric, _torch_fns
 
@@ -119,7 +119,8 @@ def set_figure(spec, result, box: Box | None = None):
         box = Box(tuple(v - r for v in c), tuple(v + r for v in c))
     exprs = _torch_fns(spec)
     X, Y, Z = _grid_2d(lambda P: _inside_numeric(exprs, P).to(torch.float64), box)
-    fig, ax = plt.subplots(figsize=(5.5, 5))
+    fig = new_figure(figsize=(5.5, 5))
+    ax = fig.subplots()
     ax.contourf(X, Y, Z, levels=[0.5, 1.5], colors=["C0"], alpha=0.35)
     ax.contour(X, Y, Z, levels=[0.5], colors=["C0"], linewidths=1)
     if w is not None:

@@ -10,12 +10,12 @@ The objective is evaluated here only to draw the landscape; the points and kinds
 """
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
 from ..objective import Objective
 from ..validation import InputError
+from . import new_figure
 
 STYLE = {"min": ("o", "C2"), "max": ("^", "C3"), "saddle": ("X", "C1"), "degenerate": ("D", "C4")}
 GLOBAL = ("*", "gold")
@@ -48,7 +48,8 @@ def curve(objective: Objective, result, title: str | None = None):
     """f(x) over the box, each critical point marked and annotated with its kind; the global minimum starred."""
     _check(objective, 1, "a curve")
     (xs,), v = _grid(objective, result.box, 600)
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig = new_figure(figsize=(6, 4))
+    ax = fig.subplots()
     ax.plot(xs, v, color="C0", label=f"f(x) = {result.expression}")
     for p in result.points:
         marker, color = STYLE[p.kind]
@@ -81,7 +82,8 @@ def contour(objective: Objective, result, title: str | None = None, levels: int 
     """Contour lines of f over the box with the critical points by kind; the global minimum starred."""
     _check(objective, 2, "a contour plot")
     (X, Y), V = _grid(objective, result.box, 200)
-    fig, ax = plt.subplots(figsize=(6, 5))
+    fig = new_figure(figsize=(6, 5))
+    ax = fig.subplots()
     finite = V[np.isfinite(V)]
     if finite.size:
         qs = np.unique(np.quantile(finite, np.linspace(0, 1, levels)))
@@ -102,7 +104,7 @@ def surface(objective: Objective, result, title: str | None = None):
     """3-D wireframe of f over the box with the critical points on the surface."""
     _check(objective, 2, "a surface plot")
     (X, Y), V = _grid(objective, result.box, 41)
-    fig = plt.figure(figsize=(6, 5))
+    fig = new_figure(figsize=(6, 5))
     ax = fig.add_subplot(111, projection="3d")
     ax.plot_wireframe(X, Y, V, rstride=2, cstride=2, color="C0", linewidth=0.6)
     _points_legend(ax, result, lambda p: ([p.point[0]], [p.point[1]], [p.value]))

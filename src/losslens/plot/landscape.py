@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from ..validation import InputError
-from . import save
+from . import new_figure, save
 
 KINDS = ("contour", "filled", "surface")
 
@@ -61,11 +61,11 @@ def _axis_names(d) -> list[str]:
 
 def line_figure(landscape, title: str | None = None):
     """f along a 1-D landscape."""
-    import matplotlib.pyplot as plt
 
     if landscape.values.dim() != 1:
         raise InputError(f"a line figure needs a 1-D landscape, got shape {tuple(landscape.values.shape)}")
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig = new_figure(figsize=(6, 4))
+    ax = fig.subplots()
     ax.plot(landscape.axes[0].numpy(), landscape.values.to(torch.float64).numpy(), lw=1.5)
     _labels(ax, landscape)
     ax.set_ylabel("f")
@@ -80,19 +80,19 @@ def contour_figure(landscape, kind: str = "contour", log: bool = True, title: st
     ``log``: levels spaced in log(f − min f) (see :func:`log_levels`); ``trajectory``: [T, 2] coordinates to draw
     on the plane (e.g. ``directions.info["coordinates"]`` of a PCA plane).
     """
-    import matplotlib.pyplot as plt
 
     if kind not in KINDS:
         raise InputError(f"kind == {kind!r}, must be one of {', '.join(map(repr, KINDS))}")
     A, B, Z = _grid(landscape)
     levels = log_levels(Z) if log else 30
     if kind == "surface":
-        fig = plt.figure(figsize=(7, 5.5))
+        fig = new_figure(figsize=(7, 5.5))
         ax = fig.add_subplot(projection="3d")
         ax.plot_surface(A, B, np.where(np.isfinite(Z), Z, np.nan), cmap="viridis", linewidth=0, antialiased=True)
         ax.set_zlabel("f")
     else:
-        fig, ax = plt.subplots(figsize=(6, 5))
+        fig = new_figure(figsize=(6, 5))
+        ax = fig.subplots()
         draw = ax.contourf if kind == "filled" else ax.contour
         cs = draw(A, B, Z, levels=levels, cmap="viridis")
         fig.colorbar(cs, ax=ax, label="f")

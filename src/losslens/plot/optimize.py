@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from typing import Sequence
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
 from ..objective import Objective
+from . import new_figure
 
 COLORS = ["#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 LANDSCAPE = "#1f77b4"
@@ -54,7 +54,8 @@ def trajectories(runs: Sequence, objective: Objective, labels: Sequence[str] | N
     """One axes with every run of ``runs`` over the landscape of ``objective``; returns the figure."""
     runs = list(runs)
     labels = list(labels) if labels is not None else [None] * len(runs)
-    fig, ax = plt.subplots(figsize=(6, 5))
+    fig = new_figure(figsize=(6, 5))
+    ax = fig.subplots()
     n = objective.n
     if n == 2:
         lo, hi = _view(runs, objective)
@@ -87,7 +88,8 @@ def curves(runs: Sequence, labels: Sequence[str] | None = None, title: str | Non
     """f (and the recorded risk, dashed) and ‖∇f‖ (log scale) against the step; returns the figure."""
     runs = list(runs)
     labels = list(labels) if labels is not None else [None] * len(runs)
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
+    fig = new_figure(figsize=(10, 4))
+    a1, a2 = fig.subplots(1, 2)
     for i, (r, name) in enumerate(zip(runs, labels)):
         c = COLORS[i % len(COLORS)]
         a1.plot(r.values.numpy(), "-", color=c, label=f"{name or r.settings['method']}: f")
@@ -120,7 +122,8 @@ def basin_map(bmap, objective: Objective, title: str | None = None):
     idx = np.vectorize(code.get)(labels) if len(labels) else labels
     from matplotlib.colors import ListedColormap
     cmap = ListedColormap([c for _, _, c in cats])
-    fig, ax = plt.subplots(figsize=(6.5, 5))
+    fig = new_figure(figsize=(6.5, 5))
+    ax = fig.subplots()
     box = bmap.box
     if bmap.grid is not None and objective.n == 2:
         g = bmap.grid

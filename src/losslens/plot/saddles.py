@@ -5,6 +5,8 @@ import math
 
 import numpy as np
 
+from . import new_figure
+
 
 def _series(rows, attr):
     pts = [(r.n, getattr(r, attr)) for r in rows if getattr(r, attr) is not None and math.isfinite(getattr(r, attr))]
@@ -14,9 +16,9 @@ def _series(rows, attr):
 def probability_figure(exp, against: str = "n"):
     """ln P(H ≻ 0) vs ``n`` (``against="n"``) or vs ``n²``: Monte Carlo (with exact binomial intervals), rare-event
     estimates (intervals), exact GOE values, the Dean–Majumdar asymptote −θ n² and the naive −n ln 2."""
-    import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig = new_figure(figsize=(6, 4))
+    ax = fig.subplots()
     xf = (lambda n: n * n) if against == "n2" else (lambda n: n)
     rows = exp.rows
     n = np.array([r.n for r in rows], dtype=float)
@@ -48,9 +50,9 @@ def probability_figure(exp, against: str = "n"):
 
 def index_loss_figure(res):
     """Index (fraction of negative Hessian eigenvalues) against loss at the critical points found, with the fit."""
-    import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig = new_figure(figsize=(6, 4))
+    ax = fig.subplots()
     good = [p for p in res.points if p.converged]
     bad = [p for p in res.points if not p.converged]
     for family, color, name in (("reduced", "#1f4e99", "critical points (reduced-network starts)"),

@@ -1,16 +1,17 @@
 """Training figures: train vs test curves, gradient flow per layer, generalisation gap vs training-set size."""
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import NullFormatter
 
-from . import save
+from . import new_figure
 
 
-def training_figure(run, path):
+def training_figure(run):
     """Train and test loss (left) and accuracy (right) against the step, from a :class:`TrainingRun`."""
     h = run.history
-    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig = new_figure(figsize=(10, 3.8))
+    a, b = fig.subplots(1, 2)
     steps = h.get("step", [])
     a.plot(steps, h.get("train_loss", []), label="training loss (empirical risk)")
     if any(v is not None for v in h.get("test_loss", [])):
@@ -27,14 +28,15 @@ def training_figure(run, path):
         b.set_ylabel("accuracy")
         b.legend(fontsize=8)
     fig.suptitle(f"{run.verdict}: {run.reason}", fontsize=9)
-    return save(fig, path)
+    return fig
 
 
-def gradflow_figure(flow, path, names=None):
+def gradflow_figure(flow, names=None):
     """Median and range over steps of the RMS gradient of each layer (log scale), input layer on the left.
     ``names``: tick labels per layer (default: the layers' module names)."""
     norms = flow.norms.numpy()
-    fig, ax = plt.subplots(figsize=(max(5.0, 0.6 * len(flow.layers) + 2), 3.8))
+    fig = new_figure(figsize=(max(5.0, 0.6 * len(flow.layers) + 2), 3.8))
+    ax = fig.subplots()
     x = np.arange(len(flow.layers))
     med = np.median(norms, 0)
     ax.fill_between(x, norms.min(0), norms.max(0), alpha=0.25, label="min-max over steps")
@@ -44,14 +46,15 @@ def gradflow_figure(flow, path, names=None):
     ax.set_ylabel("RMS gradient per parameter")
     ax.set_title(f"Gradient flow: {flow.verdict} (first/last = {flow.ratio:.3g})")
     ax.legend(fontsize=8)
-    return save(fig, path)
+    return fig
 
 
-def gap_figure(study, path):
+def gap_figure(study):
     """Left: training and test error (± one std over repeats) on a linear axis from 0. Right: the positive gaps on
     log-log axes with the fitted power law (a gap <= 0 cannot be drawn on a log axis and is left out of the fit)."""
     N = np.array(study.sizes, dtype=float)
-    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig = new_figure(figsize=(10, 3.8))
+    a, b = fig.subplots(1, 2)
     a.errorbar(N, study.train_error, yerr=study.train_error_std, fmt="o-", capsize=3, label="training error")
     a.errorbar(N, study.test_error, yerr=study.test_error_std, fmt="s-", capsize=3, label="test error")
     a.set_xscale("log")
@@ -70,9 +73,9 @@ def gap_figure(study, path):
     b.set_yscale("log")
     for ax in (a, b):     # ticks at the sizes themselves: minor labels (3×10², 4×10², ...) collide on a short axis
         ax.set_xticks(N, [str(int(n)) for n in N])
-        ax.xaxis.set_minor_formatter(plt.NullFormatter())
-    b.yaxis.set_minor_formatter(plt.NullFormatter())
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    b.yaxis.set_minor_formatter(NullFormatter())
     b.set(xlabel="training-set size N", ylabel="error gap", title=f"gap: {study.verdict.replace('_', ' ')}")
     b.legend(fontsize=8)
     fig.tight_layout()
-    return save(fig, path)
+    return fig

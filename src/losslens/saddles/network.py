@@ -43,8 +43,9 @@ points come from two families of starts:
 
 A point counts as critical when ``‖∇f(x)‖ ≤ tol = rtol · G``, ``G`` the median ‖∇f‖ at the random initialisations
 (the gradient scale of the problem), ``rtol = 1e-8`` by default. **Index** from the dense Hessian (``eigvalsh``):
-eigenvalues with ``|λ| ≤ zero_tol · max|λ|`` (``zero_tol = 1e-9``, ~10⁴ times the eigensolver's error
-``n·ε·‖H‖``) count as zero; ``index = negative / n``; ``min_abs_eigenvalue`` shows the margin.
+eigenvalues with ``|λ| ≤ zero_tol · max(1, max|λ|)`` (``zero_tol = sqrt(ε)`` of float64, 1.5e-8: the one
+zero-eigenvalue rule of :mod:`losslens.tolerances`, ~10⁵ times the eigensolver's error ``n·ε·‖H‖``) count as zero;
+``index = negative / n``; ``min_abs_eigenvalue`` shows the margin.
 
 **Fit and verdict** over the distinct converged points (same loss to 1e-9 relative and same index count as one):
 linear fit ``index ≈ slope·loss + intercept``, Spearman's ρ, and the Pennington–Bahri form
@@ -64,11 +65,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..newton_step import newton_step
 from ..objective import Objective
 from ..results import Result
+from ..tolerances import default_tol, zero_eigenvalues
 from ..validation import InputError, check_choice, check_float, check_int
 
-ZERO_TOL = 1e-9
+ZERO_TOL = default_tol(torch.float64)     # the relative tolerance of the zero-eigenvalue rule
 
 
 @dataclass(frozen=True)
@@ -201,10 +204,10 @@ def dense_hessian(obj: Objective, x: torch.Tensor) -> torch.Tensor:
 
 def point_index(obj: Objective, x: torch.Tensor, zero_tol: float = ZERO_TOL, hessian: torch.Tensor | None = None
                 ) -> tuple[int, int, float, float, float]:
-    """(negative, zero, λ_min, λ_max, min|λ|) of the dense Hessian at ``x``; |λ| <= zero_tol·max|λ| is zero."""
+    """(negative, zero, λ_min, λ_max, min|λ|) of the dense Hessian at ``x``; |λ| <= zero_tol·max(1, max|λ|) is
+    zero (:func:`losslens.tolerances.zero_eigenvalues`)."""
     ev = torch.linalg.eigvalsh(dense_hessian(obj, x) if hessian is None else hessian)
-    scale = float(ev.abs().max())
-    zero = ev.abs() <= zero_tol * max(scale, 1e-300)
+    zero = zero_eigenvalues(ev, zero_tol)
     return (int(((ev < 0) & ~zero).sum()), int(zero.sum()), float(ev[0]), float(ev[-1]), float(ev.abs().min()))
 
 
@@ -242,15 +245,12 @@ def newton_dense(obj: Objective, x0: torch.Tensor, tol: float, max_iter: int = 1
                 return Search(x, False, "stalled", gn, it, hessians, 0)
         lam, Q = torch.linalg.eigh(dense_hessian(obj, x))
         hessians += 1
-        c = Q.T @ g
         scale = float(lam.abs().max()) or 1.0
-        kept = lam.abs() > 1e-12 * scale       # with μ = 0: the pseudo-inverse drops (numerically) zero λ
-        while True:
+        while True:      # with μ = 0 the pseudo-inverse drops (numerically) zero λ: |λ| <= 10⁻¹² max|λ|
             if target == "any":
-                gain = torch.where(kept, lam / (lam ** 2 + mu * scale ** 2), 0.0)
+                d = newton_step(lam, Q, g, mu * scale ** 2, drop=1e-12)
             else:
-                gain = torch.where(kept, 1 / (lam.abs() + mu * scale), 0.0)
-            d = -Q @ (gain * c)
+                d = newton_step(lam, Q, g, mu * scale, kind="saddle-free", drop=1e-12)
             fn, gx = obj.value_and_grad(x + d)
             fn = float(fn)
             if target == "any":

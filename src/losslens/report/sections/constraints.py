@@ -35,13 +35,14 @@ def kkt_ok(n: dict) -> bool:
 
 
 def _lagrangian(ctx: Context) -> Claim:
+    from ...plot import save
     from ...plot.constrained import constrained_figure
 
     r = solve_constrained(OBJECTIVE, CONSTRAINTS, "alm", x0=[2.0, 2.0])
     ex = exact_kkt()
     path, fig = ctx.figure_path("constrained-kkt", "Contours, the feasible set, the iterates and the solution with "
                                 "the constraint normals and the objective gradient")
-    constrained_figure(r, path)
+    save(constrained_figure(r), path)
     kkt = r.kkt.to_dict()
     return claim(
         "constraints.kkt",

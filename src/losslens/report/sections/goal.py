@@ -64,13 +64,14 @@ def curves_ok(n: dict) -> bool:
 
 
 def _digits_curves(ctx: Context) -> Claim:
+    from ...plot import save
     from ...plot.training import training_figure
     from ._network import trained
 
     run = trained("digits-mlp", 150 if ctx.quick else 1500, ctx.seed)
     h = run.history
     path, fig = ctx.figure_path("goal-digits-curves", "Training and test loss and accuracy of the digits MLP")
-    training_figure(run, path)
+    save(training_figure(run), path)
     return claim(
         "goal.curves",
         "Training error and generalization error are different things: the digits MLP fits its training set "
@@ -138,6 +139,7 @@ def gap_ok(n: dict) -> bool | None:
 
 def _gap(ctx: Context) -> Claim:
     from ...diagnose.gap import generalization_gap
+    from ...plot import save
     from ...plot.training import gap_figure
     from ...zoo import make_model
 
@@ -147,7 +149,7 @@ def _gap(ctx: Context) -> Claim:
                                steps=steps, seed=ctx.seed)
     path, fig = ctx.figure_path("goal-gap", "Training and test error against training-set size, and the gap with "
                                 "its fitted rate beside N^(−1/2)")
-    gap_figure(study, path)
+    save(gap_figure(study), path)
     return claim(
         "goal.gap",
         "As the training set grows, training error approaches generalization error: the gap falls like N^(−a) with "

@@ -89,6 +89,7 @@ def _gradient_flow(ctx: Context) -> Claim:
 
     from ...datasets import digits
     from ...diagnose.gradflow import gradient_flow
+    from ...plot import save
     from ...plot.training import gradflow_figure
     from ...zoo import make_model
 
@@ -100,7 +101,7 @@ def _gradient_flow(ctx: Context) -> Claim:
         flows[name] = gradient_flow(model, nn.CrossEntropyLoss(), split.train, steps=steps, seed=ctx.seed)
         title = "8 sigmoid hidden layers" if name == "digits-deep-sigmoid" else "2 ReLU hidden layers"
         path, fig = ctx.figure_path(f"gradflow-{name}", f"Per-layer gradient norms of the MLP with {title}")
-        gradflow_figure(flows[name], path, layer_names(model))
+        save(gradflow_figure(flows[name], layer_names(model)), path)
         figs.append(fig)
     sig, relu = flows["digits-deep-sigmoid"], flows["digits-mlp"]
     return claim(

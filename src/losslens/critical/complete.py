@@ -1,0 +1,108 @@
+"""Stage 7: completeness by interval branch-and-bound (``n <= MAX_COMPLETE_N``).
+
+Over the box ``B``, sub-boxes ``X`` are taken from a stack: ``X`` is discarded when an outward-rounded enclosure of
+some ``g_i = ∂f/∂x_i`` over ``X`` excludes 0, or when Krawczyk gives ``K(X) ∩ X = ∅``
+(:mod:`losslens.critical.certificate`); it is accounted for when ``K(X) ⊂ int X`` and the one zero in it is a reported
+point (a zero not yet reported is handed to ``on_new``, refined and added); else it is bisected along its widest
+relative side. Sub-boxes wholly outside the natural domain of ``f`` are skipped and their volume reported.
+Completeness holds only when every sub-box was settled this way within ``max_boxes`` sub-boxes (work) and before
+the ``deadline`` (safety net).
+"""
+from __future__ import annotations
+
+import time
+from typing import Callable, Sequence
+
+import mpmath
+import numpy as np
+from mpmath import iv
+
+from .. import interval as I
+from ..objective import Box
+from .certificate import krawczyk
+from .limits import MAX_BOXES
+from .symbolic import Symbolic
+
+
+def _in_box(p: Sequence[float], X: list) -> bool:
+    return all(x.a <= v <= x.b for v, x in zip(p, X))
+
+
+def _cert_inside(cert_box, X) -> bool:
+    return cert_box is not None and all(x.a <= a and b <= x.b for (a, b), x in zip(cert_box, X))
+
+
+def _meets(cert_box, X) -> bool:
+    return all(a <= x.b and x.a <= b for (a, b), x in zip(cert_box, X))
+
+
+def _hull(cert_box, X) -> list:
+    return [iv.mpf([min(mpmath.mpf(a), x.a), max(mpmath.mpf(b), x.b)]) for (a, b), x in zip(cert_box, X)]
+
+
+def prove_complete(sym: Symbolic, box: Box, known: list, deadline: float, on_new: Callable,
+                   min_width: float = 1e-10, max_boxes: int = None):
+    """Branch-and-bound showing that ∇f has no zero in ``box`` besides the certified points ``known``.
+
+    ``known``: list of (point, certificate box or None). ``on_new(x)`` is called with the midpoint of a sub-box
+    proved to hold exactly one zero that no known certificate covers; it returns (point, certificate box) or None.
+    Returns a dict: proved, reason, boxes, unresolved (list of boxes), undefined_volume, stopped_by (None, "work":
+    ``max_boxes`` sub-boxes examined, or "time": the ``deadline`` safety net).
+    """
+    max_boxes = MAX_BOXES if max_boxes is None else max_boxes
+    start = time.perf_counter()
+    total = I.volume(I.box(box.lo, box.hi))
+    stack = [I.box(box.lo, box.hi)]
+    widths = np.array(box.hi) - np.array(box.lo)
+    boxes, undefined, unresolved = 0, 0.0, []
+    while stack:
+        over_work, over_time = boxes >= max_boxes, time.perf_counter() > deadline
+        if over_work or over_time:
+            left = sum(I.volume(X) for X in stack) / total
+            which = (f"work budget of {max_boxes} sub-boxes used" if over_work else
+                     f"time budget ran out (safety net) after {boxes} sub-boxes")
+            return {"proved": False, "boxes": boxes, "seconds": time.perf_counter() - start,
+                    "reason": f"{which}, {100 * left:.3g}% of the box unsettled", "stopped_by":
+                        "work" if over_work else "time", "unresolved": [], "undefined_fraction": undefined / total}
+        X = stack.pop()
+        boxes += 1
+        F, *G = I.enclose_many([sym.f] + sym.grad, sym.env(X))
+        if F is None or any(v is None for v in G):
+            undefined += I.volume(X)
+            continue
+        if any(v.a > 0 or v.b < 0 for v in G):
+            continue
+        inside_known = [k for k in known if _in_box(k[0], X)]
+        # a certified zero whose certificate box C meets X (it may sit on X's edge, where Krawczyk on X alone cannot
+        # succeed): exactly one zero in hull(X, C) means every zero in X is that one
+        if any(k[1] is not None and _meets(k[1], X) and not _cert_inside(k[1], X)
+               and krawczyk(sym, _hull(k[1], X)) == "unique" for k in known):
+            continue
+        verdict = krawczyk(sym, X)
+        if verdict == "none":
+            continue
+        if verdict == "unique":
+            if any(_cert_inside(k[1], X) for k in inside_known):
+                continue
+            if not inside_known:
+                new = on_new([I.mid(x) for x in X])
+                if new is not None and _cert_inside(new[1], X):
+                    known.append(new)
+                    continue
+        rel = [I.width(x) / w for x, w in zip(X, widths)]
+        axis = int(np.argmax(rel))
+        if rel[axis] < min_width:
+            unresolved.append([[float(x.a), float(x.b)] for x in X])
+            continue
+        a, b = I.bisect(X, axis)
+        stack += [b, a]
+    if unresolved:
+        where = sorted({tuple(round(I.mid(iv.mpf(list(u))), 6) for u in r) for r in unresolved[:1]})
+        return {"proved": False, "boxes": boxes, "seconds": time.perf_counter() - start,
+                "reason": (f"{len(unresolved)} tiny sub-box(es) could not be settled (a zero of the gradient with a "
+                           f"singular Hessian cannot be isolated by interval Newton), e.g. near {list(where[0])}; "
+                           "everywhere else no critical point besides those reported"),
+                "unresolved": unresolved[:20], "undefined_fraction": undefined / total, "stopped_by": None}
+    return {"proved": True, "stopped_by": None, "boxes": boxes, "seconds": time.perf_counter() - start,
+            "reason": f"interval branch-and-bound over {boxes} sub-boxes: every zero of the gradient in the box is "
+                      "one of the reported points", "unresolved": [], "undefined_fraction": undefined / total}

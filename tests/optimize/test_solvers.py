@@ -1,0 +1,36 @@
+"""The constrained solvers on their own, against closed-form answers (the explanation is tested in
+test_constrained.py)."""
+import numpy as np
+import pytest
+
+from losslens.optimize.constraints import make_problem
+from losslens.optimize.oracle import Oracle
+from losslens.optimize.solvers import alm, newton_direction, penalty_method
+
+
+def test_shifted_newton_direction_is_newtons_step_on_a_positive_definite_hessian():
+    H = np.array([[4.0, 1.0], [1.0, 3.0]])
+    g = np.array([1.0, -2.0])
+    d, tau = newton_direction(H, g)
+    assert tau == 0.0 and np.allclose(d, -np.linalg.solve(H, g), rtol=0, atol=1e-15)
+
+
+def test_shifted_newton_direction_shifts_an_indefinite_hessian_until_it_is_positive_definite():
+    H = np.diag([2.0, -1.0])
+    d, tau = newton_direction(H, np.array([1.0, 1.0]))
+    # shifts tried: 0, 1e-10·s, 1e-9·s, ... with s = max(1, max|H_ii|) = 2; the first above 1 is 2e-10·10^10 = 2
+    assert tau == pytest.approx(2.0, rel=1e-12)
+    assert np.allclose(d, -np.linalg.solve(H + tau * np.eye(2), [1.0, 1.0]), rtol=1e-12)
+    assert float(np.array([1.0, 1.0]) @ d) < 0                         # a descent direction
+
+
+@pytest.mark.parametrize("solver", [alm, penalty_method])
+def test_solvers_reach_the_closed_form_minimiser_and_multiplier(solver):
+    # min x² + y² s.t. x + y = 1: x* = (1/2, 1/2), λ* = −1 (∇f + λ∇h = 0)
+    problem = make_problem("x^2 + y^2", ["x + y = 1"])
+    oracle = Oracle(problem)
+    max_iter = 100 if solver is alm else 13
+    run = solver(oracle, problem.eq_mask.numpy(), np.zeros(2), 1e-10, max_iter, 1e12)
+    tol = 1e-8 if solver is alm else 1e-5            # the penalty method reaches feasibility only to about |λ|/ρ
+    assert np.allclose(run.x, [0.5, 0.5], rtol=0, atol=tol)
+    assert run.nu[0] == pytest.approx(-1.0, abs=tol)
