@@ -170,6 +170,15 @@ def test_unbounded(method):
     json.dumps(r.to_dict(), allow_nan=False)
 
 
+def test_far_points_loosen_only_the_constraints_they_enter():
+    """min x + y s.t. xy >= 1, x >= 0 is bounded (f* = 2 at (1, 1)); the penalty subproblems run off to
+    x = -0.1, y = -1e12, where xy >= 1 holds and x >= 0 is violated by 0.1: not a feasible point, so never
+    `unbounded`. Without x >= 0 the same run is a genuine unbounded direction (x = y = -t)."""
+    bounded = solve_constrained("x + y", ["x*y >= 1", "x >= 0"])
+    assert bounded.verdict != "unbounded"
+    assert solve_constrained("x + y", ["x*y >= 1"], x0=[-2.0, -2.0]).verdict == "unbounded"
+
+
 def test_unbounded_nonconvex_set():
     assert solve_constrained("x", ["x^2 >= 1"], x0=[2.0]).verdict == "unbounded"
 

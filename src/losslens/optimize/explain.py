@@ -122,8 +122,9 @@ def explain(problem, oracle, method, run: Run, x0, tol, big, S, refit: bool = Fa
     second, proved = None, False
     if run.status == "diverged" and far_and_feasible(oracle, eq, run.x, tol) and value < -big:
         verdict = "unbounded"
-        reason = (f"f = {value:.3g} < -{big:.3g} at a feasible point (violation {problem.violation(x):.2g} <= "
-                  f"tol * max(1, |x|)) and still decreasing: unbounded below")
+        reason = (f"f = {value:.3g} < -{big:.3g} at a feasible point (violation {problem.violation(x):.2g}, "
+                  f"each constraint "
+                  f"within tol of the size of its terms there) and still decreasing: unbounded below")
         nu = torch.full_like(nu, math.nan)
     elif res.satisfied:
         second = K.second_order(problem, x, nu, active, math.sqrt(tol))
