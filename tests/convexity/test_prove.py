@@ -4,8 +4,9 @@ import pytest
 import sympy
 
 from losslens.convexity import _interval as I
-from losslens.convexity.prove import (_poly_nonneg, composition_curvature, exact_modulus, exact_psd,
+from losslens.convexity.prove import (composition_curvature, exact_modulus, exact_psd,
                                       lambda_min_lower, prove_interval_hessian, sign_of)
+from losslens.convexity.prove.hessian_sign import _poly_nonneg
 from losslens.convexity.region import Region
 from losslens.expr import parse
 
