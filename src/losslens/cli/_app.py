@@ -78,6 +78,36 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+# Old spellings of options, accepted (and not shown in --help) for one release after the rename: old -> new.
+# Applied only to a command that has the new option and not the old one.
+OPTION_ALIASES = {
+    "--x0": "--start",        # constrained, weight-decay: the start point, as in optimize and compare
+    "--subset": "--samples",  # landscape, interpolate: a fixed random subset, as in hessian and saddles
+}
+
+
+def rename_aliases(args: list[str], options: dict[str, bool]) -> list[str]:
+    """``args`` with every old option spelling of :data:`OPTION_ALIASES` (``--x0 1,2``, ``--x0=1,2``) written in the
+    new one, where the command (``options``: name -> takes a value) has the new option and not the old. The value of
+    an option and everything after ``--`` are left as they are."""
+    out: list[str] = []
+    i = 0
+    while i < len(args):
+        t = args[i]
+        if t == "--":
+            return out + args[i:]
+        name, eq, value = t.partition("=")
+        new = OPTION_ALIASES.get(name)
+        if new is not None and new in options and name not in options:
+            name, t = new, new + eq + value
+        out.append(t)
+        if not eq and options.get(name):      # the option's value: kept whatever it looks like
+            out += args[i + 1:i + 2]
+            i += 1
+        i += 1
+    return out
+
+
 _LONG_OPTION = re.compile(r"--[A-Za-z][\w-]*(=.*)?", re.DOTALL)
 
 
@@ -119,7 +149,7 @@ class Command(TyperCommand):
     def parse_args(self, ctx, args: list[str]) -> list[str]:
         options = {name: not (p.is_flag or p.count) for p in self.get_params(ctx) if p.param_type_name == "option"
                    for name in (*p.opts, *p.secondary_opts)}
-        return super().parse_args(ctx, split_dashed_positionals(list(args), options))
+        return super().parse_args(ctx, split_dashed_positionals(rename_aliases(list(args), options), options))
 
 
 def command(name: str | None = None, **kwargs) -> Callable:

@@ -56,7 +56,8 @@ def hessian_cmd(
                             dtype=dtype_of(dtype), seed=seed, label=model)
     r = hessian_report(obj, obj.x0, top=top, bottom=bottom, tol=tol, max_hvps=max_hvps,
                        trace_hvps=trace_hvps if trace else 0, density=density, probes=probes, steps=steps, seed=seed,
-                       memory=None if memory is None else check_float("--memory", memory, lo=0, lo_open=True) * GB)
+                       memory=None if memory is None else check_float("--memory", memory, lo=0, lo_open=True) * GB,
+                       inputs={"model": model, "checkpoint": checkpoint, **choice.settings()})
     if plot:
         if r.density is None:
             from ..validation import InputError
@@ -64,8 +65,7 @@ def hessian_cmd(
         from ..plot.curvature import density_figure
         density_figure(r, plot)
     if json:
-        emit_json({"model": model, "checkpoint": checkpoint, "n": obj.n, "samples": obj.num_samples,
-                   **choice.settings(), "streamed": obj.streaming, **r.to_dict()})
+        emit_json(r)
         return
     console.print(f"[bold]{model}[/bold]: {obj.n} parameters, loss on {obj.num_samples} training samples "
                   f"({dtype}, {obj.device}{', streamed' if obj.streaming else ''}); loss {fmt(r.value, 6)}, |grad| {fmt(r.gradient_norm, 3)}")

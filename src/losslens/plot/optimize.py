@@ -47,7 +47,7 @@ def _grid_values(objective: Objective, lo, hi, k: int = 200):
 
 
 def _label(run, name: str | None) -> str:
-    return f"{name or run.settings['method']}: {run.verdict.verdict}"
+    return f"{name or run.settings['method']}: {run.verdict}"
 
 
 def trajectories(runs: Sequence, objective: Objective, labels: Sequence[str] | None = None, title: str | None = None):
