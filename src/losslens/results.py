@@ -74,7 +74,13 @@ class VariablesAlias:
 class Result:
     """Mixin for frozen result dataclasses: ``to_dict()`` = the version keys, ``verdict`` and ``reason`` (fields or
     properties) when the result has them, the entries of an ``inputs`` field, then every other field not starting
-    with ``_`` and not marked ``metadata={"json": False}``, JSON-ready."""
+    with ``_`` and not marked ``metadata={"json": False}``, JSON-ready. On construction the verdict of a type listed
+    in :mod:`losslens.verdicts` is checked against its documented words."""
+
+    def __post_init__(self) -> None:
+        from .verdicts import check
+
+        check(self)
 
     def to_dict(self) -> dict:
         d = header()

@@ -135,6 +135,16 @@ def is_allowed(result_type: str, verdict: str) -> bool:
     return verdict in VERDICTS.get(result_type, {})
 
 
+def check(result) -> None:
+    """Raise ``ValueError`` when a result of a type listed here carries a verdict outside its set (a word used in
+    code but not documented is a bug, reported as an internal error); other types pass unchecked."""
+    name = type(result).__name__
+    words = VERDICTS.get(name)
+    if words is not None and result.verdict not in words:
+        raise ValueError(f"{name}.verdict == {result.verdict!r} is not one of its documented words "
+                         f"({', '.join(words)}); see losslens.verdicts")
+
+
 def table_markdown() -> str:
     """The vocabulary as a markdown table (result type, command, verdict, meaning) for the docs."""
     lines = ["| result | command | verdict | meaning |", "| --- | --- | --- | --- |"]
