@@ -78,18 +78,17 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-# Old spellings of options, accepted (and not shown in --help) for one release after the rename: old -> new.
-# Applied only to a command that has the new option and not the old one.
-OPTION_ALIASES = {
-    "--x0": "--start",        # constrained, weight-decay: the start point, as in optimize and compare
-    "--subset": "--samples",  # landscape, interpolate: a fixed random subset, as in hessian and saddles
-}
+# Old spellings of options, accepted (and not shown in --help) for one release after the rename:
+# command -> {old: new}.
+_START = {"--x0": "--start"}        # the start point, as in optimize and compare
+_SAMPLES = {"--subset": "--samples"}  # a fixed random subset of the data, as in hessian and saddles
+OPTION_ALIASES = {"constrained": _START, "weight-decay": _START, "landscape": _SAMPLES, "interpolate": _SAMPLES}
 
 
-def rename_aliases(args: list[str], options: dict[str, bool]) -> list[str]:
-    """``args`` with every old option spelling of :data:`OPTION_ALIASES` (``--x0 1,2``, ``--x0=1,2``) written in the
-    new one, where the command (``options``: name -> takes a value) has the new option and not the old. The value of
-    an option and everything after ``--`` are left as they are."""
+def rename_aliases(args: list[str], options: dict[str, bool], aliases: dict[str, str]) -> list[str]:
+    """``args`` with every old option spelling of ``aliases`` (``--x0 1,2``, ``--x0=1,2``) written in the new one,
+    where the command (``options``: name -> takes a value) has the new option and not the old. The value of an
+    option and everything after ``--`` are left as they are."""
     out: list[str] = []
     i = 0
     while i < len(args):
@@ -97,7 +96,7 @@ def rename_aliases(args: list[str], options: dict[str, bool]) -> list[str]:
         if t == "--":
             return out + args[i:]
         name, eq, value = t.partition("=")
-        new = OPTION_ALIASES.get(name)
+        new = aliases.get(name)
         if new is not None and new in options and name not in options:
             name, t = new, new + eq + value
         out.append(t)
@@ -149,7 +148,8 @@ class Command(TyperCommand):
     def parse_args(self, ctx, args: list[str]) -> list[str]:
         options = {name: not (p.is_flag or p.count) for p in self.get_params(ctx) if p.param_type_name == "option"
                    for name in (*p.opts, *p.secondary_opts)}
-        return super().parse_args(ctx, split_dashed_positionals(rename_aliases(list(args), options), options))
+        args = rename_aliases(list(args), options, OPTION_ALIASES.get(self.name, {}))
+        return super().parse_args(ctx, split_dashed_positionals(args, options))
 
 
 def command(name: str | None = None, **kwargs) -> Callable:
