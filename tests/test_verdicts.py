@@ -50,3 +50,10 @@ def test_the_docs_table_lists_every_word():
     for name, words in VERDICTS.items():
         for word in words:
             assert f"| `{name}` | `{verdicts.COMMANDS[name]}` | `{word}` |" in table
+
+
+def test_the_docs_carry_the_current_table():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "json" / "README.md").read_text()
+    assert table_markdown() in text
