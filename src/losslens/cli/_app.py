@@ -172,10 +172,10 @@ def command(name: str | None = None, **kwargs) -> Callable:
 
 
 def emit_json(result: Any) -> None:
-    """Write a result (anything with ``to_dict()``, or a JSON-ready object) to stdout."""
+    """Write ``result.to_dict()`` to stdout: the ``--json`` document is the API result's, nothing added."""
     from ..results import jsonable   # torch is loaded by then: a result exists
 
-    data = jsonable(result.to_dict() if hasattr(result, "to_dict") else result)
+    data = jsonable(result.to_dict())
     sys.stdout.write(json.dumps(data, indent=2, allow_nan=False, default=str) + "\n")
 
 

@@ -23,6 +23,6 @@ def catalog_cmd(name: Optional[str] = typer.Argument(None, help="Show one entry.
     for col in ("name", "f", "box", "why"):
         table.add_column(col, overflow="fold")
     for e in entries:
-        box = ", ".join(f"{v}∈[{a:g}, {b:g}]" for v, (a, b) in zip(e.variables, e.box))
+        box = ", ".join(f"{v}∈[{a:g}, {b:g}]" for v, (a, b) in zip(e.names, e.box))
         table.add_row(e.name, e.expression, box, e.why)
     console.print(table)
