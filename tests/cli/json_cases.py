@@ -281,7 +281,7 @@ CASES = [
          _api_hessian),
     Case("hessian-spectrum", "hessian", lambda t: ["hessian", "--model", MODEL, "--top", "1", "--bottom", "1",
                                                    "--samples", "60", "--max-hvps", "40", "--trace", "--trace-hvps",
-                                                   "6", "--density", "--probes", "1", "--steps", "5"],
+                                                   "6", "--density", "--probes", "1", "--slq-steps", "5"],
          "losslens.curvature.hessian_report", _api_hessian_spectrum),
     Case("train", "train", lambda t: ["train", "--model", MODEL, "--steps", "4", "--eval-every", "2"],
          "losslens.diagnose.training.train", _api_train),

@@ -7,14 +7,15 @@ from typer.testing import CliRunner
 from losslens.cli import app
 from losslens.cli._app import OPTION_ALIASES, rename_aliases
 
+from json_cases import stable
+
 runner = CliRunner()
 
 
 def document(*args):
     r = runner.invoke(app, [*args, "--json"])
     assert r.exit_code == 0, r.output
-    d = json.loads(r.stdout)
-    return {k: v for k, v in d.items() if k not in ("seconds", "solve_seconds")}
+    return stable(json.loads(r.stdout))        # without wall-clock seconds and the default memory budget
 
 
 @pytest.mark.parametrize("command", [["constrained", "x^2 + y^2", "--st", "x + y = 1"],
@@ -52,3 +53,19 @@ def test_aliases_only_where_listed_and_never_inside_values():
     assert rename_aliases(["--x0", "1"], {"--x0": True, "--start": True}, aliases) == ["--x0", "1"]
     r = runner.invoke(app, ["optimize", "x^2", "--x0", "1"])                                   # never was optimize's
     assert r.exit_code == 2 and "No such option" in r.output
+
+
+def test_hessian_steps_is_slq_steps():
+    args = ["hessian", "--model", "digits-linear", "--samples", "60", "--max-hvps", "40", "--density", "--probes", "1"]
+    new = document(*args, "--slq-steps", "4")
+    assert new == document(*args, "--steps", "4") and new["density"]["steps"] == 4
+    assert document(*args, "--slq-steps", "6")["density"]["steps"] == 6
+
+
+@pytest.mark.parametrize("args,flag", [(["landscape", "--model", "digits-linear", "--samples", "10000000000"],
+                                        "--samples"),
+                                       (["hessian", "--slq-steps", "100000"], "--slq-steps"),
+                                       (["hessian", "--steps", "100000"], "--slq-steps")])
+def test_bound_messages_name_the_current_flag(args, flag):
+    r = runner.invoke(app, args)
+    assert r.exit_code == 2 and f"{flag} == " in r.output

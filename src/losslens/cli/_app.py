@@ -82,7 +82,8 @@ def fail(message: str, code: int = 2) -> None:
 # command -> {old: new}.
 _START = {"--x0": "--start"}        # the start point, as in optimize and compare
 _SAMPLES = {"--subset": "--samples"}  # a fixed random subset of the data, as in hessian and saddles
-OPTION_ALIASES = {"constrained": _START, "weight-decay": _START, "landscape": _SAMPLES, "interpolate": _SAMPLES}
+OPTION_ALIASES = {"constrained": _START, "weight-decay": _START, "landscape": _SAMPLES, "interpolate": _SAMPLES,
+                  "hessian": {"--steps": "--slq-steps"}}   # --steps is a training or optimizer step elsewhere
 
 
 def rename_aliases(args: list[str], options: dict[str, bool], aliases: dict[str, str]) -> list[str]:

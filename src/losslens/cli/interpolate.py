@@ -23,7 +23,7 @@ def interpolate_cmd(
     points: int = typer.Option(51, "--points", help="Points on the line (>= 2)."),
     range_: str = typer.Option("0:1", "--range", help="Range of t, e.g. -0.5:1.5."),
     split: str = typer.Option("train", "--split", help="Data: train | test | all."),
-    subset: Optional[int] = typer.Option(None, "--samples", help="A fixed random subset of this many "
+    samples: Optional[int] = typer.Option(None, "--samples", help="A fixed random subset of this many "
                                          "samples."),
     dtype: str = typer.Option("float32", "--dtype", help="float32 | float64."),
     data: Optional[str] = DATA_OPTION,
@@ -48,7 +48,7 @@ def interpolate_cmd(
         raise InputError(f"--points == {points}, must be an integer >= 2")
     span = parse_range(range_)
     with distributed_from_env():
-        obj, settings = model_objective(model, a, split, subset, dtype, seed,
+        obj, settings = model_objective(model, a, split, samples, dtype, seed,
                                         DataChoice(data, loss, mode, device, inputs, targets, output), batch_size)
         xb = parameters_of(obj, b)
         settings = {**settings, "a": str(a), "b": str(b)}

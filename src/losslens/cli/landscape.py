@@ -177,7 +177,7 @@ def landscape_cmd(
     range_: str = typer.Option("-1:1", "--range", help="Coordinate range lo:hi along each direction."),
     seed: int = typer.Option(0, "--seed", help="Seed for directions, model init and data split."),
     split: str = typer.Option("train", "--split", help="Data: train | test | all."),
-    subset: Optional[int] = typer.Option(None, "--samples", help="A fixed random subset of this many "
+    samples: Optional[int] = typer.Option(None, "--samples", help="A fixed random subset of this many "
                                          "samples."),
     dtype: str = typer.Option("float32", "--dtype", help="float32 | float64 (models)."),
     data: Optional[str] = DATA_OPTION,
@@ -211,7 +211,7 @@ def landscape_cmd(
             obj, directions, ranges, settings = expression_plane(expr, box, vars)
         else:
             ranges = parse_range(range_)
-            obj, settings = model_objective(model, checkpoint, split, subset, dtype, seed,
+            obj, settings = model_objective(model, checkpoint, split, samples, dtype, seed,
                                             DataChoice(data, loss, mode, device, inputs, targets, output), batch_size)
             directions = make_directions(obj, dirs, seed, bias, trajectory)
         with progress_bar("landscape", json) as progress:
