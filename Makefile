@@ -23,7 +23,7 @@ demo: $(STAMP)
 	$(BIN)/losslens basins himmelblau --method gd --starts 2500 --steps 500
 	$(BIN)/losslens convex "log(1 + exp(x)) + (x - y)^2"
 	$(BIN)/losslens landscape himmelblau --grid 101 --plot losslens-landscape.png --plot losslens-landscape.html
-	$(BIN)/losslens constrained "(x1-2)^2 + (x2-1)^2" --st "x1 - 2*x2 + 1 = 0" --st "x1^2/4 + x2^2 <= 1" --x0 2,2
+	$(BIN)/losslens constrained "(x1-2)^2 + (x2-1)^2" --st "x1 - 2*x2 + 1 = 0" --st "x1^2/4 + x2^2 <= 1" --start 2,2
 	$(BIN)/losslens gradflow --model digits-deep-sigmoid --steps 20
 	$(BIN)/losslens saddles --max-n 8 --trials 20000 --rare none --hidden 3 --samples 100 --inits 2 --path-steps 10 --out losslens-saddles
 	$(BIN)/losslens points local-minima --time-budget 3

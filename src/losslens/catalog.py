@@ -10,17 +10,17 @@ from typing import Sequence
 import torch
 
 from .objective import AnalyticObjective, Box
-from .results import Result
+from .results import Result, VariablesAlias
 from .validation import InputError
 
 
 @dataclass(frozen=True)
-class Entry(Result):
-    """A catalog function: ``expression`` over ``variables`` with a default ``box`` and why it matters."""
+class Entry(VariablesAlias, Result):
+    """A catalog function: ``expression`` over ``names`` (its variables) with a default ``box`` and why it matters."""
 
     name: str
     expression: str
-    variables: tuple[str, ...]
+    names: tuple[str, ...]
     box: tuple[tuple[float, float], ...]
     why: str
     minima: tuple[tuple[float, ...], ...] = ()     # known global minimisers (empty when none or unbounded)
@@ -84,6 +84,22 @@ CATALOG: dict[str, Entry] = {e.name: e for e in [
 
 def names() -> list[str]:
     return list(CATALOG)
+
+
+@dataclass(frozen=True)
+class Listing(Result):
+    """Every catalog entry (``functions``), in catalog order: a listing, not an analysis, so it has no verdict."""
+
+    functions: tuple[Entry, ...]
+
+
+def listing() -> Listing:
+    """The whole catalog as one result (what ``losslens catalog --json`` prints).
+
+    >>> listing().functions[0].name
+    'risk'
+    """
+    return Listing(tuple(CATALOG.values()))
 
 
 def get(name: str) -> Entry:

@@ -15,11 +15,11 @@ At ``x`` with gradient ``g`` and Hessian eigenvalues ``λ_1 <= ... <= λ_n``:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
-from .objective import Objective
+from .objective import Objective, expression_text
 from .results import Result
 from .tolerances import default_tol, zero_threshold
 from .validation import check_float
@@ -29,7 +29,8 @@ KINDS = ("min", "max", "saddle", "degenerate", "not_critical", "not_finite")
 
 @dataclass(frozen=True)
 class PointReport(Result):
-    """Value [], gradient [n], Hessian [n, n] and its ascending eigenvalues [n] at ``point`` [n], with the verdict."""
+    """Value [], gradient [n], Hessian [n, n] and its ascending eigenvalues [n] at ``point`` [n], with the verdict
+    (``kind``, also as ``verdict``) and its ``reason``; ``expression``: the objective's formula (None without one)."""
 
     names: tuple[str, ...]
     point: torch.Tensor
@@ -42,6 +43,12 @@ class PointReport(Result):
     reason: str
     tol: float
     zero_tol: float
+    expression: str | None = None
+
+    @property
+    def verdict(self) -> str:
+        """The kind of point (``kind``, one of :data:`KINDS`)."""
+        return self.kind
 
 
 def classify_point(objective: Objective, x, tol: float | None = None) -> PointReport:
@@ -54,7 +61,7 @@ def classify_point(objective: Objective, x, tol: float | None = None) -> PointRe
     x = objective.point(x)
     tol = default_tol(objective.dtype) if tol is None else check_float("tol", tol, lo=0, lo_open=True)
     v, g = objective.value_and_grad(x)
-    return _report(objective, x, v, g, objective.hessian(x), tol)
+    return replace(_report(objective, x, v, g, objective.hessian(x), tol), expression=expression_text(objective))
 
 
 def classify_points(objective: Objective, X, tol: float | None = None) -> list[PointReport]:

@@ -268,3 +268,9 @@ class AnalyticObjective(Objective):
         X = check_points("X", X, self.n, self.dtype)
         # column views, no transposed copy: elementwise ops read strided input as fast as contiguous
         return torch.cat([self.expression.evaluate(c.unbind(1)) for c in X.split(chunk)]) if len(X) else X.new_zeros(0)
+
+
+def expression_text(objective: Objective) -> str | None:
+    """The formula of an objective that has one (a typed expression or a catalog entry), else None."""
+    expression = getattr(objective, "expression", None)
+    return None if expression is None else str(expression)

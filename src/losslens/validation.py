@@ -106,7 +106,7 @@ def check_points(name: str, X, n: int, dtype: torch.dtype | None = None) -> torc
 # is refused before any work with the bound in the message. Lower bounds stay with each command's own checks.
 COUNT_LIMITS: dict = {
     "steps": 1_000_000, ("optimize", "steps"): 100_000, ("compare", "steps"): 100_000,
-    ("basins", "steps"): 100_000, ("gradflow", "steps"): 100_000, ("hessian", "steps"): 10_000,
+    ("basins", "steps"): 100_000, ("gradflow", "steps"): 100_000, ("hessian", "slq_steps"): 10_000,
     ("train", "steps"): 10_000_000,
     "starts": 1_000_000, ("points", "starts"): 65_536,
     "max_iter": 100_000, "top": 10_000, "bottom": 10_000, "trace_hvps": 1_000_000, "probes": 10_000,

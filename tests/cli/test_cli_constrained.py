@@ -67,7 +67,7 @@ def test_project_cli():
     (["constrained", "x^2 - abs(x) - abs(y) - abs(z) - abs(w) - abs(v)"], "needs more than 16 pieces"),
     (["constrained", "x^2+abs(x)", "--st", "x>=-1", "--method", "projected"], "needs a smooth objective"),
     (["constrained", "x^2", "--st", "x>=1", "--method", "sgd"], "method == 'sgd'"),
-    (["constrained", "x^2", "--st", "x>=1", "--x0", "a"], "--x0 == 'a'"),
+    (["constrained", "x^2", "--st", "x>=1", "--start", "a"], "--start == 'a'"),
     (["constrained", "x^2", "--st", "x>=1", "--plot", "f.txt"], "--plot file 'f.txt' must end in .png"),
     (["constrained", "x^2", "--st", "x>=1", "--plot", "f.png"], "needs 2 variables, the problem has 1"),
     (["weight-decay", "x^2", "--lam", "-1"], "lam == -1.0"),

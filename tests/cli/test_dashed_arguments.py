@@ -37,7 +37,7 @@ def test_main_entry_point_reads_a_leading_minus(capsys):
     (["points", "-x^2", "--box", "-1:1", "--time-budget", "5"],
      lambda d: d["counts"]["max"] == 1 and abs(d["points"][0]["point"][0]) < 1e-9),
     (["optimize", "-2*x+x^2", "--start", "-1"],
-     lambda d: abs(d["points"][-1][0] - 1) < 1e-4 and d["verdict"]["verdict"] == "converged"),
+     lambda d: abs(d["points"][-1][0] - 1) < 1e-4 and d["verdict"] == "converged"),
     (["compare", "-2*x+x^2", "--start", "-1", "--methods", "gd", "--steps", "200"],
      lambda d: abs(d["runs"][0]["points"][-1][0] - 1) < 1e-4),
     (["basins", "-2*x+x^2", "--box=-3:3", "--starts", "3", "--steps", "300", "--lr", "0.1"],

@@ -120,9 +120,9 @@ COMMANDS = {
                    maybe("--schedule", schedule), maybe("--noise", number), st.just(["--json"])),
     "constrained": argv("constrained", one, st.lists(relation, max_size=2).map(lambda rs: sum((["--st", r]
                         for r in rs), [])), maybe("--method", st.sampled_from(("alm", "penalty", "projected", "x"))),
-                        maybe("--x0", point), "--max-iter", st.sampled_from(("3", "10", "0", "-1")),
+                        maybe("--start", point), "--max-iter", st.sampled_from(("3", "10", "0", "-1")),
                         maybe("--tol", number), st.just(["--json"])),
-    "weight-decay": argv("weight-decay", one, "--lam", number, maybe("--x0", point), st.just(["--json"])),
+    "weight-decay": argv("weight-decay", one, "--lam", number, maybe("--start", point), st.just(["--json"])),
     "project": argv("project", "--set", st.sampled_from(("box", "l2", "l1", "simplex", "affine", "halfspace", "x")),
                     "--at", point, maybe("--radius", number), maybe("--center", point), maybe("--lo", point),
                     maybe("--hi", point), maybe("--total", number), maybe("--A", st.sampled_from(("1,1", "1,0;0,1",

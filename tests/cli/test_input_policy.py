@@ -39,7 +39,7 @@ def test_optimize_a_constant_stops_at_once_without_claiming_a_minimum():
     assert r.exit_code == 0, r.output
     d = json.loads(r.stdout)
     assert d["gradient_norms"][0] == 0.0 and d["values"][0] == 0.0
-    assert d["verdict"]["verdict"] == "plateau"
+    assert d["verdict"] == "plateau"
 
 
 @pytest.mark.parametrize("spec, match", [

@@ -8,7 +8,7 @@ from losslens.cli import app
 from losslens.zoo import make_model
 
 runner = CliRunner()
-MODEL = ["landscape", "--model", "digits-small-mlp", "--grid", "5", "--subset", "200"]
+MODEL = ["landscape", "--model", "digits-small-mlp", "--grid", "5", "--samples", "200"]
 
 
 def run(*args):
@@ -56,7 +56,7 @@ def test_interpolate_endpoints(tmp_path):
     torch.save(a.state_dict(), tmp_path / "a.pt")
     torch.save(b.state_dict(), tmp_path / "b.pt")
     r = run("interpolate", tmp_path / "a.pt", tmp_path / "b.pt", "--model", "digits-small-mlp", "--points", "3",
-            "--subset", "100", "--json", "--plot", tmp_path / "line.png")
+            "--samples", "100", "--json", "--plot", tmp_path / "line.png")
     assert r.exit_code == 0, r.output
     d = json.loads(r.stdout)
     from losslens.cli.landscape import model_objective

@@ -90,8 +90,8 @@ def test_time_budget_gives_unknown_with_what_was_tried():
 
 def test_json_schema():
     d = check_convexity("x^2 + y^2").to_dict()
-    assert set(d) == {"expression", "variables", "verdict", "domain", "modulus", "proofs", "witness", "reason",
-                      "tried", "seconds", "stopped_by", "limits"}
+    assert set(d) == {"schema_version", "losslens", "expression", "names", "verdict", "domain", "modulus", "proofs",
+                      "witness", "reason", "tried", "seconds", "stopped_by", "limits"}
     assert set(d["domain"]) == {"kind", "box", "conditions", "text"}
 
 

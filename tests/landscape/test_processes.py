@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-ARGS = ["landscape", "--model", "digits-small-mlp", "--grid", "15", "--subset", "400", "--seed", "1"]
+ARGS = ["landscape", "--model", "digits-small-mlp", "--grid", "15", "--samples", "400", "--seed", "1"]
 
 
 def env():
@@ -69,7 +69,7 @@ def test_two_gloo_ranks_write_the_single_process_result(tmp_path):
 def test_relu_rows_on_two_ranks_with_chunks_that_split_rows():
     """digits-mlp (ReLU) on a 41-point axis takes the ReLU-pattern row path; chunks of 7 start mid-row on either
     rank, and the values still equal the single-process run's with whole-row chunks, bit for bit."""
-    args = ["landscape", "--model", "digits-mlp", "--grid", "41", "--subset", "400", "--seed", "2", "--json"]
+    args = ["landscape", "--model", "digits-mlp", "--grid", "41", "--samples", "400", "--seed", "2", "--json"]
     single = json.loads(losslens(*args).stdout)
     run = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2", "-m", "losslens",
            *args, "--chunk", "7"]
@@ -82,7 +82,7 @@ def test_relu_rows_on_two_ranks_with_chunks_that_split_rows():
 def test_network_path_on_two_ranks_equals_one_process():
     """digits-cnn takes the network path (first-layer tables, channels-last, fused graph); two gloo ranks with
     one-point chunks give the single process's values bit for bit."""
-    args = ["landscape", "--model", "digits-cnn", "--grid", "9", "--subset", "300", "--seed", "3", "--json"]
+    args = ["landscape", "--model", "digits-cnn", "--grid", "9", "--samples", "300", "--seed", "3", "--json"]
     single = json.loads(losslens(*args).stdout)
     assert single["evaluator"] == "network"
     run = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2", "-m", "losslens",

@@ -80,7 +80,7 @@ def test_newton_one_step_on_a_quadratic():
     b = torch.tensor([1.0, -1.0], dtype=torch.float64)
     r = run(quad_objective(A, b), "newton", [5.0, 7.0], steps=10, lr=1.0)
     torch.testing.assert_close(r.points[1], torch.linalg.solve(A, b), rtol=1e-13, atol=1e-13)
-    assert r.steps == 1 and r.steps_to_tol == 1 and r.verdict.verdict == "converged"
+    assert r.steps == 1 and r.steps_to_tol == 1 and r.verdict == "converged"
 
 
 def test_damped_newton_step():
@@ -94,12 +94,12 @@ def test_damped_newton_step():
 def test_newton_is_attracted_by_the_saddle_but_saddle_free_newton_escapes():
     f = parse("saddle")
     newton = run(f, "newton", [1.0, 1e-3], steps=20, lr=1.0)
-    assert newton.final_point.tolist() == [0.0, 0.0] and newton.verdict.verdict == "stalled_at_saddle"
+    assert newton.final_point.tolist() == [0.0, 0.0] and newton.verdict == "stalled_at_saddle"
     sfn = run(f, "saddle-free-newton", [1.0, 1e-3], steps=5, lr=1.0)
     # |H| = 2 I: x <- x - g/2, so x1 -> 0 and x2 doubles each step
     expected = torch.tensor([[1.0, 1e-3]] + [[0.0, 1e-3 * 2 ** k] for k in range(1, 6)], dtype=torch.float64)
     torch.testing.assert_close(sfn.points, expected, rtol=1e-14, atol=1e-15)
-    assert sfn.verdict.verdict != "stalled_at_saddle"
+    assert sfn.verdict != "stalled_at_saddle"
 
 
 # --- verdicts ----------------------------------------------------------------------------------------------------
@@ -107,35 +107,35 @@ def test_newton_is_attracted_by_the_saddle_but_saddle_free_newton_escapes():
 def test_saddle_from_the_stable_manifold_stalls_and_perturbed_gd_escapes():
     f = parse("saddle")
     r = run(f, "gd", [1.0, 0.0], steps=200, lr=0.1)
-    v = r.verdict
-    assert v.verdict == "stalled_at_saddle" and r.steps < 200
+    v = r.evidence
+    assert r.verdict == "stalled_at_saddle" and r.steps < 200
     assert v.eigenvalues.tolist() == pytest.approx([-2.0, 2.0])
     assert abs(v.escape_direction.tolist()[1]) == pytest.approx(1.0) and v.escape_direction[0] == 0
     p = run(f, "perturbed-gd", [1.0, 0.0], steps=200, lr=0.1, seed=1)
-    assert p.perturbations >= 1 and p.verdict.verdict != "stalled_at_saddle"
+    assert p.perturbations >= 1 and p.verdict != "stalled_at_saddle"
     assert abs(p.final_point[1].item()) > 1.0 and p.final_value < -1.0
 
 
 def test_perturbed_gd_escapes_to_the_minima_of_a_bounded_saddle():
     # x^2 - y^2 + y^4/2: saddle at 0, minima at (0, +-1) with value -1/2
     f = parse("x^2 - y^2 + 0.5*y^4")
-    assert run(f, "gd", [1.0, 0.0], steps=500, lr=0.1).verdict.verdict == "stalled_at_saddle"
+    assert run(f, "gd", [1.0, 0.0], steps=500, lr=0.1).verdict == "stalled_at_saddle"
     for seed in range(3):
         p = run(f, "perturbed-gd", [1.0, 0.0], steps=500, lr=0.1, seed=seed)
-        assert p.verdict.verdict == "converged"
+        assert p.verdict == "converged"
         assert abs(p.final_point[1].item()) == pytest.approx(1.0, abs=1e-6)
         assert p.final_value == pytest.approx(-0.5, abs=1e-10)
 
 
 def test_lr_beyond_two_over_lambda_max_diverges():
     f = parse("elliptic")                     # lambda_max = 4: GD is stable iff eta < 0.5
-    assert run(f, "gd", [-5.0, -2.0], steps=50, lr=0.6).verdict.verdict == "diverged"
-    assert run(f, "gd", [-5.0, -2.0], steps=500, lr=0.45).verdict.verdict == "converged"
+    assert run(f, "gd", [-5.0, -2.0], steps=50, lr=0.6).verdict == "diverged"
+    assert run(f, "gd", [-5.0, -2.0], steps=500, lr=0.45).verdict == "converged"
 
 
 def test_tanh_from_4_has_a_vanishing_gradient():
     r = run(parse("tanh"), "gd", [4.0], steps=100, lr=0.1)
-    assert r.verdict.verdict == "vanishing_gradient"
+    assert r.verdict == "vanishing_gradient"
     assert r.gradient_norms[0].item() == pytest.approx(1 - math.tanh(4.0) ** 2, rel=1e-12)   # f'(4) = 0.00134
     # the slope is the mean |f'| over the scale's uniform sample of [-4, 4] (exactly), an estimate of
     # 2 tanh(4) / 8 = 0.2498 with standard error sd|f'| / sqrt(256) = 0.323 / 16 = 0.020
@@ -149,7 +149,7 @@ def test_himmelblau_four_starts_four_minima():
     ends = []
     for start in [(3, 2.5), (-3, 3), (-3, -3), (3, -2)]:
         r = run(f, "gd", list(start), steps=1000, lr=0.01)
-        assert r.verdict.verdict == "converged"
+        assert r.verdict == "converged"
         ends.append(r.final_point)
     known = torch.tensor(CATALOG["himmelblau"].minima, dtype=torch.float64)
     d = torch.cdist(torch.stack(ends), known)
@@ -162,28 +162,28 @@ def test_himmelblau_four_starts_four_minima():
 
 def test_nan_stops_with_diverged_and_the_step():
     r = run(parse("log(x)"), "gd", [1.0], steps=50, lr=2.0)      # x1 = 1 - 2 = -1: log(-1) is NaN
-    assert r.verdict.verdict == "diverged" and r.verdict.step == 1 and r.steps == 1
-    assert "non-finite at step 1" in r.verdict.reason
+    assert r.verdict == "diverged" and r.evidence.step == 1 and r.steps == 1
+    assert "non-finite at step 1" in r.reason
 
 
 def test_oscillating_plateau_and_maximum():
-    assert run(parse("x^2"), "gd", [10.0], steps=30, lr=1.0).verdict.verdict == "oscillating"   # x flips sign
+    assert run(parse("x^2"), "gd", [10.0], steps=30, lr=1.0).verdict == "oscillating"   # x flips sign
     cubic = run(parse("cubic"), "gd", [1.0], steps=1000, lr=0.1)       # sublinear approach to a flat point
-    assert cubic.verdict.verdict == "plateau"
-    assert run(parse("x^4"), "gd", [0.0], steps=10).verdict.verdict == "plateau"       # critical, zero Hessian
-    assert run(parse("-x^2 - y^2"), "gd", [0.0, 0.0], steps=10).verdict.verdict == "stalled_at_max"
+    assert cubic.verdict == "plateau"
+    assert run(parse("x^4"), "gd", [0.0], steps=10).verdict == "plateau"       # critical, zero Hessian
+    assert run(parse("-x^2 - y^2"), "gd", [0.0, 0.0], steps=10).verdict == "stalled_at_max"
 
 
 def test_narrow_valley_is_not_called_vanishing():
     r = run(parse("rosenbrock"), "gd", [-1.0, 2.0], steps=400, lr=1e-3)
-    assert r.verdict.verdict == "max_steps" and "valley" in r.verdict.reason
+    assert r.verdict == "max_steps" and "valley" in r.reason
 
 
 def test_thresholds_scale_with_the_objective():
     # multiplying f by c multiplies every gradient and G by c: the verdicts and the trajectory in c*eta units agree
     a = run(parse("tanh(x)", ), "gd", [4.0], steps=100, lr=0.1)
     b = run(parse("1000*tanh(x)"), "gd", [4.0], steps=100, lr=0.1e-3)
-    assert a.verdict.verdict == b.verdict.verdict
+    assert a.verdict == b.verdict
     assert b.scale.gtol == pytest.approx(1000 * a.scale.gtol, rel=1e-12)
     torch.testing.assert_close(a.points, b.points, rtol=1e-12, atol=1e-12)
 
@@ -264,8 +264,8 @@ def test_compare_runs_each_method_and_to_dict_is_json():
     assert c.runs[1].settings["momentum"] == 0.5
     d = json.loads(json.dumps(c.to_dict(), allow_nan=False))
     # 20 steps of gd at lr 0.4 on eigenvalues [0.2, 4]: the slow direction shrinks by 0.92 per step, not enough
-    assert [r.verdict.verdict for r in c.runs] == ["max_steps"] * 3
-    assert d["runs"][0]["verdict"]["verdict"] == "max_steps"
+    assert [r.verdict for r in c.runs] == ["max_steps"] * 3
+    assert d["runs"][0]["verdict"] == "max_steps"
 
 
 # --- bad input ----------------------------------------------------------------------------------------------------
@@ -339,4 +339,4 @@ def test_gd_on_random_diagonal_quadratics_is_the_closed_form(lams, eta, x0):
     r = run(f, "gd", start, steps=12, lr=eta, stop_at_tol=False)
     k = torch.arange(13, dtype=torch.float64)[:, None]
     torch.testing.assert_close(r.points, (1 - eta * lam) ** k * start, rtol=1e-12, atol=1e-14)
-    assert r.verdict.verdict != "diverged"
+    assert r.verdict != "diverged"

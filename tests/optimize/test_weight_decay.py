@@ -20,7 +20,8 @@ def test_rosenbrock_agrees_and_reports():
     r = weight_decay_ball("rosenbrock", 0.5)
     assert r.agree and r.distance <= 1e-6 and "lambda" in r.explanation
     d = r.to_dict()
-    assert d["lam"] == 0.5 and "penalized_result" in d
+    assert d["lam"] == 0.5 and d["verdict"] == "agree" and d["reason"] == r.explanation
+    assert "penalized_result" not in d and "constrained_result" not in d    # their numbers are the fields above
 
 
 def test_bad_lambda():

@@ -1,3 +1,4 @@
+import dataclasses
 import numpy as np
 import pytest
 import sympy as sp
@@ -219,7 +220,7 @@ def test_fit_verdicts():
     assert lin_rmse > 0.005                                     # the points are not on a line
     # a point following α = α₀((ε − ε_c)/ε_c)^{3/2} exactly is fitted exactly
     exact = [_pt(e, 0.2 * max(0.0, (e - 0.5) / 0.5) ** 1.5) for e in (0.3, 0.6, 0.9, 1.2, 1.6, 2.0, 2.5)]
-    exact = [CriticalPoint(**{**q.to_dict(), "negative": int(q.index > 0)}) for q in exact]
+    exact = [dataclasses.replace(q, negative=int(q.index > 0)) for q in exact]
     *_, scale, ec, pb_rmse, _, _ = _fit(exact)
     assert scale == pytest.approx(0.2 / 0.5 ** 1.5, rel=1e-4) and ec == pytest.approx(0.5, rel=1e-4) and pb_rmse < 1e-6
     mixed = rising[:5] + [_pt(0.3, 0.1)]                         # saddles anywhere above the only minimum

@@ -78,6 +78,36 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+# Old spellings of options, accepted (and not shown in --help) for one release after the rename:
+# command -> {old: new}.
+_START = {"--x0": "--start"}        # the start point, as in optimize and compare
+_SAMPLES = {"--subset": "--samples"}  # a fixed random subset of the data, as in hessian and saddles
+OPTION_ALIASES = {"constrained": _START, "weight-decay": _START, "landscape": _SAMPLES, "interpolate": _SAMPLES,
+                  "hessian": {"--steps": "--slq-steps"}}   # --steps is a training or optimizer step elsewhere
+
+
+def rename_aliases(args: list[str], options: dict[str, bool], aliases: dict[str, str]) -> list[str]:
+    """``args`` with every old option spelling of ``aliases`` (``--x0 1,2``, ``--x0=1,2``) written in the new one,
+    where the command (``options``: name -> takes a value) has the new option and not the old. The value of an
+    option and everything after ``--`` are left as they are."""
+    out: list[str] = []
+    i = 0
+    while i < len(args):
+        t = args[i]
+        if t == "--":
+            return out + args[i:]
+        name, eq, value = t.partition("=")
+        new = aliases.get(name)
+        if new is not None and new in options and name not in options:
+            name, t = new, new + eq + value
+        out.append(t)
+        if not eq and options.get(name):      # the option's value: kept whatever it looks like
+            out += args[i + 1:i + 2]
+            i += 1
+        i += 1
+    return out
+
+
 _LONG_OPTION = re.compile(r"--[A-Za-z][\w-]*(=.*)?", re.DOTALL)
 
 
@@ -119,7 +149,8 @@ class Command(TyperCommand):
     def parse_args(self, ctx, args: list[str]) -> list[str]:
         options = {name: not (p.is_flag or p.count) for p in self.get_params(ctx) if p.param_type_name == "option"
                    for name in (*p.opts, *p.secondary_opts)}
-        return super().parse_args(ctx, split_dashed_positionals(list(args), options))
+        args = rename_aliases(list(args), options, OPTION_ALIASES.get(self.name, {}))
+        return super().parse_args(ctx, split_dashed_positionals(args, options))
 
 
 def command(name: str | None = None, **kwargs) -> Callable:
@@ -142,10 +173,10 @@ def command(name: str | None = None, **kwargs) -> Callable:
 
 
 def emit_json(result: Any) -> None:
-    """Write a result (anything with ``to_dict()``, or a JSON-ready object) to stdout."""
+    """Write ``result.to_dict()`` to stdout: the ``--json`` document is the API result's, nothing added."""
     from ..results import jsonable   # torch is loaded by then: a result exists
 
-    data = jsonable(result.to_dict() if hasattr(result, "to_dict") else result)
+    data = jsonable(result.to_dict())
     sys.stdout.write(json.dumps(data, indent=2, allow_nan=False, default=str) + "\n")
 
 

@@ -45,7 +45,7 @@ def basins_cmd(
         from ..plot.optimize import basin_map
         save(basin_map(b, obj), plot)
     if json:
-        emit_json({"expression": str(getattr(obj, "expression", obj)), **b.to_dict()})
+        emit_json(b)
         return
     table = Table(title=f"{b.settings['method']} on {obj.label}: {b.m} starts in {b.box}, {b.steps} steps",
                   header_style="bold")

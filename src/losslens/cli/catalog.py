@@ -14,14 +14,15 @@ def catalog_cmd(name: Optional[str] = typer.Argument(None, help="Show one entry.
     """List the catalog (or show one entry): name, expression, default box, why it matters."""
     from .. import catalog as _catalog
 
-    entries = [_catalog.get(name)] if name else list(_catalog.CATALOG.values())
+    result = _catalog.get(name) if name else _catalog.listing()
     if json:
-        emit_json(entries[0] if name else {"functions": [e.to_dict() for e in entries]})
+        emit_json(result)
         return
+    entries = [result] if name else result.functions
     table = Table(show_lines=False, header_style="bold")
     for col in ("name", "f", "box", "why"):
         table.add_column(col, overflow="fold")
     for e in entries:
-        box = ", ".join(f"{v}∈[{a:g}, {b:g}]" for v, (a, b) in zip(e.variables, e.box))
+        box = ", ".join(f"{v}∈[{a:g}, {b:g}]" for v, (a, b) in zip(e.names, e.box))
         table.add_row(e.name, e.expression, box, e.why)
     console.print(table)

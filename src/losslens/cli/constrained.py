@@ -21,7 +21,7 @@ def constrained_cmd(
     st: List[str] = typer.Option([], "--st", help="Constraint relations, e.g. 'x+y=1', 'x^2+y^2<=2', '0 <= x <= 1' "
                                  "or 'x >= 0 and y >= 0' (repeat)."),
     method: str = typer.Option("alm", "--method", help=f"One of {', '.join(CONSTRAINED_METHODS)}."),
-    x0: Optional[str] = typer.Option(None, "--x0", help="Start point, comma-separated (default 0)."),
+    start: Optional[str] = typer.Option(None, "--start", help="Start point, comma-separated (default 0)."),
     vars: Optional[str] = typer.Option(None, "--vars", help="Variable order, e.g. y,x (default: natural order)."),
     tol: float = typer.Option(1e-8, "--tol", help="Every KKT residual must reach this."),
     max_iter: Optional[int] = typer.Option(None, "--max-iter", help="Outer iterations (default per method)."),
@@ -33,7 +33,7 @@ def constrained_cmd(
         raise InputError(f"--plot file {plot!r} must end in .png, .svg or .pdf")
     from ..optimize.constrained import solve_constrained
 
-    start = parse_floats("--x0", x0) if x0 is not None else None
+    start = parse_floats("--start", start) if start is not None else None
     r = solve_constrained(objective, st, method, x0=start, vars=vars, tol=tol, max_iter=max_iter)
     if plot:
         from ..plot import save
@@ -111,16 +111,16 @@ def _print_epigraph(r) -> None:
 def weight_decay_cmd(
     objective: str = typer.Argument(..., help="Objective expression (or catalog name)."),
     lam: float = typer.Option(..., "--lam", help="Weight-decay strength λ > 0 in f + (λ/2)|x|^2."),
-    x0: Optional[str] = typer.Option(None, "--x0", help="Start point, comma-separated (default 0)."),
+    start: Optional[str] = typer.Option(None, "--start", help="Start point, comma-separated (default 0)."),
     json: bool = JSON_OPTION,
 ):
     """Weight decay is a ball constraint: argmin f + (λ/2)|x|^2 = argmin f over |x| <= r, multiplier λ."""
     from ..optimize.weight_decay import weight_decay_ball
 
-    start = parse_floats("--x0", x0) if x0 is not None else None
+    start = parse_floats("--start", start) if start is not None else None
     r = weight_decay_ball(objective, lam, x0=start)
     if json:
-        emit_json({k: v for k, v in r.to_dict().items() if k not in ("penalized_result", "constrained_result")})
+        emit_json(r)
         return
     console.print(f"penalised   argmin f + ({lam:g}/2)|x|^2 = {vector(r.penalized, 10)}")
     console.print(f"radius      r = |x*(λ)| = {fmt(r.radius, 10)}")

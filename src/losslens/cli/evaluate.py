@@ -27,7 +27,7 @@ def eval_cmd(
         tol = check_float("--tol", tol, lo=0, lo_open=True)
     report = classify_point(obj, obj.point(at, "--at"), tol)
     if json:
-        emit_json({"expression": obj.expression.text, **report.to_dict()})
+        emit_json(report)
         return
     console.print(f"[bold]f[/bold] = {obj.expression.text}   at ({', '.join(obj.names)}) = {vector(report.point)}")
     console.print(f"value       {fmt(report.value, 12)}")

@@ -53,13 +53,14 @@ def gap_cmd(
     total = len(set(size_list)) * max(repeats, 1)
     with progress_bar(f"gap study {model}", total, enabled=not json) as advance:
         study = generalization_gap(lambda s: move(make_model(model, seed=s)), size_list, repeats=repeats,
-                                   steps=steps, lr=lr, seed=seed, store=store, progress=advance, **user)
+                                   steps=steps, lr=lr, seed=seed, store=store, progress=advance,
+                                   inputs={"model": model, **({} if data is None else choice.settings())}, **user)
     if plot:
         from ..plot import save
         from ..plot.training import gap_figure
         save(gap_figure(study), plot)
     if json:
-        emit_json({"model": model, **({} if data is None else choice.settings()), **study.to_dict()})
+        emit_json(study)
         return
     table = Table(header_style="bold", title=f"{model}: {study.repeats} run(s) per size, mean ± std")
     for col in ("N", "train error", "test error", "error gap", "loss gap"):

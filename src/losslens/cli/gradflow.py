@@ -36,13 +36,14 @@ def gradflow_cmd(
     choice = DataChoice(data, loss, "train", device, inputs, targets, output)
     net, loss_fn, train_data, _ = training_setup(build_model(model, seed=seed, checkpoint=checkpoint), choice, seed)
     flow = gradient_flow(net, loss_fn, train_data, steps=steps, batch_size=batch_size,
-                         optimizer=optimizer, lr=lr, seed=seed)
+                         optimizer=optimizer, lr=lr, seed=seed,
+                         inputs={"model": model, **({} if data is None else choice.settings())})
     if plot:
         from ..plot import save
         from ..plot.training import gradflow_figure
         save(gradflow_figure(flow), plot)
     if json:
-        emit_json({"model": model, **({} if data is None else choice.settings()), **flow.to_dict()})
+        emit_json(flow)
         return
     table = Table(header_style="bold", title=f"{model}: RMS gradient per parameter over {len(flow.norms)} steps")
     for col in ("layer", "median", "min", "max"):

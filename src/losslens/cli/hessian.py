@@ -25,7 +25,7 @@ def hessian_cmd(
     trace_hvps: int = typer.Option(99, "--trace-hvps", help="Products for the trace."),
     density: bool = typer.Option(False, "--density", help="Add an SLQ spectral density."),
     probes: int = typer.Option(4, "--probes", help="SLQ probes."),
-    steps: int = typer.Option(50, "--steps", help="Lanczos steps per SLQ probe."),
+    slq_steps: int = typer.Option(50, "--slq-steps", help="Lanczos steps per SLQ probe."),
     samples: Optional[int] = typer.Option(None, "--samples", help="Use a fixed random subset of the training set."),
     data: Optional[str] = DATA_OPTION,
     loss: str = LOSS_OPTION,
@@ -55,8 +55,9 @@ def hessian_cmd(
     obj = network_objective(net, choice, choose_split(choice, "train", seed), samples=samples, batch_size=batch_size,
                             dtype=dtype_of(dtype), seed=seed, label=model)
     r = hessian_report(obj, obj.x0, top=top, bottom=bottom, tol=tol, max_hvps=max_hvps,
-                       trace_hvps=trace_hvps if trace else 0, density=density, probes=probes, steps=steps, seed=seed,
-                       memory=None if memory is None else check_float("--memory", memory, lo=0, lo_open=True) * GB)
+                       trace_hvps=trace_hvps if trace else 0, density=density, probes=probes, steps=slq_steps,
+                       seed=seed, memory=None if memory is None else check_float("--memory", memory, lo=0, lo_open=True) * GB,
+                       inputs={"model": model, "checkpoint": checkpoint, **choice.settings()})
     if plot:
         if r.density is None:
             from ..validation import InputError
@@ -65,8 +66,7 @@ def hessian_cmd(
         from ..plot.curvature import density_figure
         save(density_figure(r), plot)
     if json:
-        emit_json({"model": model, "checkpoint": checkpoint, "n": obj.n, "samples": obj.num_samples,
-                   **choice.settings(), "streamed": obj.streaming, **r.to_dict()})
+        emit_json(r)
         return
     console.print(f"[bold]{model}[/bold]: {obj.n} parameters, loss on {obj.num_samples} training samples "
                   f"({dtype}, {obj.device}{', streamed' if obj.streaming else ''}); loss {fmt(r.value, 6)}, |grad| {fmt(r.gradient_norm, 3)}")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import List, Optional
 
@@ -22,7 +23,7 @@ def interpolate_cmd(
     points: int = typer.Option(51, "--points", help="Points on the line (>= 2)."),
     range_: str = typer.Option("0:1", "--range", help="Range of t, e.g. -0.5:1.5."),
     split: str = typer.Option("train", "--split", help="Data: train | test | all."),
-    subset: Optional[int] = typer.Option(None, "--subset", "--samples", help="A fixed random subset of this many "
+    samples: Optional[int] = typer.Option(None, "--samples", help="A fixed random subset of this many "
                                          "samples."),
     dtype: str = typer.Option("float32", "--dtype", help="float32 | float64."),
     data: Optional[str] = DATA_OPTION,
@@ -47,17 +48,17 @@ def interpolate_cmd(
         raise InputError(f"--points == {points}, must be an integer >= 2")
     span = parse_range(range_)
     with distributed_from_env():
-        obj, settings = model_objective(model, a, split, subset, dtype, seed,
+        obj, settings = model_objective(model, a, split, samples, dtype, seed,
                                         DataChoice(data, loss, mode, device, inputs, targets, output), batch_size)
         xb = parameters_of(obj, b)
         settings = {**settings, "a": str(a), "b": str(b)}
         with progress_bar("interpolate", json) as progress:
             result = line_between(obj, obj.x0, xb, points, span, out=out, fresh=fresh, settings=settings,
                                   progress=progress)
-        figures = write_figures(result, plot, "contour")
+        result = replace(result, figures=write_figures(result, plot, "contour"))
     if int(os.environ.get("RANK", "0")) != 0:
         return
     if json:
-        emit_json({**settings, **result.to_dict(), "figures": figures})
+        emit_json(result)
         return
-    print_summary(result, figures, f"{a} -> {b}")
+    print_summary(result, f"{a} -> {b}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Iterator, List, Optional
 
@@ -131,15 +132,16 @@ def expand_trajectory(paths: List[Path]) -> list[Path]:
     return files
 
 
-def write_figures(result, plot: List[Path], kind: str) -> list[str]:
+def write_figures(result, plot: List[Path], kind: str) -> tuple[str, ...]:
+    """Draw ``result`` into each file of ``plot`` (rank 0 only); the paths written."""
     from ..plot.landscape import save_figure
 
     if int(os.environ.get("RANK", "0")) != 0:
-        return []
-    return [str(save_figure(result, p, kind)) for p in plot]
+        return ()
+    return tuple(str(save_figure(result, p, kind)) for p in plot)
 
 
-def print_summary(result, figures: list[str], what: str) -> None:
+def print_summary(result, what: str) -> None:
     d = result.to_dict()
     console.print(f"[bold]{what}[/bold]: {'x'.join(map(str, d['shape']))} grid, {d['directions']['kind']} directions"
                   f"{'' if d['directions']['seed'] is None else ', seed ' + str(d['directions']['seed'])}")
@@ -157,7 +159,7 @@ def print_summary(result, figures: list[str], what: str) -> None:
                   f"{result.evaluator}, {result.world_size} rank(s)), {result.chunks_resumed} chunk(s) resumed")
     if result.store:
         console.print(f"store {result.store}")
-    for f in figures:
+    for f in result.figures:
         console.print(f"wrote {f}")
 
 
@@ -175,7 +177,7 @@ def landscape_cmd(
     range_: str = typer.Option("-1:1", "--range", help="Coordinate range lo:hi along each direction."),
     seed: int = typer.Option(0, "--seed", help="Seed for directions, model init and data split."),
     split: str = typer.Option("train", "--split", help="Data: train | test | all."),
-    subset: Optional[int] = typer.Option(None, "--subset", "--samples", help="A fixed random subset of this many "
+    samples: Optional[int] = typer.Option(None, "--samples", help="A fixed random subset of this many "
                                          "samples."),
     dtype: str = typer.Option("float32", "--dtype", help="float32 | float64 (models)."),
     data: Optional[str] = DATA_OPTION,
@@ -209,17 +211,17 @@ def landscape_cmd(
             obj, directions, ranges, settings = expression_plane(expr, box, vars)
         else:
             ranges = parse_range(range_)
-            obj, settings = model_objective(model, checkpoint, split, subset, dtype, seed,
+            obj, settings = model_objective(model, checkpoint, split, samples, dtype, seed,
                                             DataChoice(data, loss, mode, device, inputs, targets, output), batch_size)
             directions = make_directions(obj, dirs, seed, bias, trajectory)
         with progress_bar("landscape", json) as progress:
             result = evaluate(obj, directions, grid, ranges, out=out, chunk=chunk, method=method, fresh=fresh,
                               settings=settings, progress=progress)
-        figures = write_figures(result, plot, kind)
+        result = replace(result, figures=write_figures(result, plot, kind))
     if int(os.environ.get("RANK", "0")) != 0:
         return
     print_notes(result.store_notes)
     if json:
-        emit_json({**settings, **result.to_dict(), "figures": figures})
+        emit_json(result)
         return
-    print_summary(result, figures, settings.get("expression") or settings.get("model"))
+    print_summary(result, settings.get("expression") or settings.get("model"))

@@ -67,7 +67,7 @@ def _lr_spec(text: str, methods) -> float | dict[str, float]:
 
 
 def _verdict_line(r) -> str:
-    return f"[bold]{r.verdict.verdict}[/bold] at step {r.verdict.step}: {r.verdict.reason}"
+    return f"[bold]{r.verdict}[/bold] at step {r.evidence.step}: {r.reason}"
 
 
 @command("optimize")
@@ -103,7 +103,7 @@ def optimize_cmd(
         path = save(trajectories([r], obj), plot)
         save(curves([r]), path.with_name(path.stem + "-curves" + path.suffix))
     if json:
-        emit_json({"expression": getattr(obj, "expression", obj).__str__(), **r.to_dict()})
+        emit_json(r)
         return
     table = Table(title=f"{r.settings['method']} on {obj.label}", header_style="bold")
     for col in ("step", "x", "f", "|grad|", "lr") + (("risk",) if r.risk else ()):
@@ -118,8 +118,8 @@ def optimize_cmd(
         table.add_row(*cells)
     console.print(table)
     console.print(_verdict_line(r))
-    if r.verdict.escape_direction is not None and r.verdict.verdict in ("stalled_at_saddle", "stalled_at_max"):
-        console.print(f"escape direction {vector(r.verdict.escape_direction, 4)}")
+    if r.evidence.escape_direction is not None and r.verdict in ("stalled_at_saddle", "stalled_at_max"):
+        console.print(f"escape direction {vector(r.evidence.escape_direction, 4)}")
     if r.risk:
         console.print(f"risk {r.risk.label}: lowest at step {r.risk.best_step}; the objective is lowest at step "
                       f"{r.risk.empirical_best_step}, where the risk is {fmt(r.risk.gap, 4)} above its lowest")
@@ -166,7 +166,7 @@ def compare_cmd(
                          no_wrap=col == "verdict")
     for m, r in zip(c.methods, c.runs):
         table.add_row(m, fmt(r.settings["lr"], 4), fmt(r.final_value, 6), vector(r.final_point, 4), str(r.steps),
-                      "-" if r.steps_to_tol is None else str(r.steps_to_tol), r.verdict.verdict)
+                      "-" if r.steps_to_tol is None else str(r.steps_to_tol), r.verdict)
     console.print(table)
     console.print(f"tolerance: |grad| <= {fmt(c.runs[0].scale.gtol, 3)} ({c.runs[0].scale.tol:g} x mean slope "
                   f"{fmt(c.runs[0].scale.slope, 4)})")

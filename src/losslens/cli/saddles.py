@@ -43,7 +43,7 @@ def saddles_cmd(
     """P(random symmetric matrix is positive definite) for n = 1..max-n vs theory; optionally index vs loss."""
     from ..plot import save
     from ..plot.saddles import index_loss_figure, probability_figure
-    from ..saddles import network_saddles, run_saddles
+    from ..saddles import SaddlesReport, network_saddles, run_saddles
     from ..saddles.ensembles import get_ensemble
     from ..storage import atomic_write
     from ..validation import check_float, check_int, parse_floats
@@ -79,11 +79,10 @@ def saddles_cmd(
             save(probability_figure(exp, "n2"), out / f"saddles-{ensemble}-logp-n2.png")]
     if net is not None:
         figs.append(save(index_loss_figure(net), out / "saddles-network-index-loss.png"))
-    result = {"random_matrices": exp.to_dict(), "network": None if net is None else net.to_dict(),
-              "figures": [str(f) for f in figs]}
+    result = SaddlesReport(exp, net, tuple(str(f) for f in figs))
     import json as _json
 
-    atomic_write(out / f"saddles-{ensemble}.json", _json.dumps(result, indent=1, allow_nan=False))
+    atomic_write(out / f"saddles-{ensemble}.json", _json.dumps(result.to_dict(), indent=1, allow_nan=False))
     if json:
         emit_json(result)
         return

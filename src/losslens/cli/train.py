@@ -49,7 +49,8 @@ def train_cmd(
     with progress_bar(f"training {model}", steps, enabled=not json) as advance:
         run = train(net, loss_fn, train_data, test_data, steps=steps, batch_size=batch_size,
                     optimizer=optimizer, lr=lr, seed=seed, eval_every=eval_every, curvature_at=at,
-                    checkpoint=checkpoint, checkpoint_every=checkpoint_every, progress=advance)
+                    checkpoint=checkpoint, checkpoint_every=checkpoint_every, progress=advance,
+                    inputs={"model": model, **({} if data is None else choice.settings())})
     if plot:
         from ..plot import save
         from ..plot.training import training_figure
@@ -59,7 +60,7 @@ def train_cmd(
         from ..plot.curvature import eigenvalues_over_training_figure
         save(eigenvalues_over_training_figure(run), plot_hessian)
     if json:
-        emit_json({"model": model, **({} if data is None else choice.settings()), **run.to_dict()})
+        emit_json(run)
         return
     h = run.history
     table = Table(header_style="bold", title=f"{model}" + (f" (resumed at step {run.resumed_from})"

@@ -22,7 +22,7 @@ from ..budget import BudgetExceeded
 from ..expr import Expression
 from ..objective import AnalyticObjective, Box
 from ..relations import conjunction, names_of, to_inequalities
-from ..results import Result
+from ..results import Result, VariablesAlias
 from ..validation import InputError, check_float, check_int
 from . import _interval as I
 from .prove import (CONCAVE, AFFINE, Proof, composition_curvature, prove_composition, prove_interval_hessian,
@@ -36,7 +36,7 @@ _NONSMOOTH = (sympy.Abs, sympy.Max, sympy.Min, sympy.sign, sympy.Heaviside)
 
 
 @dataclass(frozen=True)
-class Convexity(Result):
+class Convexity(VariablesAlias, Result):
     """The verdict on ``f`` over ``domain`` with its evidence.
 
     ``verdict``: one of :data:`VERDICTS`; ``domain``: the region (``kind`` whole_space | box | natural_domain |
@@ -49,7 +49,7 @@ class Convexity(Result):
     """
 
     expression: str
-    variables: tuple[str, ...]
+    names: tuple[str, ...]
     verdict: str
     domain: dict
     modulus: float | None

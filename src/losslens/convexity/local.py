@@ -19,7 +19,7 @@ from torch.func import hessian, vmap
 from .. import budget
 from ..budget import BudgetExceeded
 from ..objective import Box
-from ..results import Result
+from ..results import Result, VariablesAlias
 from ..validation import InputError, check_float, check_int
 from .check import as_objective, domain_convexity
 from .prove import IntervalOutcome, Proof, prove_interval_hessian
@@ -30,14 +30,14 @@ MAX_BOXES_PER_RADIUS = 400     # interval sub-boxes tried for one radius of the 
 
 
 @dataclass(frozen=True)
-class LocalConvexity(Result):
+class LocalConvexity(VariablesAlias, Result):
     """Around ``point`` [n]: ``radius`` (half-width of the largest cube proved convex; 0 if none), its ``proof``;
     ``failed_radius``: the smallest half-width tried where the proof failed (None if every radius up to
     ``max_radius`` was proved); ``failure_point`` [n] and ``failure_curvature`` (proved upper bound < 0 of
     vᵀ∇²f v/|v|² there) when a non-convex point was found inside that cube; ``reason``: one line."""
 
     expression: str
-    variables: tuple[str, ...]
+    names: tuple[str, ...]
     point: tuple[float, ...]
     radius: float
     proof: Proof | None
@@ -46,6 +46,11 @@ class LocalConvexity(Result):
     failure_curvature: float | None
     reason: str
     seconds: float
+
+    @property
+    def verdict(self) -> str:
+        """``convex_near_point`` when a cube of positive half-width is proved convex, else ``unknown``."""
+        return "convex_near_point" if self.radius > 0 else "unknown"
 
     @property
     def box(self) -> Box | None:

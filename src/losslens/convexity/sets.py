@@ -25,7 +25,7 @@ from mpmath import iv
 
 from ..expr import Expression, natural_order
 from ..relations import Box, Constraint, disjunction, names_of, to_inequalities
-from ..results import Result
+from ..results import Result, VariablesAlias
 from ..validation import InputError, check_float, check_int, check_point
 from . import _interval as I
 from .check import as_objective, check_convexity, domain_convexity, prove_convex
@@ -268,13 +268,13 @@ class SetWitness(Result):
 
 
 @dataclass(frozen=True)
-class SetConvexity(Result):
+class SetConvexity(VariablesAlias, Result):
     """The verdict on a set: ``verdict`` convex | not_convex | unknown; ``constraints``: per constraint its text,
     g and the convexity verdict of g; ``witness``: a :class:`SetWitness` for not_convex; ``membership``: the
     point asked about and ``inside`` (True/False/None); ``reason``; ``tried``; ``seconds``."""
 
     text: str
-    variables: tuple[str, ...]
+    names: tuple[str, ...]
     verdict: str
     constraints: tuple[dict, ...]
     witness: SetWitness | None

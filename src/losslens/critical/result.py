@@ -74,5 +74,14 @@ class CriticalPoints(Result):
     seed: int
     seconds: float
 
+    @property
+    def verdict(self) -> str:
+        """``complete`` when every critical point of the box is proved listed, else ``partial``."""
+        return "complete" if self.complete else "partial"
+
+    @property
+    def reason(self) -> str:
+        return f"{len(self.points)} critical point(s); {self.completeness['reason']}"
+
     def of_kind(self, kind: str) -> list[CriticalPoint]:
         return [p for p in self.points if p.kind == kind]

@@ -26,7 +26,7 @@ objective's dtype unless given) and ``grad_tol = gtol · max(1, |f|)``:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -52,7 +52,9 @@ class HessianReport(Result):
     relative to the sharpest one), else 0; ``eigen``: the Lanczos run (values, residuals, converged flags, HVPs);
     ``trace`` and ``density`` when asked for; ``hvps``: products used in total; ``randomness``: how a model
     objective's random modules were fixed (its ``randomness`` statement, e.g. the dropout seed in train mode), None
-    for other objectives.
+    for other objectives; ``inputs``: what was analysed, as the caller names it (model spec, checkpoint, data
+    source; its entries are top-level keys of ``to_dict``), with ``n`` (parameters), ``samples`` (data samples of a
+    model objective, else None) and ``streamed`` (a model objective streams its data, else None) from the objective.
     """
 
     kind: str
@@ -71,6 +73,12 @@ class HessianReport(Result):
     trace: TraceEstimate | None = None
     density: SpectralDensity | None = None
     randomness: str | None = None
+    inputs: dict = field(default_factory=dict)
+
+    @property
+    def verdict(self) -> str:
+        """The kind of point (``kind``, one of :data:`KINDS`)."""
+        return self.kind
 
 
 def classify_curvature(eigen: LanczosResult, *, tol: float, value: float, gradient_norm: float,
@@ -115,19 +123,22 @@ def classify_curvature(eigen: LanczosResult, *, tol: float, value: float, gradie
 def hessian_report(objective: Objective, x, *, top: int = 1, bottom: int = 1, tol: float | None = None,
                    grad_tol: float | None = None, max_hvps: int | None = None, trace_hvps: int = 0,
                    density: bool = False, probes: int = 4, steps: int = 50, seed: int = 0,
-                   batch: int = 16, memory: float | None = None) -> HessianReport:
+                   batch: int = 16, memory: float | None = None, inputs: dict | None = None) -> HessianReport:
     """Extreme eigenvalues (and on request trace and density) of ∇²f(x) with the verdict of the module docstring.
 
     ``trace_hvps`` > 0 adds a Hutch++ trace with that many products; ``density`` adds an SLQ density (``probes`` ×
     ``steps``). ``grad_tol`` is relative to max(1, |f|), like ``tol`` it defaults to sqrt(eps) of the dtype.
     ``memory``: bytes for the Lanczos, SLQ and trace vectors (default half the available memory; see
-    :mod:`losslens.curvature.memory`).
+    :mod:`losslens.curvature.memory`). ``inputs``: the caller's names for what is analysed (see
+    :class:`HessianReport`).
 
     >>> from losslens import parse
     >>> hessian_report(parse("x^2 - y^2 + z^2"), [0.0, 0.0, 0.0]).kind
     'saddle'
     """
     x = objective.point(x)
+    inputs = {**(inputs or {}), "n": objective.n, "samples": getattr(objective, "num_samples", None),
+              "streamed": getattr(objective, "streaming", None)}
     tol = default_tol(objective.dtype) if tol is None else check_float("tol", tol, lo=0, lo_open=True, hi=1)
     gtol = default_tol(objective.dtype) if grad_tol is None else check_float("grad_tol", grad_tol, lo=0,
                                                                             lo_open=True)
@@ -138,7 +149,7 @@ def hessian_report(objective: Objective, x, *, top: int = 1, bottom: int = 1, to
     nan = math.nan
     if not (math.isfinite(value) and math.isfinite(gnorm)):
         return HessianReport("not_finite", "not_finite", f"loss {value} or |grad| {gnorm} is not finite here",
-                             value, gnorm, nan, nan, nan, tol, nan, grad_tol_abs, 0, None)
+                             value, gnorm, nan, nan, nan, tol, nan, grad_tol_abs, 0, None, inputs=inputs)
     op = as_operator(objective, x, batch=batch)
     try:
         eigen = lanczos(op, top=top, bottom=bottom, tol=tol, max_hvps=max_hvps, seed=seed, memory=memory)
@@ -146,8 +157,9 @@ def hessian_report(objective: Objective, x, *, top: int = 1, bottom: int = 1, to
         dens = spectral_density(op, probes=probes, steps=steps, tol=tol, seed=seed, memory=memory) if density else None
     except FloatingPointError as err:
         return HessianReport("not_finite", "not_finite", str(err), value, gnorm, nan, nan, nan, tol, nan,
-                             grad_tol_abs, op.hvps, None)
+                             grad_tol_abs, op.hvps, None, inputs=inputs)
     kind, curvature, reason, zero_tol, ratio = classify_curvature(eigen, tol=tol, value=value, gradient_norm=gnorm,
                                                                   grad_tol=grad_tol_abs)
     return HessianReport(kind, curvature, reason, value, gnorm, eigen.lambda_max, eigen.lambda_min, ratio, tol,
-                         zero_tol, grad_tol_abs, op.hvps, eigen, tr, dens, getattr(objective, "randomness", None))
+                         zero_tol, grad_tol_abs, op.hvps, eigen, tr, dens, getattr(objective, "randomness", None),
+                         inputs)

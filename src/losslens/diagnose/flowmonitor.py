@@ -21,7 +21,7 @@ Layers that never receive a gradient (parameters the forward pass does not use) 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
@@ -92,7 +92,8 @@ class GradientFlowMonitor:
 class GradientFlow(Result):
     """``layers`` [L] (input -> output), ``norms`` [steps, L] RMS gradients, ``ratio`` ρ (median first/last),
     ``ratios`` [steps] g_first/g_last per step, ``verdict`` and ``reason``, thresholds ``low``, ``high``,
-    ``blowup``."""
+    ``blowup``; ``inputs``: what was analysed, as the caller names it (model spec, data source, loss, device; its
+    entries are top-level keys of ``to_dict``)."""
 
     layers: tuple[str, ...]
     norms: torch.Tensor
@@ -103,6 +104,7 @@ class GradientFlow(Result):
     low: float
     high: float
     blowup: float
+    inputs: dict = field(default_factory=dict)
 
 
 def flow_verdict(layers, norms: torch.Tensor, *, low: float = 1e-2, high: float = 1e2,

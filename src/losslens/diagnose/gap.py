@@ -21,7 +21,7 @@ or the damage; it is never used.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -39,7 +39,9 @@ from .training import train
 class GapStudy(Result):
     """``sizes`` [S]; per size mean and std over ``repeats`` of ``train_error``, ``test_error``, ``error_gap``
     (test − train error) and ``loss_gap``; ``runs``: every (size, repeat) record; ``rate`` a, ``rate_stderr``,
-    ``coefficient`` C and ``r2`` of the fit ``gap ≈ C · N^(−a)``; ``verdict``, ``reason``."""
+    ``coefficient`` C and ``r2`` of the fit ``gap ≈ C · N^(−a)``; ``verdict``, ``reason``; ``inputs``: what was
+    analysed, as the caller names it (model spec, data source, loss, device; its entries are top-level keys of
+    ``to_dict``)."""
 
     sizes: tuple[int, ...]
     repeats: int
@@ -60,6 +62,7 @@ class GapStudy(Result):
     runs: list
     steps: int
     seed: int
+    inputs: dict = field(default_factory=dict)
 
 
 def fit_rate(sizes: Sequence[float], gaps: Sequence[float]) -> tuple[float, float, float, float]:
@@ -101,12 +104,14 @@ def _error(history: dict, key: str) -> float:
 def generalization_gap(make_model: Callable[[int], nn.Module], sizes: Sequence[int], *, repeats: int = 3,
                        steps: int = 300, batch_size: int = 64, lr: float = 1e-3, seed: int = 0, store=None,
                        progress: Callable[[int, int], None] | None = None, data=None,
-                       loss_fn: Callable | None = None, data_label: str | None = None) -> GapStudy:
+                       loss_fn: Callable | None = None, data_label: str | None = None,
+                       inputs: dict | None = None) -> GapStudy:
     """Train ``make_model(seed)`` on training subsets of each size ``repeats`` times; the gap and its fitted rate.
 
     ``data``: ``((X_train, y_train), (X_test, y_test))`` tensors; repeat ``r`` trains on the first ``N`` samples of
     a permutation drawn with ``seed + r``. Default: the digits data (split with ``seed + r``). ``loss_fn``: default
-    cross-entropy. ``data_label`` names the data in the store's settings.
+    cross-entropy. ``data_label`` names the data in the store's settings. ``inputs``: the caller's names for what
+    is analysed (see :class:`GapStudy`).
     """
     from ..datasets import digits
 
@@ -181,4 +186,4 @@ def generalization_gap(make_model: Callable[[int], nn.Module], sizes: Sequence[i
         verdict, reason = "unknown", f"rate {a:.3f} ± {se:.3f} is not distinguishable from zero"
     return GapStudy(sizes, repeats, stats["train_error"][0], stats["train_error"][1], stats["test_error"][0],
                     stats["test_error"][1], stats["error_gap"][0], stats["error_gap"][1], stats["loss_gap"][0],
-                    stats["loss_gap"][1], a, se, C, r2, verdict, reason, runs, steps, seed)
+                    stats["loss_gap"][1], a, se, C, r2, verdict, reason, runs, steps, seed, dict(inputs or {}))

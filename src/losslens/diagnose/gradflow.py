@@ -17,8 +17,9 @@ __all__ = ["VERDICTS", "GradientFlow", "GradientFlowMonitor", "flow_verdict", "g
 
 def gradient_flow(model: nn.Module, loss_fn, data, *, steps: int = 50, batch_size: int = 64, optimizer: str = "adam",
                   lr: float = 1e-3, seed: int = 0, low: float = 1e-2, high: float = 1e2,
-                  blowup: float = 1e3) -> GradientFlow:
+                  blowup: float = 1e3, inputs: dict | None = None) -> GradientFlow:
     """Train a copy of ``model`` for ``steps`` minibatch steps on ``data = (X, y)`` and judge its gradient flow.
+    ``inputs``: the caller's names for what is analysed (see :class:`GradientFlow`).
 
     >>> import torch
     >>> from torch import nn
@@ -34,4 +35,4 @@ def gradient_flow(model: nn.Module, loss_fn, data, *, steps: int = 50, batch_siz
     flow = flow_verdict(run.gradflow.layers, run.gradflow.norms, low=low, high=high, blowup=blowup)
     if run.verdict == "not_finite":
         flow = replace(flow, verdict="not_finite", reason=run.reason)
-    return flow
+    return replace(flow, inputs=dict(inputs or {}))

@@ -59,7 +59,8 @@ class TrainingRun(Result):
     hvps, converged}`` of the Hessian of the training loss (on ``curvature_samples`` samples). ``gradflow``: the
     per-layer gradient norms of every step with their verdict. ``steps``: steps completed; ``resumed_from``: the
     step a checkpoint supplied (0 for a fresh run); ``checkpoint``: its path. ``model``: the trained copy (not in
-    ``to_dict``).
+    ``to_dict``). ``inputs``: what was analysed, as the caller names it (model spec, data source, loss, device; its
+    entries are top-level keys of ``to_dict``).
     """
 
     steps: int
@@ -71,12 +72,8 @@ class TrainingRun(Result):
     resumed_from: int
     checkpoint: str | None
     seed: int
-    model: nn.Module = field(repr=False, compare=False)
-
-    def to_dict(self) -> dict:
-        d = super().to_dict()
-        d.pop("model")
-        return d
+    model: nn.Module = field(repr=False, compare=False, metadata={"json": False})
+    inputs: dict = field(default_factory=dict)
 
 
 def load_checkpoint(path) -> dict:
@@ -256,7 +253,7 @@ def train(model: nn.Module, loss_fn: Callable, train_data, test_data=None, *, st
           curvature_at: Sequence[int] = (), curvature_samples: int = 512, curvature_hvps: int = 100,
           monitor_gradients: bool = True, checkpoint=None, checkpoint_every: int = 100,
           fit_tol: float = 0.05, gap_tol: float = 0.05,
-          progress: Callable[[int, int, dict | None], None] | None = None) -> TrainingRun:
+          progress: Callable[[int, int, dict | None], None] | None = None, inputs: dict | None = None) -> TrainingRun:
     """Train a copy of ``model`` on ``train_data = (X, y)`` for ``steps`` minibatch steps of ``optimizer``.
 
     Evaluates on the full training and test sets every ``eval_every`` steps and at the end; records the extreme
@@ -360,7 +357,7 @@ def train(model: nn.Module, loss_fn: Callable, train_data, test_data=None, *, st
     layers = monitor.layers if monitor is not None else ()
     gf = flow_verdict(layers, all_flow()) if monitor is not None else None
     return TrainingRun(step, history, curvature, gf, verdict, reason, resumed_from,
-                       str(path) if path is not None else None, seed, net)
+                       str(path) if path is not None else None, seed, net, dict(inputs or {}))
 
 
 def _pair(name: str, data) -> tuple[torch.Tensor, torch.Tensor]:

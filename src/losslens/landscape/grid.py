@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import numpy as np
 import torch
 
-from ..results import Result
+from ..results import Result, header, jsonable
 from ..validation import InputError, check_float, check_int
 from .directions import Directions
 from .choose import make_evaluator
@@ -43,7 +43,10 @@ class Landscape(Result):
     ``points_computed``: grid points evaluated by this run (the rest were resumed from ``store``);
     ``world_size``: ranks that shared the work; ``store_notes``: one line per stored file that did not verify (a
     changed byte, a truncated file) and was deleted and recomputed; ``evaluator``: the path that computed the values
-    (``mlp-rows``, ``mlp``: Linear/activation stacks; ``network``: any other network; ``values``, ``loop``).
+    (``mlp-rows``, ``mlp``: Linear/activation stacks; ``network``: any other network; ``values``, ``loop``);
+    ``inputs``: what was evaluated as the caller names it (the ``settings`` given to :func:`evaluate`: expression
+    and box, or model, checkpoint, data; its entries open ``to_dict``); ``figures``: files drawn from it (set by the
+    command line). ``verdict``: ``finite`` or ``not_finite`` (some values NaN or infinite).
     """
 
     axes: tuple[torch.Tensor, ...]
@@ -58,6 +61,18 @@ class Landscape(Result):
     store: str | None = None
     store_notes: tuple[str, ...] = ()
     evaluator: str | None = None
+    inputs: dict = field(default_factory=dict)
+    figures: tuple[str, ...] = ()
+
+    @property
+    def verdict(self) -> str:
+        return "finite" if bool(torch.isfinite(self.values).all()) else "not_finite"
+
+    @property
+    def reason(self) -> str:
+        bad = int((~torch.isfinite(self.values)).sum())
+        return (f"{bad} of {self.values.numel()} grid values are NaN or infinite" if bad
+                else f"all {self.values.numel()} grid values are finite")
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -72,6 +87,7 @@ class Landscape(Result):
     def to_dict(self) -> dict:
         finite = self.values[torch.isfinite(self.values)]
         return {
+            **header(), "verdict": self.verdict, "reason": self.reason, **jsonable(self.inputs),
             "shape": list(self.shape), "axes": [a.tolist() for a in self.axes],
             "values": _json_values(self.values), "origin_value": _finite(self.origin_value),
             "min": _finite(float(finite.min())) if finite.numel() else None,
@@ -81,7 +97,7 @@ class Landscape(Result):
             "directions": self.directions.to_dict(), "method": self.method, "seconds": self.seconds,
             "points_computed": self.points_computed, "chunks_resumed": self.chunks_resumed,
             "world_size": self.world_size, "store": self.store, "store_notes": list(self.store_notes),
-            "evaluator": self.evaluator,
+            "evaluator": self.evaluator, "figures": list(self.figures),
         }
 
 
@@ -155,7 +171,8 @@ def evaluate(obj, directions: Directions, grid=51, ranges=(-1.0, 1.0), *, out=No
     ``grid``: points per axis (>= 2); ``ranges``: coordinate interval(s) ``(lo, hi)``; ``out``: store directory (results
     land chunk by chunk; a rerun with the same settings resumes; other settings are refused unless ``fresh``);
     ``chunk``: points per chunk (default: :func:`_default_chunk`); ``method``: evaluator;
-    ``settings``: extra manifest entries (e.g. the data fingerprint and model name from the CLI);
+    ``settings``: extra manifest entries (e.g. the data fingerprint and model name from the CLI), kept as the
+    result's ``inputs``;
     ``progress(done, total)``: called after each chunk.
     """
     t0 = time.perf_counter()
@@ -226,7 +243,7 @@ def evaluate(obj, directions: Directions, grid=51, ranges=(-1.0, 1.0), *, out=No
         origin_value = float(values[tuple(at_zero)])
     return Landscape(axes, values, origin_value, directions, evaluator.name, time.perf_counter() - t0,
                      count, len(done), world, str(out) if out is not None else None,
-                     tuple(store.notes) if store is not None else (), evaluator.path)
+                     tuple(store.notes) if store is not None else (), evaluator.path, dict(settings or {}))
 
 
 def _default_chunk(obj, axes, path: str = "") -> int:

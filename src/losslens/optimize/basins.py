@@ -29,8 +29,8 @@ from typing import Any, Callable
 import torch
 
 from ..classify import classify_point
+from ..objective import Box, Objective, expression_text
 from ..tolerances import default_tol
-from ..objective import Box, Objective
 from ..results import Result, jsonable
 from ..storage import CorruptFile, load_torch_bytes, read_sealed, write_torch
 from ..validation import InputError, check_choice, check_float, check_int
@@ -62,7 +62,9 @@ class Endpoint(Result):
 class BasinMap(Result):
     """Outcome of every start: ``starts`` [m, n], ``ends`` [m, n], ``end_values`` [m], ``end_gradient_norms`` [m],
     ``labels`` [m] (endpoint index, -1 diverged, -2 unsettled), ``endpoints``, the ``diverged`` / ``unsettled``
-    counts and fractions, ``grid`` (points per axis when the starts are a grid, else None)."""
+    counts and fractions, ``grid`` (points per axis when the starts are a grid, else None), ``expression`` (the
+    objective's formula, None without one). ``verdict``: ``one_endpoint``, ``several_endpoints`` or ``none_settled``;
+    ``reason``: the starts per endpoint role."""
 
     objective: str
     names: tuple[str, ...]
@@ -82,6 +84,18 @@ class BasinMap(Result):
     unsettled_fraction: float
     known_minimum: float | None
     scale: Scale
+    expression: str | None = None
+
+    @property
+    def verdict(self) -> str:
+        k = len(self.endpoints)
+        return "none_settled" if k == 0 else "one_endpoint" if k == 1 else "several_endpoints"
+
+    @property
+    def reason(self) -> str:
+        ends = ", ".join(f"{e.count} at a {e.role} (f = {e.value:.6g})" for e in self.endpoints)
+        return (f"of {self.m} starts: {ends + '; ' if ends else ''}{self.diverged} diverged, {self.unsettled} "
+                "unsettled")
 
     @property
     def m(self) -> int:
@@ -227,7 +241,7 @@ def basins(objective: Objective, method: str = "gd", box: Box | str | None = Non
     nd, nu = int(diverged.sum()), int((labels == UNSETTLED).sum())
     M = len(X0)
     return BasinMap(objective.label, objective.names, s.to_dict(), box, steps, grid, X0, ends, v, gn, labels,
-                    endpoints, nd, nd / M, nu, nu / M, known_minimum, scale)
+                    endpoints, nd, nd / M, nu, nu / M, known_minimum, scale, expression_text(objective))
 
 
 def _boxed(objective: Objective, box: Box) -> Objective:

@@ -68,7 +68,7 @@ def solve_constrained(objective, constraints: Sequence[str] = (), method: str = 
         c0 = problem.c(x0)
     if not math.isfinite(f0) or not torch.isfinite(c0).all():
         raise InputError(f"x0 == {x0.tolist()} is outside the domain of the objective or a constraint "
-                         "(value not finite); give another start with x0 (--x0)")
+                         "(value not finite); give another start with x0 (--start)")
     try:
         lifted = lift(problem)
     except NotExact as err:

@@ -236,6 +236,15 @@ class ProjectionResult(Result):
     distance: float
     inside: bool
 
+    @property
+    def verdict(self) -> str:
+        return "inside" if self.inside else "projected"
+
+    @property
+    def reason(self) -> str:
+        return ("the point satisfies every condition of the set" if self.inside
+                else f"the nearest point of the set is at distance {self.distance:.6g}")
+
 
 def make_set(kind: str, n: int, *, radius: float | None = None, center=None, lo=None, hi=None, total: float = 1.0,
              A=None, b=None, a=None) -> ConvexSet:

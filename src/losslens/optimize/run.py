@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 import torch
 
-from ..objective import Objective
+from ..objective import Objective, expression_text
 from ..results import Result
 from ..validation import InputError, check_float, check_int
 from .batch import values_and_grads
@@ -46,7 +46,9 @@ class Run(Result):
 
     ``points`` [K+1, n], ``values`` [K+1], ``gradient_norms`` [K+1], ``lrs`` [K] (η used at each step), ``steps``
     K (steps taken), ``steps_to_tol`` (first k with ‖g_k‖ <= gtol, None if never), ``perturbations`` (perturbed GD),
-    ``scale`` (the thresholds), ``verdict`` (with evidence), ``risk`` (None unless requested).
+    ``scale`` (the thresholds), ``evidence`` (the :class:`Verdict` with the numbers behind it; ``verdict`` and
+    ``reason`` are its words), ``risk`` (None unless requested), ``expression`` (the objective's formula, None for
+    an objective without one).
     """
 
     objective: str
@@ -61,8 +63,23 @@ class Run(Result):
     steps_to_tol: int | None
     perturbations: int
     scale: Scale
-    verdict: Verdict
+    evidence: Verdict
     risk: RiskTrace | None = None
+    expression: str | None = None
+
+    @property
+    def verdict(self) -> str:
+        """Why the run stopped: a word of :data:`~losslens.optimize.verdict.VERDICTS`."""
+        return self.evidence.verdict
+
+    @property
+    def reason(self) -> str:
+        return self.evidence.reason
+
+    def to_dict(self) -> dict:
+        d = super().to_dict()
+        d["evidence"] = {k: v for k, v in d["evidence"].items() if k not in ("verdict", "reason")}
+        return d
 
     @property
     def final_point(self) -> torch.Tensor:
@@ -149,7 +166,7 @@ def run(objective: Objective, method: str, start, steps: int = 100, lr: float = 
     trace = _risk_trace(risk, points, values) if risk is not None else None
     return Run(objective.label, objective.names, s.to_dict(), x0, points, values, gnorms,
                torch.tensor(lrs, dtype=torch.float64), len(values) - 1, steps_to_tol, int(stepper.perturbs[0]),
-               scale, verdict, trace)
+               scale, verdict, trace, expression_text(objective))
 
 
 def _done(s: Settings, stepper: Stepper, k: int, steps: int) -> bool:
@@ -169,13 +186,23 @@ def _risk_trace(risk: Objective, points: torch.Tensor, values: torch.Tensor) -> 
 
 @dataclass(frozen=True)
 class Comparison(Result):
-    """Several runs from the same start: ``runs`` in the order of ``methods``."""
+    """Several runs from the same start: ``runs`` in the order of ``methods``; ``verdict`` ``all_converged``,
+    ``some_converged`` or ``none_converged``, ``reason`` each method's verdict."""
 
     objective: str
     names: tuple[str, ...]
     start: torch.Tensor
     methods: tuple[str, ...]
     runs: tuple[Run, ...]
+
+    @property
+    def verdict(self) -> str:
+        done = sum(r.verdict == "converged" for r in self.runs)
+        return "all_converged" if done == len(self.runs) else "some_converged" if done else "none_converged"
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(f"{m}: {r.verdict} at step {r.evidence.step}" for m, r in zip(self.methods, self.runs))
 
 
 def parse_methods(text: str | list[str]) -> tuple[str, ...]:
@@ -199,7 +226,7 @@ def compare(objective: Objective, methods, start, steps: int = 100, lr: float | 
 
     >>> from losslens import parse
     >>> c = compare(parse("elliptic"), "gd,newton", [-5.0, -2.0], steps=50, lr={"gd": 0.1, "newton": 1.0})
-    >>> [(r.steps_to_tol, r.verdict.verdict) for r in c.runs]     # Newton is exact in one step on a quadratic
+    >>> [(r.steps_to_tol, r.verdict) for r in c.runs]     # Newton is exact in one step on a quadratic
     [(None, 'max_steps'), (1, 'converged')]
     """
     ms = parse_methods(methods)

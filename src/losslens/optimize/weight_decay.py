@@ -11,7 +11,7 @@ and the result says whether they agree.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -26,7 +26,9 @@ from .constrained import ConstrainedResult, solve_constrained
 class WeightDecayResult(Result):
     """``penalized``: minimiser of f + (λ/2)‖x‖² (x [n]); ``constrained``: minimiser of f over the ball of
     ``radius`` r = ‖x*(λ)‖; ``multiplier`` μ of ½‖x‖² ≤ ½r² (equal to λ when they agree); ``distance`` between
-    the two solutions; ``agree`` when distance and |μ − λ| are both ≤ 1e-6 (relative to max(1, λ))."""
+    the two solutions; ``agree`` when distance and |μ − λ| are both ≤ 1e-6 (relative to max(1, λ)), the ``verdict``
+    ``agree`` or ``differ`` with ``reason`` = ``explanation``. The two solver results (``penalized_result``,
+    ``constrained_result``) are not in ``to_dict``: their numbers are the fields above."""
 
     objective: str
     names: tuple[str, ...]
@@ -39,9 +41,17 @@ class WeightDecayResult(Result):
     multiplier: float
     distance: float
     agree: bool
-    penalized_result: ConstrainedResult
-    constrained_result: ConstrainedResult
+    penalized_result: ConstrainedResult = field(metadata={"json": False})
+    constrained_result: ConstrainedResult = field(metadata={"json": False})
     explanation: str
+
+    @property
+    def verdict(self) -> str:
+        return "agree" if self.agree else "differ"
+
+    @property
+    def reason(self) -> str:
+        return self.explanation
 
 
 def weight_decay_ball(objective, lam: float, *, x0=None, tol: float = 1e-9) -> WeightDecayResult:

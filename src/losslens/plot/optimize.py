@@ -47,7 +47,7 @@ def _grid_values(objective: Objective, lo, hi, k: int = 200):
 
 
 def _label(run, name: str | None) -> str:
-    return f"{name or run.settings['method']}: {run.verdict.verdict}"
+    return f"{name or run.settings['method']}: {run.verdict}"
 
 
 def trajectories(runs: Sequence, objective: Objective, labels: Sequence[str] | None = None, title: str | None = None):
@@ -110,7 +110,6 @@ def basin_map(bmap, objective: Objective, title: str | None = None):
     """Which endpoint each start of ``bmap`` reached; endpoints marked (★ minima, ✕ saddles, ▲ maxima)."""
     from ..optimize.basins import DIVERGED, UNSETTLED
 
-    k = len(bmap.endpoints)
     palette = COLORS + ["#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5"]
     cats = [(DIVERGED, "diverged", "#000000"), (UNSETTLED, "unsettled", "#d9d9d9")]
     cats += [(j, f"{e.role.replace('_', ' ')} f={e.value:.4g}", palette[j % len(palette)])

@@ -44,6 +44,23 @@ class TourResult(Result):
     seconds: float
     store_notes: tuple[str, ...] = ()
 
+    @property
+    def verdict(self) -> str:
+        """``refuted`` when any claim is refuted, ``all_confirmed`` when every claim is confirmed, else ``unknown``."""
+        statuses = [c.status for s in self.sections for c in s.claims]
+        if "refuted" in statuses:
+            return "refuted"
+        return "all_confirmed" if statuses and all(s == "confirmed" for s in statuses) else "unknown"
+
+    @property
+    def reason(self) -> str:
+        counts: dict[str, int] = {}
+        for s in self.sections:
+            for c in s.claims:
+                counts[c.status] = counts.get(c.status, 0) + 1
+        return f"{len(self.sections)} section(s): " + (", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+                                                       or "no claims")
+
 
 def _inputs(section: Section, quick: bool, seed: int) -> dict:
     """Everything that shapes a section's claims: id, quick flag, seed, losslens version, its source file's sha256."""

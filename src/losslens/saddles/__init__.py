@@ -6,6 +6,7 @@
 * :mod:`.rare`       subset simulation on the GOE eigenvalue gas for tiny probabilities
 * :mod:`.experiment` the sweep over n, resumable store, verdict
 * :mod:`.network`    critical points of a small digits MLP (dense Newton / Newton-MR), their index and loss
+* :mod:`.report`     the ``saddles`` command's result: both studies and the figures
 """
 from .ensembles import ENSEMBLES, Ensemble, get_ensemble
 from .exact import (THETA, asymptotic_log_probability, goe_log_positive_probability, goe_positive_probability,
@@ -14,9 +15,10 @@ from .experiment import SaddleExperiment, SaddleRow, fit_theta, run_saddles
 from .montecarlo import MonteCarloEstimate, clopper_pearson, monte_carlo
 from .network import CriticalPoint, NetworkSaddles, find_critical_point, network_saddles, newton_mr, point_index
 from .rare import RareEventEstimate, rare_event
+from .report import SaddlesReport
 
 __all__ = ["ENSEMBLES", "Ensemble", "get_ensemble", "THETA", "asymptotic_log_probability",
            "goe_log_positive_probability", "goe_positive_probability", "naive_log_probability", "SaddleExperiment",
            "SaddleRow", "fit_theta", "run_saddles", "MonteCarloEstimate", "clopper_pearson", "monte_carlo",
            "CriticalPoint", "NetworkSaddles", "find_critical_point", "network_saddles", "newton_mr", "point_index",
-           "RareEventEstimate", "rare_event"]
+           "RareEventEstimate", "rare_event", "SaddlesReport"]

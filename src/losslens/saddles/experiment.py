@@ -23,7 +23,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..results import Result
+from ..results import Result, nested
 from ..storage import CorruptFile, read_json, settings_mismatch, write_json
 from ..validation import InputError, check_choice, check_int
 from .ensembles import get_ensemble
@@ -156,7 +156,7 @@ def run_saddles(max_n: int = 30, trials: int = 100_000, ensemble: str = "goe", s
 
 
 def _save(store, key: dict, done: dict) -> None:
-    write_json(store, {"key": key, "rows": [done[n].to_dict() for n in sorted(done)]})
+    write_json(store, {"key": key, "rows": [nested(done[n].to_dict()) for n in sorted(done)]})
 
 
 def _load(store, key: dict) -> tuple[dict[int, SaddleRow], tuple[str, ...]]:

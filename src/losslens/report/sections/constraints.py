@@ -56,7 +56,7 @@ def _lagrangian(ctx: Context) -> Claim:
          "multipliers": r.multipliers.tolist(), "exact multipliers": [float(ex["nu"]), float(ex["mu"])],
          "active": list(r.active), "optimality proved": r.optimality_proved,
          **{f"KKT {k}": v for k, v in kkt.items() if isinstance(v, (int, float))}},
-        (fig,), f'losslens constrained "{OBJECTIVE}" --st "{CONSTRAINTS[0]}" --st "{CONSTRAINTS[1]}" --x0 2,2')
+        (fig,), f'losslens constrained "{OBJECTIVE}" --st "{CONSTRAINTS[0]}" --st "{CONSTRAINTS[1]}" --start 2,2')
 
 
 @check("constraints.saddle", lambda n: n.update({"max over α of L(x*, α) − L(x*, α*)": 0.5}))

@@ -41,7 +41,7 @@ def _tanh(ctx: Context, f) -> Claim:
 
 
 @check("vanishing.run", lambda n: n.update({"distance moved": 3.0}),
-       lambda j: {"verdict": j["verdict"]["verdict"], "distance moved": abs(j["points"][-1][0] - 4.0)})
+       lambda j: {"verdict": j["verdict"], "distance moved": abs(j["points"][-1][0] - 4.0)})
 def run_ok(n: dict) -> bool:
     return (n["verdict"] == "vanishing_gradient" and n["distance moved"] < 0.1
             and n["value still to lose (f(end) − inf f)"] > 1.9)
@@ -61,7 +61,7 @@ def _stalled_run(ctx: Context, f) -> Claim:
         "100 steps of gradient descent (lr 0.1) and the run's verdict (a 'vanishing gradient' when the gradient "
         "is tiny compared with the function's mean slope over its box while the value still changes); how far the "
         "run moved and how far f(end) lies above inf tanh = −1.",
-        {"verdict": r.verdict.verdict, "reason": r.verdict.reason, "distance moved": abs(end - 4.0),
+        {"verdict": r.verdict, "reason": r.reason, "distance moved": abs(end - 4.0),
          "final gradient": r.gradient_norms[-1].item(), "value still to lose (f(end) − inf f)": f.value([end]).item() + 1},
         (ctx.figure(curves([r], ["gd from x = 4"], "tanh: value and gradient norm along the run"),
                     "vanishing-run", "Value and gradient norm of gradient descent on tanh from x = 4"),),
