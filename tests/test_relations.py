@@ -56,11 +56,18 @@ def test_standard_forms_are_exact():
     ("x != 1", "uses '!='"),
     ("x <= 1 or x >= 2", "uses 'or': use 'and' only"),
     ("x <= 1 and", "has an empty relation around 'and'"),
+    ("x^2 + y^2 <= 1, y >= 0", "has a ',' between relations: join relations with 'and'"),
+    ("x >= 0; y >= 0", "has a ';' between relations"),
     (" and ".join(["x <= 1"] * (MAX_RELATIONS + 1)), f"has {MAX_RELATIONS + 1} relations, at most {MAX_RELATIONS}"),
 ])
 def test_malformed(text, message):
     with pytest.raises(InputError, match=message):
         conjunction(text)
+
+
+def test_commas_inside_calls_are_arguments():
+    (r,) = conjunction("max(x, y) <= 1")
+    assert (r.lhs, r.op, r.rhs) == ("max(x, y)", "<=", "1")
 
 
 def test_malformed_disjunction_and_sides():

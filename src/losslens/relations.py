@@ -88,6 +88,9 @@ def _chain(atom: str, what: str) -> list[Relation]:
             depth += 1
         elif ch == ")":
             depth -= 1
+        elif depth == 0 and ch in ",;":
+            raise InputError(f"{what} {atom.strip()!r} has a {ch!r} between relations: join relations with 'and' "
+                             "(e.g. 'x^2+y^2 <= 1 and y >= 0')")
         elif depth == 0:
             m = _OPERATOR.match(atom, i)
             if m:

@@ -4,12 +4,11 @@ from __future__ import annotations
 from typing import Optional
 
 import typer
-from rich.table import Table
 
 from ._choices import OPTIMIZER_METHODS
 from ._app import JSON_OPTION, command, console, emit_json
 from .optimize import BOX, EXPR, MOMENTUM, NOISE, PLOT, SCHEDULE, SEED, VARS, objectives, step_progress
-from .render import fmt, vector
+from .render import Table, fmt, vector
 
 
 @command("basins")

@@ -4,9 +4,9 @@ from __future__ import annotations
 from typing import Optional
 
 import typer
-from rich.table import Table
 
 from ._app import JSON_OPTION, command, console, emit_json
+from .render import Table
 
 
 @command("catalog")

@@ -7,12 +7,11 @@ from typing import List, Optional
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from ..validation import InputError, parse_floats
 from ._choices import CONSTRAINED_METHODS, FIGURE_FORMATS
 from ._app import JSON_OPTION, command, console, emit_json
-from .render import fmt, vector
+from .render import Table, fmt, vector
 
 
 @command("constrained")

@@ -4,13 +4,12 @@ from __future__ import annotations
 from typing import Optional
 
 import typer
-from rich.table import Table
 
 from ..validation import InputError
 from ._app import JSON_OPTION, command, console, emit_json
 from ._network import (DATA_OPTION, DEVICE_OPTION, INPUTS_OPTION, LOSS_OPTION, MODEL_HELP, OUTPUT_OPTION,
                        TARGETS_OPTION, DataChoice, progress_bar, training_setup)
-from .render import fmt
+from .render import Table, fmt
 
 
 def parse_sizes(text: str) -> list[int]:

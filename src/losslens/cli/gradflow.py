@@ -4,12 +4,11 @@ from __future__ import annotations
 from typing import Optional
 
 import typer
-from rich.table import Table
 
 from ._app import JSON_OPTION, command, console, emit_json
 from ._network import (DATA_OPTION, DEVICE_OPTION, INPUTS_OPTION, LOSS_OPTION, MODEL_HELP, OUTPUT_OPTION,
                        TARGETS_OPTION, DataChoice, build_model, training_setup)
-from .render import fmt
+from .render import Table, fmt
 
 
 @command("gradflow")
@@ -51,6 +50,9 @@ def gradflow_cmd(
     if len(flow.norms):
         med, lo, hi = flow.norms.median(0).values, flow.norms.min(0).values, flow.norms.max(0).values
         for i, name in enumerate(flow.layers):
-            table.add_row(name, fmt(float(med[i]), 3), fmt(float(lo[i]), 3), fmt(float(hi[i]), 3))
+            if float(hi[i]) == 0:      # never reached by the loss: left out of the verdict
+                table.add_row(name, "no gradient (unused by the loss)", "", "")
+            else:
+                table.add_row(name, fmt(float(med[i]), 3), fmt(float(lo[i]), 3), fmt(float(hi[i]), 3))
     console.print(table)
     console.print(f"[bold]{flow.verdict}[/bold]: {flow.reason}")

@@ -4,14 +4,13 @@ from __future__ import annotations
 from typing import Optional
 
 import typer
-from rich.table import Table
 
 from ..validation import check_float, check_int
 from ._app import JSON_OPTION, command, console, emit_json
 from ._network import (DATA_OPTION, DEVICE_OPTION, INPUTS_OPTION, LOSS_OPTION, MODE_OPTION, MODEL_HELP,
                        OUTPUT_OPTION, TARGETS_OPTION, DataChoice, build_model, choose_split, dtype_of,
                        network_objective)
-from .render import fmt
+from .render import Table, fmt
 
 
 @command("hessian")

@@ -6,12 +6,11 @@ from typing import Optional
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
 from ..validation import InputError, check_float
 from ._choices import OPTIMIZER_METHODS
 from ._app import JSON_OPTION, command, console, emit_json, err_console
-from .render import fmt, vector
+from .render import Table, fmt, vector
 
 EXPR = typer.Argument(..., help="An expression such as 'x^2 - y^2', or a catalog name.")
 VARS = typer.Option(None, "--vars", help="Variable order, e.g. y,x (default: natural order).")

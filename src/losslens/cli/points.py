@@ -4,11 +4,10 @@ from __future__ import annotations
 from typing import Optional
 
 import typer
-from rich.table import Table
 
 from ..validation import InputError, check_choice, check_float
 from ._app import JSON_OPTION, command, console, emit_json
-from .render import fmt
+from .render import Table, fmt
 
 
 @command("points")

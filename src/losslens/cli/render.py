@@ -4,9 +4,17 @@ from __future__ import annotations
 import math
 
 from rich.markup import escape
-from rich.table import Table
+from rich import table as rich_table
 
 from ._app import err_console
+
+
+class Table(rich_table.Table):
+    """A rich table whose columns fold long cells onto more lines instead of cutting them with "…" (a cut number
+    such as -4.63650768… for -4.6365e-69 reads as a different value)."""
+
+    def add_column(self, *args, overflow="fold", **kwargs):
+        return super().add_column(*args, overflow=overflow, **kwargs)
 
 
 def fmt(v: float, digits: int = 6) -> str:

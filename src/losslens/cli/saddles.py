@@ -7,10 +7,9 @@ from typing import Optional
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from ._app import JSON_OPTION, command, console, emit_json
-from .render import print_notes
+from .render import Table, print_notes
 
 
 def _fmt(v) -> str:
