@@ -4,7 +4,7 @@ import torch
 from torch import nn
 
 from losslens.landscape import evaluate, gaussian
-from losslens.landscape import networks
+from losslens.landscape import fusion, networks
 from losslens.landscape.choose import make_evaluator
 from losslens.landscape.networks import NetworkEvaluator, first_layer
 from losslens.model import ModelObjective
@@ -265,3 +265,58 @@ def test_fused_graph_folds_eval_batchnorm_and_keeps_shared_tensors_intact():
     ev = make_evaluator(obj, d, "fast")
     assert ev.fused and "torch.relu(bn)" in ev._worker(0).fused.code      # h has three readers
     torch.testing.assert_close(ev(POINTS), plain(obj, d, POINTS), rtol=1e-12, atol=1e-13)
+
+
+def test_float32_convolutions_take_their_relu_and_residual_sum_in_one_call():
+    """In float32 every block convolution of the ResNet is one oneDNN call with its ReLU (and the residual sum,
+    accumulated in place); values stay within 1e-5 of the plain forward, eval and train BatchNorm."""
+    for mode, calls in (("eval", 4), ("train", 0)):
+        obj = objective("resnet", dtype=torch.float32, mode=mode)
+        d = gaussian(obj.x0, 2, seed=5, layout=obj.layout)
+        ev = make_evaluator(obj, d, "fast")
+        code = ev._worker(0).fused.code
+        if fusion.CONV_POINTWISE is not None and torch.backends.mkldnn.is_available():
+            assert code.count("_pw(") == calls and ("_add_relu_(" in code) == (mode == "train")
+        got, want = ev(POINTS), plain(obj, d, POINTS)
+        assert float(((got - want).abs() / want.abs()).max()) <= 1e-5
+
+
+class ReadAfterSum(nn.Module):
+    """``r`` is read after ``relu(conv(h) + r)``: the sum may not be written into it."""
+
+    def __init__(self):
+        super().__init__()
+        self.a, self.b, self.fc = nn.Conv2d(2, 3, 3, padding=1), nn.Conv2d(3, 3, 3, padding=1), nn.Linear(3, 3)
+
+    def forward(self, x):
+        r = self.a(x)
+        s = torch.relu(self.b(r.relu()) + r)
+        return self.fc((s + r).mean((2, 3)))
+
+
+class InputResidual(nn.Module):
+    """The residual is the data itself (two layers read it: no first-layer tables): never written in place."""
+
+    def __init__(self):
+        super().__init__()
+        self.a, self.b, self.fc = nn.Conv2d(2, 2, 3, padding=1), nn.Conv2d(2, 2, 1), nn.Linear(2, 3)
+
+    def forward(self, x):
+        t = self.b(x)
+        return self.fc((torch.relu(self.a(x) + x) * t).mean((2, 3)))
+
+
+@pytest.mark.parametrize("factory", [ReadAfterSum, InputResidual])
+def test_a_residual_read_later_or_given_is_not_overwritten(factory):
+    g = torch.Generator().manual_seed(0)
+    X, y = torch.randn(7, 2, 6, 6, generator=g), torch.randint(0, 3, (7,), generator=g)
+    obj = ModelObjective(_seeded(factory), nn.CrossEntropyLoss(), (X, y), dtype=torch.float32)
+    d = gaussian(obj.x0, 2, seed=0, layout=obj.layout)
+    X0 = X.clone()
+    ev = make_evaluator(obj, d, "fast")
+    got, want = ev(POINTS), plain(obj, d, POINTS)
+    assert float(((got - want).abs() / want.abs()).max()) <= 1e-5 and torch.equal(X, X0)
+    assert ev._worker(0).fused is not None
+    fused = ev._worker(0).fused
+    sums = [n for n in fused.graph.nodes if n.op == "call_module" and len(n.args) == 2]
+    assert sums == []                 # the sum stays a separate pass
