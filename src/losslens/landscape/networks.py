@@ -45,6 +45,9 @@ from .evaluators import (ADD_RELU, LINEAR_IN_WEIGHTS, PRECOMPUTE_BUDGET, _batche
                          bound_copy, split_over_threads)
 
 
+PROBE = 2     # samples of the first batch in the forward that finds the first layer (BatchNorm needs two)
+
+
 class _Stop(Exception):
     """Ends a forward pass once the first layer's input is seen."""
 
@@ -242,7 +245,7 @@ def first_layer(module: nn.Module, batch) -> str | None:
                 lambda _m, args, name=name: calls.setdefault(name, []).append(
                     len(args) == 1 and isinstance(args[0], torch.Tensor) and not args[0].requires_grad))
     with torch.enable_grad():
-        probe(*batch[:-1])
+        probe(*(t[:PROBE] for t in batch[:-1]))      # a few samples show which inputs need grad
     found = [name for name, flags in calls.items() if flags == [True]]
     return found[0] if len(found) == 1 else None
 
