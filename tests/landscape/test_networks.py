@@ -1,4 +1,6 @@
 """The network path of the fast evaluator against the plain per-point ``functional_call`` (``obj.value``)."""
+import copy
+
 import pytest
 import torch
 from torch import nn
@@ -230,14 +232,14 @@ def test_fused_graph_folds_eval_batchnorm_and_keeps_shared_tensors_intact():
         d = gaussian(obj.x0, 2, seed=0, layout=obj.layout)
         ev = make_evaluator(obj, d, "fast")
         code = ev._worker(0).fused.code
-        # five ReLUs: each residual sum and its ReLU are one in-place pass; eval: the stem's ReLU joins the first
-        # layer's sum (its BatchNorm is folded away, below)
+        # five ReLUs: each residual sum and its ReLU are one in-place pass; the stem's ReLU joins the first layer's
+        # sum, and so does its BatchNorm: eval: folded into the tables (weight and bias do not move: zero in Li et
+        # al.'s directions); train: the batch statistics of the sum from the centred tables' Gram matrices
         assert code.count("_bn(") == folded and code.count("_add_relu_(") == 2 and ".add_(" not in code
-        assert code.count(".relu_()") == (2 if mode == "eval" else 3)
-        assert ev._worker(0).fused_combined.relu == (mode == "eval")
-        # the stem's BatchNorm (weight and bias do not move: zero in Li et al.'s directions) is folded into the
-        # first layer's tables in eval mode
-        assert (ev.stem is not None) == (mode == "eval") and ("self.bn1(" in code) == (mode == "train")
+        assert code.count(".relu_()") == 2 and ev._worker(0).fused_combined.relu
+        assert ev.stem is not None and "self.bn1(" not in code
+        assert (ev.stem[2] is None) == (mode == "eval") and (ev._worker(0).fused_combined.norm is None) == (
+            mode == "eval")
         torch.testing.assert_close(ev(POINTS), plain(obj, d, POINTS), rtol=1e-12, atol=1e-13)
     obj = objective("resnet", freeze=("bn1.weight",))
     d = gaussian(obj.x0, 2, seed=0, layout=obj.layout, bias="filter")       # bn1.bias moves: no stem folding
@@ -320,3 +322,25 @@ def test_a_residual_read_later_or_given_is_not_overwritten(factory):
     fused = ev._worker(0).fused
     sums = [n for n in fused.graph.nodes if n.op == "call_module" and len(n.args) == 2]
     assert sums == []                 # the sum stays a separate pass
+
+
+@pytest.mark.parametrize("affine,k", [(True, 2), (False, 2), (True, 1)])
+def test_train_mode_stem_statistics_from_the_grams_equal_the_batch_statistics(affine, k):
+    """Conv → BatchNorm (batch statistics; its weight and bias moving on the grid, or absent) → ReLU: the stem's
+    variance comes from the Gram matrices of the centred tables, per batch; equal to the plain forward's batch
+    statistics in float64, and within 1e-5 in float32, for three batches, on a plane and a line."""
+    net = nn.Sequential(nn.Conv2d(2, 3, 3), nn.BatchNorm2d(3, affine=affine), nn.ReLU(), nn.Flatten(),
+                        nn.Linear(48, 3))
+    g = torch.Generator().manual_seed(0)
+    X, y = torch.randn(23, 2, 6, 6, generator=g) * 3 + 1, torch.randint(0, 3, (23,), generator=g)
+    C = torch.tensor([[0.3, -0.6], [-1.0, 1.0], [2.0, 0.1], [0.0, 0.0]], dtype=torch.float64)[:, :k]
+    for dtype, tol in ((torch.float64, 1e-12), (torch.float32, 1e-5)):
+        obj = ModelObjective(_seeded(lambda: copy.deepcopy(net)), nn.CrossEntropyLoss(), (X, y), dtype=dtype,
+                             mode="train", batch_size=10)
+        d = gaussian(obj.x0, k, seed=0, layout=obj.layout, bias="filter")
+        if affine:
+            assert bool(d.vectors[:, obj.layout[2].offset].ne(0).any())     # the BatchNorm's weight moves
+        ev = make_evaluator(obj, d, "fast")
+        assert ev.fused and ev.stem is not None and ev.stem[0] == "1" and len(ev.stem[2]) == 3
+        got, want = ev(C), plain(obj, d, C)
+        assert float(((got - want).abs() / want.abs()).max()) <= tol

@@ -120,16 +120,18 @@ def trace(net: nn.Module, is_leaf) -> fx.GraphModule | None:
         return None
 
 
-def sole_reader(gm: fx.GraphModule, target: str) -> str | None:
+def sole_reader(gm: fx.GraphModule, target: str, train: bool = False) -> str | None:
     """The module that alone reads the output of module ``target`` (called once), if it is an ``eval``-mode BatchNorm
-    with running statistics (foldable into what precedes it)."""
+    with running statistics (foldable into what precedes it), or with ``train``, one that normalises by batch
+    statistics."""
     modules = dict(gm.named_modules())
     calls = [n for n in gm.graph.nodes if n.op == "call_module" and n.target == target]
     if len(calls) != 1 or len(calls[0].users) != 1:
         return None
     user = next(iter(calls[0].users))
     bn = modules.get(user.target) if user.op == "call_module" else None
-    ok = isinstance(bn, nn.modules.batchnorm._BatchNorm) and _foldable(bn) and len(user.args) == 1
+    ok = isinstance(bn, nn.modules.batchnorm._BatchNorm) and len(user.args) == 1 and (
+        _batch_statistics(bn) if train else _foldable(bn))
     return user.target if ok else None
 
 
@@ -305,6 +307,10 @@ def absorb_relu(gm: fx.GraphModule, target: str) -> bool:
     gm.graph.erase_node(user)
     gm.recompile()
     return True
+
+
+def _batch_statistics(bn: nn.Module) -> bool:
+    return bn.training or bn.running_mean is None or bn.running_var is None
 
 
 def _foldable(bn: nn.Module) -> bool:
