@@ -344,3 +344,28 @@ def test_train_mode_stem_statistics_from_the_grams_equal_the_batch_statistics(af
         assert ev.fused and ev.stem is not None and ev.stem[0] == "1" and len(ev.stem[2]) == 3
         got, want = ev(C), plain(obj, d, C)
         assert float(((got - want).abs() / want.abs()).max()) <= tol
+
+
+class SpareResNet(nn.Module):
+    """The tiny ResNet with a parameter that the forward never uses (its direction part moves nothing)."""
+
+    def __init__(self):
+        super().__init__()
+        self.net, self.spare = tiny_resnet(), nn.Linear(3, 3)
+
+    def forward(self, x):
+        return self.net(x)
+
+
+@pytest.mark.parametrize("mode", ["eval", "train"])
+def test_an_unused_parameter_changes_nothing(mode):
+    g = torch.Generator().manual_seed(1)
+    X, y = torch.randn(23, 2, 6, 6, generator=g), torch.randint(0, 3, (23,), generator=g)
+    for dtype, tol in ((torch.float64, 1e-12), (torch.float32, 1e-5)):
+        obj = ModelObjective(_seeded(SpareResNet), nn.CrossEntropyLoss(), (X, y), dtype=dtype, mode=mode)
+        assert any(b.name.startswith("spare.") for b in obj.layout)
+        d = gaussian(obj.x0, 2, seed=0, layout=obj.layout)
+        ev = make_evaluator(obj, d, "fast")
+        assert ev.path == "network" and ev.first_layer == "net.conv1" and ev.fused and ev.stem is not None
+        got, want = ev(POINTS), plain(obj, d, POINTS)
+        assert float(((got - want).abs() / want.abs()).max()) <= tol
