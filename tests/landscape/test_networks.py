@@ -369,3 +369,28 @@ def test_an_unused_parameter_changes_nothing(mode):
         assert ev.path == "network" and ev.first_layer == "net.conv1" and ev.fused and ev.stem is not None
         got, want = ev(POINTS), plain(obj, d, POINTS)
         assert float(((got - want).abs() / want.abs()).max()) <= tol
+
+
+class WholeBatch(nn.Module):
+    """A forward that only takes its whole batch of 7 (a fixed reshape)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.fc = nn.Conv2d(2, 3, 3), nn.Linear(7 * 48, 7 * 3)
+
+    def forward(self, x):
+        return self.fc(self.conv(x).reshape(1, 7 * 48)).view(7, 3)
+
+
+def test_first_layer_probe_falls_back_to_the_whole_batch():
+    g = torch.Generator().manual_seed(0)
+    X, y = torch.randn(7, 2, 6, 6, generator=g), torch.randint(0, 3, (7,), generator=g)
+    net = _seeded(WholeBatch)
+    with pytest.raises(RuntimeError):
+        net(X[:networks.PROBE])
+    assert first_layer(net, (X, y)) == "conv"
+    obj = ModelObjective(net, nn.CrossEntropyLoss(), (X, y), dtype=torch.float64)
+    d = gaussian(obj.x0, 2, seed=0, layout=obj.layout)
+    ev = make_evaluator(obj, d, "fast")
+    assert ev.first_layer == "conv" and ev.tables is not None
+    torch.testing.assert_close(ev(POINTS), plain(obj, d, POINTS), rtol=1e-12, atol=1e-13)

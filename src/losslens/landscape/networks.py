@@ -235,7 +235,6 @@ class _Combined(nn.Module):
             return ADD_RELU.out(base, Hs[-1], alpha=float(c[-1]), out=out)
         return torch.add(base, Hs[-1], alpha=float(c[-1]), out=out)
 
-
     def _normalised(self, h: torch.Tensor) -> torch.Tensor:
         """``BN(h)`` (then ReLU if ``relu``) in place, for ``h`` the sum of centred tables at the point ``c``: mean
         zero, biased variance ``c̃ᵀ G c̃`` per channel (``c̃ = (1, c)``), so ``BN(h) = γ h / √(var + ε) + β``
@@ -260,8 +259,11 @@ def centred_tables(tables):
     for H0, Hs in tables:
         dims = [d for d in range(H0.dim()) if d != 1]
         T = [H - H.mean(dims, keepdim=True) for H in (H0, *Hs)]
-        flat = torch.stack([t.transpose(0, 1).reshape(t.shape[1], -1) for t in T]).double()     # [k+1, C, P]
-        grams.append(torch.einsum("icp,jcp->cij", flat, flat) / flat.shape[-1])
+        G = torch.empty(H0.shape[1], len(T), len(T), dtype=torch.float64)
+        for i in range(len(T)):
+            for j in range(i + 1):        # products in the tables' dtype, sums in float64; one table's memory
+                G[:, i, j] = G[:, j, i] = (T[i] * T[j]).sum(dims, dtype=torch.float64) / (H0.numel() // H0.shape[1])
+        grams.append(G)
         out.append((T[0], T[1:]))
     return out, grams
 
@@ -294,7 +296,11 @@ def first_layer(module: nn.Module, batch) -> str | None:
                 lambda _m, args, name=name: calls.setdefault(name, []).append(
                     len(args) == 1 and isinstance(args[0], torch.Tensor) and not args[0].requires_grad))
     with torch.enable_grad():
-        probe(*(t[:PROBE] for t in batch[:-1]))      # a few samples show which inputs need grad
+        try:             # a few samples show which inputs need grad
+            probe(*(t[:PROBE] for t in batch[:-1]))
+        except Exception:  # noqa: BLE001 - a forward that needs the whole batch (a fixed batch size): give it that
+            calls.clear()
+            probe(*batch[:-1])
     found = [name for name, flags in calls.items() if flags == [True]]
     return found[0] if len(found) == 1 else None
 
