@@ -21,7 +21,10 @@ make that cheaper than a plain per-point forward (``functional_call`` or moving 
   a permuted tensor) runs contiguous.
 
 BatchNorm in ``train`` mode normalises each point's activations with that point's own batch statistics, as the
-plain per-point forward does (the objective's copy has no running statistics to update).
+plain per-point forward does (the objective's copy has no running statistics to update). A BatchNorm right after the
+first layer gets them without a pass over the activations: the batch mean of ``H₀ + Σ_j c_j H_j`` is affine in ``c``
+and its variance a quadratic form in ``(1, c)`` (see ``NetworkEvaluator._stem``); in ``eval`` mode it is folded into
+the tables.
 
 Several points per kernel call (``vmap`` over points, i.e. grouped convolutions with the points' weights stacked
 along the output channels) was measured slower per point than this per-point path on this CPU for every batch of
