@@ -394,3 +394,40 @@ def test_first_layer_probe_falls_back_to_the_whole_batch():
     ev = make_evaluator(obj, d, "fast")
     assert ev.first_layer == "conv" and ev.tables is not None
     torch.testing.assert_close(ev(POINTS), plain(obj, d, POINTS), rtol=1e-12, atol=1e-13)
+
+
+class Odd(nn.Module):
+    """Convolutions of every shape the one-call path takes: depthwise (groups), dilated, strided, bias-free, a sum
+    ``h + conv(k)`` read twice (out of place, then written into ``h``), and a sum whose convolution reads the other
+    operand itself (never written in place: oneDNN would read what it writes)."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(2, 4, 3, padding=1)
+        self.dw = nn.Conv2d(4, 4, 3, padding=2, dilation=2, groups=4)
+        self.down = nn.Conv2d(4, 6, 3, stride=2, padding=1, bias=False)
+        self.proj, self.same, self.again = nn.Conv2d(6, 6, 1), nn.Conv2d(6, 6, 3, padding=1), nn.Conv2d(6, 6, 1)
+        self.fc = nn.Linear(6, 3)
+
+    def forward(self, x):
+        h = self.stem(x).relu()
+        h = torch.relu(self.dw(h))
+        h = self.down(h).relu()
+        h = torch.relu(h + self.same(self.proj(h)))
+        h = torch.relu(h + self.again(h))
+        return self.fc(h.mean((2, 3)))
+
+
+def test_grouped_dilated_strided_and_bias_free_convolutions_in_one_call():
+    g = torch.Generator().manual_seed(0)
+    X, y = torch.randn(9, 2, 8, 8, generator=g), torch.randint(0, 3, (9,), generator=g)
+    obj = ModelObjective(_seeded(Odd), nn.CrossEntropyLoss(), (X, y), dtype=torch.float32)
+    d = gaussian(obj.x0, 2, seed=0, layout=obj.layout)
+    ev = make_evaluator(obj, d, "fast")
+    assert ev.first_layer == "stem" and ev.fused
+    obj_net = ev._worker(0).net
+    if fusion.CONV_POINTWISE is not None and torch.backends.mkldnn.is_available():
+        calls = [m for m in ev._worker(0).fused.modules() if isinstance(m, fusion.ConvPointwise)]
+        assert [c.conv for c in calls] == [obj_net.dw, obj_net.down, obj_net.same]
+    got, want = ev(POINTS), plain(obj, d, POINTS)
+    assert float(((got - want).abs() / want.abs()).max()) <= 1e-5

@@ -209,15 +209,17 @@ def _conv_pointwise(gm: fx.GraphModule, modules: dict, is_leaf) -> int:
     changed = 0
     for node in list(gm.graph.nodes):
         order = {n: i for i, n in enumerate(gm.graph.nodes)}
+        total = None      # the sum the ReLU reads, for relu_(a + b)
         if node.op == "call_method" and node.target == "relu_":
             conv, rest = node.args[0], ()
-        elif node.op == "call_function" and node.target is ADD_RELU_ and len(node.args) == 2 and not node.kwargs:
+            if _is_sum(conv) and list(conv.users) == [node]:
+                total = conv
+                conv, rest = _conv_and_sum(total, modules, order, is_leaf)
+        elif node.op == "call_function" and node.target is ADD_RELU_ and _is_sum(node, ADD_RELU_):
             conv, rest = _conv_and_sum(node, modules, order, is_leaf)
-            if conv is None:
-                continue
         else:
             continue
-        if not (_is_conv2d(conv, modules) and list(conv.users) == [node] and len(conv.args) == 1
+        if not (_is_conv2d(conv, modules) and list(conv.users) == [total or node] and len(conv.args) == 1
                 and not conv.kwargs and _float32(conv)):
             continue
         name = f"{conv.target}_pw".replace(".", "_")
@@ -227,10 +229,19 @@ def _conv_pointwise(gm: fx.GraphModule, modules: dict, is_leaf) -> int:
             new = gm.graph.call_module(name, (conv.args[0], *rest))
         new.meta = node.meta
         node.replace_all_uses_with(new)
-        gm.graph.erase_node(node)
-        gm.graph.erase_node(conv)
+        for old in (node, total, conv):
+            if old is not None:
+                gm.graph.erase_node(old)
         changed += 1
     return changed
+
+
+def _is_sum(node, target=None) -> bool:
+    """``a + b`` of two graph tensors (out of place, or ``target`` when given)."""
+    if not (isinstance(node, fx.Node) and node.op == "call_function"):
+        return False
+    ok = node.target is target if target is not None else node.target in ADD_FUNCTIONS
+    return ok and len(node.args) == 2 and not node.kwargs and all(isinstance(a, fx.Node) for a in node.args)
 
 
 def _conv_and_sum(node: fx.Node, modules: dict, order: dict, is_leaf):
@@ -238,9 +249,24 @@ def _conv_and_sum(node: fx.Node, modules: dict, order: dict, is_leaf):
     other a tensor of this forward of the same shape, dtype and memory order that nothing reads after the sum (it is
     then written in place); else (None, ())."""
     for conv, r in (node.args, node.args[::-1]):
-        if _is_conv2d(conv, modules) and _owned(r, modules, node, order, is_leaf) and _same_layout(conv, r):
+        if _is_conv2d(conv, modules) and _owned(r, modules, node, order, is_leaf) and _same_layout(conv, r) \
+                and _root(conv.args[0], modules) is not _root(r, modules):      # oneDNN: its input is not r
             return conv, (r,)
     return None, ()
+
+
+def _root(node, modules: dict):
+    """The tensor ``node`` is, through in-place ops (the node that made it)."""
+    while isinstance(node, fx.Node):
+        m = modules.get(node.target) if node.op == "call_module" else None
+        if isinstance(m, ConvPointwise) and len(node.args) == 2:
+            node = node.args[1]
+        elif (node.op == "call_method" and node.target in ("relu_", "add_")) or (
+                node.op == "call_function" and node.target is ADD_RELU_):
+            node = node.args[0]
+        else:
+            return node
+    return node
 
 
 def _owned(r, modules: dict, at: fx.Node, order: dict, is_leaf) -> bool:
