@@ -15,8 +15,8 @@
 * in float32, a 2-D convolution (folded or not) whose output only a ReLU reads, or that with a tensor ``r`` only
   ``relu(conv + r)`` reads, is one oneDNN call with the ReLU (and the sum) as post-operations
   (``mkldnn::_convolution_pointwise``, the kernels ``torch.compile`` uses on CPU): the sum is accumulated into ``r``
-  in place when ``r`` is a tensor of this forward that nothing reads afterwards. It saves one or two passes over the
-  activations per block (measured: ``benchmarks/bench_landscape.py``).
+  in place when ``r`` is a tensor of this forward that nothing reads afterwards and the convolution's input is not
+  ``r`` itself. It saves one or two passes over the activations per block (measured: ``benchmarks/bench_landscape.py``).
 
 The result computes the same function up to float rounding (folding changes the order of the products). It is None
 when the network cannot be traced (data-dependent control flow) or nothing was rewritten.
