@@ -49,6 +49,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from losslens.datasets import digits
 from losslens.landscape import evaluate, gaussian
 from losslens.landscape.choose import make_evaluator
+from losslens.landscape.fusion import ConvPointwise
 from losslens.landscape.grid import grid_axes, grid_coefficients
 from losslens.model import ModelObjective
 from losslens.zoo import ResNet, make_model
@@ -236,6 +237,12 @@ def bench_model(name: str, threads: int, n_rounds: int, whole_grid: bool) -> dic
     if fast.path == "network":
         info += f", first layer {fast.first_layer!r} ({'precomputed' if fast.tables is not None else 'not precomputed'})"
         info += f", {'channels-last' if fast.channels_last else 'contiguous'} activations"
+        if fast.stem is not None:
+            stem = "statistics from the tables' Grams" if fast.stem[2] is not None else "folded into the tables"
+            info += f", stem BatchNorm {stem}"
+        if fast.fused:
+            calls = sum(isinstance(m, ConvPointwise) for m in fast._worker(0).fused.modules())
+            info += f", fused graph ({calls} convolutions with their ReLU or residual sum in one call)"
     print(f"\n### {name}: {obj.n} parameters, N = {obj.num_samples}, {g}x{g} grid, mode {obj.mode}, {threads} "
           f"thread(s); {info}")
     print(f"nominal forward {flops / 1e6:.1f} MFLOP/point; best conv/matmul rate in these rounds {peak:.1f} GFLOP/s; "

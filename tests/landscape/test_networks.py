@@ -1,10 +1,12 @@
 """The network path of the fast evaluator against the plain per-point ``functional_call`` (``obj.value``)."""
+import copy
+
 import pytest
 import torch
 from torch import nn
 
 from losslens.landscape import evaluate, gaussian
-from losslens.landscape import networks
+from losslens.landscape import fusion, networks
 from losslens.landscape.choose import make_evaluator
 from losslens.landscape.networks import NetworkEvaluator, first_layer
 from losslens.model import ModelObjective
@@ -230,14 +232,14 @@ def test_fused_graph_folds_eval_batchnorm_and_keeps_shared_tensors_intact():
         d = gaussian(obj.x0, 2, seed=0, layout=obj.layout)
         ev = make_evaluator(obj, d, "fast")
         code = ev._worker(0).fused.code
-        # five ReLUs: each residual sum and its ReLU are one in-place pass; eval: the stem's ReLU joins the first
-        # layer's sum (its BatchNorm is folded away, below)
+        # five ReLUs: each residual sum and its ReLU are one in-place pass; the stem's ReLU joins the first layer's
+        # sum, and so does its BatchNorm: eval: folded into the tables (weight and bias do not move: zero in Li et
+        # al.'s directions); train: the batch statistics of the sum from the centred tables' Gram matrices
         assert code.count("_bn(") == folded and code.count("_add_relu_(") == 2 and ".add_(" not in code
-        assert code.count(".relu_()") == (2 if mode == "eval" else 3)
-        assert ev._worker(0).fused_combined.relu == (mode == "eval")
-        # the stem's BatchNorm (weight and bias do not move: zero in Li et al.'s directions) is folded into the
-        # first layer's tables in eval mode
-        assert (ev.stem is not None) == (mode == "eval") and ("self.bn1(" in code) == (mode == "train")
+        assert code.count(".relu_()") == 2 and ev._worker(0).fused_combined.relu
+        assert ev.stem is not None and "self.bn1(" not in code
+        assert (ev.stem[2] is None) == (mode == "eval") and (ev._worker(0).fused_combined.norm is None) == (
+            mode == "eval")
         torch.testing.assert_close(ev(POINTS), plain(obj, d, POINTS), rtol=1e-12, atol=1e-13)
     obj = objective("resnet", freeze=("bn1.weight",))
     d = gaussian(obj.x0, 2, seed=0, layout=obj.layout, bias="filter")       # bn1.bias moves: no stem folding
@@ -265,3 +267,167 @@ def test_fused_graph_folds_eval_batchnorm_and_keeps_shared_tensors_intact():
     ev = make_evaluator(obj, d, "fast")
     assert ev.fused and "torch.relu(bn)" in ev._worker(0).fused.code      # h has three readers
     torch.testing.assert_close(ev(POINTS), plain(obj, d, POINTS), rtol=1e-12, atol=1e-13)
+
+
+def test_float32_convolutions_take_their_relu_and_residual_sum_in_one_call():
+    """In float32 every block convolution of the ResNet is one oneDNN call with its ReLU (and the residual sum,
+    accumulated in place); values stay within 1e-5 of the plain forward, eval and train BatchNorm."""
+    for mode, calls in (("eval", 4), ("train", 0)):
+        obj = objective("resnet", dtype=torch.float32, mode=mode)
+        d = gaussian(obj.x0, 2, seed=5, layout=obj.layout)
+        ev = make_evaluator(obj, d, "fast")
+        code = ev._worker(0).fused.code
+        if fusion.CONV_POINTWISE is not None and torch.backends.mkldnn.is_available():
+            assert code.count("_pw(") == calls and ("_add_relu_(" in code) == (mode == "train")
+        got, want = ev(POINTS), plain(obj, d, POINTS)
+        assert float(((got - want).abs() / want.abs()).max()) <= 1e-5
+
+
+class ReadAfterSum(nn.Module):
+    """``r`` is read after ``relu(conv(h) + r)``: the sum may not be written into it."""
+
+    def __init__(self):
+        super().__init__()
+        self.a, self.b, self.fc = nn.Conv2d(2, 3, 3, padding=1), nn.Conv2d(3, 3, 3, padding=1), nn.Linear(3, 3)
+
+    def forward(self, x):
+        r = self.a(x)
+        s = torch.relu(self.b(r.relu()) + r)
+        return self.fc((s + r).mean((2, 3)))
+
+
+class InputResidual(nn.Module):
+    """The residual is the data itself (two layers read it: no first-layer tables): never written in place."""
+
+    def __init__(self):
+        super().__init__()
+        self.a, self.b, self.fc = nn.Conv2d(2, 2, 3, padding=1), nn.Conv2d(2, 2, 1), nn.Linear(2, 3)
+
+    def forward(self, x):
+        t = self.b(x)
+        return self.fc((torch.relu(self.a(x) + x) * t).mean((2, 3)))
+
+
+@pytest.mark.parametrize("factory", [ReadAfterSum, InputResidual])
+def test_a_residual_read_later_or_given_is_not_overwritten(factory):
+    g = torch.Generator().manual_seed(0)
+    X, y = torch.randn(7, 2, 6, 6, generator=g), torch.randint(0, 3, (7,), generator=g)
+    obj = ModelObjective(_seeded(factory), nn.CrossEntropyLoss(), (X, y), dtype=torch.float32)
+    d = gaussian(obj.x0, 2, seed=0, layout=obj.layout)
+    X0 = X.clone()
+    ev = make_evaluator(obj, d, "fast")
+    got, want = ev(POINTS), plain(obj, d, POINTS)
+    assert float(((got - want).abs() / want.abs()).max()) <= 1e-5 and torch.equal(X, X0)
+    assert ev._worker(0).fused is not None
+    fused = ev._worker(0).fused
+    sums = [n for n in fused.graph.nodes if n.op == "call_module" and len(n.args) == 2]
+    assert sums == []                 # the sum stays a separate pass
+
+
+@pytest.mark.parametrize("affine,k", [(True, 2), (False, 2), (True, 1)])
+def test_train_mode_stem_statistics_from_the_grams_equal_the_batch_statistics(affine, k):
+    """Conv → BatchNorm (batch statistics; its weight and bias moving on the grid, or absent) → ReLU: the stem's
+    variance comes from the Gram matrices of the centred tables, per batch; equal to the plain forward's batch
+    statistics in float64, and within 1e-5 in float32, for three batches, on a plane and a line."""
+    net = nn.Sequential(nn.Conv2d(2, 3, 3), nn.BatchNorm2d(3, affine=affine), nn.ReLU(), nn.Flatten(),
+                        nn.Linear(48, 3))
+    g = torch.Generator().manual_seed(0)
+    X, y = torch.randn(23, 2, 6, 6, generator=g) * 3 + 1, torch.randint(0, 3, (23,), generator=g)
+    C = torch.tensor([[0.3, -0.6], [-1.0, 1.0], [2.0, 0.1], [0.0, 0.0]], dtype=torch.float64)[:, :k]
+    for dtype, tol in ((torch.float64, 1e-12), (torch.float32, 1e-5)):
+        obj = ModelObjective(_seeded(lambda: copy.deepcopy(net)), nn.CrossEntropyLoss(), (X, y), dtype=dtype,
+                             mode="train", batch_size=10)
+        d = gaussian(obj.x0, k, seed=0, layout=obj.layout, bias="filter")
+        if affine:
+            assert bool(d.vectors[:, obj.layout[2].offset].ne(0).any())     # the BatchNorm's weight moves
+        ev = make_evaluator(obj, d, "fast")
+        assert ev.fused and ev.stem is not None and ev.stem[0] == "1" and len(ev.stem[2]) == 3
+        got, want = ev(C), plain(obj, d, C)
+        assert float(((got - want).abs() / want.abs()).max()) <= tol
+
+
+class SpareResNet(nn.Module):
+    """The tiny ResNet with a parameter that the forward never uses (its direction part moves nothing)."""
+
+    def __init__(self):
+        super().__init__()
+        self.net, self.spare = tiny_resnet(), nn.Linear(3, 3)
+
+    def forward(self, x):
+        return self.net(x)
+
+
+@pytest.mark.parametrize("mode", ["eval", "train"])
+def test_an_unused_parameter_changes_nothing(mode):
+    g = torch.Generator().manual_seed(1)
+    X, y = torch.randn(23, 2, 6, 6, generator=g), torch.randint(0, 3, (23,), generator=g)
+    for dtype, tol in ((torch.float64, 1e-12), (torch.float32, 1e-5)):
+        obj = ModelObjective(_seeded(SpareResNet), nn.CrossEntropyLoss(), (X, y), dtype=dtype, mode=mode)
+        assert any(b.name.startswith("spare.") for b in obj.layout)
+        d = gaussian(obj.x0, 2, seed=0, layout=obj.layout)
+        ev = make_evaluator(obj, d, "fast")
+        assert ev.path == "network" and ev.first_layer == "net.conv1" and ev.fused and ev.stem is not None
+        got, want = ev(POINTS), plain(obj, d, POINTS)
+        assert float(((got - want).abs() / want.abs()).max()) <= tol
+
+
+class WholeBatch(nn.Module):
+    """A forward that only takes its whole batch of 7 (a fixed reshape)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.fc = nn.Conv2d(2, 3, 3), nn.Linear(7 * 48, 7 * 3)
+
+    def forward(self, x):
+        return self.fc(self.conv(x).reshape(1, 7 * 48)).view(7, 3)
+
+
+def test_first_layer_probe_falls_back_to_the_whole_batch():
+    g = torch.Generator().manual_seed(0)
+    X, y = torch.randn(7, 2, 6, 6, generator=g), torch.randint(0, 3, (7,), generator=g)
+    net = _seeded(WholeBatch)
+    with pytest.raises(RuntimeError):
+        net(X[:networks.PROBE])
+    assert first_layer(net, (X, y)) == "conv"
+    obj = ModelObjective(net, nn.CrossEntropyLoss(), (X, y), dtype=torch.float64)
+    d = gaussian(obj.x0, 2, seed=0, layout=obj.layout)
+    ev = make_evaluator(obj, d, "fast")
+    assert ev.first_layer == "conv" and ev.tables is not None
+    torch.testing.assert_close(ev(POINTS), plain(obj, d, POINTS), rtol=1e-12, atol=1e-13)
+
+
+class Odd(nn.Module):
+    """Convolutions of every shape the one-call path takes: depthwise (groups), dilated, strided, bias-free, a sum
+    ``h + conv(k)`` read twice (out of place, then written into ``h``), and a sum whose convolution reads the other
+    operand itself (never written in place: oneDNN would read what it writes)."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(2, 4, 3, padding=1)
+        self.dw = nn.Conv2d(4, 4, 3, padding=2, dilation=2, groups=4)
+        self.down = nn.Conv2d(4, 6, 3, stride=2, padding=1, bias=False)
+        self.proj, self.same, self.again = nn.Conv2d(6, 6, 1), nn.Conv2d(6, 6, 3, padding=1), nn.Conv2d(6, 6, 1)
+        self.fc = nn.Linear(6, 3)
+
+    def forward(self, x):
+        h = self.stem(x).relu()
+        h = torch.relu(self.dw(h))
+        h = self.down(h).relu()
+        h = torch.relu(h + self.same(self.proj(h)))
+        h = torch.relu(h + self.again(h))
+        return self.fc(h.mean((2, 3)))
+
+
+def test_grouped_dilated_strided_and_bias_free_convolutions_in_one_call():
+    g = torch.Generator().manual_seed(0)
+    X, y = torch.randn(9, 2, 8, 8, generator=g), torch.randint(0, 3, (9,), generator=g)
+    obj = ModelObjective(_seeded(Odd), nn.CrossEntropyLoss(), (X, y), dtype=torch.float32)
+    d = gaussian(obj.x0, 2, seed=0, layout=obj.layout)
+    ev = make_evaluator(obj, d, "fast")
+    assert ev.first_layer == "stem" and ev.fused
+    obj_net = ev._worker(0).net
+    if fusion.CONV_POINTWISE is not None and torch.backends.mkldnn.is_available():
+        calls = [m for m in ev._worker(0).fused.modules() if isinstance(m, fusion.ConvPointwise)]
+        assert [c.conv for c in calls] == [obj_net.dw, obj_net.down, obj_net.same]
+    got, want = ev(POINTS), plain(obj, d, POINTS)
+    assert float(((got - want).abs() / want.abs()).max()) <= 1e-5

@@ -12,22 +12,31 @@
   used by nothing else runs in place; so does a sum ``a + b`` whose left operand is such a tensor of the sum's shape
   and dtype (``a.add_(b)``), and a sum followed by such a ReLU is one pass (ATen's ``_add_relu_``).
 
+* in float32, a 2-D convolution (folded or not) whose output only a ReLU reads, or that with a tensor ``r`` only
+  ``relu(conv + r)`` reads, is one oneDNN call with the ReLU (and the sum) as post-operations
+  (``mkldnn::_convolution_pointwise``, the kernels ``torch.compile`` uses on CPU): the sum is accumulated into ``r``
+  in place when ``r`` is a tensor of this forward that nothing reads afterwards and the convolution's input is not
+  ``r`` itself. It saves one or two passes over the activations per block (measured: ``benchmarks/bench_landscape.py``).
+
 The result computes the same function up to float rounding (folding changes the order of the products). It is None
 when the network cannot be traced (data-dependent control flow) or nothing was rewritten.
 """
 from __future__ import annotations
 
 import operator
+from typing import NamedTuple
 
 import torch
 from torch import fx, nn
-from torch.fx.passes.shape_prop import ShapeProp
 
 FRESH_MODULES = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear, nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d,
                  nn.LayerNorm)
 RELU_FUNCTIONS = (torch.relu, nn.functional.relu)
 ADD_RELU_ = getattr(torch.ops.aten, "_add_relu_", None)     # ATen's fused in-place relu(a + b)
 ADD_FUNCTIONS = (operator.add, torch.add)
+_MKLDNN = getattr(torch.ops, "mkldnn", None)
+CONV_POINTWISE = getattr(getattr(_MKLDNN, "_convolution_pointwise", None), "default", None)
+CONV_SUM_RELU_ = getattr(getattr(_MKLDNN, "_convolution_pointwise_", None), "binary", None)
 
 
 class ConvBN(nn.Module):
@@ -38,16 +47,58 @@ class ConvBN(nn.Module):
         super().__init__()
         self.conv, self.bn = conv, bn
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.inv_std = None       # 1 / √(σ² + ε): the running statistics of an eval-mode copy do not change
+
+    def folded(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(s W, (b − μ) s + β) at the modules' current parameters."""
         conv, bn = self.conv, self.bn
-        s = torch.rsqrt(bn.running_var + bn.eps)
-        if bn.weight is not None:
-            s = s * bn.weight
+        if self.inv_std is None:
+            self.inv_std = torch.rsqrt(bn.running_var + bn.eps)
+        s = self.inv_std if bn.weight is None else self.inv_std * bn.weight
         shift = -bn.running_mean * s if conv.bias is None else (conv.bias - bn.running_mean) * s
         if bn.bias is not None:
             shift = shift + bn.bias
-        weight = conv.weight * s.view(-1, *([1] * (conv.weight.dim() - 1)))
-        return conv._conv_forward(x, weight, shift)
+        return conv.weight * s.view(-1, *([1] * (conv.weight.dim() - 1))), shift
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv._conv_forward(x, *self.folded())
+
+
+class ConvPointwise(nn.Module):
+    """A 2-D convolution (or :class:`ConvBN`) with its ReLU as one oneDNN call: ``relu(conv(x))``, or with a sum,
+    ``relu(conv(x) + r)`` accumulated into ``r`` (which it returns)."""
+
+    def __init__(self, conv: nn.Module):
+        super().__init__()
+        self.conv = conv
+        inner = conv.conv if isinstance(conv, ConvBN) else conv
+        self.args = (list(inner.padding), list(inner.stride), list(inner.dilation), inner.groups)
+
+    def forward(self, x: torch.Tensor, r: torch.Tensor | None = None) -> torch.Tensor:
+        conv = self.conv
+        weight, bias = conv.folded() if isinstance(conv, ConvBN) else (conv.weight, conv.bias)
+        if r is None:
+            return CONV_POINTWISE(x, weight, bias, *self.args, "relu", [], "")
+        return CONV_SUM_RELU_(r, x, weight, bias, *self.args, "add", 1.0, "relu", [], "")
+
+
+class TensorMeta(NamedTuple):
+    shape: torch.Size
+    dtype: torch.dtype
+    memory_format: torch.memory_format | None
+
+
+class _Shapes(fx.Interpreter):
+    """Runs the graph once and records each tensor node's shape, dtype and memory order in ``meta["tensor_meta"]``
+    (what ``torch.fx``'s ShapeProp records, without its first-call import of the compiler stack, ~0.5 s)."""
+
+    def run_node(self, n: fx.Node):
+        out = super().run_node(n)
+        if isinstance(out, torch.Tensor):
+            fmt = next((f for f in (torch.contiguous_format, torch.channels_last, torch.channels_last_3d)
+                        if out.is_contiguous(memory_format=f)), None)
+            n.meta["tensor_meta"] = TensorMeta(out.shape, out.dtype, fmt)
+        return out
 
 
 class _Tracer(fx.Tracer):
@@ -69,16 +120,18 @@ def trace(net: nn.Module, is_leaf) -> fx.GraphModule | None:
         return None
 
 
-def sole_reader(gm: fx.GraphModule, target: str) -> str | None:
+def sole_reader(gm: fx.GraphModule, target: str, train: bool = False) -> str | None:
     """The module that alone reads the output of module ``target`` (called once), if it is an ``eval``-mode BatchNorm
-    with running statistics (foldable into what precedes it)."""
+    with running statistics (foldable into what precedes it), or with ``train``, one that normalises by batch
+    statistics."""
     modules = dict(gm.named_modules())
     calls = [n for n in gm.graph.nodes if n.op == "call_module" and n.target == target]
     if len(calls) != 1 or len(calls[0].users) != 1:
         return None
     user = next(iter(calls[0].users))
     bn = modules.get(user.target) if user.op == "call_module" else None
-    ok = isinstance(bn, nn.modules.batchnorm._BatchNorm) and _foldable(bn) and len(user.args) == 1
+    ok = isinstance(bn, nn.modules.batchnorm._BatchNorm) and len(user.args) == 1 and (
+        _batch_statistics(bn) if train else _foldable(bn))
     return user.target if ok else None
 
 
@@ -91,7 +144,7 @@ def fuse(net: nn.Module, is_leaf, inputs: tuple, drop: frozenset = frozenset()) 
         return None
     try:
         with torch.no_grad():
-            ShapeProp(gm).propagate(*inputs)
+            _Shapes(gm).run(*inputs)
     except Exception:  # noqa: BLE001
         return None
     modules = dict(gm.named_modules())
@@ -117,6 +170,7 @@ def fuse(net: nn.Module, is_leaf, inputs: tuple, drop: frozenset = frozenset()) 
         if _is_relu(node, modules) and _fresh(node.args[0], node, modules, is_leaf):
             with gm.graph.inserting_after(node):
                 new = gm.graph.call_method("relu_", (node.args[0],))
+            new.meta = node.meta
             node.replace_all_uses_with(new)
             gm.graph.erase_node(node)
             changed += 1
@@ -135,14 +189,136 @@ def fuse(net: nn.Module, is_leaf, inputs: tuple, drop: frozenset = frozenset()) 
             if isinstance(src, fx.Node) and src.op == "call_method" and src.target == "add_" and len(src.users) == 1:
                 with gm.graph.inserting_after(node):
                     new = gm.graph.call_function(ADD_RELU_, src.args)
+                new.meta = node.meta
                 node.replace_all_uses_with(new)
                 gm.graph.erase_node(node)
                 gm.graph.erase_node(src)
+    changed += _conv_pointwise(gm, modules, is_leaf)
     if not changed:
         return None
     gm.graph.lint()
     gm.recompile()
     return gm
+
+
+def _conv_pointwise(gm: fx.GraphModule, modules: dict, is_leaf) -> int:
+    """Float32 2-D convolutions followed by ``relu_`` or ``_add_relu_`` as :class:`ConvPointwise` calls (see the
+    module docstring); the number rewritten."""
+    if CONV_POINTWISE is None or CONV_SUM_RELU_ is None or not torch.backends.mkldnn.is_available():
+        return 0
+    changed = 0
+    for node in list(gm.graph.nodes):
+        order = {n: i for i, n in enumerate(gm.graph.nodes)}
+        total = None      # the sum the ReLU reads, for relu_(a + b)
+        if node.op == "call_method" and node.target == "relu_":
+            conv, rest = node.args[0], ()
+            if _is_sum(conv) and list(conv.users) == [node]:
+                total = conv
+                conv, rest = _conv_and_sum(total, modules, order, is_leaf)
+        elif node.op == "call_function" and node.target is ADD_RELU_ and _is_sum(node, ADD_RELU_):
+            conv, rest = _conv_and_sum(node, modules, order, is_leaf)
+        else:
+            continue
+        if not (_is_conv2d(conv, modules) and list(conv.users) == [total or node] and len(conv.args) == 1
+                and not conv.kwargs and _float32(conv)):
+            continue
+        name = f"{conv.target}_pw".replace(".", "_")
+        gm.add_submodule(name, ConvPointwise(modules[conv.target]))
+        modules[name] = gm.get_submodule(name)
+        with gm.graph.inserting_after(node):
+            new = gm.graph.call_module(name, (conv.args[0], *rest))
+        new.meta = node.meta
+        node.replace_all_uses_with(new)
+        for old in (node, total, conv):
+            if old is not None:
+                gm.graph.erase_node(old)
+        changed += 1
+    return changed
+
+
+def _is_sum(node, target=None) -> bool:
+    """``a + b`` of two graph tensors (out of place, or ``target`` when given)."""
+    if not (isinstance(node, fx.Node) and node.op == "call_function"):
+        return False
+    ok = node.target is target if target is not None else node.target in ADD_FUNCTIONS
+    return ok and len(node.args) == 2 and not node.kwargs and all(isinstance(a, fx.Node) for a in node.args)
+
+
+def _conv_and_sum(node: fx.Node, modules: dict, order: dict, is_leaf):
+    """For ``_add_relu_(a, b)``: (the convolution node, (the other operand,)) when one operand is a convolution and the
+    other a tensor of this forward of the same shape, dtype and memory order that nothing reads after the sum (it is
+    then written in place); else (None, ())."""
+    for conv, r in (node.args, node.args[::-1]):
+        if _is_conv2d(conv, modules) and _owned(r, modules, node, order, is_leaf) and _same_layout(conv, r) \
+                and _root(conv.args[0], modules) is not _root(r, modules):      # oneDNN: its input is not r
+            return conv, (r,)
+    return None, ()
+
+
+def _root(node, modules: dict):
+    """The tensor ``node`` is, through in-place ops (the node that made it)."""
+    while isinstance(node, fx.Node):
+        m = modules.get(node.target) if node.op == "call_module" else None
+        if isinstance(m, ConvPointwise) and len(node.args) == 2:
+            node = node.args[1]
+        elif (node.op == "call_method" and node.target in ("relu_", "add_")) or (
+                node.op == "call_function" and node.target is ADD_RELU_):
+            node = node.args[0]
+        else:
+            return node
+    return node
+
+
+def _owned(r, modules: dict, at: fx.Node, order: dict, is_leaf) -> bool:
+    """Is ``r`` a tensor made by this forward (a module's or a sum's output, or an in-place op on one), read by
+    nothing after ``at`` (through any of its in-place aliases)?"""
+    alias = at               # the in-place op that returned r (it may read r)
+    while isinstance(r, fx.Node):
+        if any(order[u] > order[at] or (u is not alias and not _copies(u, r, modules)) for u in r.users):
+            return False
+        alias, m = r, modules.get(r.target) if r.op == "call_module" else None
+        if isinstance(m, ConvPointwise) and len(r.args) == 2:
+            r = r.args[1]          # relu(conv + r) written into r
+        elif r.op == "call_module":
+            return isinstance(m, FRESH_MODULES + (ConvBN, ConvPointwise)) or is_leaf(m)
+        elif r.op == "call_function" and r.target in ADD_FUNCTIONS:
+            return True
+        elif (r.op == "call_method" and r.target in ("relu_", "add_")) or (
+                r.op == "call_function" and r.target is ADD_RELU_):
+            r = r.args[0]          # in place: the same tensor as its first operand
+        else:
+            return False
+    return False
+
+
+def _copies(user: fx.Node, r: fx.Node, modules: dict) -> bool:
+    """Does ``user`` only read ``r`` (its output shares no memory with it: a convolution, normalisation or Linear,
+    an out-of-place sum)?"""
+    if user.op == "call_module":
+        m = modules.get(user.target)
+        return isinstance(m, FRESH_MODULES + (ConvBN,)) or (isinstance(m, ConvPointwise) and user.args[0] is r
+                                                          and r not in user.args[1:])
+    return user.op == "call_function" and user.target in ADD_FUNCTIONS
+
+
+def _is_conv2d(node, modules: dict) -> bool:
+    """A call of a zero-padded 2-D convolution (or one with its BatchNorm folded)."""
+    if not (isinstance(node, fx.Node) and node.op == "call_module"):
+        return False
+    m = modules.get(node.target)
+    m = m.conv if isinstance(m, ConvBN) else m
+    return type(m) is nn.Conv2d and m.padding_mode == "zeros" and not isinstance(m.padding, str)
+
+
+def _float32(node: fx.Node) -> bool:
+    meta = node.meta.get("tensor_meta")
+    return meta is not None and meta.dtype == torch.float32
+
+
+def _same_layout(a, b) -> bool:
+    ma, mb = (n.meta.get("tensor_meta") if isinstance(n, fx.Node) else None for n in (a, b))
+    return ma is not None and mb is not None and ma.shape == mb.shape and ma.dtype == mb.dtype \
+        and ma.memory_format == mb.memory_format and ma.memory_format is not None
 
 
 def absorb_relu(gm: fx.GraphModule, target: str) -> bool:
@@ -157,6 +333,10 @@ def absorb_relu(gm: fx.GraphModule, target: str) -> bool:
     gm.graph.erase_node(user)
     gm.recompile()
     return True
+
+
+def _batch_statistics(bn: nn.Module) -> bool:
+    return bn.training or bn.running_mean is None or bn.running_var is None
 
 
 def _foldable(bn: nn.Module) -> bool:

@@ -21,7 +21,10 @@ make that cheaper than a plain per-point forward (``functional_call`` or moving 
   a permuted tensor) runs contiguous.
 
 BatchNorm in ``train`` mode normalises each point's activations with that point's own batch statistics, as the
-plain per-point forward does (the objective's copy has no running statistics to update).
+plain per-point forward does (the objective's copy has no running statistics to update). A BatchNorm right after the
+first layer gets them without a pass over the activations: the batch mean of ``H₀ + Σ_j c_j H_j`` is affine in ``c``
+and its variance a quadratic form in ``(1, c)`` (see ``NetworkEvaluator._stem``); in ``eval`` mode it is folded into
+the tables.
 
 Several points per kernel call (``vmap`` over points, i.e. grouped convolutions with the points' weights stacked
 along the output channels) was measured slower per point than this per-point path on this CPU for every batch of
@@ -43,6 +46,10 @@ from .directions import Directions
 from .fusion import absorb_relu, fuse, sole_reader, trace
 from .evaluators import (ADD_RELU, LINEAR_IN_WEIGHTS, PRECOMPUTE_BUDGET, _batches_and_weights, _PlaneEvaluator, _targets,
                          bound_copy, split_over_threads)
+
+
+BATCH_NORM_OUT = getattr(getattr(torch.ops.aten, "native_batch_norm", None), "out", None)
+PROBE = 2     # samples of the first batch in the forward that finds the first layer (BatchNorm needs two)
 
 
 class _Stop(Exception):
@@ -100,15 +107,25 @@ class NetworkEvaluator(_PlaneEvaluator):
         self._workers = []
 
     def _stem(self, obj):
-        """(name, folded tables) when an ``eval``-mode BatchNorm alone reads the first layer's output and its weight
-        and bias do not move on the grid (frozen, or zero in every direction: the default for filter-normalised
-        directions): ``BN(H) = s H + t`` per channel is then folded into the tables, ``s H₀ + t`` and ``s H_j``."""
+        """(name, tables, Grams) when a BatchNorm alone reads the first layer's output:
+
+        * ``eval`` mode, weight and bias fixed on the grid (frozen, or zero in every direction: the default for
+          filter-normalised directions): ``BN(H) = s H + t`` per channel is folded into the tables, ``s H₀ + t`` and
+          ``s H_j``; Grams None.
+        * batch statistics (``train`` mode): per channel the batch mean of ``H = H₀ + Σ_j c_j H_j`` is affine in
+          ``c`` and its variance the quadratic form ``c̃ᵀ G c̃`` (``c̃ = (1, c)``, ``G`` the Gram matrix of the
+          centred tables over the batch, [C, k+1, k+1] float64): the tables are centred and ``BN`` becomes a per-channel
+          scale of their sum (:class:`_Combined`), with no statistics pass per point.
+        """
         if self.tables is None:
             return None
         gm = trace(self._worker(0).net, _is_combined)
-        name = sole_reader(gm, self.first_layer) if gm is not None else None
-        if name is None:
+        if gm is None:
             return None
+        name = sole_reader(gm, self.first_layer)
+        if name is None:
+            name = sole_reader(gm, self.first_layer, train=True)
+            return None if name is None else (name, *centred_tables(self.tables))
         blocks = {b.name: b for b in obj.layout}
         moving = [blocks[f"{name}.{a}"] for a in ("weight", "bias") if f"{name}.{a}" in blocks]
         if any(bool(self.vectors[:, b.offset:b.offset + b.numel].ne(0).any()) for b in moving):
@@ -118,9 +135,8 @@ class NetworkEvaluator(_PlaneEvaluator):
                ((a, blocks.get(f"{name}.{a}")) for a in ("weight", "bias")) if b is not None}
         s = torch.rsqrt(bn.running_var + bn.eps) * at0.get("weight", bn.weight if bn.weight is not None else 1.0)
         t = at0.get("bias", bn.bias if bn.bias is not None else 0.0) - bn.running_mean * s
-        shape = (1, -1) + (1,) * (self.tables[0][0].dim() - 2)
-        s, t = s.view(shape), t.view(shape)
-        return name, [(torch.addcmul(t, H0, s), [H * s for H in Hs]) for H0, Hs in self.tables]
+        s, t = s.view(_channel_shape(self.tables[0][0])), t.view(_channel_shape(self.tables[0][0]))
+        return name, [(torch.addcmul(t, H0, s), [H * s for H in Hs]) for H0, Hs in self.tables], None
 
     def _worker(self, i: int) -> "_NetWorker":
         while len(self._workers) <= i:
@@ -178,6 +194,8 @@ class _NetWorker:
             self.fused = fuse(self.net, _is_combined, inputs, frozenset([stem[0]]) if stem else frozenset())
             if self.fused is not None and self.combined is not None:     # its own first layer
                 self.fused_combined = _Combined(stem[1] if stem else tables)
+                if stem and stem[2] is not None:          # the BatchNorm's batch statistics from the Grams
+                    self.fused_combined.norm = (self.net.get_submodule(stem[0]), stem[2])
                 self.fused_combined.relu = absorb_relu(self.fused, first) and ADD_RELU is not None
                 self.fused.set_submodule(first, self.fused_combined)
 
@@ -191,6 +209,7 @@ class _Combined(nn.Module):
         self.tables = tables
         self.bi, self.c = 0, [0.0]
         self.relu = False         # relu(H₀ + Σ_j c_j H_j) in the same pass
+        self.norm = None          # (BatchNorm, per batch its Grams): batch-normalise the sum (centred tables)
         self.bases: dict = {}     # batch -> (coordinates but the last, H₀ + Σ_{j<k-1} c_j H_j)
         self.outs: dict = {}      # batch -> output buffer
 
@@ -213,9 +232,47 @@ class _Combined(nn.Module):
         out = self.outs.get(self.bi)
         if out is None:
             out = self.outs[self.bi] = torch.empty_like(H0)
+        if self.norm is not None:
+            return self._normalised(torch.add(base, Hs[-1], alpha=float(c[-1]), out=out))
         if self.relu:
             return ADD_RELU.out(base, Hs[-1], alpha=float(c[-1]), out=out)
         return torch.add(base, Hs[-1], alpha=float(c[-1]), out=out)
+
+    def _normalised(self, h: torch.Tensor) -> torch.Tensor:
+        """``BN(h)`` (then ReLU if ``relu``) in place, for ``h`` the sum of centred tables at the point ``c``: mean
+        zero, biased variance ``c̃ᵀ G c̃`` per channel (``c̃ = (1, c)``), so ``BN(h) = γ h / √(var + ε) + β``
+        (ATen's BatchNorm with these as its statistics)."""
+        bn, grams = self.norm
+        G = grams[self.bi]
+        cc = torch.tensor([1.0, *self.c], dtype=torch.float64)
+        var = (G.view(-1, len(cc)) @ cc).view(-1, len(cc)).mv(cc).to(h.dtype)
+        zero = torch.zeros_like(var)
+        if BATCH_NORM_OUT is not None:
+            BATCH_NORM_OUT(h, bn.weight, bn.bias, zero, var, False, 0.0, bn.eps, out=h, save_mean=zero.new_empty(0),
+                           save_invstd=zero.new_empty(0))
+        else:       # pragma: no cover - an ATen without the out= variant
+            h = nn.functional.batch_norm(h, zero, var, bn.weight, bn.bias, False, 0.0, bn.eps)
+        return h.relu_() if self.relu else h
+
+
+def centred_tables(tables):
+    """Per batch the first layer's tables less their per-channel batch means, and the Gram matrices of the centred
+    tables ``G[c, i, j] = mean over the batch and positions of Ĥ_i Ĥ_j`` [C, k+1, k+1] (float64)."""
+    out, grams = [], []
+    for H0, Hs in tables:
+        dims = [d for d in range(H0.dim()) if d != 1]
+        T = [H - H.mean(dims, keepdim=True) for H in (H0, *Hs)]
+        G = torch.empty(H0.shape[1], len(T), len(T), dtype=torch.float64)
+        for i in range(len(T)):
+            for j in range(i + 1):        # products in the tables' dtype, sums in float64; one table's memory
+                G[:, i, j] = G[:, j, i] = (T[i] * T[j]).sum(dims, dtype=torch.float64) / (H0.numel() // H0.shape[1])
+        grams.append(G)
+        out.append((T[0], T[1:]))
+    return out, grams
+
+
+def _channel_shape(h: torch.Tensor) -> tuple[int, ...]:
+    return (1, -1) + (1,) * (h.dim() - 2)
 
 
 def _is_combined(m: nn.Module) -> bool:
@@ -242,7 +299,11 @@ def first_layer(module: nn.Module, batch) -> str | None:
                 lambda _m, args, name=name: calls.setdefault(name, []).append(
                     len(args) == 1 and isinstance(args[0], torch.Tensor) and not args[0].requires_grad))
     with torch.enable_grad():
-        probe(*batch[:-1])
+        try:             # a few samples show which inputs need grad
+            probe(*(t[:PROBE] for t in batch[:-1]))
+        except Exception:  # noqa: BLE001 - a forward that needs the whole batch (a fixed batch size): give it that
+            calls.clear()
+            probe(*batch[:-1])
     found = [name for name, flags in calls.items() if flags == [True]]
     return found[0] if len(found) == 1 else None
 
