@@ -7,7 +7,7 @@ from torch import nn
 from losslens import parse
 from losslens.landscape import Directions, evaluate, gaussian, grid_axes, line_between, parse_range
 from losslens.landscape.choose import make_evaluator
-from losslens.landscape.evaluators import ModelPlaneEvaluator
+from losslens.landscape.sequential import ModelPlaneEvaluator
 from losslens.model import ModelObjective
 from losslens.validation import InputError
 

@@ -125,7 +125,7 @@ def test_row_path_values_do_not_depend_on_chunks_threads_or_order(monkeypatch):
 
 
 def test_row_path_needs_a_uniform_axis_and_fits_the_memory_budget(monkeypatch):
-    from losslens.landscape import evaluators
+    from losslens.landscape import sequential
 
     _, obj = _relu_net()
     d = gaussian(obj.x0, 2, seed=0, layout=obj.layout)
@@ -133,6 +133,6 @@ def test_row_path_needs_a_uniform_axis_and_fits_the_memory_budget(monkeypatch):
     assert make_evaluator(obj, d, "fast", axis=axis).axis is not None
     assert make_evaluator(obj, d, "fast", axis=axis ** 3).axis is None            # not uniform
     assert make_evaluator(obj, d, "fast").axis is None
-    monkeypatch.setattr(evaluators, "PRECOMPUTE_BUDGET", 30_000)      # holds the H_j, not a row's workspace
+    monkeypatch.setattr(sequential, "PRECOMPUTE_BUDGET", 30_000)      # holds the H_j, not a row's workspace
     small = make_evaluator(obj, d, "fast", axis=axis)
     assert small.first is not None and small.axis is None

@@ -10,7 +10,8 @@ import torch
 
 from ..validation import InputError, check_choice
 from .directions import Directions
-from .evaluators import METHODS, LoopEvaluator, ModelPlaneEvaluator, ValuesEvaluator, _tied, is_model_objective
+from .evaluators import METHODS, LoopEvaluator, ValuesEvaluator, _tied, is_model_objective
+from .sequential import ModelPlaneEvaluator
 from .networks import NetworkEvaluator
 
 

@@ -45,7 +45,8 @@ from torch.func import functional_call
 from .directions import Directions
 from .fusion import absorb_relu, fuse, sole_reader, trace
 from .evaluators import (ADD_RELU, LINEAR_IN_WEIGHTS, PRECOMPUTE_BUDGET, _batches_and_weights, _PlaneEvaluator, _targets,
-                         bound_copy, split_over_threads)
+                         bound_copy)
+from .threads import split_over_threads
 
 
 BATCH_NORM_OUT = getattr(getattr(torch.ops.aten, "native_batch_norm", None), "out", None)
