@@ -287,7 +287,7 @@ class ModelObjective(Objective):
                         if isinstance(out, (tuple, list)) else None
                     if keys is not None:
                         raise InputError(f"the model returns a {type(out).__name__} with keys {keys}; choose the "
-                                         "output the loss takes with output= (--output KEY)")
+                                         "output the loss takes with output= (--output-key KEY)")
                 check_loss_inputs(self.loss_fn, out, targets)
                 loss = _first_line_error(lambda: self.loss_fn(out, targets), "loss (--loss) failed on the first "
                                          "batch")
@@ -449,7 +449,7 @@ def _pick_output(out, key):
             raise InputError(f"output == {key!r}: the model returns a {type(out).__name__} of {len(out)}; give a "
                              f"position 0..{len(out) - 1}") from None
     raise InputError(f"output == {key!r} but the model returns a single {type(out).__name__}; drop output "
-                     "(--output)")
+                     "(--output-key)")
 
 
 def _rank_world(distributed: bool | None) -> tuple[int, int]:

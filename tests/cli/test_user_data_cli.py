@@ -169,7 +169,7 @@ def test_user_loss_function_dict_batches_and_dict_outputs(usermod):
         check_extremes(d, eig, 1e-8)
     net = make_model("usermod:factory", seed=0)
     d = run("hessian", "--model", "usermod:dict_model", "--data", "usermod:data", "--loss", "usermod:half_mse",
-            "--output", "pred", "--dtype", "float64", "--top", "2", "--bottom", "2", "--json")
+            "--output-key", "pred", "--dtype", "float64", "--top", "2", "--bottom", "2", "--json")
     assert d["n"] == sum(p.numel() for p in net.parameters())
     check_extremes(d, eig, 1e-8)       # DictNet's body is seeded like factory(): the same network
 
@@ -235,7 +235,7 @@ BAD = [
     (["--data", "usermod:dict_batches", "--loss", "mse", "--inputs", "x", "--targets", "z"],
      r"targets == 'z' is not a key of the data batches"),
     (["--model", "usermod:dict_model", "--data", "usermod:data", "--loss", "mse"],
-     r"the model returns a dict with keys \['pred', 'aux'\]; .*--output KEY"),
+     r"the model returns a dict with keys \['pred', 'aux'\]; .*--output-key KEY"),
     (["--data", "usermod:data", "--loss", "mse", "--mode", "test"], r"--mode == 'test', must be one of"),
     (["--data", "usermod:split", "--loss", "mse", "--split", "all", "--samples", "500"],
      r"--samples == 500, must be an integer in \[1, 60\]"),

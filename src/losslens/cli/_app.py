@@ -82,8 +82,12 @@ def fail(message: str, code: int = 2) -> None:
 # command -> {old: new}.
 _START = {"--x0": "--start"}        # the start point, as in optimize and compare
 _SAMPLES = {"--subset": "--samples"}  # a fixed random subset of the data, as in hessian and saddles
-OPTION_ALIASES = {"constrained": _START, "weight-decay": _START, "landscape": _SAMPLES, "interpolate": _SAMPLES,
-                  "hessian": {"--steps": "--slq-steps"}}   # --steps is a training or optimizer step elsewhere
+_OUTPUT_KEY = {"--output": "--output-key"}   # the model output the loss takes (not a file: files are --out)
+OPTION_ALIASES = {"constrained": _START, "weight-decay": _START,
+                  "landscape": {**_SAMPLES, **_OUTPUT_KEY}, "interpolate": {**_SAMPLES, **_OUTPUT_KEY},
+                  "hessian": {"--steps": "--slq-steps", **_OUTPUT_KEY},  # --steps trains or optimizes elsewhere
+                  "gap": _OUTPUT_KEY, "gradflow": _OUTPUT_KEY, "train": _OUTPUT_KEY,
+                  "basins": {"--checkpoint": "--store"}}   # a resumable study's file, as gap --store
 
 
 def rename_aliases(args: list[str], options: dict[str, bool], aliases: dict[str, str]) -> list[str]:

@@ -69,7 +69,7 @@ INPUTS_OPTION = typer.Option(None, "--inputs", help="Dict batches: the key of th
                              "its position).")
 TARGETS_OPTION = typer.Option(None, "--targets", help="Dict batches: the key of the targets (tuple batches: its "
                               "position).")
-OUTPUT_OPTION = typer.Option(None, "--output", help="The key (or position) of the model's output the loss takes, "
+OUTPUT_OPTION = typer.Option(None, "--output-key", help="The key (or position) of the model's output the loss takes, "
                              "when the model returns a dict (or tuple).")
 SPLITS = ("train", "test", "all")
 
@@ -161,7 +161,7 @@ def _keys(text: Optional[str]):
 def training_setup(net, choice: DataChoice, seed: int, train_size: Optional[int] = None):
     """For the commands that train on random minibatches: ``(net, loss, train, test)`` with the data as
     ``(inputs, targets)`` tensors on the chosen device (``test`` None when ``--data`` has no test split); the loss
-    takes the ``--output`` entry of a dict/tuple output. Checked on the first samples like a network objective."""
+    takes the ``--output-key`` entry of a dict/tuple output. Checked on the first samples like a network objective."""
     import torch
 
     from ..devices import resolve_device
