@@ -8,7 +8,7 @@ from torch.func import grad, hessian
 from losslens import InputError
 from losslens.catalog import resolve
 from losslens.objective import Objective
-from losslens.saddles.network import (_fit, CriticalPoint, Subspace, WeightDecayed, dense_hessian, digits_objective,
+from losslens.saddles.network import (_fit, NetworkPoint, Subspace, WeightDecayed, dense_hessian, digits_objective,
                                       distinct_points, find_critical_point, network_saddles, point_index, tiny_mlp,
                                       unit_coordinates)
 
@@ -202,7 +202,7 @@ def test_distinct_points_merge_equal_loss_and_index():
 
 
 def _pt(loss, index, ok=True):
-    return CriticalPoint("s", "reduced", 1, loss, loss, loss, 0.0, ok, "converged" if ok else "stalled", 1, 1, 0, 100,
+    return NetworkPoint("s", "reduced", 1, loss, loss, loss, 0.0, ok, "converged" if ok else "stalled", 1, 1, 0, 100,
                          int(round(index * 100)), 0, index, -1.0, 1.0, 0.1)
 
 

@@ -27,7 +27,7 @@ from .constraints import ConstrainedProblem, feasible_set, make_problem
 from .epigraph import MAX_CASES, NONSMOOTH, Lifted, NotExact, lift, split
 from .explain import MAX_PATH, VERDICTS, ConstrainedResult, ConstraintReport, explain, unlift
 from .oracle import Oracle
-from .solvers import METHODS, RHO_MAX, Run, alm, penalty_method, projected
+from .solvers import METHODS, RHO_MAX, SolverRun, alm, penalty_method, projected
 
 __all__ = ["solve_constrained", "ConstrainedResult", "ConstraintReport", "METHODS", "VERDICTS", "RHO_MAX",
            "MAX_PATH"]
@@ -168,7 +168,7 @@ def _by_cases(problem, err: NotExact, method, x0, tol, max_iter, big) -> Constra
         active=tuple(c.text for c in constraints if c.active), cases=cases, seconds=time.perf_counter() - start)
 
 
-def _relift(lifted: Lifted, run: Run, tol: float) -> tuple[np.ndarray, np.ndarray]:
+def _relift(lifted: Lifted, run: SolverRun, tol: float) -> tuple[np.ndarray, np.ndarray]:
     """The lifted point to explain: (x, φ(x)) (feasible for the epigraph rows, no larger objective: the lift is
     exact), unless the solver's own t gives smaller KKT residuals (its x may sit a rounding outside a constraint
     that t = φ(x) then exceeds). ``projected`` iterates in x only, so it always takes (x, φ(x))."""

@@ -1,6 +1,6 @@
 """The explanation of a constrained solution: verdict, multipliers, active set, KKT residuals, Lagrangian.
 
-From a solver's :class:`.solvers.Run` on ``minimize f(x) s.t. h_j(x) = 0, g_i(x) ≤ 0``: the KKT residuals
+From a solver's :class:`.solvers.SolverRun` on ``minimize f(x) s.t. h_j(x) = 0, g_i(x) ≤ 0``: the KKT residuals
 (:mod:`.kkt`: stationarity ‖∇f + Σ ν_k ∇c_k‖∞, primal feasibility, dual feasibility μ ≥ 0, complementarity
 |μ_i g_i|), the active set, the Lagrangian ``L(x, λ, μ) = f + Σ λ_j h_j + Σ μ_i g_i`` as text and LaTeX, a
 convexity proof or the second-order test on the critical cone, and one verdict.
@@ -26,7 +26,7 @@ from . import kkt as K
 from .constraints import ConstrainedProblem
 from .epigraph import AtomReport, Lifted, SubgradientKKT, subgradient_kkt
 from .projections import describe
-from .solvers import Run, far_and_feasible, smallest_violation
+from .solvers import SolverRun, far_and_feasible, smallest_violation
 
 VERDICTS = ("optimal", "local_min", "kkt_point", "not_min", "infeasible", "unbounded", "not_converged", "unknown")
 MAX_PATH = 500
@@ -101,7 +101,7 @@ def constraints_convex(problem: ConstrainedProblem) -> bool:
                else K._convex_function(c.expression, 1.0)[0] for c in problem.constraints)
 
 
-def explain(problem, oracle, method, run: Run, x0, tol, big, S, refit: bool = False) -> ConstrainedResult:
+def explain(problem, oracle, method, run: SolverRun, x0, tol, big, S, refit: bool = False) -> ConstrainedResult:
     """``refit``: when the solver's multipliers miss the KKT test, try the least-squares multipliers on the active
     set too (after the epigraph variables were reset to t = φ(x))."""
     eq = problem.eq_mask.numpy()

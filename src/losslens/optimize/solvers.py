@@ -24,7 +24,7 @@ L1 ball; the objective must be smooth) and stops on the projected-gradient mappi
 Inner minimisations use Newton's method with the exact Hessian (sympy, :mod:`.oracle`), a diagonal shift when the Hessian
 is not positive definite, and an Armijo backtracking line search.
 
-Each solver returns a :class:`Run` (end point, multiplier estimates ν, status, iteration counts, penalty weight and
+Each solver returns a :class:`SolverRun` (end point, multiplier estimates ν, status, iteration counts, penalty weight and
 the path of iterates); :mod:`.explain` turns it into the verdict and the KKT explanation.
 """
 from __future__ import annotations
@@ -165,7 +165,7 @@ def newton(phi: Merit, x: np.ndarray, gtol: float, max_iter: int, big: float):
 # --- the three methods ------------------------------------------------------------------------------------------
 
 @dataclass
-class Run:
+class SolverRun:
     """One solver run: end point ``x`` [n], multipliers ``nu`` [m], why it stopped, outer and inner iterations,
     the final penalty weight and the outer iterates ``path`` (list of [n])."""
 
@@ -192,9 +192,9 @@ def kkt_max(oracle: Oracle, eq: np.ndarray, x: np.ndarray, nu: np.ndarray) -> fl
     return max(stat, primal, dual, comp)
 
 
-def alm(oracle: Oracle, eq: np.ndarray, x: np.ndarray, tol: float, max_iter: int, big: float) -> Run:
+def alm(oracle: Oracle, eq: np.ndarray, x: np.ndarray, tol: float, max_iter: int, big: float) -> SolverRun:
     nu = np.zeros(len(eq))
-    run = Run(x, nu, "max_iter", path=[x])
+    run = SolverRun(x, nu, "max_iter", path=[x])
     rho, v_prev, stuck = 10.0, np.inf, 0
     for k in range(max_iter):
         x_new, status, inner = newton(Augmented(oracle, eq, nu, rho), run.x, 0.1 * tol, 100, big)
@@ -244,8 +244,8 @@ def violation(oracle: Oracle, eq: np.ndarray, x: np.ndarray) -> float:
     return float(np.where(eq, np.abs(c), np.maximum(c, 0)).max()) if c.size else 0.0
 
 
-def penalty_method(oracle: Oracle, eq: np.ndarray, x: np.ndarray, tol: float, max_iter: int, big: float) -> Run:
-    run = Run(x, np.zeros(len(eq)), "max_iter", path=[x])
+def penalty_method(oracle: Oracle, eq: np.ndarray, x: np.ndarray, tol: float, max_iter: int, big: float) -> SolverRun:
+    run = SolverRun(x, np.zeros(len(eq)), "max_iter", path=[x])
     rho, best, current = 1.0, np.inf, x
     for k in range(max_iter):
         x_new, status, inner = newton(Quadratic(oracle, eq, rho), current, 0.1 * tol, 100, big)
@@ -271,12 +271,12 @@ def penalty_method(oracle: Oracle, eq: np.ndarray, x: np.ndarray, tol: float, ma
     return run
 
 
-def projected(oracle: Oracle, S, x: np.ndarray, tol: float, max_iter: int, big: float) -> Run:
+def projected(oracle: Oracle, S, x: np.ndarray, tol: float, max_iter: int, big: float) -> SolverRun:
     """Spectral projected gradient (SPG2 of Birgin, Martínez & Raydan 2000), memory 10 for the non-monotone
     search; stops when the projected-gradient residual ‖P(x − ∇f) − x‖∞ ≤ tol/10."""
     proj = lambda z: S.project(torch.from_numpy(z)).numpy()
     x = proj(x)
-    run = Run(x, np.zeros(oracle.m), "max_iter", path=[x])
+    run = SolverRun(x, np.zeros(oracle.m), "max_iter", path=[x])
     v, _ = oracle.values(x)
     g, _ = oracle.first(x)
     alpha = 1.0 / max(1e-12, float(np.abs(g).max()))

@@ -13,12 +13,12 @@ from .exact import (THETA, asymptotic_log_probability, goe_log_positive_probabil
                     naive_log_probability)
 from .experiment import SaddleExperiment, SaddleRow, fit_theta, run_saddles
 from .montecarlo import MonteCarloEstimate, clopper_pearson, monte_carlo
-from .network import CriticalPoint, NetworkSaddles, find_critical_point, network_saddles, newton_mr, point_index
+from .network import NetworkPoint, NetworkSaddles, find_critical_point, network_saddles, newton_mr, point_index
 from .rare import RareEventEstimate, rare_event
 from .report import SaddlesReport
 
 __all__ = ["ENSEMBLES", "Ensemble", "get_ensemble", "THETA", "asymptotic_log_probability",
            "goe_log_positive_probability", "goe_positive_probability", "naive_log_probability", "SaddleExperiment",
            "SaddleRow", "fit_theta", "run_saddles", "MonteCarloEstimate", "clopper_pearson", "monte_carlo",
-           "CriticalPoint", "NetworkSaddles", "find_critical_point", "network_saddles", "newton_mr", "point_index",
+           "NetworkPoint", "NetworkSaddles", "find_critical_point", "network_saddles", "newton_mr", "point_index",
            "RareEventEstimate", "rare_event", "SaddlesReport"]

@@ -75,8 +75,9 @@ ZERO_TOL = default_tol(torch.float64)     # the relative tolerance of the zero-e
 
 
 @dataclass(frozen=True)
-class CriticalPoint(Result):
-    """One search: where it started (``start``, ``start_loss``) and where it ended.
+class NetworkPoint(Result):
+    """A critical point of a network's loss, or the end of one search for it: where the search started (``start``,
+    ``start_loss``) and where it ended.
 
     ``loss`` = f (with weight decay), ``data_loss`` = cross-entropy; ``gradient_norm`` = ‖∇f‖ at the end;
     ``converged`` = ``gradient_norm <= tol``; ``status`` converged / stalled (a local minimum of ½‖g‖² with g ≠ 0, or
@@ -124,7 +125,7 @@ class NetworkSaddles(Result):
     gradient_scale: float
     tol: float
     zero_tol: float
-    points: tuple[CriticalPoint, ...]
+    points: tuple[NetworkPoint, ...]
     distinct: int
     slope: float | None
     intercept: float | None
@@ -212,7 +213,7 @@ def point_index(obj: Objective, x: torch.Tensor, zero_tol: float = ZERO_TOL, hes
 
 
 @dataclass(frozen=True)
-class Search:
+class NewtonSearch:
     """Outcome of one solver run: the end point ``x`` [n], ``converged`` (‖∇f(x)‖ <= tol), why it stopped, and the
     work done (Newton iterations, dense Hessians, Hessian-vector products)."""
 
@@ -226,7 +227,7 @@ class Search:
 
 
 def newton_dense(obj: Objective, x0: torch.Tensor, tol: float, max_iter: int = 100, target: str = "any",
-                 stall: int = 10) -> Search:
+                 stall: int = 10) -> NewtonSearch:
     """Dense-Hessian Newton with a Levenberg–Marquardt safeguard (module docstring). Stops when ‖g‖ <= tol, when no
     step is accepted for μ up to 10⁸, or when the last ``stall`` iterations lowered ‖g‖ by less than 2 % in all
     (and, for target "minimum", f by less than 10⁻¹⁰ relative)."""
@@ -238,11 +239,11 @@ def newton_dense(obj: Objective, x0: torch.Tensor, tol: float, max_iter: int = 1
         gn = float(g.norm())
         history.append((gn, f0))
         if gn <= tol:
-            return Search(x, True, "converged", gn, it, hessians, 0)
+            return NewtonSearch(x, True, "converged", gn, it, hessians, 0)
         if len(history) > stall:
             g_old, f_old = history[-stall - 1]
             if gn > 0.98 * g_old and (target == "any" or f_old - f0 <= 1e-10 * abs(f_old)):
-                return Search(x, False, "stalled", gn, it, hessians, 0)
+                return NewtonSearch(x, False, "stalled", gn, it, hessians, 0)
         lam, Q = torch.linalg.eigh(dense_hessian(obj, x))
         hessians += 1
         scale = float(lam.abs().max()) or 1.0
@@ -262,13 +263,13 @@ def newton_dense(obj: Objective, x0: torch.Tensor, tol: float, max_iter: int = 1
                 break
             mu = max(10 * mu, 1e-8)
             if mu > 1e8:
-                return Search(x, False, "stalled", gn, it, hessians, 0)
+                return NewtonSearch(x, False, "stalled", gn, it, hessians, 0)
     gn = float(g.norm())
-    return Search(x, gn <= tol, "converged" if gn <= tol else "max_iter", gn, max_iter, hessians, 0)
+    return NewtonSearch(x, gn <= tol, "converged" if gn <= tol else "max_iter", gn, max_iter, hessians, 0)
 
 
 def newton_mr(obj: Objective, x0: torch.Tensor, tol: float = 1e-8, max_iter: int = 100, minres_iter: int = 200
-              ) -> Search:
+              ) -> NewtonSearch:
     """Minimise ½‖∇f‖² by Newton-MR from ``x0`` [n] with Hessian-vector products only (for large ``n``)."""
     from scipy.sparse.linalg import LinearOperator, minres
 
@@ -278,7 +279,7 @@ def newton_mr(obj: Objective, x0: torch.Tensor, tol: float = 1e-8, max_iter: int
     for it in range(max_iter):
         gn2 = float(g @ g)
         if math.sqrt(gn2) <= tol:
-            return Search(x, True, "converged", math.sqrt(gn2), it, 0, hvps)
+            return NewtonSearch(x, True, "converged", math.sqrt(gn2), it, 0, hvps)
         counter = [0]
 
         def mv(v, x=x):
@@ -302,14 +303,14 @@ def newton_mr(obj: Objective, x0: torch.Tensor, tol: float = 1e-8, max_iter: int
                 break
             alpha /= 2
         else:
-            return Search(x, False, "stalled", math.sqrt(gn2), it, 0, hvps)
+            return NewtonSearch(x, False, "stalled", math.sqrt(gn2), it, 0, hvps)
         x, g = x + alpha * d, gx
     gn = float(g.norm())
-    return Search(x, gn <= tol, "converged" if gn <= tol else "max_iter", gn, max_iter, 0, hvps)
+    return NewtonSearch(x, gn <= tol, "converged" if gn <= tol else "max_iter", gn, max_iter, 0, hvps)
 
 
 def find_critical_point(obj: Objective, x0: torch.Tensor, tol: float, max_iter: int = 100, target: str = "any",
-                        dense_max: int = 3000) -> Search:
+                        dense_max: int = 3000) -> NewtonSearch:
     """A critical point near ``x0`` [n]: dense Newton for ``n <= dense_max``, Newton-MR (target "any" only) above."""
     tol = check_float("tol", tol, lo=0, lo_open=True)
     max_iter = check_int("max_iter", max_iter, lo=1)
@@ -387,29 +388,29 @@ def _network_saddles(hidden, samples, weight_decay, inits, path_steps, warmup, l
                           *_fit(points))
 
 
-def _reduced_point(obj, hidden, k, x_init, i, warmup, lr, tol, max_iter) -> CriticalPoint:
+def _reduced_point(obj, hidden, k, x_init, i, warmup, lr, tol, max_iter) -> NetworkPoint:
     """Minimum of the network restricted to hidden units < k, embedded, then solved on the full network."""
     sub = Subspace(obj, unit_coordinates(hidden, k))
     z0 = x_init[sub.keep]
     (_, z), = gd_snapshots(sub, z0, lr, (warmup,))
     low = find_critical_point(sub, z, tol, max_iter, target="minimum")
     full = find_critical_point(obj, sub.embed(low.x), tol, max_iter)
-    total = Search(full.x, full.converged, full.status, full.gradient_norm, low.iterations + full.iterations,
+    total = NewtonSearch(full.x, full.converged, full.status, full.gradient_norm, low.iterations + full.iterations,
                    low.hessians + full.hessians, low.hvps + full.hvps)
     return _point(obj, f"{k}/{hidden} units, init {i}", "reduced", k, sub.embed(z0), total)
 
 
-def _point(obj, label, family, units, x0, s: Search) -> CriticalPoint:
+def _point(obj, label, family, units, x0, s: NewtonSearch) -> NetworkPoint:
     H = dense_hessian(obj, s.x)
     neg, zero, lo, hi, small = point_index(obj, s.x, hessian=H)
-    return CriticalPoint(label, family, units, float(obj.value(x0)), float(obj.value(s.x)),
+    return NetworkPoint(label, family, units, float(obj.value(x0)), float(obj.value(s.x)),
                          float(obj.base.value(s.x)), s.gradient_norm, s.converged, s.status, s.iterations,
                          s.hessians + 1, s.hvps, obj.n, neg, zero, neg / obj.n, lo, hi, small)
 
 
-def distinct_points(points) -> list[CriticalPoint]:
+def distinct_points(points) -> list[NetworkPoint]:
     """Converged points, one per (loss to 1e-9 relative, negative count)."""
-    out: list[CriticalPoint] = []
+    out: list[NetworkPoint] = []
     for p in points:
         if p.converged and not any(q.negative == p.negative and abs(q.loss - p.loss) <= 1e-9 * abs(q.loss)
                                    for q in out):
