@@ -57,6 +57,17 @@ def test_results_numbers_match_exact_math(tour_dir):
     assert c["constraints.l1"]["solution at λ = 1"] == [1.0, 0.0]
     assert c["exercises.half-ball"]["midpoint value (exact)"] == "sqrt(2)"
     assert c["exercises.subspace"]["M (exact)"] == "[[2/3, -1/3, 1/3], [-1/3, 2/3, 1/3], [1/3, 1/3, 2/3]]"
+    # exercise 1: a + t(b − a) from (9/5, 1/2) to (1/2, 9/5) crosses y = 1 at t = (1 − 1/2)/(13/10) = 5/13 and
+    # x = 1 at t = (9/5 − 1)/(13/10) = 8/13; of the L-shape's 15 vertex pairs exactly three pass the notch
+    bv = c["exercises.boundary-vertices"]
+    assert bv["segment a–b leaves for t in"] == ["(5/13, 8/13)"]
+    assert bv["exit and re-entry points (exact)"] == ["(13/10, 1)", "(1, 13/10)"]
+    assert bv["L-shape: leaving pairs"] == ["(2, 0)–(1, 2)", "(2, 1)–(1, 2)", "(2, 1)–(0, 2)"]
+    assert bv["L-shape: reflex vertices"] == ["(1, 1)"] and bv["hexagon: vertex pairs whose segment leaves"] == 0
+    # exercise 7: exp at 0, ε = −1: e^ξ = 2(e^−1 − 1 + 1) = 2/e; x⁴ at 1, ε = 2: 12(1 + ξ)² = 2(81 − 1 − 8)/4 = 36
+    xi = c["exercises.taylor"]["ξ (exact)"]
+    assert xi["exp(x), x = 0, ε = -1"] == "-1 + log(2)" and xi["x^4, x = 1, ε = 2"] == "-1 + sqrt(3)"
+    assert c["exercises.taylor"]["ξ/ε"]["x^4, x = 1, ε = 2"] == pytest.approx((3 ** 0.5 - 1) / 2, rel=1e-15)
     # heavy ball along x1 (λ = 0.2, η = 0.4, β = 0.5): largest root of z² − 1.42 z + 0.5 = 0
     assert c["landscape.momentum"]["momentum rate along x1 (exact)"] == pytest.approx((1.42 + 0.0164 ** 0.5) / 2)
     assert c["landscape.momentum"]["gd rate along x1 (exact)"] == pytest.approx(0.92)
@@ -96,7 +107,7 @@ def _ctx(tmp_path):
 
 
 def test_perturbed_inputs_turn_claims_refuted(tmp_path, monkeypatch):
-    from losslens.report.sections import constraints, convexity, landscape
+    from losslens.report.sections import constraints, convexity, exercises, landscape
 
     monkeypatch.setattr(landscape, "BETA", 0.9)   # heavy ball with β = 0.9 contracts by √0.9 > 0.92 along x1
     assert landscape._momentum(_ctx(tmp_path)).status == "refuted"
@@ -104,6 +115,14 @@ def test_perturbed_inputs_turn_claims_refuted(tmp_path, monkeypatch):
     assert convexity._hessian_psd(_ctx(tmp_path)).status == "refuted"
     monkeypatch.setattr(constraints, "OBJECTIVE", "(x1 - 2)^2 + (x2 - 1.2)^2")   # the exact point is the old one's
     assert constraints._lagrangian(_ctx(tmp_path)).status == "refuted"
+    # a convex rectangle in place of the L-shape: the checker proves it convex, no vertex pair leaves it
+    monkeypatch.setattr(exercises, "L_SHAPE", "0 <= x <= 2 and 0 <= y <= 2")
+    bv = exercises._boundary_vertices(_ctx(tmp_path))
+    assert bv.status == "refuted" and bv.numbers["L-shape: vertex pairs whose segment leaves"] == 0
+    # a concave function: f'' < 0, the remainder is negative (f below its tangents)
+    monkeypatch.setattr(exercises, "TAYLOR_CASES", (("-x^4", 1),))
+    taylor = exercises._taylor(_ctx(tmp_path))
+    assert taylor.status == "refuted" and taylor.numbers["smallest f(x+ε) − f(x) − εf'(x)"] < 0
 
 
 def _same(page, reproduced, where):
