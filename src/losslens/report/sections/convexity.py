@@ -222,8 +222,8 @@ def _local_is_global(ctx: Context) -> Claim:
     starts = [-3.0, -2.0, -0.5, 0.5, 2.0, 3.0]
     ends = _descent_ends("max(abs(x) - 1, 0)", starts, 0.1, 100)
     plateau = resolve("max(abs(x) - 1, 0)")
-    exp_runs = [run_opt(resolve("exp(x)"), "gd", [1.0], steps=s, lr=0.5, stop_at_tol=False).final_point.item()
-                for s in (100, 200)]
+    exp_path = run_opt(resolve("exp(x)"), "gd", [1.0], steps=200, lr=0.5, stop_at_tol=False).points[:, 0]
+    exp_runs = [exp_path[100].item(), exp_path[200].item()]      # one run of 200 steps, read after 100 and 200
     mins = lambda b: [e for e in b.endpoints if e.kind == "min"]
     fig, (a1, a2, a3) = plt.subplots(1, 3, figsize=(12, 3.6))
     xs = np.linspace(-3.5, 3.5, 300)
