@@ -47,6 +47,11 @@ def test_results_numbers_match_exact_math(tour_dir):
     assert c["convexity.function-half-square"]["modulus μ"] == "1"
     # (x - y)^2 + x^2 has the constant Hessian [[4, -2], [-2, 2]], eigenvalues 3 ± √5
     assert c["convexity.hessian"]["(x - y)^2 + x^2"]["smallest eigenvalue (exact)"] == "3 - sqrt(5)"
+    # f'' = 6x of x³ is negative exactly on (−∞, 0); (x + 1)(x − 1)² has f'' = 6x − 2 >= 0 on [1/3, ∞)
+    assert c["convexity.hessian"]["x^3"]["where f'' < 0 (exact)"] == "(-∞, 0)"
+    assert c["convexity.hessian"]["log(1 + exp(x))"]["Hessian"] == "exp(x)/(exp(x) + 1)^2"
+    assert c["convexity.cubic-local"]["where f'' < 0 within x >= 1/3 (exact)"] == "∅"
+    assert c["convexity.domain"]["f''(x) >= 0 for x >= 0 (exact)"] is True
     assert c["convexity.jensen"]["E[f(X)] (exact)"] == pytest.approx(math.exp(1 / 8), rel=1e-15)
     assert c["convexity.cubic-local"]["critical points (exact)"] == ["-1/3", "1"]
     assert c["goal.risk"]["argmin risk"] == pytest.approx(1.0904082, abs=1e-6)
@@ -86,6 +91,7 @@ def test_every_claim_has_a_check_a_figure_and_its_mutation_is_refuted(tour_dir):
             ok = check.test(c["numbers"])
             assert c["status"] == ("unknown" if ok is None else "confirmed" if ok else "refuted"), cid
             assert c["figures"], f"{cid} has no figure"
+            assert c["command"].startswith("losslens "), f"{cid} has no command that recomputes it"
             for f in c["figures"]:
                 assert (tour_dir / f["path"]).stat().st_size > 0 and f["alt"]
             mutated = check.mutate(c["numbers"])

@@ -11,7 +11,7 @@ import torch
 from ...optimize import L1Ball, L2Ball, project, solve_constrained, weight_decay_ball
 from ..mathml import formula, op, text
 from ..claims import Claim, Context, Section
-from ._common import check, claim
+from ._common import check, claim, tour_command
 
 # Bracken and McCormick's problem: min (x1-2)^2 + (x2-1)^2 s.t. x1 - 2 x2 + 1 = 0, x1^2/4 + x2^2 <= 1 (both active).
 OBJECTIVE = "(x1 - 2)^2 + (x2 - 1)^2"
@@ -93,7 +93,8 @@ def _saddle_property(ctx: Context) -> Claim:
          "max over α of L(x*, α) − L(x*, α*)": float((Ln(xs_, alphas) - star).max()),
          "min over x of L(x, α*) − L(x*, α*)": float((Ln(xs, as_) - star).min()),
          "slope of L(0.5, α) in α (infeasible x)": float(sp.diff(L, a).subs(x, sp.Rational(1, 2)))},
-        (ctx.figure(fig, "constrained-saddle", "Contours of the Lagrangian with its saddle point"),))
+        (ctx.figure(fig, "constrained-saddle", "Contours of the Lagrangian with its saddle point"),),
+        tour_command("constraints", ctx))
 
 
 @check("constraints.weight-decay", lambda n: n.update({"distance": 0.1}),
@@ -230,7 +231,8 @@ def _clipping(ctx: Context) -> Claim:
         {"largest |clipped − projected|": worst, "largest ‖g‖": float(G.norm(dim=1).max()),
          "gradients changed": 40 - inside, "gradients inside the ball": inside,
          "gradients inside the ball left unchanged": untouched},
-        (ctx.figure(fig, "constrained-clipping", "Gradients and their clipped versions on the ball"),))
+        (ctx.figure(fig, "constrained-clipping", "Gradients and their clipped versions on the ball"),),
+        tour_command("constraints", ctx))
 
 
 @check("constraints.projections", lambda n: n.update({"max <p - P(p), z - P(p)>": 0.3}))
@@ -270,7 +272,8 @@ def _projections(ctx: Context) -> Claim:
         "Exact projections of 12 seeded points onto the unit L2 and L1 balls; the largest <p − P(p), z − P(p)> over "
         "points z of each set (the ball's boundary, the L1 ball's vertices) must be <= 0.",
         {"max <p - P(p), z - P(p)>": worst},
-        (ctx.figure(fig, "projections", "Points and their projections onto the L2 and L1 unit balls"),))
+        (ctx.figure(fig, "projections", "Points and their projections onto the L2 and L1 unit balls"),),
+        tour_command("constraints", ctx))
 
 
 def intro() -> str:

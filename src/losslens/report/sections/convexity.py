@@ -14,7 +14,7 @@ from ...objective import Box
 from ...optimize import run as run_opt
 from ..mathml import formula, op, text
 from ..claims import Claim, Context, Section
-from ._common import check, claim, unknown_if
+from ._common import check, claim, exact_set, tour_command, unknown_if
 
 CONVEX = ("convex", "strictly_convex", "strongly_convex")
 
@@ -126,7 +126,7 @@ def _functions(ctx: Context) -> list[Claim]:
        lambda j: {"on x >= 0": j["verdict"]})
 def domain_ok(n: dict) -> bool | None:
     return unknown_if((n["on R"], n["on x >= 0"]), n["on R"] == "not_convex" and n["on x >= 0"] in CONVEX
-                      and n["f''(-1) (exact)"] < 0 <= n["f''(x) >= 0 for x >= 0 (exact)"])
+                      and n["f''(-1) (exact)"] < 0 and n["f''(x) >= 0 for x >= 0 (exact)"] is True)
 
 
 def _domain_matters(ctx: Context) -> Claim:
@@ -151,7 +151,7 @@ def _domain_matters(ctx: Context) -> Claim:
         "x = −1 and its sign on x >= 0.",
         {"on R": cubic.verdict, "on x >= 0": positive.verdict, "region": positive.domain.get("text"),
          "f''(-1) (exact)": int(f2.subs(x, -1)),
-         "f''(x) >= 0 for x >= 0 (exact)": int(sp.solveset(f2 < 0, x, sp.Interval(0, sp.oo)) == sp.S.EmptySet)},
+         "f''(x) >= 0 for x >= 0 (exact)": sp.solveset(f2 < 0, x, sp.Interval(0, sp.oo)) == sp.S.EmptySet},
         (ctx.figure(fig, "convexity-cubic-domain", "x³ and its second derivative; convex where x >= 0"),),
         "losslens convex 'x^3' --where 'x >= 0'")
 
@@ -190,7 +190,8 @@ def _jensen(ctx: Context) -> Claim:
         {"E[f(X)] (Monte Carlo)": Ef, "standard error": se, "E[f(X)] (exact)": float(exact),
          "E[f(X)], exact form": str(exact), "f(E[X]) = f(0) (exact)": 1.0,
          "f(sample mean) (for comparison)": f.value([X.mean().item()]).item()},
-        (ctx.figure(fig, "convexity-jensen", "exp(x/2), its mean under N(0, 1) and its value at the mean"),))
+        (ctx.figure(fig, "convexity-jensen", "exp(x/2), its mean under N(0, 1) and its value at the mean"),),
+        tour_command("convexity", ctx))
 
 
 def _descent_ends(expr: str, starts, lr: float, steps: int) -> list[float]:
@@ -266,7 +267,7 @@ def _local_is_global(ctx: Context) -> Claim:
 def cubic_local_ok(n: dict) -> bool:
     fmin = sp.sympify(n["f at the local minimum (exact)"])
     return (n["f''(1) (exact)"] > 0 and n["limit of f at −∞"] == "-oo" and fmin == 0
-            and n["where f'' < 0 within x >= 1/3 (exact)"] == "EmptySet"
+            and n["where f'' < 0 within x >= 1/3 (exact)"] == exact_set(sp.S.EmptySet)
             and n["smallest f on [1/3, 3]"] >= float(fmin) - 1e-12)
 
 
@@ -296,10 +297,11 @@ def _cubic_local(ctx: Context) -> Claim:
         "means convex there); the smallest value on a fine grid of [1/3, 3].",
         {"critical points (exact)": [str(c) for c in crit], "f''(1) (exact)": int(sp.diff(f, x, 2).subs(x, 1)),
          "f at the local minimum (exact)": str(f.subs(x, local_min)), "limit of f at −∞": str(sp.limit(f, x, -sp.oo)),
-         "where f'' < 0 within x >= 1/3 (exact)": str(sp.solveset(f2 < 0, x, sp.Interval(sp.Rational(1, 3), sp.oo))),
+         "where f'' < 0 within x >= 1/3 (exact)": exact_set(sp.solveset(f2 < 0, x,
+                                                                      sp.Interval(sp.Rational(1, 3), sp.oo))),
          "smallest f on [1/3, 3]": float(fx(grid).min())},
         (ctx.figure(fig, "convexity-cubic-local", "(x+1)(x−1)² with its local minimum and its convex region"),),
-        )
+        tour_command("convexity", ctx))
 
 
 @check("convexity.sublevel", lambda n: n.update({"{himmelblau <= 50}": "convex"}),
@@ -343,7 +345,7 @@ def hessian_decision(text_: str) -> dict:
                 "Hessian test": "convex" if eig[0] >= 0 else "not_convex"}
     if len(xs) == 1:
         negative = sp.solveset(H[0, 0] < 0, xs[0], sp.S.Reals)
-        return {"Hessian": str(H[0, 0]), "where f'' < 0 (exact)": str(negative),
+        return {"Hessian": str(sp.factor(H[0, 0])).replace("**", "^"), "where f'' < 0 (exact)": exact_set(negative),
                 "Hessian test": "convex" if negative == sp.S.EmptySet else "not_convex"}
     return {"Hessian": str(H.tolist()), "Hessian test": "unknown"}
 

@@ -15,7 +15,7 @@ from ...objective import Box
 from ...optimize import L1Ball, L2Ball, project
 from ..mathml import formula, op, text
 from ..claims import Claim, Context, Section
-from ._common import check, claim, unknown_if
+from ._common import check, claim, tour_command, unknown_if
 
 CONVEX = ("convex", "strictly_convex", "strongly_convex")
 
@@ -146,7 +146,8 @@ def _nonexpansive(ctx: Context) -> Claim:
         "Exercise 8: projections onto a convex set never increase distances, ‖P(a) − P(b)‖ <= ‖a − b‖ (they are "
         "non-expansive).",
         f"Exact projections of {pairs} seeded pairs onto the unit L2 and L1 balls; the largest ratio of distances.",
-        numbers, (ctx.figure(fig, "exercise-nonexpansive", "Histogram of distance ratios after projection"),))
+        numbers, (ctx.figure(fig, "exercise-nonexpansive", "Histogram of distance ratios after projection"),),
+        tour_command("exercises", ctx))
 
 
 @check("exercises.subspace", lambda n: n.update({"‖M² − M‖": 0.5}))
@@ -188,7 +189,8 @@ def _subspace(ctx: Context) -> Claim:
         "onto the same plane for 200 random x.",
         {"M (exact)": str(M.tolist()), "‖M² − M‖": float((M * M - M).norm()), "‖M − Mᵀ‖": float((M - M.T).norm()),
          "largest |Mx − P(x)| over random x": worst},
-        (ctx.figure(fig, "exercise-subspace", "Projection onto a line through the origin is a matrix product"),))
+        (ctx.figure(fig, "exercise-subspace", "Projection onto a line through the origin is a matrix product"),),
+        tour_command("exercises", ctx))
 
 
 # Exercise 1: polygons given as sets of linear inequalities (a union of conjunctions), with their vertices in
