@@ -194,8 +194,11 @@ def test_page_teaches_with_rendered_formulas(tour_dir):
     # convex set (∈), convex function (≤), Jensen (≥), Hessian test (⪰), each as MathML from sympy objects
     for fragment in ("<mo>∈</mo>", "<mo>&#x2264;</mo>", "<mo>&#x2265;</mo>", "<mo>⪰</mo>"):
         assert fragment in convexity.split("</div>")[0], fragment
+    # sympy's printer would lower-case function names (E(X) as e(X), L as l): kept as written
+    assert "<mi>E</mi><mrow><mo>(</mo><mrow><mi>f</mi>" in convexity.split("</div>")[0]
     constraints = html.split('id="constraints"')[1].split("</div>")[0]
     assert "Lagrangian" in constraints and "<mo>&#x2211;</mo>" in constraints    # L = f + Σ α_i c_i
+    assert "<mi>L</mi>" in constraints and "<msub><mi>c</mi><mi>i</mi></msub>" in constraints
     for words in ("gradient clipping", "affine", "L1", "exercise", "Krawczyk", "subset simulation", "index",
                   "filter normalisation"):
         assert words.lower() in html.lower(), words

@@ -9,7 +9,7 @@ import sympy as sp
 import torch
 
 from ...optimize import L1Ball, L2Ball, project, solve_constrained, weight_decay_ball
-from ..mathml import formula, op, text
+from ..mathml import formula, op, text, times
 from ..claims import Claim, Context, Section
 from ._common import check, claim, tour_command
 
@@ -284,7 +284,7 @@ def intro() -> str:
     return (
         "<p>D2L 11.2.4: constrained problems min f(x) subject to c<sub>i</sub>(x) ≤ 0 are handled in three ways. "
         "The <b>Lagrangian</b> adds the constraints with multipliers α<sub>i</sub> ≥ 0,</p>"
-        + formula(sp.Eq(L(x, sp.Symbol("α")), f(x) + sp.Sum(a * c(x), (i, 1, m))))
+        + formula(L(x, sp.Symbol("α")), op("="), f(x), op("+"), sp.Sum(times(a, c(x)), (i, 1, m)))
         + "<p>and the solution is its saddle point: largest over α ≥ 0, smallest over x. A <b>penalty</b> keeps a "
           "fixed multiplier, e.g. (λ/2)‖x‖² (weight decay) or λ‖x‖₁ (the L1 penalty), and so solves the problem for a "
           "ball whose radius λ sets. A <b>projection</b> maps any point to the closest point of a convex set,</p>"

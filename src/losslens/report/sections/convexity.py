@@ -12,7 +12,7 @@ from ...catalog import resolve
 from ...convexity import check_convexity, check_set, intersect, local_convexity, parse_set, sublevel_set, union
 from ...objective import Box
 from ...optimize import run as run_opt
-from ..mathml import formula, op, text
+from ..mathml import formula, op, text, times
 from ..claims import Claim, Context, Section
 from ._common import check, claim, exact_set, tour_command, unknown_if
 
@@ -446,17 +446,18 @@ def _local_convexity(ctx: Context) -> Claim:
 
 
 def intro() -> str:
-    a, b, lam, x = sp.symbols("a b lambda x")
+    a, b, lam, x, xp = sp.symbols("a b lambda x x′")
     f, X = sp.Function("f"), sp.Symbol("𝒳")
     E = sp.Function("E")
     H = sp.Symbol("∇²f(x)")
     return (
         "<p>D2L 11.2: convexity makes optimization analysable — for a convex problem every local minimum is global. "
         "A set 𝒳 is <b>convex</b> when the segment between any two of its points stays in it:</p>"
-        + formula(lam * a + (1 - lam) * b, op("∈"), X, text("whenever"), a, op(","), b, op("∈"), X, op(","),
+        + formula(times(lam, a), op("+"), times(1 - lam, b), op("∈"), X, text("whenever"), a, op(","), b, op("∈"), X, op(","),
                   lam, op("∈"), sp.Interval(0, 1))
         + "<p>A function is <b>convex</b> when every chord lies on or above its graph:</p>"
-        + formula(sp.Le(f(lam * x + (1 - lam) * sp.Symbol("x′")), lam * f(x) + (1 - lam) * f(sp.Symbol("x′"))))
+        + formula(sp.Le(f(sp.Add(times(lam, x), times(1 - lam, xp), evaluate=False)),
+                        sp.Add(times(lam, f(x)), times(1 - lam, f(xp)), evaluate=False), evaluate=False))
         + "<p>Averaging over many points gives <b>Jensen's inequality</b> (for a random variable X):</p>"
         + formula(sp.Ge(E(f(sp.Symbol("X"))), f(E(sp.Symbol("X")))))
         + "<p>For a twice-differentiable f the <b>Hessian test</b> decides it: f is convex exactly when its Hessian "

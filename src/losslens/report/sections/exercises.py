@@ -487,7 +487,8 @@ def intro() -> str:
     return (
         "<p>The exercises of D2L 11.2 (numbering as in the book), each answered by a computation. For p ≥ 1 the "
         "p-norm ball</p>"
-        + formula(sp.Symbol("B_p[r]"), op("="), text("{x :"), sp.Symbol("‖x‖_p"), op("≤"), r, text("}"))
+        + formula(sp.Symbol("B_p"), op("["), r, op("]"), op("="), op("{"), sp.Symbol("x"), op(":"),
+                  sp.Symbol("‖x‖_p"), op("≤"), r, op("}"))
         + "<p>is convex; for p &lt; 1 the same formula does not define a norm, and the set is not convex. "
           "Exercise 7 is Taylor's theorem with Lagrange's remainder, which ties convexity to the second derivative:</p>"
         + formula(f(x + eps), op("="), f(x), op("+"), eps * f1(x), op("+"), eps ** 2 / 2 * f2(x + xi), op(","),
