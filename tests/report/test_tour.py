@@ -204,6 +204,10 @@ def test_page_teaches_with_rendered_formulas(tour_dir):
         assert words.lower() in html.lower(), words
     cells = re.findall(r'<td class="num">(.*?)</td>', html, re.S)
     assert cells and not [c for c in cells if re.search(r"\b(not|strongly|strictly)_convex\b", c)]
+    # and in the figures' titles, legends and labels
+    words = {f.name: re.findall(r">[^<]*\b[a-z]{2,}_[a-z]{2,}\b[^<]*<", f.read_text())
+             for f in (tour_dir / "figures").glob("*.svg")}
+    assert not {k: v for k, v in words.items() if v}
 
 
 def test_rerun_reuses_sections_and_rebuilds_a_missing_one(tmp_path):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import sympy as sp
@@ -70,7 +71,7 @@ def _digits_curves(ctx: Context) -> Claim:
     run = trained("digits-mlp", 150 if ctx.quick else 1500, ctx.seed)
     h = run.history
     path, fig = ctx.figure_path("goal-digits-curves", "Training and test loss and accuracy of the digits MLP")
-    training_figure(run, path)
+    training_figure(replace(run, verdict=run.verdict.replace("_", " ")), path)     # the title in plain words
     return claim(
         "goal.curves",
         "Training error and generalization error are different things: the digits MLP fits its training set "
