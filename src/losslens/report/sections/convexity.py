@@ -453,7 +453,8 @@ def intro() -> str:
     return (
         "<p>D2L 11.2: convexity makes optimization analysable — for a convex problem every local minimum is global. "
         "A set 𝒳 is <b>convex</b> when the segment between any two of its points stays in it:</p>"
-        + formula(times(lam, a), op("+"), times(1 - lam, b), op("∈"), X, text("whenever"), a, op(","), b, op("∈"), X, op(","),
+        + formula(times(lam, a), op("+"), times(1 - lam, b), op("∈"), X, text("whenever"), a, op(","), b, op("∈"),
+                  X, op(","),
                   lam, op("∈"), sp.Interval(0, 1))
         + "<p>A function is <b>convex</b> when every chord lies on or above its graph:</p>"
         + formula(sp.Le(f(sp.Add(times(lam, x), times(1 - lam, xp), evaluate=False)),

@@ -345,8 +345,9 @@ def _boundary_vertices(ctx: Context) -> Claim:
         "exercises.boundary-vertices",
         "Exercise 1: to test a closed set for convexity by segments, pairs of boundary points suffice: if the segment "
         "between two points of the set leaves it, the part outside starts and ends at boundary points, and the segment "
-        "between those two leaves the set too. For a polygon, pairs of vertices suffice: a polygon that is not convex "
-        "has a reflex vertex (interior angle above 180°), and the segment between its two neighbours leaves it.",
+        "between those two leaves the set too. For a polygon (edges meeting only at shared vertices), pairs of "
+        "vertices suffice: a polygon that is not convex has a reflex vertex (interior angle above 180°), and the "
+        "segment between its two neighbours leaves it.",
         "Exactly, in rational arithmetic: every constraint is linear along a segment, so the segment's parts outside "
         "the set are found from the points where a constraint changes sign. For the L-shape the segment a–b, its exit "
         "and re-entry points, and their midpoint; for the L-shape and a hexagon every pair of vertices and the reflex "
