@@ -47,6 +47,11 @@ def test_results_numbers_match_exact_math(tour_dir):
     assert c["convexity.function-half-square"]["modulus μ"] == "1"
     # (x - y)^2 + x^2 has the constant Hessian [[4, -2], [-2, 2]], eigenvalues 3 ± √5
     assert c["convexity.hessian"]["(x - y)^2 + x^2"]["smallest eigenvalue (exact)"] == "3 - sqrt(5)"
+    # f'' = 6x of x³ is negative exactly on (−∞, 0); (x + 1)(x − 1)² has f'' = 6x − 2 >= 0 on [1/3, ∞)
+    assert c["convexity.hessian"]["x^3"]["where f'' < 0 (exact)"] == "(-∞, 0)"
+    assert c["convexity.hessian"]["log(1 + exp(x))"]["Hessian"] == "exp(x)/(exp(x) + 1)^2"
+    assert c["convexity.cubic-local"]["where f'' < 0 within x >= 1/3 (exact)"] == "∅"
+    assert c["convexity.domain"]["f''(x) >= 0 for x >= 0 (exact)"] is True
     assert c["convexity.jensen"]["E[f(X)] (exact)"] == pytest.approx(math.exp(1 / 8), rel=1e-15)
     assert c["convexity.cubic-local"]["critical points (exact)"] == ["-1/3", "1"]
     assert c["goal.risk"]["argmin risk"] == pytest.approx(1.0904082, abs=1e-6)
@@ -57,6 +62,17 @@ def test_results_numbers_match_exact_math(tour_dir):
     assert c["constraints.l1"]["solution at λ = 1"] == [1.0, 0.0]
     assert c["exercises.half-ball"]["midpoint value (exact)"] == "sqrt(2)"
     assert c["exercises.subspace"]["M (exact)"] == "[[2/3, -1/3, 1/3], [-1/3, 2/3, 1/3], [1/3, 1/3, 2/3]]"
+    # exercise 1: a + t(b − a) from (9/5, 1/2) to (1/2, 9/5) crosses y = 1 at t = (1 − 1/2)/(13/10) = 5/13 and
+    # x = 1 at t = (9/5 − 1)/(13/10) = 8/13; of the L-shape's 15 vertex pairs exactly three pass the notch
+    bv = c["exercises.boundary-vertices"]
+    assert bv["segment a–b leaves for t in"] == ["(5/13, 8/13)"]
+    assert bv["exit and re-entry points (exact)"] == ["(13/10, 1)", "(1, 13/10)"]
+    assert bv["L-shape: leaving pairs"] == ["(2, 0)–(1, 2)", "(2, 1)–(1, 2)", "(2, 1)–(0, 2)"]
+    assert bv["L-shape: reflex vertices"] == ["(1, 1)"] and bv["hexagon: vertex pairs whose segment leaves"] == 0
+    # exercise 7: exp at 0, ε = −1: e^ξ = 2(e^−1 − 1 + 1) = 2/e; x⁴ at 1, ε = 2: 12(1 + ξ)² = 2(81 − 1 − 8)/4 = 36
+    xi = c["exercises.taylor"]["ξ (exact)"]
+    assert xi["exp(x), x = 0, ε = -1"] == "-1 + log(2)" and xi["x^4, x = 1, ε = 2"] == "-1 + sqrt(3)"
+    assert c["exercises.taylor"]["ξ/ε"]["x^4, x = 1, ε = 2"] == pytest.approx((3 ** 0.5 - 1) / 2, rel=1e-15)
     # heavy ball along x1 (λ = 0.2, η = 0.4, β = 0.5): largest root of z² − 1.42 z + 0.5 = 0
     assert c["landscape.momentum"]["momentum rate along x1 (exact)"] == pytest.approx((1.42 + 0.0164 ** 0.5) / 2)
     assert c["landscape.momentum"]["gd rate along x1 (exact)"] == pytest.approx(0.92)
@@ -75,6 +91,7 @@ def test_every_claim_has_a_check_a_figure_and_its_mutation_is_refuted(tour_dir):
             ok = check.test(c["numbers"])
             assert c["status"] == ("unknown" if ok is None else "confirmed" if ok else "refuted"), cid
             assert c["figures"], f"{cid} has no figure"
+            assert c["command"].startswith("losslens "), f"{cid} has no command that recomputes it"
             for f in c["figures"]:
                 assert (tour_dir / f["path"]).stat().st_size > 0 and f["alt"]
             mutated = check.mutate(c["numbers"])
@@ -96,7 +113,7 @@ def _ctx(tmp_path):
 
 
 def test_perturbed_inputs_turn_claims_refuted(tmp_path, monkeypatch):
-    from losslens.report.sections import constraints, convexity, landscape
+    from losslens.report.sections import constraints, convexity, exercises, landscape
 
     monkeypatch.setattr(landscape, "BETA", 0.9)   # heavy ball with β = 0.9 contracts by √0.9 > 0.92 along x1
     assert landscape._momentum(_ctx(tmp_path)).status == "refuted"
@@ -104,6 +121,14 @@ def test_perturbed_inputs_turn_claims_refuted(tmp_path, monkeypatch):
     assert convexity._hessian_psd(_ctx(tmp_path)).status == "refuted"
     monkeypatch.setattr(constraints, "OBJECTIVE", "(x1 - 2)^2 + (x2 - 1.2)^2")   # the exact point is the old one's
     assert constraints._lagrangian(_ctx(tmp_path)).status == "refuted"
+    # a convex rectangle in place of the L-shape: the checker proves it convex, no vertex pair leaves it
+    monkeypatch.setattr(exercises, "L_SHAPE", "0 <= x <= 2 and 0 <= y <= 2")
+    bv = exercises._boundary_vertices(_ctx(tmp_path))
+    assert bv.status == "refuted" and bv.numbers["L-shape: vertex pairs whose segment leaves"] == 0
+    # a concave function: f'' < 0, the remainder is negative (f below its tangents)
+    monkeypatch.setattr(exercises, "TAYLOR_CASES", (("-x^4", 1),))
+    taylor = exercises._taylor(_ctx(tmp_path))
+    assert taylor.status == "refuted" and taylor.numbers["smallest f(x+ε) − f(x) − εf'(x)"] < 0
 
 
 def _same(page, reproduced, where):
@@ -169,13 +194,20 @@ def test_page_teaches_with_rendered_formulas(tour_dir):
     # convex set (∈), convex function (≤), Jensen (≥), Hessian test (⪰), each as MathML from sympy objects
     for fragment in ("<mo>∈</mo>", "<mo>&#x2264;</mo>", "<mo>&#x2265;</mo>", "<mo>⪰</mo>"):
         assert fragment in convexity.split("</div>")[0], fragment
+    # sympy's printer would lower-case function names (E(X) as e(X), L as l): kept as written
+    assert "<mi>E</mi><mrow><mo>(</mo><mrow><mi>f</mi>" in convexity.split("</div>")[0]
     constraints = html.split('id="constraints"')[1].split("</div>")[0]
     assert "Lagrangian" in constraints and "<mo>&#x2211;</mo>" in constraints    # L = f + Σ α_i c_i
+    assert "<mi>L</mi>" in constraints and "<msub><mi>c</mi><mi>i</mi></msub>" in constraints
     for words in ("gradient clipping", "affine", "L1", "exercise", "Krawczyk", "subset simulation", "index",
                   "filter normalisation"):
         assert words.lower() in html.lower(), words
     cells = re.findall(r'<td class="num">(.*?)</td>', html, re.S)
     assert cells and not [c for c in cells if re.search(r"\b(not|strongly|strictly)_convex\b", c)]
+    # and in the figures' titles, legends and labels
+    words = {f.name: re.findall(r">[^<]*\b[a-z]{2,}_[a-z]{2,}\b[^<]*<", f.read_text())
+             for f in (tour_dir / "figures").glob("*.svg")}
+    assert not {k: v for k, v in words.items() if v}
 
 
 def test_rerun_reuses_sections_and_rebuilds_a_missing_one(tmp_path):

@@ -27,7 +27,7 @@ def training_figure(run):
         b.set_xlabel("step")
         b.set_ylabel("accuracy")
         b.legend(fontsize=8)
-    fig.suptitle(f"{run.verdict}: {run.reason}", fontsize=9)
+    fig.suptitle(f"{run.verdict.replace('_', ' ')}: {run.reason}", fontsize=9)   # plain words
     return fig
 
 

@@ -5,6 +5,7 @@ A section is a function ``run(ctx: Context) -> list[Claim]``; :mod:`losslens.rep
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -49,6 +50,21 @@ class Section:
     intro: Callable[[], str] | None = None  # opening prose and formulas (HTML with MathML), rendered on the page
 
 
+_VERDICT_WORD = re.compile(r"\b[a-z]{2,}(?:_[a-z]{2,})+\b")
+
+
+def plain_words(fig) -> None:
+    """Verdict words in a figure's texts (titles, legends, labels) as plain words: not_convex -> not convex, as in
+    the page's tables."""
+    from matplotlib.text import Text
+
+    for t in fig.findobj(Text):
+        s = t.get_text()
+        plain = _VERDICT_WORD.sub(lambda m: m.group(0).replace("_", " "), s)
+        if plain != s:
+            t.set_text(plain)
+
+
 @dataclass
 class Context:
     """What a section gets: where figures go, whether to be quick, the seed."""
@@ -64,9 +80,10 @@ class Context:
         return d
 
     def figure(self, fig, name: str, alt: str) -> Figure:
-        """Save a matplotlib figure as SVG under figures/ and return its record."""
+        """Save a matplotlib figure as SVG under figures/ (verdict words in plain words) and return its record."""
         from ..plot import save
 
+        plain_words(fig)
         save(fig, self.figdir / f"{name}.svg")
         return Figure(f"figures/{name}.svg", alt)
 

@@ -9,12 +9,39 @@ from __future__ import annotations
 from html import escape
 
 import sympy as sp
-from sympy.printing.mathml import mathml
+from sympy.core.function import AppliedUndef
+from sympy.printing.mathml import MathMLPresentationPrinter
+
+
+class _Printer(MathMLPresentationPrinter):
+    """sympy's presentation printer with two changes: an undefined function keeps its name as written, printed like
+    a symbol (``E`` stays E, not e; ``c_i`` gets its subscript), and a product keeps the order of its factors (an
+    unevaluated ``Mul(λ, a)`` reads λa, as in the book)."""
+
+    def _print_Function(self, e):
+        if not isinstance(e, AppliedUndef):
+            return super()._print_Function(e)
+        mrow = self.dom.createElement("mrow")
+        mrow.appendChild(self._print(sp.Symbol(e.func.__name__)))
+        mrow.appendChild(self._paren_comma_separated(*e.args))
+        return mrow
+
+    def _print_Mul(self, expr):
+        order, self._settings["order"] = self._settings["order"], "old"
+        try:
+            return super()._print_Mul(expr)
+        finally:
+            self._settings["order"] = order
 
 
 def ml(expr) -> str:
     """One sympy expression (or a number) as presentation MathML (without the <math> wrapper)."""
-    return mathml(sp.sympify(expr), printer="presentation", order="none")
+    return _Printer({"order": "none"}).doprint(sp.sympify(expr))
+
+
+def times(*factors) -> sp.Expr:
+    """The product of ``factors`` in the order given (for printing)."""
+    return sp.Mul(*factors, evaluate=False)
 
 
 def op(symbol: str) -> str:

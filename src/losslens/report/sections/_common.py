@@ -86,6 +86,13 @@ def verdict(ok: bool) -> str:
     return "confirmed" if ok else "refuted"
 
 
+def exact_set(s) -> str:
+    """A sympy set in the usual notation: ∅, (-∞, 0), [0, 1/3] ∪ [2, 3]."""
+    import sympy
+
+    return sympy.pretty(s, use_unicode=True)
+
+
 def tour_command(section: str, ctx) -> str:
     """The command that recomputes a section's numbers exactly (same seed, same size)."""
     return f"losslens tour --only {section}{' --quick' if ctx.quick else ''} --seed {ctx.seed} --out tour-{section}"

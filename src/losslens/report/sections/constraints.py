@@ -9,9 +9,9 @@ import sympy as sp
 import torch
 
 from ...optimize import L1Ball, L2Ball, project, solve_constrained, weight_decay_ball
-from ..mathml import formula, op, text
+from ..mathml import formula, op, text, times
 from ..claims import Claim, Context, Section
-from ._common import check, claim
+from ._common import check, claim, tour_command
 
 # Bracken and McCormick's problem: min (x1-2)^2 + (x2-1)^2 s.t. x1 - 2 x2 + 1 = 0, x1^2/4 + x2^2 <= 1 (both active).
 OBJECTIVE = "(x1 - 2)^2 + (x2 - 1)^2"
@@ -94,7 +94,8 @@ def _saddle_property(ctx: Context) -> Claim:
          "max over α of L(x*, α) − L(x*, α*)": float((Ln(xs_, alphas) - star).max()),
          "min over x of L(x, α*) − L(x*, α*)": float((Ln(xs, as_) - star).min()),
          "slope of L(0.5, α) in α (infeasible x)": float(sp.diff(L, a).subs(x, sp.Rational(1, 2)))},
-        (ctx.figure(fig, "constrained-saddle", "Contours of the Lagrangian with its saddle point"),))
+        (ctx.figure(fig, "constrained-saddle", "Contours of the Lagrangian with its saddle point"),),
+        tour_command("constraints", ctx))
 
 
 @check("constraints.weight-decay", lambda n: n.update({"distance": 0.1}),
@@ -231,7 +232,8 @@ def _clipping(ctx: Context) -> Claim:
         {"largest |clipped − projected|": worst, "largest ‖g‖": float(G.norm(dim=1).max()),
          "gradients changed": 40 - inside, "gradients inside the ball": inside,
          "gradients inside the ball left unchanged": untouched},
-        (ctx.figure(fig, "constrained-clipping", "Gradients and their clipped versions on the ball"),))
+        (ctx.figure(fig, "constrained-clipping", "Gradients and their clipped versions on the ball"),),
+        tour_command("constraints", ctx))
 
 
 @check("constraints.projections", lambda n: n.update({"max <p - P(p), z - P(p)>": 0.3}))
@@ -271,7 +273,8 @@ def _projections(ctx: Context) -> Claim:
         "Exact projections of 12 seeded points onto the unit L2 and L1 balls; the largest <p − P(p), z − P(p)> over "
         "points z of each set (the ball's boundary, the L1 ball's vertices) must be <= 0.",
         {"max <p - P(p), z - P(p)>": worst},
-        (ctx.figure(fig, "projections", "Points and their projections onto the L2 and L1 unit balls"),))
+        (ctx.figure(fig, "projections", "Points and their projections onto the L2 and L1 unit balls"),),
+        tour_command("constraints", ctx))
 
 
 def intro() -> str:
@@ -282,7 +285,7 @@ def intro() -> str:
     return (
         "<p>D2L 11.2.4: constrained problems min f(x) subject to c<sub>i</sub>(x) ≤ 0 are handled in three ways. "
         "The <b>Lagrangian</b> adds the constraints with multipliers α<sub>i</sub> ≥ 0,</p>"
-        + formula(sp.Eq(L(x, sp.Symbol("α")), f(x) + sp.Sum(a * c(x), (i, 1, m))))
+        + formula(L(x, sp.Symbol("α")), op("="), f(x), op("+"), sp.Sum(times(a, c(x)), (i, 1, m)))
         + "<p>and the solution is its saddle point: largest over α ≥ 0, smallest over x. A <b>penalty</b> keeps a "
           "fixed multiplier, e.g. (λ/2)‖x‖² (weight decay) or λ‖x‖₁ (the L1 penalty), and so solves the problem for a "
           "ball whose radius λ sets. A <b>projection</b> maps any point to the closest point of a convex set,</p>"

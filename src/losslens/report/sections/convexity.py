@@ -12,9 +12,9 @@ from ...catalog import resolve
 from ...convexity import check_convexity, check_set, intersect, local_convexity, parse_set, sublevel_set, union
 from ...objective import Box
 from ...optimize import run as run_opt
-from ..mathml import formula, op, text
+from ..mathml import formula, op, text, times
 from ..claims import Claim, Context, Section
-from ._common import check, claim, unknown_if
+from ._common import check, claim, exact_set, tour_command, unknown_if
 
 CONVEX = ("convex", "strictly_convex", "strongly_convex")
 
@@ -126,7 +126,7 @@ def _functions(ctx: Context) -> list[Claim]:
        lambda j: {"on x >= 0": j["verdict"]})
 def domain_ok(n: dict) -> bool | None:
     return unknown_if((n["on R"], n["on x >= 0"]), n["on R"] == "not_convex" and n["on x >= 0"] in CONVEX
-                      and n["f''(-1) (exact)"] < 0 <= n["f''(x) >= 0 for x >= 0 (exact)"])
+                      and n["f''(-1) (exact)"] < 0 and n["f''(x) >= 0 for x >= 0 (exact)"] is True)
 
 
 def _domain_matters(ctx: Context) -> Claim:
@@ -151,7 +151,7 @@ def _domain_matters(ctx: Context) -> Claim:
         "x = −1 and its sign on x >= 0.",
         {"on R": cubic.verdict, "on x >= 0": positive.verdict, "region": positive.domain.get("text"),
          "f''(-1) (exact)": int(f2.subs(x, -1)),
-         "f''(x) >= 0 for x >= 0 (exact)": int(sp.solveset(f2 < 0, x, sp.Interval(0, sp.oo)) == sp.S.EmptySet)},
+         "f''(x) >= 0 for x >= 0 (exact)": sp.solveset(f2 < 0, x, sp.Interval(0, sp.oo)) == sp.S.EmptySet},
         (ctx.figure(fig, "convexity-cubic-domain", "x³ and its second derivative; convex where x >= 0"),),
         "losslens convex 'x^3' --where 'x >= 0'")
 
@@ -190,7 +190,8 @@ def _jensen(ctx: Context) -> Claim:
         {"E[f(X)] (Monte Carlo)": Ef, "standard error": se, "E[f(X)] (exact)": float(exact),
          "E[f(X)], exact form": str(exact), "f(E[X]) = f(0) (exact)": 1.0,
          "f(sample mean) (for comparison)": f.value([X.mean().item()]).item()},
-        (ctx.figure(fig, "convexity-jensen", "exp(x/2), its mean under N(0, 1) and its value at the mean"),))
+        (ctx.figure(fig, "convexity-jensen", "exp(x/2), its mean under N(0, 1) and its value at the mean"),),
+        tour_command("convexity", ctx))
 
 
 def _descent_ends(expr: str, starts, lr: float, steps: int) -> list[float]:
@@ -222,8 +223,8 @@ def _local_is_global(ctx: Context) -> Claim:
     starts = [-3.0, -2.0, -0.5, 0.5, 2.0, 3.0]
     ends = _descent_ends("max(abs(x) - 1, 0)", starts, 0.1, 100)
     plateau = resolve("max(abs(x) - 1, 0)")
-    exp_runs = [run_opt(resolve("exp(x)"), "gd", [1.0], steps=s, lr=0.5, stop_at_tol=False).final_point.item()
-                for s in (100, 200)]
+    exp_path = run_opt(resolve("exp(x)"), "gd", [1.0], steps=200, lr=0.5, stop_at_tol=False).points[:, 0]
+    exp_runs = [exp_path[100].item(), exp_path[200].item()]      # one run of 200 steps, read after 100 and 200
     mins = lambda b: [e for e in b.endpoints if e.kind == "min"]
     fig, (a1, a2, a3) = plt.subplots(1, 3, figsize=(12, 3.6))
     xs = np.linspace(-3.5, 3.5, 300)
@@ -266,7 +267,7 @@ def _local_is_global(ctx: Context) -> Claim:
 def cubic_local_ok(n: dict) -> bool:
     fmin = sp.sympify(n["f at the local minimum (exact)"])
     return (n["f''(1) (exact)"] > 0 and n["limit of f at −∞"] == "-oo" and fmin == 0
-            and n["where f'' < 0 within x >= 1/3 (exact)"] == "EmptySet"
+            and n["where f'' < 0 within x >= 1/3 (exact)"] == exact_set(sp.S.EmptySet)
             and n["smallest f on [1/3, 3]"] >= float(fmin) - 1e-12)
 
 
@@ -296,10 +297,11 @@ def _cubic_local(ctx: Context) -> Claim:
         "means convex there); the smallest value on a fine grid of [1/3, 3].",
         {"critical points (exact)": [str(c) for c in crit], "f''(1) (exact)": int(sp.diff(f, x, 2).subs(x, 1)),
          "f at the local minimum (exact)": str(f.subs(x, local_min)), "limit of f at −∞": str(sp.limit(f, x, -sp.oo)),
-         "where f'' < 0 within x >= 1/3 (exact)": str(sp.solveset(f2 < 0, x, sp.Interval(sp.Rational(1, 3), sp.oo))),
+         "where f'' < 0 within x >= 1/3 (exact)": exact_set(sp.solveset(f2 < 0, x,
+                                                                      sp.Interval(sp.Rational(1, 3), sp.oo))),
          "smallest f on [1/3, 3]": float(fx(grid).min())},
         (ctx.figure(fig, "convexity-cubic-local", "(x+1)(x−1)² with its local minimum and its convex region"),),
-        )
+        tour_command("convexity", ctx))
 
 
 @check("convexity.sublevel", lambda n: n.update({"{himmelblau <= 50}": "convex"}),
@@ -343,7 +345,7 @@ def hessian_decision(text_: str) -> dict:
                 "Hessian test": "convex" if eig[0] >= 0 else "not_convex"}
     if len(xs) == 1:
         negative = sp.solveset(H[0, 0] < 0, xs[0], sp.S.Reals)
-        return {"Hessian": str(H[0, 0]), "where f'' < 0 (exact)": str(negative),
+        return {"Hessian": str(sp.factor(H[0, 0])).replace("**", "^"), "where f'' < 0 (exact)": exact_set(negative),
                 "Hessian test": "convex" if negative == sp.S.EmptySet else "not_convex"}
     return {"Hessian": str(H.tolist()), "Hessian test": "unknown"}
 
@@ -444,17 +446,19 @@ def _local_convexity(ctx: Context) -> Claim:
 
 
 def intro() -> str:
-    a, b, lam, x = sp.symbols("a b lambda x")
+    a, b, lam, x, xp = sp.symbols("a b lambda x x′")
     f, X = sp.Function("f"), sp.Symbol("𝒳")
     E = sp.Function("E")
     H = sp.Symbol("∇²f(x)")
     return (
         "<p>D2L 11.2: convexity makes optimization analysable — for a convex problem every local minimum is global. "
         "A set 𝒳 is <b>convex</b> when the segment between any two of its points stays in it:</p>"
-        + formula(lam * a + (1 - lam) * b, op("∈"), X, text("whenever"), a, op(","), b, op("∈"), X, op(","),
+        + formula(times(lam, a), op("+"), times(1 - lam, b), op("∈"), X, text("whenever"), a, op(","), b, op("∈"),
+                  X, op(","),
                   lam, op("∈"), sp.Interval(0, 1))
         + "<p>A function is <b>convex</b> when every chord lies on or above its graph:</p>"
-        + formula(sp.Le(f(lam * x + (1 - lam) * sp.Symbol("x′")), lam * f(x) + (1 - lam) * f(sp.Symbol("x′"))))
+        + formula(sp.Le(f(sp.Add(times(lam, x), times(1 - lam, xp), evaluate=False)),
+                        sp.Add(times(lam, f(x)), times(1 - lam, f(xp)), evaluate=False), evaluate=False))
         + "<p>Averaging over many points gives <b>Jensen's inequality</b> (for a random variable X):</p>"
         + formula(sp.Ge(E(f(sp.Symbol("X"))), f(E(sp.Symbol("X")))))
         + "<p>For a twice-differentiable f the <b>Hessian test</b> decides it: f is convex exactly when its Hessian "

@@ -167,7 +167,7 @@ def _gap(ctx: Context) -> Claim:
 def intro() -> str:
     x, N = sp.symbols("x N")
     i = sp.Symbol("i")
-    ell = sp.Function("ell")
+    ell = sp.Function("ℓ")
     return (
         "<p>Optimization and deep learning want different things. Optimization minimizes the objective it is given, "
         "the <i>empirical risk</i> (the average loss on the training set); deep learning wants a model that does well "

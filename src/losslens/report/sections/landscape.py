@@ -70,7 +70,7 @@ def _rosenbrock(ctx: Context) -> Claim:
     from ...plot.optimize import trajectories
 
     obj, start = resolve("rosenbrock"), [-1.5, 2.0]
-    steps = 800 if ctx.quick else 2000
+    steps = 400 if ctx.quick else 2000
     lrs = {"gd": 1e-3, "momentum": 1e-3, "adam": 0.05, "newton": 1.0}
     c = compare(obj, list(lrs), start, steps=steps, lr=lrs)
     numbers = {"steps": steps}

@@ -8,7 +8,7 @@ from ...catalog import resolve
 from ...optimize import basins
 from ..mathml import formula, op, text
 from ..claims import Claim, Context, Section
-from ._common import check, claim
+from ._common import check, claim, tour_command
 
 
 @check("minima.certified", lambda n: n.update({"local minimum values": [n["global minimum value"]]}),
@@ -119,7 +119,8 @@ def _noise(ctx: Context, f) -> Claim:
         {"noise-free: largest distance from the local minimum": float((quiet - local).abs().max()),
          "noisy: share that left the local minimum": float(left.double().mean()),
          "noisy: share that ended at the global minimum": float(((ends - 1.0904).abs() < 0.05).double().mean())},
-        (ctx.figure(fig, "minima-noise", "Where noisy gradient descent started at the local minimum settles"),))
+        (ctx.figure(fig, "minima-noise", "Where noisy gradient descent started at the local minimum settles"),),
+        tour_command("local-minima", ctx))
 
 
 def intro() -> str:
