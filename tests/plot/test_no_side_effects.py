@@ -38,3 +38,22 @@ def test_imports_and_a_figure_keep_backend_and_precision(tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     before = "('svg', 80, 30)"
     assert out.stdout.strip() == f"{before} {before} {before} False True ['max', 'min']"
+
+
+TOUR = r"""
+import sys
+import matplotlib
+from losslens.report.tour import run_tour, select_sections
+r = run_tour(sys.argv[1], quick=True, sections=select_sections("convexity"))
+print(matplotlib.get_backend(), "matplotlib.pyplot" in sys.modules, r.verdict)
+"""
+
+
+def test_the_tour_draws_without_pyplot(tmp_path):
+    """A notebook's pyplot (inline backend) would collect and show every figure the tour draws; the tour's figures
+    are Agg-canvas Figures, so pyplot is never loaded."""
+    env = {**os.environ, "MPLBACKEND": "svg", "PYTHONPATH": SRC, "OMP_NUM_THREADS": "1"}
+    out = subprocess.run([sys.executable, "-c", TOUR, str(tmp_path / "tour")], env=env, capture_output=True,
+                         text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "svg False all_confirmed"

@@ -8,6 +8,7 @@ import numpy as np
 import sympy as sp
 import torch
 
+from ...plot import new_figure
 from ...optimize import L1Ball, L2Ball, project, solve_constrained, weight_decay_ball
 from ..mathml import formula, op, text, times
 from ..claims import Claim, Context, Section
@@ -66,7 +67,6 @@ def saddle_ok(n: dict) -> bool:
 
 
 def _saddle_property(ctx: Context) -> Claim:
-    import matplotlib.pyplot as plt
 
     x, a = sp.symbols("x alpha", real=True)
     L = x ** 2 + a * (1 - x)   # min x² s.t. 1 − x <= 0
@@ -76,7 +76,8 @@ def _saddle_property(ctx: Context) -> Claim:
     alphas, xs = np.linspace(0, 6, 601), np.linspace(-1, 3, 801)
     star = Ln(xs_, as_)
     X, A = np.meshgrid(np.linspace(-0.5, 2.5, 200), np.linspace(0, 5, 200))
-    fig, ax = plt.subplots(figsize=(5.8, 4.2))
+    fig = new_figure(figsize=(5.8, 4.2))
+    ax = fig.subplots()
     cs = ax.contour(X, A, Ln(X, A), levels=20, cmap="viridis")
     fig.colorbar(cs, ax=ax, label="L(x, α)")
     ax.scatter([xs_], [as_], color="C3", zorder=3, label=f"saddle (x*, α*) = ({sol[x]}, {sol[a]})")
@@ -105,7 +106,6 @@ def weight_decay_ok(n: dict) -> bool:
 
 
 def _weight_decay(ctx: Context) -> Claim:
-    import matplotlib.pyplot as plt
 
     f, lam = "(x1 - 3)^2 + 2*(x2 + 1)^2 + x1*x2", 1.5
     r = weight_decay_ball(f, lam)
@@ -114,7 +114,8 @@ def _weight_decay(ctx: Context) -> Claim:
     obj = resolve(f)
     X, Y = np.meshgrid(np.linspace(-1, 4, 160), np.linspace(-3, 1.5, 160))
     Z = obj.values(torch.tensor(np.stack([X.ravel(), Y.ravel()], 1))).reshape(X.shape).numpy()
-    fig, ax = plt.subplots(figsize=(5.5, 4.6))
+    fig = new_figure(figsize=(5.5, 4.6))
+    ax = fig.subplots()
     ax.contour(X, Y, Z, levels=20, cmap="viridis", linewidths=0.7)
     t = np.linspace(0, 2 * math.pi, 300)
     ax.plot(r.radius * np.cos(t), r.radius * np.sin(t), color="C3", label=f"ball of radius r = {r.radius:.3f}")
@@ -152,7 +153,6 @@ def l1_ok(n: dict) -> bool:
 
 
 def _l1(ctx: Context) -> Claim:
-    import matplotlib.pyplot as plt
 
     c = torch.tensor(C_L1, dtype=torch.float64)
     sols = [soft_threshold(c, lam) for lam in LAMS]
@@ -164,7 +164,8 @@ def _l1(ctx: Context) -> Claim:
     for s, lam in zip(sols, LAMS):
         for ci, xi in zip(c.tolist(), s.tolist()):
             res = max(res, abs(ci - xi - lam * math.copysign(1, xi)) if xi != 0 else max(0.0, abs(ci) - lam))
-    fig, ax = plt.subplots(figsize=(5.5, 4.4))
+    fig = new_figure(figsize=(5.5, 4.4))
+    ax = fig.subplots()
     for s, r, lam in zip(sols, radii, LAMS):
         if r > 0:
             ax.plot([r, 0, -r, 0, r], [0, r, 0, -r, 0], lw=0.8, color="C0", alpha=0.6)
@@ -197,7 +198,6 @@ def clipping_ok(n: dict) -> bool:
 
 
 def _clipping(ctx: Context) -> Claim:
-    import matplotlib.pyplot as plt
 
     theta = 1.0
     gen = torch.Generator().manual_seed(ctx.seed)
@@ -213,7 +213,8 @@ def _clipping(ctx: Context) -> Claim:
         if float(g.norm()) <= theta:
             inside += 1
             untouched += int(torch.equal(p.grad, g))
-    fig, ax = plt.subplots(figsize=(5, 5))
+    fig = new_figure(figsize=(5, 5))
+    ax = fig.subplots()
     t = np.linspace(0, 2 * math.pi, 300)
     ax.plot(theta * np.cos(t), theta * np.sin(t), color="C0", label=f"ball ‖g‖ <= θ = {theta}")
     for g, q in zip(G, clipped):
@@ -242,13 +243,13 @@ def projections_ok(n: dict) -> bool:
 
 
 def _projections(ctx: Context) -> Claim:
-    import matplotlib.pyplot as plt
 
     g = torch.Generator().manual_seed(ctx.seed)
     pts = 2.6 * torch.rand(12, 2, generator=g, dtype=torch.float64) * 2 - 2.6
     sets = {"L2 ball": L2Ball(torch.zeros(2, dtype=torch.float64), 1.0),
             "L1 ball": L1Ball(torch.zeros(2, dtype=torch.float64), 1.0)}
-    fig, axes = plt.subplots(1, 2, figsize=(9, 4.4))
+    fig = new_figure(figsize=(9, 4.4))
+    axes = fig.subplots(1, 2)
     worst = 0.0
     t = torch.linspace(0, 2 * math.pi, 400, dtype=torch.float64)
     for ax, (name, s) in zip(axes, sets.items()):

@@ -8,6 +8,7 @@ import numpy as np
 import sympy as sp
 import torch
 
+from ...plot import new_figure
 from ...catalog import resolve
 from ...convexity import check_convexity, check_set, intersect, local_convexity, parse_set, sublevel_set, union
 from ...objective import Box
@@ -130,13 +131,13 @@ def domain_ok(n: dict) -> bool | None:
 
 
 def _domain_matters(ctx: Context) -> Claim:
-    import matplotlib.pyplot as plt
 
     x = sp.Symbol("x")
     f2 = sp.diff(x ** 3, x, 2)
     cubic, positive = check_convexity("x^3", seed=ctx.seed), check_convexity("x^3", where="x >= 0", seed=ctx.seed)
     xs = np.linspace(-1.5, 1.5, 200)
-    fig, ax = plt.subplots(figsize=(5.5, 3.4))
+    fig = new_figure(figsize=(5.5, 3.4))
+    ax = fig.subplots()
     ax.plot(xs, xs ** 3, label="f(x) = x³")
     ax.plot(xs, 6 * xs, "--", label="f''(x) = 6x")
     ax.axvspan(0, 1.5, color="C2", alpha=0.12, label="x >= 0: convex")
@@ -163,7 +164,6 @@ def jensen_ok(n: dict) -> bool:
 
 
 def _jensen(ctx: Context) -> Claim:
-    import matplotlib.pyplot as plt
 
     g = torch.Generator().manual_seed(ctx.seed)
     m = 20_000 if ctx.quick else 200_000
@@ -174,7 +174,8 @@ def _jensen(ctx: Context) -> Claim:
     t = sp.Symbol("t")
     exact = sp.exp(t ** 2 / 2).subs(t, sp.Rational(1, 2))  # E[exp(tX)] = exp(t²/2), the normal's moment generating function
     xs = np.linspace(-3, 3, 200)
-    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    fig = new_figure(figsize=(5.5, 3.6))
+    ax = fig.subplots()
     ax.plot(xs, np.exp(xs / 2), label="f(x) = exp(x/2)")
     ax.axhline(Ef, color="C1", ls="--", label=f"E[f(X)] ≈ {Ef:.4f}")
     ax.scatter([0], [1.0], color="C3", zorder=3, label="f(E[X]) = f(0) = 1")
@@ -211,7 +212,6 @@ def local_global_ok(n: dict) -> bool | None:
 
 
 def _local_is_global(ctx: Context) -> Claim:
-    import matplotlib.pyplot as plt
 
     from ...optimize import basins
 
@@ -226,7 +226,8 @@ def _local_is_global(ctx: Context) -> Claim:
     exp_path = run_opt(resolve("exp(x)"), "gd", [1.0], steps=200, lr=0.5, stop_at_tol=False).points[:, 0]
     exp_runs = [exp_path[100].item(), exp_path[200].item()]      # one run of 200 steps, read after 100 and 200
     mins = lambda b: [e for e in b.endpoints if e.kind == "min"]
-    fig, (a1, a2, a3) = plt.subplots(1, 3, figsize=(12, 3.6))
+    fig = new_figure(figsize=(12, 3.6))
+    a1, a2, a3 = fig.subplots(1, 3)
     xs = np.linspace(-3.5, 3.5, 300)
     a1.plot(xs, np.maximum(np.abs(xs) - 1, 0))
     a1.scatter(starts, [max(abs(s) - 1, 0) for s in starts], marker="o", facecolors="none", edgecolors="k",
@@ -272,7 +273,6 @@ def cubic_local_ok(n: dict) -> bool:
 
 
 def _cubic_local(ctx: Context) -> Claim:
-    import matplotlib.pyplot as plt
 
     x = sp.Symbol("x")
     f = (x + 1) * (x - 1) ** 2
@@ -282,7 +282,8 @@ def _cubic_local(ctx: Context) -> Claim:
     xs = np.linspace(-1.6, 2.0, 300)
     fx = sp.lambdify(x, f, "numpy")
     grid = np.linspace(1 / 3, 3, 2001)
-    fig, ax = plt.subplots(figsize=(5.8, 3.6))
+    fig = new_figure(figsize=(5.8, 3.6))
+    ax = fig.subplots()
     ax.plot(xs, fx(xs), label="f(x) = (x + 1)(x − 1)²")
     ax.axvspan(1 / 3, 2.0, color="C2", alpha=0.12, label="x >= 1/3: convex (f'' >= 0)")
     ax.scatter([float(local_min)], [0.0], color="C3", zorder=3, label="local minimum x = 1")
@@ -360,13 +361,13 @@ def hessian_ok(n: dict) -> bool | None:
 
 
 def _hessian_psd(ctx: Context) -> Claim:
-    import matplotlib.pyplot as plt
 
     numbers = {}
     for t in HESSIAN_CASES:
         numbers[t] = {**hessian_decision(t), "checker": check_convexity(resolve(t), seed=ctx.seed).verdict}
     x = sp.Symbol("x")
-    fig, ax = plt.subplots(figsize=(6, 3.6))
+    fig = new_figure(figsize=(6, 3.6))
+    ax = fig.subplots()
     xs = np.linspace(-2, 2, 200)
     for t in ("x^4 + x^2", "log(1 + exp(x))", "x^3"):
         d2 = sp.lambdify(x, sp.diff(sp.sympify(t.replace("^", "**")), x, 2), "numpy")

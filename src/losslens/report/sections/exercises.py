@@ -10,6 +10,7 @@ import numpy as np
 import sympy as sp
 import torch
 
+from ...plot import new_figure
 from ...convexity import check_convexity, check_set, parse_set
 from ...objective import Box
 from ...optimize import L1Ball, L2Ball, project
@@ -27,13 +28,13 @@ def max_min_ok(n: dict) -> bool | None:
 
 
 def _max_min(ctx: Context) -> Claim:
-    import matplotlib.pyplot as plt
 
     f, g = "(x - 1)^2", "(x + 1)^2"
     rmax = check_convexity(f"max({f}, {g})", seed=ctx.seed)
     rmin = check_convexity(f"min({f}, {g})", seed=ctx.seed)
     xs = np.linspace(-2.5, 2.5, 300)
-    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    fig = new_figure(figsize=(5.5, 3.6))
+    ax = fig.subplots()
     ax.plot(xs, np.maximum((xs - 1) ** 2, (xs + 1) ** 2), label="max(f, g): convex")
     ax.plot(xs, np.minimum((xs - 1) ** 2, (xs + 1) ** 2), label="min(f, g): not convex")
     if rmin.witness is not None:
@@ -125,12 +126,12 @@ def nonexpansive_ok(n: dict) -> bool:
 
 
 def _nonexpansive(ctx: Context) -> Claim:
-    import matplotlib.pyplot as plt
 
     gen = torch.Generator().manual_seed(ctx.seed)
     pairs = 300 if ctx.quick else 2000
     A, B = (3 * torch.randn(pairs, 2, generator=gen, dtype=torch.float64) for _ in range(2))
-    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    fig = new_figure(figsize=(5.5, 3.6))
+    ax = fig.subplots()
     numbers = {}
     for name, s in (("L2 ball", L2Ball(torch.zeros(2, dtype=torch.float64), 1.0)),
                     ("L1 ball", L1Ball(torch.zeros(2, dtype=torch.float64), 1.0))):
@@ -156,7 +157,6 @@ def subspace_ok(n: dict) -> bool:
 
 
 def _subspace(ctx: Context) -> Claim:
-    import matplotlib.pyplot as plt
 
     from ...optimize.projections import Affine
 
@@ -171,7 +171,8 @@ def _subspace(ctx: Context) -> Claim:
     u = np.array([2.0, 1.0]) / math.sqrt(5)
     P2 = np.outer(u, u)
     pts = X[:8, :2].numpy() * 1.5
-    fig, ax = plt.subplots(figsize=(5, 5))
+    fig = new_figure(figsize=(5, 5))
+    ax = fig.subplots()
     ax.plot([-4, 4], [-2, 2], color="C0", label="the subspace y = x/2")
     for p in pts:
         q = P2 @ p
@@ -302,9 +303,9 @@ def _polygon_panel(ax, name, verts, leaving, verdict) -> None:
 
 
 def _boundary_vertices(ctx: Context) -> Claim:
-    import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), gridspec_kw={"width_ratios": [2, 1]})
+    fig = new_figure(figsize=(11, 4.2))
+    axes = fig.subplots(1, 2, gridspec_kw={"width_ratios": [2, 1]})
     numbers = {}
     for ax, (name, text_, verts) in zip(axes, (("L-shape", L_SHAPE, L_VERTICES), ("hexagon", HEXAGON, HEX_VERTICES))):
         spec = parse_set(text_)
@@ -423,9 +424,9 @@ def _xi_ratio(case: _TaylorCase, eps_grid: np.ndarray) -> np.ndarray:
 
 
 def _taylor_figure(cases):
-    import matplotlib.pyplot as plt
 
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10.5, 3.8))
+    fig = new_figure(figsize=(10.5, 3.8))
+    a1, a2 = fig.subplots(1, 2)
     first = cases[0]
     f, f1, _ = first.numeric()
     xs = first.x0 + np.linspace(-1.6, 2.3, 300)

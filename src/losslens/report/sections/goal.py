@@ -6,6 +6,7 @@ import math
 import numpy as np
 import sympy as sp
 
+from ...plot import new_figure
 from ..mathml import formula, op
 from ..claims import Claim, Context, Section
 from ._common import available, check, claim, tour_command, unavailable
@@ -24,7 +25,6 @@ def _risk(ctx: Context) -> Claim:
     if not available("losslens.critical"):
         return unavailable("The minimizer of the empirical risk is not the minimizer of the risk.",
                            "the critical-point finder")
-    import matplotlib.pyplot as plt
     import torch
 
     from ...catalog import resolve
@@ -34,7 +34,8 @@ def _risk(ctx: Context) -> Claim:
     pf, pg = find_critical_points(f, f.box, seed=ctx.seed), find_critical_points(g, g.box, seed=ctx.seed)
     fmin, gmin = pf.global_minimum, pg.global_minimum
     xs = torch.linspace(0.5, 1.5, 400, dtype=torch.float64)[:, None]
-    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    fig = new_figure(figsize=(6.4, 3.8))
+    ax = fig.subplots()
     ax.plot(xs[:, 0], f.values(xs), label="risk f(x) = x cos(πx)")
     ax.plot(xs[:, 0], g.values(xs), label="empirical risk g(x) = f(x) + 0.2 cos(5πx)")
     # labels well apart: the risk's minimum labelled to the right above, the empirical one to the left below
@@ -92,7 +93,6 @@ def clt_ok(n: dict) -> bool:
 
 def _clt(ctx: Context) -> Claim:
     """The empirical error of one fixed classifier on N samples is an average: its spread is √(p(1−p)/N)."""
-    import matplotlib.pyplot as plt
     import torch
 
     from ...datasets import digits
@@ -109,7 +109,8 @@ def _clt(ctx: Context) -> Claim:
     measured = [float(wrong[rng.integers(0, len(wrong), (draws, n))].mean(1).std(ddof=1)) for n in sizes]
     exact = [math.sqrt(p * (1 - p) / n) for n in sizes]
     slope = float(np.polyfit(np.log(sizes), np.log(measured), 1)[0])
-    fig, ax = plt.subplots(figsize=(6, 3.8))
+    fig = new_figure(figsize=(6, 3.8))
+    ax = fig.subplots()
     ax.loglog(sizes, measured, "o", label=f"measured over {draws} samples of size N")
     ax.loglog(sizes, exact, "-", label="exact √(p(1−p)/N)")
     ax.set(xlabel="sample size N", ylabel="std of the empirical error", title=f"one fixed classifier, error p = {p:.3f}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import sympy as sp
 import torch
 
+from ...plot import new_figure
 from ...catalog import resolve
 from ...optimize import basins
 from ..mathml import formula, op, text
@@ -93,13 +94,13 @@ def noise_ok(n: dict) -> bool:
 
 
 def _noise(ctx: Context, f) -> Claim:
-    import matplotlib.pyplot as plt
 
     local, sigma, lr, steps, walkers = -0.2738526868, 4.0, 0.02, 200, 400 if ctx.quick else 2000
     quiet = noisy_descent(f, local, 0.0, 8, steps, lr, ctx.seed)
     ends = noisy_descent(f, local, sigma, walkers, steps, lr, ctx.seed)
     left = (ends - local).abs() > 0.05
-    fig, ax = plt.subplots(figsize=(6, 3.6))
+    fig = new_figure(figsize=(6, 3.6))
+    ax = fig.subplots()
     xs = torch.linspace(-1, 2, 300, dtype=torch.float64)
     ax.plot(xs, f.values(xs[:, None]), color="#1f4e99", label="x cos(πx)")
     inside = ends[(ends > -1) & (ends < 2)]

@@ -7,6 +7,7 @@ import numpy as np
 import sympy as sp
 import torch
 
+from ...plot import new_figure
 from ...catalog import resolve
 from ...classify import classify_point
 from ..mathml import formula, op, text
@@ -29,14 +30,14 @@ def cubic_ok(n: dict) -> bool:
 
 
 def _cubic(ctx: Context) -> Claim:
-    import matplotlib.pyplot as plt
 
     cubic = resolve("cubic")
     r = classify_point(cubic, [0.0])
     x = sp.Symbol("x")
     third = int(sp.diff(x ** 3, x, 3).subs(x, 0))
     xs = torch.linspace(-2, 2, 201, dtype=torch.float64)
-    fig, ax = plt.subplots(figsize=(5.5, 3.4))
+    fig = new_figure(figsize=(5.5, 3.4))
+    ax = fig.subplots()
     ax.plot(xs, cubic.values(xs[:, None]), color="#1f4e99", label="f(x) = x³")
     ax.scatter([0.0], [r.value], color="#b42318", zorder=3)
     ax.annotate("f'(0) = f''(0) = 0, f'''(0) = 6:\nneither minimum nor maximum", (0.0, r.value), xytext=(0.15, -6.5),
@@ -67,7 +68,6 @@ def xy_ok(n: dict) -> bool:
 
 
 def _xy(ctx: Context) -> Claim:
-    import matplotlib.pyplot as plt
 
     sad = resolve("saddle")
     r2 = classify_point(sad, [0.0, 0.0])
@@ -75,7 +75,7 @@ def _xy(ctx: Context) -> Claim:
     g = np.linspace(-1, 1, 41)
     Xg, Yg = np.meshgrid(g, g)
     Z = sad.values(torch.tensor(np.stack([Xg.ravel(), Yg.ravel()], 1))).reshape(Xg.shape).numpy()
-    fig = plt.figure(figsize=(5.5, 4.2))
+    fig = new_figure(figsize=(5.5, 4.2))
     ax = fig.add_subplot(projection="3d")
     ax.plot_wireframe(Xg, Yg, Z, rstride=2, cstride=2, color="#1f4e99", linewidth=0.6)
     ax.scatter([0], [0], [r2.value], color="#b42318", s=40)
@@ -116,11 +116,11 @@ def rule_ok(n: dict) -> bool:
 
 
 def _rule(ctx: Context) -> Claim:
-    import matplotlib.pyplot as plt
 
     g = np.linspace(-1, 1, 81)
     Xg, Yg = np.meshgrid(g, g)
-    fig, axes = plt.subplots(1, 3, figsize=(11, 3.6))
+    fig = new_figure(figsize=(11, 3.6))
+    axes = fig.subplots(1, 3)
     numbers = {}
     for ax, (t, want) in zip(axes, RULE_CASES.items()):
         obj = resolve(t)
@@ -184,7 +184,6 @@ def network_hessian_ok(n: dict) -> bool:
 
 
 def _network_hessian(ctx: Context) -> Claim:
-    import matplotlib.pyplot as plt
 
     from ._network import trained
 
@@ -192,7 +191,8 @@ def _network_hessian(ctx: Context) -> Claim:
     run = trained("digits-mlp", steps, ctx.seed)
     init, end = run.curvature[0], run.curvature[-1]
     ratio = lambda c: abs(min(c["lambda_min"], 0.0)) / c["lambda_max"]
-    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    fig = new_figure(figsize=(5.5, 3.6))
+    ax = fig.subplots()
     labels = ["after 1 step", f"after {steps} steps"]
     ax.bar(np.arange(2) - 0.2, [init["lambda_max"], end["lambda_max"]], 0.4, label="largest eigenvalue λmax")
     ax.bar(np.arange(2) + 0.2, [init["lambda_min"], end["lambda_min"]], 0.4, label="smallest eigenvalue λmin")

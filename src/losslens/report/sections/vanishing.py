@@ -4,6 +4,7 @@ from __future__ import annotations
 import sympy as sp
 import torch
 
+from ...plot import new_figure
 from ...catalog import resolve
 from ..mathml import formula
 from ..claims import Claim, Context, Section
@@ -17,13 +18,13 @@ def tanh_ok(n: dict) -> bool:
 
 
 def _tanh(ctx: Context, f) -> Claim:
-    import matplotlib.pyplot as plt
 
     xs = torch.linspace(-4, 4, 401, dtype=torch.float64)
     vals, grads = f.values(xs[:, None]), f.grads(xs[:, None])[:, 0]
     g4 = f.grad([4.0]).item()
     exact = 1 - torch.tanh(torch.tensor(4.0, dtype=torch.float64)).item() ** 2
-    fig, ax = plt.subplots(figsize=(5.5, 3.4))
+    fig = new_figure(figsize=(5.5, 3.4))
+    ax = fig.subplots()
     ax.plot(xs, vals, label="tanh(x)")
     ax.plot(xs, grads, label="tanh'(x) = 1 − tanh(x)²")
     ax.scatter([4.0], [g4], color="#b42318", zorder=3)
