@@ -174,6 +174,20 @@ def test_oscillating_plateau_and_maximum():
     assert run(parse("-x^2 - y^2"), "gd", [0.0, 0.0], steps=10).verdict == "stalled_at_max"
 
 
+def test_a_flat_minimum_ahead_is_a_plateau_and_an_infimum_at_infinity_a_vanishing_gradient():
+    """x^4 from 1 (100 steps): one quadratic model puts its critical point x/3 away (too far to count), but the
+    minimiser 0 is x_K away and Newton's iterates reach it: approaching a flat minimum, not a saturated function.
+    exp(-x) has no minimiser: the iterates run off (|grad| <= gtol only ~2 region sizes on)."""
+    quartic = run(parse("x^4"), "gd", [1.0], steps=100, lr=0.1)
+    xK = float(quartic.points[-1, 0])
+    assert quartic.verdict == "plateau" and "Newton's iterates" in quartic.reason
+    reached_tol = (quartic.scale.gtol / 4) ** (1 / 3)               # |4 y^3| <= gtol at the point reached
+    assert abs(quartic.evidence.model_distance - xK) <= reached_tol
+    saturated = run(parse("exp(-x)"), "gd", [3.0], steps=3000, lr=1.0)
+    assert saturated.verdict == "vanishing_gradient"
+    assert run(parse("tanh(x)"), "gd", [4.0], steps=100, lr=0.1).verdict == "vanishing_gradient"
+
+
 def test_narrow_valley_is_not_called_vanishing():
     r = run(parse("rosenbrock"), "gd", [-1.0, 2.0], steps=400, lr=1e-3)
     assert r.verdict == "max_steps" and "valley" in r.reason

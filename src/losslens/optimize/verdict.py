@@ -29,13 +29,17 @@ The verdict at the last recorded step ``K`` (first match wins):
                               second-order test cannot tell a minimum from a saddle); or ‖g_K‖ < gslow and the
                               curvature is *flat on the region's scale* (max|λ| · ℓ < G: at this curvature the gradient would
                               not reach the mean slope across the whole region) while approaching the
-                              model's critical point (x^3 or x^4 from 1) or no longer decreasing.
+                              model's critical point (x^3 from 1), or while Newton's iterates on f itself
+                              (:func:`follow_newton`, n <= 100) reach a minimum or a point flat to second order
+                              within ``0.5 ℓ`` with f no higher (x^4 from 1: the model's point is x/3 away,
+                              the minimum x), or no longer decreasing.
 ``oscillating``               not critical, and at least 80% of the last ``min(20, K-1)`` pairs of consecutive steps
                               point in opposite directions (cos < 0).
 ``vanishing_gradient``        ‖g_K‖ < gslow yet not critical, f still decreasing, flat on the region's scale
                               (max|λ| · ℓ < G), and no critical point nearby: the quadratic model has none or puts it
-                              farther than ``0.01 ℓ`` (tanh from x = 4: f'(4) ≈ 0.0013, f''(4) ≈ -0.0027 on a box of
-                              size 8 where the mean slope is 0.25).
+                              farther than ``0.01 ℓ``, and Newton's iterates reach no minimum within ``0.5 ℓ``
+                              (tanh from x = 4: f'(4) ≈ 0.0013, f''(4) ≈ -0.0027 on a box of size 8 where the mean
+                              slope is 0.25; exp(-x), whose infimum is at infinity).
 ``max_steps``                 the step budget ran out while still making progress: a large gradient, or a small one
                               in a curved valley (max|λ| · ℓ >= G, Rosenbrock), or approaching a minimum of the
                               quadratic model within ``0.01 ℓ``.
@@ -60,6 +64,9 @@ VERDICTS = ("converged", "stalled_at_saddle", "stalled_at_max", "vanishing_gradi
 TOL = 1e-6
 SLOW = 2e-2
 NEAR = 1e-2
+FOLLOW = 0.5            # a minimum reached by Newton's iterates within this fraction of ℓ is "ahead"
+FOLLOW_STEPS = 30
+FOLLOW_MAX_N = 100
 OSCILLATION = 0.8
 DENSE_MAX = 2000
 SAMPLES = 256
@@ -177,6 +184,33 @@ def _curvature(objective: Objective, x: torch.Tensor, g: torch.Tensor):
     return lam, V, zeta, dist, singular
 
 
+def follow_newton(objective: Objective, x: torch.Tensor, gtol: float, steps: int = FOLLOW_STEPS):
+    """Newton's iterates ``x ← x − H⁺∇f(x)`` on f itself (``H⁺``: pseudo-inverse, zero eigenvalues by
+    :func:`~losslens.tolerances.zero_threshold`) from ``x`` until ‖∇f‖ <= ``gtol``; returns (the point reached,
+    its distance from ``x``, its value, its ascending Hessian eigenvalues) or None when no critical point is reached
+    within ``steps`` iterations (or a number overflows).
+
+    One quadratic model puts a degenerate minimum too far: on x⁴ at x its critical point is x/3 away while the
+    minimum is x away; the iterates (x → 2x/3 each) reach it. A saturated function has no critical point to reach
+    (tanh: the iterates climb; exp(−x): they run off, |grad| becoming small only many region sizes away).
+    """
+    y = x.clone()
+    for _ in range(steps + 1):
+        _, g = values_and_grads(objective, y[None])
+        g = g[0]
+        H = objective.hessian(y)
+        H = 0.5 * (H + H.T)
+        if not (torch.isfinite(g).all() and torch.isfinite(H).all()):
+            return None
+        lam, V = torch.linalg.eigh(H)
+        if float(torch.linalg.vector_norm(g)) <= gtol:
+            return y, float(torch.linalg.vector_norm(y - x)), float(objective.value(y)), lam
+        keep = lam.abs() > zero_threshold(lam)
+        inv = torch.where(keep, 1.0 / torch.where(keep, lam, torch.ones_like(lam)), torch.zeros_like(lam))
+        y = y - V @ (inv * (V.T @ g))
+    return None
+
+
 def judge(objective: Objective, points: torch.Tensor, values: torch.Tensor, gnorms: torch.Tensor,
           scale: Scale, nonfinite_step: int | None = None) -> Verdict:
     """The verdict for a trajectory: ``points`` [K+1, n], ``values`` [K+1], ``gnorms`` [K+1] (see the table above)."""
@@ -232,6 +266,17 @@ def judge(objective: Objective, points: torch.Tensor, values: torch.Tensor, gnor
             f"{'<' if flat else '>='} mean slope")
         w = min(10, K)
         decreasing = K > 0 and float(values[-1]) < float(values[-w - 1])
+        if flat and not near and objective.n <= FOLLOW_MAX_N:
+            reached = follow_newton(objective, x, scale.gtol)
+            if reached is not None:
+                _, ahead, f_ahead, lam_ahead = reached
+                if (ahead <= FOLLOW * scale.length and f_ahead <= fK
+                        and bool((lam_ahead >= -zero_threshold(lam_ahead)).all())):
+                    base.update(model_distance=ahead)
+                    return Verdict("plateau", f"{small}{eig}{curv_txt}; Newton's iterates from here reach a "
+                                   f"minimum, or a point flat to second order, {ahead:.3g} away (<= {FOLLOW:g} x "
+                                   f"region size {scale.length:.3g}) with f no higher: approaching a minimum that "
+                                   "is flat to second order", **base)
         if near:
             where = f"the quadratic model's critical point is {dist:.3g} away (<= {NEAR:g} x region size " \
                     f"{scale.length:.3g})"
