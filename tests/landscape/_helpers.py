@@ -25,3 +25,20 @@ def small_mlp(seed=0, dtype=torch.float64, batch_size=4096, loss=None):
         torch.manual_seed(seed)
         net = nn.Sequential(nn.Flatten(), nn.Linear(8, 16), nn.Tanh(), nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 4))
     return ModelObjective(net, loss or nn.CrossEntropyLoss(), (X, y), batch_size=batch_size, dtype=dtype)
+
+
+def values_independent_of_threads_and_order(ev, C):
+    """``ev(C)`` [m] with 1 and 3 worker threads and one point at a time in reverse order: bit-identical (the caller's
+    thread setting restored); returns the values."""
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = ev(C)
+        torch.set_num_threads(3)
+        three = ev(C)
+        assert torch.get_num_threads() == 3                  # the caller's setting is restored
+    finally:
+        torch.set_num_threads(threads)
+    singles = torch.cat([ev(c[None]) for c in C.flip(0)]).flip(0)
+    assert torch.equal(one, three) and torch.equal(one, singles)
+    return one

@@ -1,4 +1,3 @@
-import numpy as np
 import pytest
 import sympy
 import torch
@@ -11,7 +10,7 @@ from losslens.landscape.sequential import ModelPlaneEvaluator
 from losslens.model import ModelObjective
 from losslens.validation import InputError
 
-from ._helpers import regression, small_mlp
+from ._helpers import regression, small_mlp, values_independent_of_threads_and_order
 
 
 def test_expression_grid_equals_sympy():
@@ -72,17 +71,7 @@ def test_fast_path_values_do_not_depend_on_threads_or_chunking():
     fast = make_evaluator(obj, d, "fast")
     C = torch.cartesian_prod(torch.linspace(-1, 1, 4, dtype=torch.float64), torch.linspace(-1, 1, 3,
                                                                                            dtype=torch.float64))
-    threads = torch.get_num_threads()
-    try:
-        torch.set_num_threads(1)
-        one = fast(C)
-        torch.set_num_threads(3)
-        three = fast(C)
-        assert torch.get_num_threads() == 3                  # the caller's setting is restored
-    finally:
-        torch.set_num_threads(threads)
-    singles = torch.cat([fast(c[None]) for c in C.flip(0)]).flip(0)
-    assert torch.equal(one, three) and torch.equal(one, singles)
+    one = values_independent_of_threads_and_order(fast, C)
     torch.testing.assert_close(one, make_evaluator(obj, d, "loop")(C), rtol=2e-6, atol=1e-6)
 
 

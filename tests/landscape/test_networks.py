@@ -12,6 +12,8 @@ from losslens.landscape.networks import NetworkEvaluator, first_layer
 from losslens.model import ModelObjective
 from losslens.zoo import ResNet, make_model
 
+from ._helpers import values_independent_of_threads_and_order
+
 POINTS = torch.tensor([[0.0, 0.0], [0.4, -0.3], [0.4, 0.7], [-1.0, 1.0], [1.5, -2.0]], dtype=torch.float64)
 
 
@@ -125,17 +127,7 @@ def test_values_do_not_depend_on_threads_chunking_or_order():
     ev = make_evaluator(obj, d, "fast")
     C = torch.cartesian_prod(torch.linspace(-1, 1, 3, dtype=torch.float64), torch.linspace(-1, 1, 4,
                                                                                            dtype=torch.float64))
-    threads = torch.get_num_threads()
-    try:
-        torch.set_num_threads(1)
-        one = ev(C)
-        torch.set_num_threads(3)
-        three = ev(C)
-        assert torch.get_num_threads() == 3                  # the caller's setting is restored
-    finally:
-        torch.set_num_threads(threads)
-    singles = torch.cat([ev(c[None]) for c in C.flip(0)]).flip(0)
-    assert torch.equal(one, three) and torch.equal(one, singles)
+    one = values_independent_of_threads_and_order(ev, C)
     L = evaluate(obj, d, (3, 4), (-1, 1), chunk=5)
     assert L.evaluator == "network" and L.to_dict()["evaluator"] == "network"
     assert torch.equal(L.values.reshape(-1), one)

@@ -164,10 +164,7 @@ def hutch_plus_plus(objective, x=None, *, hvps: int = 100, seed: int = 0, confid
     n = op.n
     k = min(hvps // 3, n, (budget - 2 * rows * n * 8) // (SKETCH_VECTORS_PER_RANK * n * 8))
     if k < 2:                                                      # no sketch fits beside a probe block
-        samples = _probe_forms(op, hvps, gen, rows)
-        est, lo, hi, se = _interval(0.0, samples, confidence)
-        return TraceEstimate(est, lo, hi, confidence, se, "hutchinson", op.hvps - start, hvps, 0, 0.0, None, seed,
-                             budget)
+        return hutchinson(op, hvps=hvps, seed=seed, confidence=confidence, batch=batch, memory=budget)
     S = rademacher(k, n, gen)
     Y = op(S)                                                      # [k, n] rows H s_i
     half = k // 2                                                  # out-of-sample: Q from one half, tested on the other

@@ -56,7 +56,8 @@ import torch
 
 from ..objective import Box, Objective
 from ..results import Result
-from ..tolerances import zero_threshold
+from ..newton_step import newton_step
+from ..tolerances import default_tol, zero_threshold
 from .batch import values_and_grads
 
 VERDICTS = ("converged", "stalled_at_saddle", "stalled_at_max", "vanishing_gradient", "plateau", "oscillating",
@@ -185,8 +186,8 @@ def _curvature(objective: Objective, x: torch.Tensor, g: torch.Tensor):
 
 
 def follow_newton(objective: Objective, x: torch.Tensor, gtol: float, steps: int = FOLLOW_STEPS):
-    """Newton's iterates ``x ← x − H⁺∇f(x)`` on f itself (``H⁺``: pseudo-inverse, zero eigenvalues by
-    :func:`~losslens.tolerances.zero_threshold`) from ``x`` until ‖∇f‖ <= ``gtol``; returns (the point reached,
+    """Newton's iterates ``x ← x − H⁺∇f(x)`` on f itself (:func:`~losslens.newton_step.newton_step`, undamped,
+    relative eigenvalues below ``default_tol`` dropped) from ``x`` until ‖∇f‖ <= ``gtol``; returns (the point reached,
     its distance from ``x``, its value, its ascending Hessian eigenvalues) or None when no critical point is reached
     within ``steps`` iterations (or a number overflows).
 
@@ -196,18 +197,15 @@ def follow_newton(objective: Objective, x: torch.Tensor, gtol: float, steps: int
     """
     y = x.clone()
     for _ in range(steps + 1):
-        _, g = values_and_grads(objective, y[None])
-        g = g[0]
+        f, g = values_and_grads(objective, y[None])
         H = objective.hessian(y)
         H = 0.5 * (H + H.T)
         if not (torch.isfinite(g).all() and torch.isfinite(H).all()):
             return None
         lam, V = torch.linalg.eigh(H)
-        if float(torch.linalg.vector_norm(g)) <= gtol:
-            return y, float(torch.linalg.vector_norm(y - x)), float(objective.value(y)), lam
-        keep = lam.abs() > zero_threshold(lam)
-        inv = torch.where(keep, 1.0 / torch.where(keep, lam, torch.ones_like(lam)), torch.zeros_like(lam))
-        y = y - V @ (inv * (V.T @ g))
+        if float(torch.linalg.vector_norm(g[0])) <= gtol:
+            return y, float(torch.linalg.vector_norm(y - x)), float(f[0]), lam
+        y = y + newton_step(lam, V, g[0], drop=default_tol(lam.dtype))
     return None
 
 
