@@ -91,7 +91,7 @@ def main() -> None:
             totals[name][1] += dt
             cells.append(f"{gn:.1e}{'' if ok else ' ✗'}, {neg}, {dt:.1f}")
         print(f"| {label} | " + " | ".join(cells) + " |")
-    print(f"| **converged / total s** | " + " | ".join(f"**{c}/{len(starts)}**, {t:.1f} s"
+    print("| **converged / total s** | " + " | ".join(f"**{c}/{len(starts)}**, {t:.1f} s"
                                                    for c, t in totals.values()) + " |")
 
 

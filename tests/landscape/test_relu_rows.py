@@ -54,7 +54,8 @@ def test_row_declines_when_matmuls_are_cheaper():
     assert not row.worth and not hasattr(row, "C")         # tiny layers: the plain forward wins
     A[3, 3] = float("inf")                                      # an overflowed point: the plain forward reports it
     assert not ReluRow(A, B, W, E, b, e, float(betas[0]), float(betas[1] - betas[0]), len(betas), when=always).worth
-    assert relu_rows.worth_it(1797, 128, 128, 51, 116_000)    # the digits MLP's measured flips per row
+    assert not relu_rows.worth_it(1797, 128, 128, 51, 116_636)    # the digits MLP (measured flips per row): 1.46x
+    assert relu_rows.worth_it(1797, 512, 512, 51, 455_935)        # h = 512 (measured flips): rows 0.97x of matmuls
     assert not relu_rows.worth_it(1797, 128, 128, 4, 1797 * 128)      # a short row: the coefficients cost more
     assert not relu_rows.worth_it(1797, 128, 10, 51, 116_000)         # a narrow layer: its matmul is cheap
 
@@ -136,3 +137,15 @@ def test_row_path_needs_a_uniform_axis_and_fits_the_memory_budget(monkeypatch):
     monkeypatch.setattr(sequential, "PRECOMPUTE_BUDGET", 30_000)      # holds the H_j, not a row's workspace
     small = make_evaluator(obj, d, "fast", axis=axis)
     assert small.first is not None and small.axis is None
+
+
+@pytest.mark.parametrize("taken", [True, False])
+def test_landscape_names_the_path_its_rows_took(monkeypatch, taken):
+    monkeypatch.setattr(relu_rows, "worth_it", lambda *args: taken)
+    _, obj = _relu_net()
+    d = gaussian(obj.x0, 2, seed=0, layout=obj.layout)
+    L = evaluate(obj, d, 5, (-1, 1), method="fast")
+    assert L.evaluator == ("mlp-rows" if taken else "mlp")
+    C = torch.cartesian_prod(*L.axes)
+    exact = torch.stack([obj.value(d.origin + c @ d.vectors) for c in C]).view(L.values.shape)
+    torch.testing.assert_close(L.values, exact, rtol=1e-12, atol=1e-12)

@@ -30,8 +30,14 @@ try:     # the compiled CSR × dense kernel that accumulates into its output (Y 
 except ImportError:       # pragma: no cover - scipy moved it: the plain matmul path is used
     csr_matvecs = None
 
-SPARSE_COST = 8.0         # one sparse multiply-add costs about this many matmul ones (measured, ~1/8 the rate)
-STEP_OVERHEAD = 1e6       # fixed cost of a step's calls, in matmul multiply-adds (~20 µs)
+# Costs in float32 matmul multiply-adds, fitted to the row and plain paths of 64-h-h-10 ReLU MLPs on the 1797 digits
+# (h = 128, 256, 512; ``benchmarks/bench_landscape.py``, one thread): the model's row/plain ratios 1.48, 1.13, 0.97
+# against the measured 1.46, 1.13, 0.97. Passes over memory cost more than a matmul's multiply-adds on a CPU whose
+# cache holds the [N, o] coefficients only in part, so rows pay off only for wide layers.
+SPARSE_COST = 19.0        # one sparse multiply-add of a flip
+PASS_COST = 14.0          # one element of an elementwise pass over [N, o] (three per step)
+START_COST = 1850.0       # per entry of Z at a row's start: t*, masks, the sort and the flips' values
+STEP_OVERHEAD = 1e6       # fixed cost of a step's calls (~20 µs)
 
 
 class ReluRow:
@@ -131,7 +137,8 @@ class ReluRow:
 def worth_it(N: int, h: int, o: int, steps: int, flips: int) -> bool:
     """Is the flip-updated row cheaper than ``steps`` matmuls (rough operation counts, in matmul multiply-adds)?"""
     matmuls = steps * N * h * o
-    updated = 4 * N * h * o + SPARSE_COST * (4 * o * flips + 3 * steps * N * o) + steps * STEP_OVERHEAD
+    updated = (4 * N * h * o + START_COST * N * h + SPARSE_COST * 4 * o * flips + PASS_COST * 3 * steps * N * o
+               + steps * STEP_OVERHEAD)
     return updated < matmuls
 
 

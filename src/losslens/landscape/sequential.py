@@ -57,9 +57,18 @@ class ModelPlaneEvaluator(_PlaneEvaluator):
         self.net = bound_copy(obj, self.theta)
         self.first = self._linear_first(obj)
         self.axis = self._row_axis(axis)
-        self.path = "mlp-rows" if self.axis is not None else "mlp" if self.first is not None and \
-            self.head.layers is not None else "modules"
         self._workers: list[_Worker] = []
+
+    @property
+    def path(self) -> str:
+        """``mlp-rows`` when grid rows may take (or took) :mod:`.relu_rows`, ``mlp`` when every row computed so far
+        found plain matmuls cheaper or rows do not apply, ``modules`` for other layers after the first."""
+        if self.first is None or self.head.layers is None:
+            return "modules"
+        if self.axis is None:
+            return "mlp"
+        rows = [kind for w in self._workers for kind in w.row_kinds]
+        return "mlp" if rows and "rows" not in rows else "mlp-rows"
 
     def _row_axis(self, axis):
         """(axis values [steps] as floats, β₀, step) when grid rows can use :class:`~.relu_rows.ReluRow`, else None."""
@@ -178,6 +187,7 @@ class ModelPlaneEvaluator(_PlaneEvaluator):
         if cached is None or cached[0] != key or (cached[1] is not None and cached[1].t > t):
             worker.rows[bi] = None                 # its buffers pass to the next row
             cached = worker.rows[bi] = (key, self._new_row(bi, c, worker.row_work.setdefault(bi, {})))
+            worker.row_kinds.add("plain" if cached[1] is None else "rows")
         row = cached[1]
         if row is not None:
             row.advance(t)
@@ -235,6 +245,7 @@ class _Worker:
         self.key, self.base, self.h, self.outs = None, {}, {}, {}
         self.rows: dict = {}          # batch -> (row key, ReluRow or None)
         self.row_work: dict = {}      # batch -> the rows' reused buffers
+        self.row_kinds: set = set()   # "rows" / "plain": how this worker's rows were computed
 
     def first_layer(self, bi: int, H0: torch.Tensor, Hs: list[torch.Tensor], c: list[float],
                     relu: bool = False) -> torch.Tensor:

@@ -170,7 +170,7 @@ def prove_symbolic_hessian(H: sympy.Matrix, region: Region, deadline=None) -> Pr
             strength = "strictly_convex" if s == POS else "convex"
             if s == NONNEG and _isolated_zeros(d2, x, env[x]):
                 strength = "strictly_convex"
-                trace.append(f"f'' = 0 only at finitely many points of the region (sympy solveset): strictly convex")
+                trace.append("f'' = 0 only at finitely many points of the region (sympy solveset): strictly convex")
             return Proof("hessian_sign", strength, None, tuple(trace))
         return None
     if n > 4:
