@@ -1,6 +1,9 @@
 import pytest
 
+import torch
+
 from losslens import AnalyticObjective, classify_point, parse
+from losslens.classify import classify_points, kinks
 
 
 @pytest.mark.parametrize("spec, point, kind", [
@@ -47,3 +50,33 @@ def test_classify_points_batch_matches_one_at_a_time():
         one = classify_point(obj, x)
         assert b.kind == one.kind and torch.allclose(b.hessian, one.hessian) and torch.allclose(b.eigenvalues, one.eigenvalues)
     assert classify_points(obj, torch.zeros(0, 2)) == []
+
+
+# On a kink autograd returns one branch's derivatives, and the second-order test on them contradicts f itself:
+# x² − |x| at 0 has Hessian +2 there but f(h) < f(0) (a maximum); |x| − x² has −2 but f(h) > f(0) (a minimum);
+# x + |x| has slope 1 there but f(±h) >= f(0) (a minimum); relu(x) − x² has −2 but f(h) > f(0).
+@pytest.mark.parametrize("spec, at, step, relation", [
+    ("x^2 - abs(x)", [0.0], [1e-3], "<"),
+    ("abs(x) - x^2", [0.0], [1e-3], ">"),
+    ("x + abs(x)", [0.0], [-1e-3], ">="),
+    ("relu(x) - x^2", [0.0], [1e-3], ">"),
+    ("max(x, y) + x^2 + y^2", [-0.25, -0.25], [1e-3, 1e-3], ">"),
+])
+def test_a_kink_is_not_judged_by_one_branchs_derivatives(spec, at, step, relation):
+    f = parse(spec)
+    x, h = torch.tensor(at, dtype=torch.float64), torch.tensor(step, dtype=torch.float64)
+    report = classify_point(f, at)
+    assert report.kind == "nonsmooth" and "kink" in report.reason
+    assert [r.kind for r in classify_points(f, [at])] == ["nonsmooth"]
+    near, here = float(f.value(x + h)), float(f.value(x))
+    assert {"<": near < here, ">": near > here, ">=": near >= here}[relation]
+
+
+def test_off_the_kink_the_derivative_tests_apply():
+    assert classify_point(parse("x^2 - abs(x)"), [0.5]).kind == "min"
+    assert classify_point(parse("x^2 - abs(x)"), [1e-3]).kind == "not_critical"
+    assert classify_point(parse("max(x, y) + x^2 + y^2"), [-0.25, -0.2]).kind == "not_critical"
+    assert classify_point(parse("x^2 + y^2"), [0.0, 0.0]).kind == "min"              # no non-smooth term
+    assert kinks(parse("abs(x - 1) + abs(y)"), torch.tensor([1.0, 0.0], dtype=torch.float64), 1e-8) == [
+        "abs(y) (its argument is 0)", "abs(x - 1) (its argument is 0)"]
+    assert kinks(parse("sqrt(x) + abs(x + 1)"), torch.tensor([-2.0], dtype=torch.float64), 1e-8) == []

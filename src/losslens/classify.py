@@ -7,6 +7,9 @@ At ``x`` with gradient ``g`` and Hessian eigenvalues ``λ_1 <= ... <= λ_n``:
 * ``saddle``        some λ > zero_tol and some λ < -zero_tol (decided even if other λ are ~0)
 * ``degenerate``    critical, no sign change, and some |λ| <= zero_tol: the second-order test cannot decide
 * ``not_finite``    f, g or H is NaN/inf at x (e.g. log of a negative number)
+* ``nonsmooth``     x lies on a kink of a term ``abs``, ``max``, ``min`` or ``relu`` of a formula (its argument is 0,
+  or two of its arguments tie): f need not be differentiable there, and the gradient and Hessian autograd returns
+  are one branch's, so neither test applies (``x² − |x|`` at 0 is a maximum although that Hessian is +2)
 
 ``tol`` defaults to sqrt(machine epsilon) of the objective's dtype (1.5e-8 for float64);
 ``zero_tol`` = tol · max(1, max |λ|) so the test is scale-aware (the one zero-eigenvalue rule,
@@ -17,6 +20,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
+import sympy
 import torch
 
 from .objective import Objective, expression_text
@@ -24,7 +28,8 @@ from .results import Result
 from .tolerances import default_tol, zero_threshold
 from .validation import check_float
 
-KINDS = ("min", "max", "saddle", "degenerate", "not_critical", "not_finite")
+KINDS = ("min", "max", "saddle", "degenerate", "not_critical", "not_finite", "nonsmooth")
+NONSMOOTH = (sympy.Abs, sympy.Max, sympy.Min)
 
 
 @dataclass(frozen=True)
@@ -107,7 +112,11 @@ def _report(objective: Objective, x, v, g, H, tol: float) -> PointReport:
     pos, neg = int((eig > zero_tol).sum()), int((eig < -zero_tol).sum())
     zero = objective.n - pos - neg
     gtol = tol * max(1.0, abs(value))
-    if gnorm > gtol:
+    on = kinks(objective, x, tol)
+    if on:          # before not_critical too: at 0, x + |x| is a minimum although autograd's slope there is 1
+        kind, reason = "nonsmooth", (f"on a kink of {', '.join(on)}: f need not be differentiable here, so the "
+                                     "gradient and Hessian tests do not apply (autograd's values are one branch's)")
+    elif gnorm > gtol:
         kind, reason = "not_critical", f"|grad| = {gnorm:.3g} > {gtol:.3g}"
     elif pos and neg:
         kind, reason = "saddle", f"{pos} positive and {neg} negative Hessian eigenvalue(s)"
@@ -119,3 +128,53 @@ def _report(objective: Objective, x, v, g, H, tol: float) -> PointReport:
     else:
         kind, reason = "max", "all Hessian eigenvalues negative"
     return PointReport(objective.names, x, value, g, gnorm, H, eig, kind, reason, tol, zero_tol)
+
+
+def kinks(objective: Objective, x: torch.Tensor, tol: float) -> list[str]:
+    """The terms ``abs(a)``, ``max(a_1, ..)``, ``min(a_1, ..)`` (``relu(a) = max(0, a)``) of the objective's formula
+    that switch branch at ``x`` [n]: ``|a(x)|``, or the gap between the two largest (smallest) arguments, within
+    ``tol · max(1, ‖x‖∞, |argument|)``; [] for objectives without a formula.
+
+    >>> from losslens import parse
+    >>> f = parse("x^2 - abs(x) + max(x, y)")
+    >>> kinks(f, torch.tensor([0.0, 1.0], dtype=torch.float64), 1e-8), kinks(f, torch.tensor([0.5, 0.5]), 1e-8)
+    (['abs(x) (its argument is 0)'], ['max(x, y) (arguments tie at 0.5)'])
+    """
+    expr = getattr(objective, "sympy", None)
+    atoms = sorted(expr.atoms(*NONSMOOTH), key=sympy.default_sort_key) if isinstance(expr, sympy.Expr) else []
+    if not atoms:
+        return []
+    values = x.tolist()
+    subs = dict(zip(objective.symbols, values))
+    scale = tol * max([1.0] + [abs(v) for v in values])
+    found = []
+    for atom in atoms:
+        args = [_real(a, subs) for a in atom.args]
+        if None in args:
+            continue
+        if atom.func is sympy.Abs:
+            if abs(args[0]) <= scale:
+                found.append(f"{_text(atom)} (its argument is 0)")
+            continue
+        first, second = sorted(args, reverse=atom.func is sympy.Max)[:2]
+        if abs(first - second) <= scale * max(1.0, abs(first)):
+            found.append(f"{_text(atom)} (arguments tie at {first:.6g})")
+    return found
+
+
+def _real(e: sympy.Expr, subs: dict) -> float | None:
+    """``e`` at ``subs`` as a float, or None where it is not a finite real number."""
+    v = complex(e.evalf(subs=subs))
+    return v.real if v.imag == 0 and math.isfinite(v.real) else None
+
+
+def _text(atom: sympy.Expr) -> str:
+    """A term as the expression language writes it: ``abs(a)``, ``relu(a)``, ``max(a, b)``."""
+    from sympy.printing.str import sstr
+
+    if atom.func is sympy.Abs:
+        return f"abs({sstr(atom.args[0])})"
+    if atom.func is sympy.Max and len(atom.args) == 2 and atom.args[0] == 0:
+        return f"relu({sstr(atom.args[1])})"
+    name = "max" if atom.func is sympy.Max else "min"
+    return f"{name}({', '.join(sstr(a) for a in atom.args)})"

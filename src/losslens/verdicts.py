@@ -26,6 +26,7 @@ _TABLE: dict[str, tuple[str, dict[str, str]]] = {
         "degenerate": "critical, no sign change, and an eigenvalue within the zero tolerance: second order undecided",
         "not_critical": "the gradient is above the tolerance",
         "not_finite": "f, its gradient or its Hessian is not finite here",
+        "nonsmooth": "on a kink of abs, max, min or relu: f need not be differentiable here, no derivative test applies",
     }),
     "CriticalPoints": ("points", {
         "complete": "proved: every critical point in the box is in the list",

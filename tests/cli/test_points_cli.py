@@ -17,7 +17,7 @@ def test_points_json_schema_local_versus_global(tmp_path):
     r = run("points", "x*cos(pi*x)", "--box=-1:2", "--time-budget", "30", "--json", "--plot", str(out))
     assert r.exit_code == 0, r.output
     d = json.loads(r.stdout)
-    assert d["counts"] == {"min": 2, "max": 1, "saddle": 0, "degenerate": 0} and d["complete"] is True
+    assert d["counts"] == {"min": 2, "max": 1, "saddle": 0, "degenerate": 0, "nonsmooth": 0} and d["complete"] is True
     assert {"point", "value", "gradient_norm", "residual", "eigenvalues", "kind", "second_order", "evidence",
             "certified", "certificate", "starts"} <= set(d["points"][0])
     assert d["global_minimum"]["certified"] is True and abs(d["global_minimum"]["point"][0] - 1.0904) < 1e-3

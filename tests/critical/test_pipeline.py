@@ -29,7 +29,7 @@ def himmelblau():
 
 def test_himmelblau_nine_points_at_the_exact_coordinates(himmelblau):
     r = himmelblau
-    assert r.counts == {"min": 4, "max": 1, "saddle": 4, "degenerate": 0}
+    assert r.counts == {"min": 4, "max": 1, "saddle": 4, "degenerate": 0, "nonsmooth": 0}
     f = sympy.sympify("(x^2 + y - 11)^2 + (x + y^2 - 7)^2".replace("^", "**"), locals={"x": x, "y": y})
     gx, gy = sympy.diff(f, x), sympy.diff(f, y)
     # the critical points' coordinates are the real roots of the resultants (exact elimination)
@@ -224,3 +224,12 @@ def test_bad_objective_and_missing_box():
         find_critical_points("x^2", "-1:1")
     with pytest.raises(InputError, match="box is missing"):
         find_critical_points(parse("x^2 + y"))
+
+
+def test_a_minimum_on_a_kink_is_listed_as_nonsmooth_and_found_as_the_global_minimum():
+    # |x| + x² has its minimum 0 at the kink x = 0, where ∇f does not exist (autograd's Hessian there is 2)
+    r = find_critical_points(parse("abs(x) + x^2"), "-2:2", seed=0)
+    at_zero = [p for p in r.points if abs(p.point[0]) < 1e-8]
+    assert [p.kind for p in at_zero] == ["nonsmooth"] and r.counts["nonsmooth"] == 1 and r.counts["min"] == 0
+    assert r.global_minimum.value == pytest.approx(0.0, abs=1e-6) and abs(r.global_minimum.point[0]) < 1e-6
+    assert not r.complete

@@ -54,7 +54,8 @@ def points_cmd(
     for p in r.points:
         if p.evidence is not None:
             console.print(f"  · at {[float(f'{v:.6g}') for v in p.point]}: {p.evidence['statement']}", markup=False)
-    console.print(", ".join(f"{v} {k}" for k, v in r.counts.items()) + f"   ({len(r.points)} points)")
+    shown = {k: v for k, v in r.counts.items() if v or k != "nonsmooth"}      # kinks only when there are some
+    console.print(", ".join(f"{v} {k}" for k, v in shown.items()) + f"   ({len(r.points)} points)")
     console.print(f"[bold]complete: {'yes' if r.complete else 'no'}[/bold]  {r.completeness['reason']}", markup=True)
     gm = r.global_minimum
     if gm is not None:

@@ -86,7 +86,7 @@ def find_critical_points(objective: Objective, box=None, *, starts: int | None =
     >>> from losslens import parse
     >>> r = find_critical_points(parse("himmelblau"), time_budget=30)
     >>> r.counts, r.complete
-    ({'min': 4, 'max': 1, 'saddle': 4, 'degenerate': 0}, True)
+    ({'min': 4, 'max': 1, 'saddle': 4, 'degenerate': 0, 'nonsmooth': 0}, True)
     """
     t0 = time.perf_counter()
     if not isinstance(objective, Objective):
@@ -135,7 +135,7 @@ def _find(objective, box, m, seed, time_budget, epsilon, merge_radius, prove, ma
     undefined["box_fraction_undefined"] = proof.pop("undefined_fraction", None)
 
     # 8: global minimum on the box
-    interior = [list(p.point) for p in points if p.kind in ("min", "degenerate")]
+    interior = [list(p.point) for p in points if p.kind in ("min", "degenerate", "nonsmooth")]
     gm = None
     if prove or sym is None:
         inbox = torch.minimum(torch.maximum(torch.nan_to_num(X, nan=0.0), lo), hi)

@@ -5,12 +5,13 @@ from dataclasses import dataclass
 
 from ..results import Result
 
-KINDS = ("min", "max", "saddle", "degenerate")
+KINDS = ("min", "max", "saddle", "degenerate", "nonsmooth")
 
 
 @dataclass(frozen=True)
 class CriticalPoint(Result):
-    """One zero of ∇f in the box.
+    """One zero of ∇f in the box, or a point where the search stopped on a kink of ``abs``/``max``/``min``/``relu``
+    (kind ``nonsmooth``: ∇f need not exist there, see :func:`losslens.classify.kinks`).
 
     ``point`` [n] and ``value``; ``gradient_norm`` = ‖∇f‖ at the float64 point; ``residual`` = ‖∇f‖ at the
     50-digit refined point (None when no symbolic form); ``eigenvalues`` [n] of the Hessian, ascending;

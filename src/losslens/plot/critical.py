@@ -17,7 +17,8 @@ from ..objective import Objective
 from ..validation import InputError
 from . import new_figure
 
-STYLE = {"min": ("o", "C2"), "max": ("^", "C3"), "saddle": ("X", "C1"), "degenerate": ("D", "C4")}
+STYLE = {"min": ("o", "C2"), "max": ("^", "C3"), "saddle": ("X", "C1"), "degenerate": ("D", "C4"),
+         "nonsmooth": ("s", "C5")}
 GLOBAL = ("*", "gold")
 
 
