@@ -174,6 +174,14 @@ def test_oscillating_plateau_and_maximum():
     assert run(parse("-x^2 - y^2"), "gd", [0.0, 0.0], steps=10).verdict == "stalled_at_max"
 
 
+def test_a_run_that_stops_on_a_kink_is_not_judged_by_one_branchs_derivatives():
+    # x^2 - |x| at 0 is a local maximum (f(±h) = h² − h < 0) although that branch's Hessian is +2
+    at_kink = run(parse("x^2 - abs(x)"), "gd", [0.0], steps=20)
+    assert at_kink.verdict == "unknown" and "kink of abs(x)" in at_kink.reason
+    off = run(parse("x^2 - abs(x)"), "gd", [0.3], steps=200)       # off the kink: the minimum at 0.5
+    assert off.verdict == "converged" and float(off.points[-1, 0]) == pytest.approx(0.5, abs=1e-6)
+
+
 def test_a_flat_minimum_ahead_is_a_plateau_and_an_infimum_at_infinity_a_vanishing_gradient():
     """x^4 from 1 (100 steps): one quadratic model puts its critical point x/3 away (too far to count), but the
     minimiser 0 is x_K away and Newton's iterates reach it: approaching a flat minimum, not a saturated function.

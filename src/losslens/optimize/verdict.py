@@ -44,7 +44,9 @@ The verdict at the last recorded step ``K`` (first match wins):
                               in a curved valley (max|λ| · ℓ >= G, Rosenbrock), or approaching a minimum of the
                               quadratic model within ``0.01 ℓ``.
 ``unknown``                   the Hessian is needed (critical, or a small gradient still decreasing) but not
-                              available (n > ``DENSE_MAX``) or not finite.
+                              available (n > ``DENSE_MAX``) or not finite; or the last point lies on a kink of an
+                              ``abs``/``max``/``min``/``relu`` of the formula (:func:`losslens.classify.kinks`), where
+                              autograd's derivatives are one branch's (x² − |x| from 0: a maximum with Hessian +2).
 ============================  ====================================================================================
 """
 from __future__ import annotations
@@ -54,6 +56,7 @@ from dataclasses import dataclass
 
 import torch
 
+from ..classify import kinks
 from ..objective import Box, Objective
 from ..results import Result
 from ..newton_step import newton_step
@@ -225,6 +228,10 @@ def judge(objective: Objective, points: torch.Tensor, values: torch.Tensor, gnor
         rate = float((gnorms[-1] / gnorms[-w - 1]) ** (1.0 / w))
         return Verdict("diverged", f"f and |grad| grew at each of the last {w} steps (|grad| x{rate:.3g} per step), "
                        f"f {float(values[0]):.4g} -> {fK:.4g}", K, fK, gK)
+    on = kinks(objective, x, default_tol(x.dtype))
+    if on:
+        return Verdict("unknown", f"stopped on a kink of {', '.join(on)}: autograd's gradient (|grad| = {gK:.3g}) "
+                       "and Hessian there are one branch's, so no derivative test applies", K, fK, gK)
     _, g = values_and_grads(objective, x[None])
     curv = _curvature(objective, x, g[0])
     rev = reversal_fraction(points)
