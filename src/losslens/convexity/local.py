@@ -87,7 +87,7 @@ def local_convexity(objective, around, *, vars=None, max_radius: float | None = 
                          f"({', '.join(str(c) for c in whole.conditions)})")
     if expr.sympy.has(sympy.Abs, sympy.Max, sympy.Min, sympy.sign, sympy.Heaviside):
         raise InputError(f"expression {expr.text!r} is not smooth (abs, max, min, relu): local convexity needs a "
-                         f"Hessian; use check_convexity with a box")
+                         f"Hessian; give a box instead (losslens convex EXPR --box ..., or check_convexity(f, box))")
     try:
         H = budget.hessian(expr.sympy, expr.symbols)
     except BudgetExceeded as err:
