@@ -15,6 +15,7 @@ from torch import nn
 from torch.func import functional_call, replace_all_batch_norm_modules_
 
 from losslens.curvature import lanczos
+from losslens.landscape import evaluate, gaussian
 from losslens.model import ModelObjective
 
 g = torch.Generator().manual_seed(0)
@@ -101,8 +102,8 @@ def cases():
 CASES = cases()
 
 
-def dense_reference(model, inputs, targets, loss, mode, output) -> tuple[torch.Tensor, torch.Tensor]:
-    """(x0, dense Hessian) of the mean loss over the trainable parameters, in float64."""
+def reference_loss(model, inputs, targets, loss, mode, output):
+    """(x0, f): the mean loss as a function of the trainable parameters [n], in float64, by ``functional_call``."""
     net = copy.deepcopy(model).double()
     net.train(mode == "train")
     if mode == "train":
@@ -121,7 +122,12 @@ def dense_reference(model, inputs, targets, loss, mode, output) -> tuple[torch.T
         out = functional_call(net, parts, X)
         return loss(out[output] if output else out, y)
 
-    x0 = torch.cat([p.detach().reshape(-1) for _, p in trainable])
+    return torch.cat([p.detach().reshape(-1) for _, p in trainable]), f
+
+
+def dense_reference(model, inputs, targets, loss, mode, output) -> tuple[torch.Tensor, torch.Tensor]:
+    """(x0, dense Hessian) of the mean loss over the trainable parameters, in float64."""
+    x0, f = reference_loss(model, inputs, targets, loss, mode, output)
     xg = x0.clone().requires_grad_(True)
     grad = torch.autograd.grad(f(xg), xg, create_graph=True)[0]
     H = torch.stack([torch.autograd.grad(grad[i], xg, retain_graph=True)[0] for i in range(len(x0))])
@@ -181,3 +187,17 @@ def test_streamed_shapes_match_in_memory(name):
                               dtype=torch.float64, mode=mode)
     v = torch.randn(2, memory.n, generator=g, dtype=torch.float64)
     torch.testing.assert_close(streamed.hvp(streamed.x0, v), memory.hvp(memory.x0, v), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_landscape_grid_matches_the_reference_loss(name):
+    make, inputs, targets, loss, mode, extra = CASES[name]
+    torch.manual_seed(1)
+    model = make()
+    obj = ModelObjective(model, loss, (*inputs, targets), dtype=torch.float64, mode=mode, **extra)
+    _, f = reference_loss(model, inputs, targets, loss, mode, extra.get("output"))
+    d = gaussian(obj.x0, 2, seed=0, layout=obj.layout)
+    L = evaluate(obj, d, 4, (-1, 1), method="fast")
+    with torch.no_grad():
+        exact = torch.stack([f(d.origin + torch.stack([a, b]) @ d.vectors) for a in L.axes[0] for b in L.axes[1]])
+    torch.testing.assert_close(L.values.reshape(-1), exact, rtol=1e-12, atol=1e-13)

@@ -193,7 +193,7 @@ class ModelObjective(Objective):
     def call(self, x: torch.Tensor, *inputs: torch.Tensor):
         """The model's output at parameters ``x`` [n] on ``inputs`` (the ``output`` entry of a dict/tuple output)."""
         out = functional_call(self.module, (self.unflatten(x), self.frozen, self.buffers), inputs)
-        return out if self.output is None else _pick_output(out, self.output)
+        return out if self.output is None else pick_output(out, self.output)
 
     # --- data -------------------------------------------------------------------------------------------------
     def _prepare(self, raw) -> Batch:
@@ -281,7 +281,7 @@ class ModelObjective(Objective):
                     f"data (--data): the model cannot take inputs of shape "
                     f"{', '.join(str(tuple(t.shape)) for t in inputs) or '()'}")
                 if self.output is not None:
-                    out = _pick_output(out, self.output)
+                    out = pick_output(out, self.output)
                 elif not isinstance(out, torch.Tensor):
                     keys = list(out) if isinstance(out, dict) else list(range(len(out))) \
                         if isinstance(out, (tuple, list)) else None
@@ -436,7 +436,7 @@ def _first_line_error(fn: Callable, what: str):
         raise InputError(f"{what}: {first}") from None
 
 
-def _pick_output(out, key):
+def pick_output(out, key):
     """``out[key]`` of a dict output, or ``out[int(key)]`` of a tuple output; a tensor output takes no key."""
     if isinstance(out, dict):
         if key not in out:

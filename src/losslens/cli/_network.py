@@ -165,7 +165,7 @@ def training_setup(net, choice: DataChoice, seed: int, train_size: Optional[int]
     import torch
 
     from ..devices import resolve_device
-    from ..model import _pick_output
+    from ..model import pick_output
 
     device = resolve_device(choice.device, "--device")
     if choice.data is None:
@@ -187,6 +187,6 @@ def training_setup(net, choice: DataChoice, seed: int, train_size: Optional[int]
                               (train[0][:8], train[1][:8]), samples=None, batch_size=8, dtype=torch.float32,
                               seed=seed, label="probe")
     base = probe.loss_fn
-    loss = base if choice.output is None else (lambda out, y: base(_pick_output(out, choice.output), y))
+    loss = base if choice.output is None else (lambda out, y: base(pick_output(out, choice.output), y))
     move = lambda pair: None if pair is None else tuple(t.to(device) for t in pair)
     return net.to(device), loss, move(train), move(test)

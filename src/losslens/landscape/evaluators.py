@@ -17,6 +17,7 @@ import copy
 import torch
 from torch import nn
 
+from ..model import pick_output
 from ..validation import InputError
 from .directions import Directions
 
@@ -51,6 +52,11 @@ class _PlaneEvaluator:
         torch.add(self.origin, self.vectors[0], alpha=float(c[0]), out=theta)
         for j in range(1, len(c)):
             theta.add_(self.vectors[j], alpha=float(c[j]))
+
+    def _selected(self, out):
+        """The model output the loss takes: ``out[obj.output]`` of a dict or tuple output (``output=``)."""
+        key = getattr(self.obj, "output", None)
+        return out if key is None else pick_output(out, key)
 
     def describe(self) -> dict:
         return {"label": str(getattr(self.obj, "label", type(self.obj).__name__)), "n": int(self.obj.n),

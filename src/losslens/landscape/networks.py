@@ -160,7 +160,7 @@ class NetworkEvaluator(_PlaneEvaluator):
                 if self.closure is not None:
                     loss = self.closure(net, (*inputs, _targets(batch)))
                 else:
-                    loss = self.loss_fn(net(*inputs), _targets(batch))
+                    loss = self.loss_fn(self._selected(net(*inputs)), _targets(batch))
                 total += w * float(loss)
             totals.append(total)
         return torch.tensor(totals, dtype=self.origin.dtype)

@@ -139,11 +139,12 @@ class ModelPlaneEvaluator(_PlaneEvaluator):
         for bi, (batch, w) in enumerate(zip(self.batches, self.weights)):
             if self.first is not None:
                 H0, Hs = self.first[1][bi]
-                loss = self.loss_fn(self.rest(self._worker(0).first_layer(bi, H0, Hs, c)), _targets(batch))
+                loss = self.loss_fn(self._selected(self.rest(self._worker(0).first_layer(bi, H0, Hs, c))),
+                                    _targets(batch))
             elif self.closure is not None:
                 loss = self.closure(self.net, batch)
             else:
-                loss = self.loss_fn(self.net(*batch[:-1]), _targets(batch))
+                loss = self.loss_fn(self._selected(self.net(*batch[:-1])), _targets(batch))
             total = total + w * loss
         return total
 
