@@ -216,6 +216,19 @@ def small_cnn_digits():
     return nn.Sequential(nn.Conv2d(1, 3, 3), nn.ReLU(), nn.Flatten(), nn.Linear(108, 2))
 
 
+def test_folding_factors_are_kept_only_for_batchnorms_no_direction_moves():
+    from losslens.landscape.fusion import ConvBN
+
+    obj = objective("resnet", mode="eval")
+    for bias, kept in (("zero", True), ("filter", False)):     # Li et al.'s default leaves BatchNorm's γ, β alone
+        d = gaussian(obj.x0, 2, seed=0, layout=obj.layout, bias=bias)
+        ev = make_evaluator(obj, d, "fast")
+        folds = [m for m in ev._worker(0).fused.modules() if isinstance(m, ConvBN)]
+        assert len(folds) >= 4 and all(m.fixed == kept for m in folds)
+        for _ in range(2):            # the second call reads the kept factors
+            torch.testing.assert_close(ev(POINTS), plain(obj, d, POINTS), rtol=1e-12, atol=1e-13)
+
+
 def test_fused_graph_folds_eval_batchnorm_and_keeps_shared_tensors_intact():
     """eval: the five BatchNorms after block convolutions are folded (the stem's follows the precomputed first layer);
     train: none is. A tensor read twice (``h`` below) is never overwritten in place."""

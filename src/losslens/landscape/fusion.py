@@ -43,22 +43,31 @@ class ConvBN(nn.Module):
     """A convolution followed by an ``eval``-mode BatchNorm as one convolution with folded weight and bias (see the
     module docstring); reads both modules' current parameters at every call."""
 
-    def __init__(self, conv: nn.Module, bn: nn.Module):
+    def __init__(self, conv: nn.Module, bn: nn.Module, fixed: bool = False):
         super().__init__()
         self.conv, self.bn = conv, bn
-
         self.inv_std = None       # 1 / √(σ² + ε): the running statistics of an eval-mode copy do not change
+        self.fixed = fixed        # γ and β do not change between calls: s and β − μ s are kept
+        self.kept = None
 
     def folded(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(s W, (b − μ) s + β) at the modules' current parameters."""
         conv, bn = self.conv, self.bn
-        if self.inv_std is None:
-            self.inv_std = torch.rsqrt(bn.running_var + bn.eps)
-        s = self.inv_std if bn.weight is None else self.inv_std * bn.weight
-        shift = -bn.running_mean * s if conv.bias is None else (conv.bias - bn.running_mean) * s
-        if bn.bias is not None:
-            shift = shift + bn.bias
-        return conv.weight * s.view(-1, *([1] * (conv.weight.dim() - 1))), shift
+        if self.kept is None:
+            if self.inv_std is None:
+                self.inv_std = torch.rsqrt(bn.running_var + bn.eps)
+            s = self.inv_std if bn.weight is None else self.inv_std * bn.weight
+            shift = -bn.running_mean * s if bn.bias is None else bn.bias - bn.running_mean * s
+            kept = (s.view(-1, *([1] * (conv.weight.dim() - 1))), s, shift)
+            if not self.fixed:
+                return self._apply(kept)
+            self.kept = kept
+        return self._apply(self.kept)
+
+    def _apply(self, kept) -> tuple[torch.Tensor, torch.Tensor]:
+        column, s, shift = kept
+        conv = self.conv
+        return conv.weight * column, shift if conv.bias is None else torch.addcmul(shift, conv.bias, s)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.conv._conv_forward(x, *self.folded())
@@ -135,10 +144,12 @@ def sole_reader(gm: fx.GraphModule, target: str, train: bool = False) -> str | N
     return user.target if ok else None
 
 
-def fuse(net: nn.Module, is_leaf, inputs: tuple, drop: frozenset = frozenset()) -> fx.GraphModule | None:
+def fuse(net: nn.Module, is_leaf, inputs: tuple, drop: frozenset = frozenset(),
+         fixed: frozenset = frozenset()) -> fx.GraphModule | None:
     """``net`` traced and rewritten (see the module docstring), or None. ``is_leaf(module)``: modules to keep whole
     (their outputs count as fresh); ``inputs``: one batch's inputs (for the tensor shapes); ``drop``: BatchNorm
-    modules to leave out (the caller folded them into what precedes them)."""
+    modules to leave out (the caller folded them into what precedes them); ``fixed``: BatchNorm modules whose weight
+    and bias the caller never changes (their folding factors are computed once)."""
     gm = trace(net, is_leaf)
     if gm is None:
         return None
@@ -160,7 +171,7 @@ def fuse(net: nn.Module, is_leaf, inputs: tuple, drop: frozenset = frozenset()) 
             conv = modules.get(src.target) if isinstance(src, fx.Node) and src.op == "call_module" else None
             if isinstance(conv, (nn.Conv1d, nn.Conv2d, nn.Conv3d)) and len(src.users) == 1 and len(node.args) == 1:
                 name = f"{src.target}_bn".replace(".", "_")
-                gm.add_submodule(name, ConvBN(conv, module))
+                gm.add_submodule(name, ConvBN(conv, module, fixed=node.target in fixed))
                 modules[name] = gm.get_submodule(name)
                 src.target = name
                 node.replace_all_uses_with(src)

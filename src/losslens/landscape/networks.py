@@ -71,6 +71,7 @@ class NetworkEvaluator(_PlaneEvaluator):
         self.batches, self.weights = _batches_and_weights(obj)
         self.loss_fn, self.closure = getattr(obj, "loss_fn", None), getattr(obj, "closure", None)
         self._workers: list[_NetWorker] = []
+        self.fixed_norms = fixed_norms(obj, self.vectors)
         self.first_layer = None if self.closure is not None else first_layer(obj.module, self.batches[0])
         convolutional = any(isinstance(m, nn.Conv2d) for m in obj.module.modules())
         origin = torch.zeros(1, len(self.vectors), dtype=torch.float64)
@@ -143,7 +144,7 @@ class NetworkEvaluator(_PlaneEvaluator):
         while len(self._workers) <= i:
             self._workers.append(_NetWorker(self.obj, self.origin, self.first_layer, self.tables,
                                             self.inputs[0] if self.fused is not False else None,
-                                            self.stem if self.fused is not False else None))
+                                            self.stem if self.fused is not False else None, self.fixed_norms))
         return self._workers[i]
 
     def _points(self, C: torch.Tensor, worker: "_NetWorker") -> torch.Tensor:
@@ -180,7 +181,8 @@ class _NetWorker:
     """One thread's network copy: its parameters are views of ``theta``; the first layer (if any) is a
     :class:`_Combined` with this worker's buffers."""
 
-    def __init__(self, obj, origin: torch.Tensor, first: str | None, tables, inputs: tuple | None, stem=None):
+    def __init__(self, obj, origin: torch.Tensor, first: str | None, tables, inputs: tuple | None, stem=None,
+                 fixed_norms: frozenset = frozenset()):
         self.theta = origin.clone()
         self.net = bound_copy(obj, self.theta)
         self.combined = None
@@ -192,7 +194,8 @@ class _NetWorker:
         # but for the first layer when the BatchNorm after it is folded into its tables (``stem``)
         self.fused = self.fused_combined = None
         if inputs is not None:
-            self.fused = fuse(self.net, _is_combined, inputs, frozenset([stem[0]]) if stem else frozenset())
+            self.fused = fuse(self.net, _is_combined, inputs, frozenset([stem[0]]) if stem else frozenset(),
+                              fixed_norms)
             if self.fused is not None and self.combined is not None:     # its own first layer
                 self.fused_combined = _Combined(stem[1] if stem else tables)
                 if stem and stem[2] is not None:          # the BatchNorm's batch statistics from the Grams
@@ -254,6 +257,14 @@ class _Combined(nn.Module):
         else:       # pragma: no cover - an ATen without the out= variant
             h = nn.functional.batch_norm(h, zero, var, bn.weight, bn.bias, False, 0.0, bn.eps)
         return h.relu_() if self.relu else h
+
+
+def fixed_norms(obj, vectors: torch.Tensor) -> frozenset:
+    """Names of the BatchNorm modules whose weight and bias every direction leaves alone (zero there, or frozen)."""
+    moving = {b.name for b in obj.layout if bool(vectors[:, b.offset:b.offset + b.numel].ne(0).any())}
+    return frozenset(name for name, m in obj.module.named_modules()
+                     if isinstance(m, nn.modules.batchnorm._BatchNorm)
+                     and not {f"{name}.weight", f"{name}.bias"} & moving)
 
 
 def centred_tables(tables):
