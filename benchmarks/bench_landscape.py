@@ -219,7 +219,7 @@ def bench_model(name: str, threads: int, n_rounds: int, whole_grid: bool) -> dic
 
     best_peak: list[float] = []
     contenders = {
-        f"losslens (fast: {fast.path})": fast,
+        "losslens (fast)": fast,
         "loss-landscapes 3.0.6": ll_points,
         "plain functional_call loop": loop,
         "vmap over 8 points (values)": lambda Cs: torch.cat([vmapped(c) for c in Cs.split(8)]),
@@ -257,7 +257,7 @@ def bench_model(name: str, threads: int, n_rounds: int, whole_grid: bool) -> dic
         print(f"| {k} | {r['wall'] * 1e3:.3f} | {ll['wall'] / r['wall']:.2f}x | {r['cpu'] * 1e3:.3f} | "
               f"{ll['cpu'] / r['cpu']:.2f}x | {100 * flops / r['wall'] / 1e9 / peak:.0f}% | {r['mib']:.1f} | "
               f"{r['faults']:.0f} | {diff} |")
-    out = {"speedup": ll["wall"] / res[f"losslens (fast: {fast.path})"]["wall"]}
+    out = {"speedup": ll["wall"] / res["losslens (fast)"]["wall"]}
     if whole_grid:
         L = evaluate(obj, d, g, (-1.0, 1.0), method="fast")
         ll_vals, ll_t = loss_landscapes_plane(copy.deepcopy(obj.module), X, y, d.vectors[0], d.vectors[1], axes)
