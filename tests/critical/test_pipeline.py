@@ -232,4 +232,6 @@ def test_a_minimum_on_a_kink_is_listed_as_nonsmooth_and_found_as_the_global_mini
     at_zero = [p for p in r.points if abs(p.point[0]) < 1e-8]
     assert [p.kind for p in at_zero] == ["nonsmooth"] and r.counts["nonsmooth"] == 1 and r.counts["min"] == 0
     assert r.global_minimum.value == pytest.approx(0.0, abs=1e-6) and abs(r.global_minimum.point[0]) < 1e-6
-    assert not r.complete
+    assert not r.complete and "kink of abs(x)" in r.completeness["reason"]
+    smooth = find_critical_points(parse("x^4"), "-2:2", seed=0)        # a flat zero, no kink: the other reason
+    assert not smooth.complete and "singular Hessian" in smooth.completeness["reason"]

@@ -15,9 +15,11 @@ from typing import Callable, Sequence
 
 import mpmath
 import numpy as np
+import sympy
 from mpmath import iv
 
 from .. import interval as I
+from ..classify import NONSMOOTH
 from ..objective import Box
 from .certificate import krawczyk
 from .limits import MAX_BOXES
@@ -98,11 +100,28 @@ def prove_complete(sym: Symbolic, box: Box, known: list, deadline: float, on_new
         stack += [b, a]
     if unresolved:
         where = sorted({tuple(round(I.mid(iv.mpf(list(u))), 6) for u in r) for r in unresolved[:1]})
+        kink = kink_in(sym, [iv.mpf(list(u)) for u in unresolved[0]])
+        why = (f"f is not differentiable there: a kink of {kink}, where the gradient jumps" if kink else
+               "a zero of the gradient with a singular Hessian cannot be isolated by interval Newton")
         return {"proved": False, "boxes": boxes, "seconds": time.perf_counter() - start,
-                "reason": (f"{len(unresolved)} tiny sub-box(es) could not be settled (a zero of the gradient with a "
-                           f"singular Hessian cannot be isolated by interval Newton), e.g. near {list(where[0])}; "
-                           "everywhere else no critical point besides those reported"),
+                "reason": (f"{len(unresolved)} tiny sub-box(es) could not be settled ({why}), e.g. near "
+                           f"{list(where[0])}; everywhere else no critical point besides those reported"),
                 "unresolved": unresolved[:20], "undefined_fraction": undefined / total, "stopped_by": None}
     return {"proved": True, "stopped_by": None, "boxes": boxes, "seconds": time.perf_counter() - start,
             "reason": f"interval branch-and-bound over {boxes} sub-boxes: every zero of the gradient in the box is "
                       "one of the reported points", "unresolved": [], "undefined_fraction": undefined / total}
+
+
+def kink_in(sym: Symbolic, X: list) -> str | None:
+    """A term ``abs(a)``, ``max(..)`` or ``min(..)`` of f that may switch branch in the box ``X`` (0 in the enclosure
+    of ``a``, or two arguments' enclosures that overlap), as text; None if there is none."""
+    for atom in sorted(sym.f.atoms(*NONSMOOTH), key=sympy.default_sort_key):
+        enc = I.enclose_many(list(atom.args), sym.env(X))
+        if any(e is None for e in enc):
+            continue
+        if atom.func is sympy.Abs:
+            if enc[0].a <= 0 <= enc[0].b:
+                return f"abs({atom.args[0]})"
+        elif any(u.a <= v.b and v.a <= u.b for i, u in enumerate(enc) for v in enc[i + 1:]):
+            return f"{'max' if atom.func is sympy.Max else 'min'}({', '.join(map(str, atom.args))})"
+    return None
