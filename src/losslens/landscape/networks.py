@@ -128,10 +128,9 @@ class NetworkEvaluator(_PlaneEvaluator):
         if name is None:
             name = sole_reader(gm, self.first_layer, train=True)
             return None if name is None else (name, *centred_tables(self.tables))
-        blocks = {b.name: b for b in obj.layout}
-        moving = [blocks[f"{name}.{a}"] for a in ("weight", "bias") if f"{name}.{a}" in blocks]
-        if any(bool(self.vectors[:, b.offset:b.offset + b.numel].ne(0).any()) for b in moving):
+        if name not in self.fixed_norms:
             return None
+        blocks = {b.name: b for b in obj.layout}
         bn = self._worker(0).net.get_submodule(name)       # running statistics; frozen weight or bias
         at0 = {a: self.origin[b.offset:b.offset + b.numel] for a, b in
                ((a, blocks.get(f"{name}.{a}")) for a in ("weight", "bias")) if b is not None}
