@@ -112,3 +112,16 @@ def test_bad_inputs():
         check_convexity("x^2", where="z > 0")
     with pytest.raises(InputError, match=r"box == \(-2, -1\), must be a Box, text like -1:2,0:3 or pairs"):
         check_convexity("x^2", box=(-2, -1))
+
+
+@pytest.mark.parametrize("expr, box", [
+    ("x^2 - 1e-6*abs(x)", "-2:2"),                    # concave kink at 0, visible only for |x| < 1e-6
+    ("x^2 + y^2 - 1e-6*abs(x - y)", "-2:2,-2:2"),     # along the line x = y
+    ("x^2 - 1e-6*max(x, 2*x + 1)", "-2:2"),           # where x = 2x + 1
+])
+def test_a_tiny_concave_kink_is_refuted_across_it(expr, box):
+    r = check_convexity(expr, box, time_budget=10.0)
+    assert r.verdict == "not_convex" and r.witness.origin == "kink"
+    assert exact_gap(resolve(expr), r.witness) >= r.witness.gap > 0
+    convex = check_convexity(expr.replace(" - 1e-6", " + 1e-6"), box, time_budget=10.0)   # a convex kink instead
+    assert convex.verdict in CONVEX_FAMILY and convex.witness is None

@@ -5,8 +5,8 @@ A function ``f`` is convex on a convex region ``D`` iff for all ``a, b ∈ D`` a
     f(λ a + (1 − λ) b) <= λ f(a) + (1 − λ) f(b)          (Jensen's inequality, D2L 11.2).
 
 A witness is a triple ``(a, b, λ)`` with ``gap = f(λa + (1−λ)b) − λ f(a) − (1−λ) f(b) > 0``. Candidates come from a
-float64 search in torch (random pairs, and pairs ``x ± t v`` along an eigenvector ``v`` of a negative Hessian
-eigenvalue at ``x``); each is then re-evaluated from the exact sympy expression in outward-rounded interval arithmetic
+float64 search in torch (random pairs, pairs ``x ± t v`` along an eigenvector ``v`` of a negative Hessian
+eigenvalue at ``x``, and pairs across the kinks of ``abs``, ``max``, ``min`` and ``relu``); each is then re-evaluated from the exact sympy expression in outward-rounded interval arithmetic
 (``mpmath.iv``, 113-bit) at the exact binary values of ``a``, ``b`` and ``λ``. Only a gap whose *lower* enclosure is
 positive, with the whole segment proved inside the region, is reported; ``gap`` is that proved lower bound.
 
@@ -34,8 +34,9 @@ class JensenWitness(Result):
     """A proved violation of Jensen's inequality for ``sign * f`` (sign -1: a violation of concavity).
 
     ``a``, ``b``: points [n]; ``lam``: λ; ``f_a``, ``f_b``, ``f_mix``: f at a, b and λa+(1−λ)b (interval midpoints);
-    ``gap``: proved lower bound of ``sign*(f(λa+(1−λ)b) − λf(a) − (1−λ)f(b))`` (> 0); ``origin``: ``random_pairs`` or
-    ``negative_curvature`` (then ``point`` and ``curvature`` = vᵀ∇²f(point)v for the unit eigenvector v, float64).
+    ``gap``: proved lower bound of ``sign*(f(λa+(1−λ)b) − λf(a) − (1−λ)f(b))`` (> 0); ``origin``: ``random_pairs``,
+    ``negative_curvature`` (then ``point`` and ``curvature`` = vᵀ∇²f(point)v for the unit eigenvector v, float64) or
+    ``kink`` (a pair across a kink of ``abs``/``max``/``min``/``relu``; ``point`` on the kink).
     """
 
     a: tuple[float, ...]
@@ -119,6 +120,9 @@ def search_jensen(obj, f: sympy.Expr, region: Region, *, sign: int = 1, seed: in
         w = _random_pairs(obj, f, region, X, fx, sign, g, width)
         if w is not None:
             return w
+        w = _across_kinks(obj, f, region, X, sign, width, deadline)
+        if w is not None:
+            return w
     return None
 
 
@@ -177,4 +181,48 @@ def _along_negative_curvature(obj, f, region, X, sign, width, deadline):
         w = _candidates(obj, f, region, A, B, half, sign, "negative_curvature", P, sign * C)
         if w is not None:
             return w
+    return None
+
+
+def switching_functions(f: sympy.Expr, most: int = 8) -> list[sympy.Expr]:
+    """Where a non-smooth term of ``f`` switches branch: ``a`` for ``|a|``, ``a_i − a_j`` for each pair of arguments of
+    a ``max``/``min`` (``relu(a) = max(0, a)``: ``a``); at most ``most``, in a fixed order."""
+    out = []
+    for atom in sorted(f.atoms(sympy.Abs, sympy.Max, sympy.Min), key=sympy.default_sort_key):
+        args = atom.args
+        out += [args[0]] if atom.func is sympy.Abs else [args[i] - args[j] for i in range(len(args))
+                                                          for j in range(i + 1, len(args))]
+    return out[:most]
+
+
+def _across_kinks(obj, f, region, X, sign, width, deadline, points: int = 16):
+    """Pairs ``p ± t·width·u`` across the kink sets of ``f``: ``p`` is a sample moved onto ``a(p) = 0`` by Newton's
+    steps along ``∇a`` for a switching function ``a`` (:func:`switching_functions`), ``u = ∇a/‖∇a‖``, t down to
+    1e-8: a concave kink shows only at the scale where it beats the smooth part (x² − 10⁻⁶|x|: |t·width| < 10⁻⁶)."""
+    import numpy as np
+
+    n = region.n
+    for a in switching_functions(f):
+        if deadline is not None and time.monotonic() > deadline:
+            return None
+        grad = [sympy.diff(a, s) for s in region.symbols]
+        a_fn, g_fn = sympy.lambdify(region.symbols, a, "numpy"), sympy.lambdify(region.symbols, grad, "numpy")
+        P = X[:points].numpy().copy()
+        with np.errstate(all="ignore"):
+            for _ in range(3):
+                cols = [P[:, i] for i in range(n)]
+                v = np.broadcast_to(np.asarray(a_fn(*cols), dtype=float), (len(P),))
+                G = np.stack([np.broadcast_to(np.asarray(c, dtype=float), (len(P),)) for c in g_fn(*cols)], 1)
+                norm2 = (G ** 2).sum(1)
+                ok = np.isfinite(v) & np.isfinite(norm2) & (norm2 > 0)
+                P[ok] -= (v[ok] / norm2[ok])[:, None] * G[ok]
+        keep = ok & np.isfinite(P).all(1)
+        if not keep.any():
+            continue
+        P, U = torch.from_numpy(P[keep]), torch.from_numpy(G[keep] / np.sqrt(norm2[keep])[:, None])
+        half = torch.full((len(P),), 0.5, dtype=P.dtype)
+        for t in (1e-2, 1e-4, 1e-6, 1e-8):
+            w = _candidates(obj, f, region, P - t * width * U, P + t * width * U, half, sign, "kink", P)
+            if w is not None:
+                return w
     return None
