@@ -132,8 +132,8 @@ def _report(objective: Objective, x, v, g, H, tol: float) -> PointReport:
 
 def kinks(objective: Objective, x: torch.Tensor, tol: float) -> list[str]:
     """The terms ``abs(a)``, ``max(a_1, ..)``, ``min(a_1, ..)`` (``relu(a) = max(0, a)``) of the objective's formula
-    that switch branch at ``x`` [n]: ``|a(x)|``, or the gap between the two largest (smallest) arguments, within
-    ``tol · max(1, ‖x‖∞, |argument|)``; [] for objectives without a formula.
+    that switch branch at ``x`` [n]: ``|a(x)| <= tol · max(1, ‖x‖∞)``, or a gap between the two largest (smallest)
+    arguments within that times ``max(1, |largest|)``; [] for objectives without a formula.
 
     >>> from losslens import parse
     >>> f = parse("x^2 - abs(x) + max(x, y)")
@@ -154,21 +154,24 @@ def kinks(objective: Objective, x: torch.Tensor, tol: float) -> list[str]:
             continue
         if atom.func is sympy.Abs:
             if abs(args[0]) <= scale:
-                found.append(f"{_text(atom)} (its argument is 0)")
+                found.append(f"{term_text(atom)} (its argument is 0)")
             continue
         first, second = sorted(args, reverse=atom.func is sympy.Max)[:2]
         if abs(first - second) <= scale * max(1.0, abs(first)):
-            found.append(f"{_text(atom)} (arguments tie at {first:.6g})")
+            found.append(f"{term_text(atom)} (arguments tie at {first:.6g})")
     return found
 
 
 def _real(e: sympy.Expr, subs: dict) -> float | None:
     """``e`` at ``subs`` as a float, or None where it is not a finite real number."""
-    v = complex(e.evalf(subs=subs))
+    try:
+        v = complex(e.evalf(subs=subs))
+    except (TypeError, ValueError, ZeroDivisionError):      # zoo, nan, 1/0: not a number here
+        return None
     return v.real if v.imag == 0 and math.isfinite(v.real) else None
 
 
-def _text(atom: sympy.Expr) -> str:
+def term_text(atom: sympy.Expr) -> str:
     """A term as the expression language writes it: ``abs(a)``, ``relu(a)``, ``max(a, b)``."""
     from sympy.printing.str import sstr
 

@@ -6,9 +6,10 @@ A function ``f`` is convex on a convex region ``D`` iff for all ``a, b ∈ D`` a
 
 A witness is a triple ``(a, b, λ)`` with ``gap = f(λa + (1−λ)b) − λ f(a) − (1−λ) f(b) > 0``. Candidates come from a
 float64 search in torch (random pairs, pairs ``x ± t v`` along an eigenvector ``v`` of a negative Hessian
-eigenvalue at ``x``, and pairs across the kinks of ``abs``, ``max``, ``min`` and ``relu``); each is then re-evaluated from the exact sympy expression in outward-rounded interval arithmetic
-(``mpmath.iv``, 113-bit) at the exact binary values of ``a``, ``b`` and ``λ``. Only a gap whose *lower* enclosure is
-positive, with the whole segment proved inside the region, is reported; ``gap`` is that proved lower bound.
+eigenvalue at ``x``, and pairs across the kinks of ``abs``, ``max``, ``min`` and ``relu``); each is then re-evaluated
+from the exact sympy expression in outward-rounded interval arithmetic (``mpmath.iv``, 113-bit) at the exact binary
+values of ``a``, ``b`` and ``λ``. Only a gap whose *lower* enclosure is positive, with the whole segment proved inside
+the region, is reported; ``gap`` is that proved lower bound.
 
 Shapes: points are tuples of ``n`` floats; the search works on tensors ``[m, n]`` (float64).
 """

@@ -19,7 +19,7 @@ import sympy
 from mpmath import iv
 
 from .. import interval as I
-from ..classify import NONSMOOTH
+from ..classify import NONSMOOTH, term_text
 from ..objective import Box
 from .certificate import krawczyk
 from .limits import MAX_BOXES
@@ -119,9 +119,7 @@ def kink_in(sym: Symbolic, X: list) -> str | None:
         enc = I.enclose_many(list(atom.args), sym.env(X))
         if any(e is None for e in enc):
             continue
-        if atom.func is sympy.Abs:
-            if enc[0].a <= 0 <= enc[0].b:
-                return f"abs({atom.args[0]})"
-        elif any(u.a <= v.b and v.a <= u.b for i, u in enumerate(enc) for v in enc[i + 1:]):
-            return f"{'max' if atom.func is sympy.Max else 'min'}({', '.join(map(str, atom.args))})"
+        if (enc[0].a <= 0 <= enc[0].b if atom.func is sympy.Abs else
+                any(u.a <= v.b and v.a <= u.b for i, u in enumerate(enc) for v in enc[i + 1:])):
+            return term_text(atom)
     return None
