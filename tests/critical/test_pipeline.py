@@ -235,3 +235,12 @@ def test_a_minimum_on_a_kink_is_listed_as_nonsmooth_and_found_as_the_global_mini
     assert not r.complete and "kink of abs(x)" in r.completeness["reason"]
     smooth = find_critical_points(parse("x^4"), "-2:2", seed=0)        # a flat zero, no kink: the other reason
     assert not smooth.complete and "singular Hessian" in smooth.completeness["reason"]
+
+
+def test_relu_and_max_derivatives_evaluate_in_mpmath():
+    # their symbolic derivatives hold Heaviside and DiracDelta, which refinement evaluates by branch
+    r = find_critical_points(parse("relu(x) + x^2"), "-2:2", seed=0)
+    assert [p.kind for p in r.points] == ["nonsmooth"] and abs(r.points[0].point[0]) < 1e-8
+    m = find_critical_points(parse("max(sin(x), cos(x))"), "-2:2", seed=0)
+    assert sorted(round(p.point[0], 9) for p in m.points if p.kind == "max") == [0.0, round(math.pi / 2, 9)]
+    assert not m.complete and "kink of max(sin(x), cos(x))" in m.completeness["reason"]
