@@ -13,7 +13,8 @@ Run (one thread, the figures in docs/benchmarks.md):
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_landscape.py --threads 1
 
-Options: ``--models mlp,cnn,resnet,resnet-train,ln-mlp`` ``--rounds 7`` ``--no-scaling`` ``--no-grid``. loss-landscapes
+Options: ``--models mlp,cnn,resnet,resnet-train,ln-mlp`` ``--rounds 7`` ``--no-scaling`` ``--no-grid``; ``--widths
+128,256,512`` runs only the ReLU-rows-vs-plain table (the data behind ``relu_rows.worth_it``). loss-landscapes
 comes from the ``bench`` extra (``pip install -e ".[bench]"``).
 
 How to read the output. Per model, the contenders evaluate the same points (the two middle rows of the grid) in
@@ -271,6 +272,38 @@ def bench_model(name: str, threads: int, n_rounds: int, whole_grid: bool) -> dic
     return out
 
 
+def rows_vs_plain(widths: list[int], n_rounds: int) -> None:
+    """The ReLU-row path against plain matmuls on 64-h-h-10 ReLU MLPs (all digits, float32, the two middle rows of a
+    51x51 grid, interleaved rounds), next to ``relu_rows.worth_it``'s choice: the data behind its cost constants."""
+    from losslens.landscape import relu_rows
+
+    data = digits(seed=0)
+    X, y = torch.cat([data.X_train, data.X_test]), torch.cat([data.y_train, data.y_test])
+    print(f"\n### ReLU rows vs plain matmuls (64-h-h-10 MLPs, N = {len(X)}; {load()})\n")
+    print("| h | rows ms / point | plain ms / point | rows / plain | flips per row | worth_it |")
+    print("| ---: | ---: | ---: | ---: | ---: | --- |")
+    for h in widths:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            net = nn.Sequential(nn.Linear(64, h), nn.ReLU(), nn.Linear(h, h), nn.ReLU(), nn.Linear(h, 10))
+        obj = ModelObjective(net, nn.CrossEntropyLoss(), (X, y), dtype=torch.float32)
+        d = gaussian(obj.x0, 2, seed=0, layout=obj.layout)
+        axes = grid_axes(2, 51, (-1.0, 1.0))
+        row = grid_coefficients(axes)[24 * 51:26 * 51]
+        chosen = relu_rows.worth_it
+        relu_rows.worth_it = lambda *args: True
+        try:
+            rows = make_evaluator(obj, d, "fast", axis=axes[1])
+            rows(row[:1])
+        finally:
+            relu_rows.worth_it = chosen
+        plain = make_evaluator(obj, d, "fast")
+        flips = rows._workers[0].rows[0][1].flips
+        res = rounds({"rows": rows, "plain": plain}, row, n_rounds)
+        r, q = res["rows"]["wall"], res["plain"]["wall"]
+        print(f"| {h} | {r * 1e3:.3f} | {q * 1e3:.3f} | {r / q:.2f} | {flips} | {chosen(len(X), h, h, 51, flips)} |")
+
+
 def worker(name: str) -> None:
     """One rank of the scaling run (under torchrun, or alone): the model's grid through `evaluate`."""
     import torch.distributed as dist
@@ -313,11 +346,16 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=7, help="interleaved timing rounds over two grid rows")
     ap.add_argument("--no-scaling", action="store_true", help="skip the 1 vs 2 ranks ResNet run")
     ap.add_argument("--no-grid", action="store_true", help="skip the whole-grid runs")
+    ap.add_argument("--widths", help="only the ReLU rows vs plain matmuls table, on 64-h-h-10 MLPs: e.g. 128,256,512")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     a = ap.parse_args()
     sys.stdout.reconfigure(line_buffering=True)      # tables appear as they are measured, also into a file
     if a.worker:
         worker(a.worker)
+        return
+    if a.widths:
+        torch.set_num_threads(a.threads)
+        rows_vs_plain([int(w) for w in a.widths.split(",")], a.rounds)
         return
     models = [m for m in a.models.split(",") if m]
     bad = [m for m in models if m not in MODELS]
