@@ -20,6 +20,8 @@ are applied in order from β₀, so a point's value depends on its row and step 
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 
@@ -65,8 +67,8 @@ class ReluRow:
             return reused(work, name, shape, A, dtype)
 
         self.worth = False
-        if not (bool(torch.isfinite(A).all()) and bool(torch.isfinite(B).all())):
-            return                                          # the plain forward reports what overflowed
+        if not (math.isfinite(float(A.sum())) and math.isfinite(float(B.sum()))):
+            return        # a NaN or inf entry (or a sum past the float range): the plain forward reports it
         zero = torch.eq(B, 0, out=buf("zero", (N, h), torch.bool))   # never flips; on where A > 0
         t_star = torch.div(A, B, out=buf("t*", (N, h), A.dtype)).neg_().sub_(beta0).div_(step).ceil_()
         t_star.clamp_(0, steps)
