@@ -36,6 +36,9 @@ FUNCTIONS = [
     ("exp(x^2)", None, None, "strongly", 2.0),
     ("tanh(x)", None, None, "neither", None),
     ("relu(x)", None, None, "convex", None),
+    ("abs(x)^3", None, None, "strictly", None),              # sympy writes x^2*|x|
+    ("-3*abs(x - 1)^3", None, None, "concave", None),
+    ("x^2*abs(y)", None, None, "neither", None),
     ("x*cos(pi*x)", "0.5:1.5", None, "neither", None),
     ("cos(x)", "2:4", None, "strongly", min(-math.cos(2), -math.cos(4))),
     ("x^3", "0:2", None, "strictly", None),

@@ -125,3 +125,11 @@ def test_a_tiny_concave_kink_is_refuted_across_it(expr, box):
     assert exact_gap(resolve(expr), r.witness) >= r.witness.gap > 0
     convex = check_convexity(expr.replace(" - 1e-6", " + 1e-6"), box, time_budget=10.0)   # a convex kink instead
     assert convex.verdict in CONVEX_FAMILY and convex.witness is None
+
+
+def test_odd_powers_of_abs_are_proved_by_composition():
+    # sympy writes |g|^(2k+1) as g^(2k)·|g|: the rule reads it back as u^(2k+1) (convex, nondecreasing on u >= 0) of |g|
+    assert check_convexity("abs(x)^3").verdict == "convex"
+    assert check_convexity("2*abs(x - y)^5 + x^2").verdict == "convex"
+    assert check_convexity("-3*abs(x - 1)^3").verdict == "concave"
+    assert check_convexity("x^2*abs(y)").verdict == "not_convex"          # different bases: no such rule

@@ -78,6 +78,9 @@ class _Composer:
         if isinstance(e, sympy.Mul):
             const = [a for a in e.args if not (a.free_symbols & set(self.symbols))]
             rest = [a for a in e.args if a.free_symbols & set(self.symbols)]
+            odd = _odd_power_of_abs(rest)
+            if odd is not None:               # |g|^(2k+1), which sympy writes g^(2k)·|g|
+                rest = [odd]
             if len(rest) == 1:
                 k = self.range(sympy.Mul(*const)) if const else iv.mpf(1)
                 c = self.curv(rest[0])
@@ -196,6 +199,17 @@ class _Composer:
                               f"{'convex' if convex_h else 'concave'} and {mono} there "
                               f"(h'' in {_show(d2)}, h' in {_show(d1)}) => {out}")
         return out
+
+
+def _odd_power_of_abs(factors) -> sympy.Expr | None:
+    """``Pow(Abs(g), 2k + 1, evaluate=False)`` for the factors ``[g^(2k), |g|]`` (in any order), else None."""
+    if len(factors) != 2:
+        return None
+    pw = next((a for a in factors if isinstance(a, sympy.Pow)), None)
+    ab = next((a for a in factors if isinstance(a, sympy.Abs)), None)
+    if pw is None or ab is None or pw.args[0] != ab.args[0] or not (pw.args[1].is_integer and pw.args[1].is_even):
+        return None
+    return sympy.Pow(ab, pw.args[1] + 1, evaluate=False)
 
 
 def _show(x) -> str:
