@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from ._app import JSON_OPTION, command, console, emit_json
+from ._app import JSON_OPTION, command, console, emit_json, outputs_closed
 from .render import print_notes
 
 
@@ -34,6 +34,7 @@ def tour_cmd(
 
         tour = run_tour(out, quick=quick, seed=seed, sections=sections, progress=progress)
     print_notes(tour.store_notes)
+    outputs_closed()       # every section, figure, results.json and index.html is written atomically and closed
     if json:
         emit_json(tour)
         return
