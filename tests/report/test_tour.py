@@ -363,7 +363,7 @@ def test_tour_runs_the_garbage_collector_less_often_and_restores_it(tmp_path):
     import gc
 
     from losslens.report.claims import Section
-    from losslens.report.tour import GC_YOUNG_THRESHOLD
+    from losslens.report.garbage import GC_YOUNG_THRESHOLD
 
     seen = []
 

@@ -10,12 +10,10 @@ recomputed; ``TourResult.store_notes`` says which and why (one line each).
 """
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 import sys
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -24,6 +22,7 @@ from .. import __version__
 from ..results import Result, jsonable
 from ..storage import CorruptFile, atomic_write, read_json, settings_mismatch, sha256, write_json
 from .claims import Claim, Context, Figure, Section
+from .garbage import fewer_collections
 from .page import write_tour_page
 from .sections import SECTIONS
 
@@ -124,27 +123,6 @@ def _figure_style():
     return matplotlib.rc_context({"svg.fonttype": "none"})
 
 
-GC_YOUNG_THRESHOLD = 10_000
-
-
-@contextmanager
-def _fewer_collections():
-    """Python's cyclic garbage collector run less often while the tour runs (restored afterwards).
-
-    A collection is due after 700 net allocations by default; the tour allocates millions of short-lived objects
-    (sympy expressions, figure artists) beside ~470,000 long-lived ones (torch, sympy and matplotlib modules and
-    caches) that each full collection walks: about 1.1 s of a quick tour's CPU went to collections. With
-    :data:`GC_YOUNG_THRESHOLD` 10,000 it is about 0.6 s, at the same peak memory (measured, docs/benchmarks.md). Nothing
-    is computed differently: collection only frees unreachable objects.
-    """
-    old = gc.get_threshold()
-    gc.set_threshold(max(old[0], GC_YOUNG_THRESHOLD), *old[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*old)
-
-
 def select_sections(only: str | None) -> list[Section] | None:
     """The sections named in ``only`` ("goal,convexity"), in the tour's order; None (all) when ``only`` is None."""
     from ..validation import InputError
@@ -162,7 +140,7 @@ def select_sections(only: str | None) -> list[Section] | None:
 def run_tour(out: str | Path, quick: bool = False, seed: int = 0, sections: list[Section] | None = None,
              progress: Callable[[str, int, int], Any] | None = None) -> TourResult:
     """Run every section (reusing finished ones), write ``results.json`` and ``index.html`` into ``out``."""
-    with _fewer_collections():
+    with fewer_collections():
         return _run_tour(Path(out), quick, seed, sections, progress)
 
 
