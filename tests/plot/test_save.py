@@ -91,3 +91,18 @@ def test_svg_tight_bbox_leaves_layout_engines_and_3d_axes_to_matplotlib():
     fig = new_figure()
     _annotated_colorbar_tight_layout(fig)
     assert svg_tight_bbox(fig) is not None
+
+
+def test_svg_tight_bbox_restores_the_figure_and_never_resizes_its_window():
+    class Manager:
+        calls = []
+
+        def resize(self, *size):
+            self.calls.append(size)
+
+    fig = new_figure(figsize=(4, 3), dpi=100)
+    _legend_best(fig)
+    manager = fig.canvas.manager = Manager()
+    box = svg_tight_bbox(fig)
+    assert fig.canvas.manager is manager and Manager.calls == [] and fig.dpi == 100
+    assert 3 < box.width < 5 and 2 < box.height < 4

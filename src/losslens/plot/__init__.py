@@ -73,13 +73,15 @@ def svg_tight_bbox(fig):
     if (engine is not None and not isinstance(engine, PlaceHolderLayoutEngine)) or any(
             ax.name == "3d" for ax in fig.axes):
         return None
-    dpi = fig.dpi
+    dpi, manager = fig.dpi, fig.canvas.manager
+    fig.canvas.manager = None      # as in savefig: a window showing the figure is not resized by the dpi change
     fig.dpi = 72
     try:
         w, h = fig.get_size_inches()
         box = fig.get_tightbbox(RendererSVG(w * 72, h * 72, io.StringIO()))
     finally:
         fig.dpi = dpi
+        fig.canvas.manager = manager
     return box.padded(matplotlib.rcParams["savefig.pad_inches"])
 
 
