@@ -357,3 +357,26 @@ def test_a_changed_byte_in_any_cached_file_recomputes_that_section_and_says_so(t
     assert calls == ["alpha", "beta"] and other.store_notes == (
         "sections/alpha.json was made with other inputs (seed 0 there, 1 now): recomputed",
         "sections/beta.json was made with other inputs (seed 0 there, 1 now): recomputed")
+
+
+def test_tour_runs_the_garbage_collector_less_often_and_restores_it(tmp_path):
+    import gc
+
+    from losslens.report.claims import Section
+    from losslens.report.garbage import GC_YOUNG_THRESHOLD
+
+    seen = []
+
+    def probe(ctx):
+        seen.append(gc.get_threshold())
+        return []
+
+    def fails(ctx):
+        raise RuntimeError("section failed")
+
+    before = gc.get_threshold()
+    run_tour(tmp_path / "a", quick=True, sections=[Section("probe", "Probe", probe)])
+    assert seen == [(max(before[0], GC_YOUNG_THRESHOLD), *before[1:])] and gc.get_threshold() == before
+    with pytest.raises(RuntimeError, match="section failed"):
+        run_tour(tmp_path / "b", quick=True, sections=[Section("fails", "Fails", fails)])
+    assert gc.get_threshold() == before

@@ -10,7 +10,7 @@ from losslens.catalog import resolve
 from losslens.objective import Objective
 from losslens.saddles.network import (_fit, NetworkPoint, Subspace, WeightDecayed, dense_hessian, digits_objective,
                                       distinct_points, find_critical_point, network_saddles, point_index, tiny_mlp,
-                                      unit_coordinates)
+                                      unit_coordinates, gd_snapshots, value_and_grad)
 
 
 def _independent_loss(X, y, h, wd):
@@ -154,6 +154,20 @@ def test_dense_hessian_matches_forward_over_reverse_hessian():
     x = obj.base.x0
     f = _independent_loss(*_data(obj), 2, 1e-2)
     assert torch.allclose(dense_hessian(obj, x), hessian(f)(x), atol=1e-12)
+
+
+def test_value_and_grad_and_descent_match_torch_func_on_the_subspace_objective():
+    """The solver's own gradients (backward passes) are exactly torch.func's, and gradient descent is x − η∇f."""
+    obj = WeightDecayed(digits_objective(tiny_mlp(3), samples=40), 1e-2)
+    sub = Subspace(obj, unit_coordinates(3, 2))
+    z = obj.base.x0[sub.keep] + 0.1
+    v, g = value_and_grad(sub, z)
+    assert torch.equal(v, sub.f(z)) and torch.equal(g, grad(sub.f)(z))
+    f = _independent_loss(*_data(obj), 3, 1e-2)
+    assert torch.allclose(value_and_grad(obj, obj.base.x0)[1], grad(f)(obj.base.x0), atol=1e-14)
+    (k1, z1), (k2, z2) = gd_snapshots(sub, z, 0.5, (1, 2))
+    assert (k1, k2) == (1, 2)
+    assert torch.equal(z1, z - 0.5 * grad(sub.f)(z)) and torch.equal(z2, z1 - 0.5 * grad(sub.f)(z1))
 
 
 def test_network_points_are_critical_by_an_independent_gradient_and_index(small_run):

@@ -237,4 +237,16 @@ def run_guarded(call: Callable[[], Any]) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``losslens`` script: usage errors are one line and exit 2, crashes exit 1."""
     load_commands()
+    TEARDOWN["skippable"] = False
     return run_guarded(lambda: app(args=argv, prog_name="losslens", standalone_mode=False))
+
+
+# Set by a command once everything it wrote is written and closed (files through losslens.storage, the console): the
+# ``losslens`` script may then end without the interpreter's teardown (losslens.cli.main). Commands that leave files
+# open, threads running or a process group joined do not set it.
+TEARDOWN = {"skippable": False}
+
+
+def outputs_closed() -> None:
+    """Called by a command at its end: all its output is written and closed (see :data:`TEARDOWN`)."""
+    TEARDOWN["skippable"] = True

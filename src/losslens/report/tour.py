@@ -22,6 +22,7 @@ from .. import __version__
 from ..results import Result, jsonable
 from ..storage import CorruptFile, atomic_write, read_json, settings_mismatch, sha256, write_json
 from .claims import Claim, Context, Figure, Section
+from .garbage import fewer_collections
 from .page import write_tour_page
 from .sections import SECTIONS
 
@@ -139,7 +140,12 @@ def select_sections(only: str | None) -> list[Section] | None:
 def run_tour(out: str | Path, quick: bool = False, seed: int = 0, sections: list[Section] | None = None,
              progress: Callable[[str, int, int], Any] | None = None) -> TourResult:
     """Run every section (reusing finished ones), write ``results.json`` and ``index.html`` into ``out``."""
-    out = Path(out)
+    with fewer_collections():
+        return _run_tour(Path(out), quick, seed, sections, progress)
+
+
+def _run_tour(out: Path, quick: bool, seed: int, sections: list[Section] | None,
+              progress: Callable[[str, int, int], Any] | None) -> TourResult:
     (out / "sections").mkdir(parents=True, exist_ok=True)
     sections = SECTIONS if sections is None else sections
     t0 = time.perf_counter()
