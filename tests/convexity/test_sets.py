@@ -39,14 +39,44 @@ def test_set_verdict_is_never_wrong(text, convex):
     else:
         assert r.verdict in ("not_convex", "unknown"), r.reason
     if r.witness is not None:
-        spec = parse_set(text)
-        w = r.witness
-        lam = sympy.Rational(w.lam)
-        m = [lam * sympy.Rational(u) + (1 - lam) * sympy.Rational(v) for u, v in zip(w.a, w.b)]
+        check_witness(parse_set(text), r.witness)
+
+
+def check_witness(spec, w):
+    """a and b in the set (or, with ``within``, a sign change of the equality h within that of each, exactly), and
+    their mix outside, from the sympy constraints at the exact floats."""
+    lam = sympy.Rational(w.lam)
+    m = [lam * sympy.Rational(u) + (1 - lam) * sympy.Rational(v) for u, v in zip(w.a, w.b)]
+    if w.within:
+        (part,) = spec.parts
+        h = next(spec.expression(c).sympy for c in part if c.text == next(d.text for d in part if "=" in d.text
+                                                                             and "<" not in d.text and ">" not in d.text))
+        syms = [sympy.Symbol(v, real=True) for v in spec.variables]
+        for p in (w.a, w.b):
+            at = dict(zip(syms, map(sympy.Rational, p)))
+            u = [sympy.diff(h, s).subs(at) for s in syms]
+            norm = sympy.sqrt(sum(v ** 2 for v in u)).evalf(50)
+            ends = [[sympy.Rational(x) + sign * sympy.Rational(w.within / 2) * v / norm for x, v in zip(p, u)]
+                    for sign in (-1, 1)]
+            lo, hi = (h.subs(dict(zip(syms, e))).evalf(50) for e in ends)
+            assert lo * hi < 0                  # a zero of h, a point of the set, between them
+    else:
         assert exact_inside(spec, w.a) and exact_inside(spec, w.b)
-        env = {sympy.Symbol(v, real=True): u for v, u in zip(spec.variables, m)}
-        assert not any(all((spec.expression(c).sympy.subs(env) <= 0) == sympy.true for c in part)
-                       for part in spec.parts)
+    env = {sympy.Symbol(v, real=True): u for v, u in zip(spec.variables, m)}
+    assert not any(all((spec.expression(c).sympy.subs(env) <= 0) == sympy.true for c in part)
+                   for part in spec.parts)
+
+
+@pytest.mark.parametrize("text", ["x^2 + y^2 = 1", "y = x^2 and x >= 0", "x*y = 1", "exp(x) = y"])
+def test_an_equality_set_that_curves_is_refuted_by_points_pinned_down_on_it(text):
+    r = check_set(text)
+    assert r.verdict == "not_convex" and 0 < r.witness.within <= 1e-8
+    check_witness(parse_set(text), r.witness)
+
+
+@pytest.mark.parametrize("text", ["x + 2*y = 3", "x + y = 1 and x - y = 0", "x = 0 and y <= 1"])
+def test_a_flat_equality_set_is_proved_convex(text):
+    assert check_set(text).verdict == "convex"
 
 
 def test_decided_share():

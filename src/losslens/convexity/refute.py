@@ -200,30 +200,38 @@ def _across_kinks(obj, f, region, X, sign, width, deadline, points: int = 16):
     """Pairs ``p ± t·width·u`` across the kink sets of ``f``: ``p`` is a sample moved onto ``a(p) = 0`` by Newton's
     steps along ``∇a`` for a switching function ``a`` (:func:`switching_functions`), ``u = ∇a/‖∇a‖``, t down to
     1e-8: a concave kink shows only at the scale where it beats the smooth part (x² − 10⁻⁶|x|: |t·width| < 10⁻⁶)."""
-    import numpy as np
-
-    n = region.n
     for a in switching_functions(f):
         if deadline is not None and time.monotonic() > deadline:
             return None
-        grad = [sympy.diff(a, s) for s in region.symbols]
-        a_fn, g_fn = sympy.lambdify(region.symbols, a, "numpy"), sympy.lambdify(region.symbols, grad, "numpy")
-        P = X[:points].numpy().copy()
-        with np.errstate(all="ignore"):
-            for _ in range(3):
-                cols = [P[:, i] for i in range(n)]
-                v = np.broadcast_to(np.asarray(a_fn(*cols), dtype=float), (len(P),))
-                G = np.stack([np.broadcast_to(np.asarray(c, dtype=float), (len(P),)) for c in g_fn(*cols)], 1)
-                norm2 = (G ** 2).sum(1)
-                ok = np.isfinite(v) & np.isfinite(norm2) & (norm2 > 0)
-                P[ok] -= (v[ok] / norm2[ok])[:, None] * G[ok]
-        keep = ok & np.isfinite(P).all(1)
-        if not keep.any():
+        P, U = onto_zero_set(a, region.symbols, X[:points], steps=3)
+        if not len(P):
             continue
-        P, U = torch.from_numpy(P[keep]), torch.from_numpy(G[keep] / np.sqrt(norm2[keep])[:, None])
         half = torch.full((len(P),), 0.5, dtype=P.dtype)
         for t in (1e-2, 1e-4, 1e-6, 1e-8):
             w = _candidates(obj, f, region, P - t * width * U, P + t * width * U, half, sign, "kink", P)
             if w is not None:
                 return w
     return None
+
+
+def onto_zero_set(a: sympy.Expr, symbols, X: torch.Tensor, steps: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The rows of ``X`` [m, n] moved towards ``a(x) = 0`` by ``steps`` Newton steps along ``∇a``
+    (``x ← x − a(x) ∇a / ‖∇a‖²``; one step for an affine ``a``), and the unit normals ``∇a/‖∇a‖`` there; rows where
+    ``a`` or ``∇a`` stopped being finite or ``∇a`` vanished are dropped. Float64 arithmetic, a search, not a proof."""
+    import numpy as np
+
+    a_fn = sympy.lambdify(symbols, a, "numpy")
+    g_fn = sympy.lambdify(symbols, [sympy.diff(a, s) for s in symbols], "numpy")
+    P = X.numpy().astype(float, copy=True)
+    m = len(P)
+    ok = np.ones(m, dtype=bool)
+    with np.errstate(all="ignore"):
+        for step in range(steps + 1):       # the last pass only measures the normal at the final point
+            cols = [P[:, i] for i in range(P.shape[1])]
+            v = np.broadcast_to(np.asarray(a_fn(*cols), dtype=float), (m,))
+            G = np.stack([np.broadcast_to(np.asarray(c, dtype=float), (m,)) for c in g_fn(*cols)], 1)
+            norm2 = (G ** 2).sum(1)
+            ok = np.isfinite(v) & np.isfinite(norm2) & (norm2 > 0) & np.isfinite(P).all(1)
+            if step < steps:
+                P[ok] -= (v[ok] / norm2[ok])[:, None] * G[ok]
+    return torch.from_numpy(P[ok]), torch.from_numpy(G[ok] / np.sqrt(norm2[ok])[:, None])

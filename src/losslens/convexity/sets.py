@@ -30,6 +30,7 @@ from ..validation import InputError, check_float, check_int, check_point
 from . import _interval as I
 from .check import as_objective, check_convexity, domain_convexity, prove_convex
 from .prove import sign_of
+from .refute import onto_zero_set
 from .region import Condition, Region
 
 _CONVEX_WORDS = ("convex", "strictly_convex", "strongly_convex")
@@ -258,13 +259,17 @@ def _part_empty(spec, part) -> bool:
 @dataclass(frozen=True)
 class SetWitness(Result):
     """``a``, ``b`` [n] proved in the set, ``m = lam*a + (1-lam)*b`` proved outside; ``violation``: proved lower
-    bound of the constraint value at ``m`` (inf when ``m`` is outside a constraint's natural domain)."""
+    bound of the constraint value at ``m`` (inf when ``m`` is outside a constraint's natural domain). ``within``
+    > 0 (a set with an equality h = 0, whose points floats rarely hit): points of the set lie within ``within`` of
+    ``a`` and of ``b`` (h changes sign along a short segment through each, proved in interval arithmetic), and every
+    mix of such points with weight ``lam`` is proved outside."""
 
     a: tuple[float, ...]
     b: tuple[float, ...]
     lam: float
     m: tuple[float, ...]
     violation: float
+    within: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -323,7 +328,96 @@ def search_set_witness(spec: SetSpec, *, seed: int = 0, samples: int = 4096, dea
             w = _verify_set_witness(spec, X[i[t]].tolist(), X[j[t]].tolist(), float(lam[t]))
             if w is not None:
                 return w
+    return _search_on_equality(spec, g, samples, deadline, seed)
+
+
+def _equality(part) -> tuple[Constraint, Constraint] | None:
+    """The part's one equality h = 0 (its two inequalities h <= 0, -h <= 0), or None (none, or several)."""
+    pairs = [(c, d) for k, c in enumerate(part) for d in part[k + 1:]
+             if c.text == d.text and not c.strict and not d.strict and sympy.expand(c.sympy + d.sympy) == 0]
+    return pairs[0] if len(pairs) == 1 else None
+
+
+def _search_on_equality(spec: SetSpec, g: torch.Generator, samples: int, deadline, seed: int = 0
+                        ) -> SetWitness | None:
+    """Pairs of points on the equality h = 0 of a one-part set (Newton's steps along ∇h from samples), whose mix
+    leaves the set; each point of the pair is pinned down by a sign change of h along a short segment through it
+    (:func:`_verify_equality_witness`)."""
+    if len(spec.parts) != 1 or _equality(spec.parts[0]) is None:
+        return None
+    part = spec.parts[0]
+    h = spec.expression(_equality(part)[0])
+    exprs = [[spec.expression(c) for c in part if c.text != _equality(part)[0].text]]
+    for k, scale in enumerate((1.0, 4.0, 20.0)):
+        if deadline is not None and time.monotonic() > deadline:
+            return None
+        X, _ = onto_zero_set(h.sympy, h.symbols, Box.cube(-scale, scale, spec.n).sample(min(samples, 512),
+                                                                                        seed=seed + k), steps=8)
+        if exprs[0]:
+            X = X[_inside_numeric(exprs, X)]
+        if len(X) < 2:
+            continue
+        m = min(len(X) * 4, 4096)
+        i, j = torch.randint(len(X), (m,), generator=g), torch.randint(len(X), (m,), generator=g)
+        lam = torch.full((m,), 0.5, dtype=X.dtype)
+        M = lam[:, None] * X[i] + (1 - lam[:, None]) * X[j]
+        with torch.no_grad():
+            off = h.evaluate(M.unbind(1)).abs() > 1e-6 * (1 + M.abs().amax(1))
+        for t in torch.nonzero(off).flatten()[:32].tolist():
+            w = _verify_equality_witness(spec, part, X[i[t]].tolist(), X[j[t]].tolist(), 0.5)
+            if w is not None:
+                return w
     return None
+
+
+def _verify_equality_witness(spec, part, a, b, lam) -> SetWitness | None:
+    """The witness when, for a and b, h has opposite signs at the two ends of a segment of length 2δ along ∇h (so
+    a zero of h, a point of the set, lies on it: the intermediate value theorem), every other constraint holds on
+    the segment's box, and every mix of the two boxes with weight ``lam`` violates a constraint; all in interval
+    arithmetic."""
+    eq = _equality(part)
+    h = spec.expression(eq[0])
+    symbols = h.symbols
+    grad = [sympy.diff(h.sympy, v) for v in symbols]
+    rest = [c for c in part if c.text != eq[0].text]
+    boxes, delta = [], 1e-9 * max(1.0, *(abs(v) for v in a + b))
+    with I.precision(113):
+        for p in (a, b):
+            u = [float(I.evaluate(d, dict(zip(symbols, (iv.mpf(v) for v in p)))).mid) for d in grad]
+            norm = math.sqrt(sum(v * v for v in u))
+            if not math.isfinite(norm) or norm == 0:
+                return None
+            ends = [[v - delta * w / norm for v, w in zip(p, u)], [v + delta * w / norm for v, w in zip(p, u)]]
+            lo_v, hi_v = (I.evaluate(h.sympy, dict(zip(symbols, (iv.mpf(v) for v in e)))) for e in ends)
+            if not (I.is_finite(lo_v) and I.is_finite(hi_v) and (lo_v.b < 0 < hi_v.a or hi_v.b < 0 < lo_v.a)):
+                return None
+            box = [iv.mpf([min(x, y), max(x, y)]) for x, y in zip(*ends)]
+            for c in rest:                      # the other constraints hold on the whole segment
+                e = spec.expression(c)
+                env = dict(zip(e.symbols, box))
+                if any(_domain_holds(label, cond, env) is not True for label, cond in e.domain):
+                    return None
+                v = I.evaluate(e.sympy, env)
+                if not (I.is_finite(v) and (v.b < 0 or (not c.strict and v.b <= 0))):
+                    return None
+            boxes.append(box)
+        L = iv.mpf(lam)
+        mix = [L * u + (1 - L) * v for u, v in zip(*boxes)]
+        worst = None
+        for c in part:
+            e = spec.expression(c)
+            v = I.evaluate(e.sympy, dict(zip(e.symbols, mix)))
+            if I.is_finite(v) and (v.a > 0 or (c.strict and v.a >= 0)):
+                worst = float(v.a) if worst is None else max(worst, float(v.a))
+        if worst is None:
+            return None
+        return SetWitness(tuple(a), tuple(b), lam, tuple(float(u.mid) for u in mix), worst, 2 * delta)
+
+
+def _domain_holds(label, cond, env) -> bool | None:
+    from .region import _condition
+
+    return _condition(label, cond).holds(env)
 
 
 def _verify_set_witness(spec, a, b, lam) -> SetWitness | None:
@@ -405,6 +499,11 @@ def check_set(spec, *, vars=None, at=None, time_budget: float = 10.0, seed: int 
                               "their intersection is convex")
     tried.append("witness pair search (interval-verified)")
     w = search_set_witness(spec, seed=seed, deadline=deadline)
+    if w is not None and w.within:
+        return done("not_convex", f"points of the set lie within {w.within:.1g} of a = {list(w.a)} and of b = "
+                                  f"{list(w.b)} (the equality's sign changes across each), and every "
+                                  f"{w.lam:g}/{1 - w.lam:g} mix of such points, near {[round(v, 6) for v in w.m]}, "
+                                  f"is outside (constraint exceeded by >= {w.violation:.3g})", w)
     if w is not None:
         return done("not_convex", f"a = {list(w.a)} and b = {list(w.b)} are in the set, but "
                                   f"{w.lam:g}·a + {1 - w.lam:g}·b = {[round(v, 6) for v in w.m]} is not "
