@@ -163,6 +163,8 @@ def _quasiconvex_rule(e: Expression, region: Region, deadline) -> str | None:
                 k = sympy.simplify(a / d.g) if d.op == ">" else None
                 if k is not None and k.is_Number and k != 0:
                     s = "+" if k > 0 else "-"
+        if s in ("0+", "0-") and _affine(a, region.symbols) and sign_of(b, env) == "+":
+            s = s[1]    # where a = 0, g = b > 0: the set lies in the half-space a ≠ 0 (convex as a is affine)
         if s not in ("+", "-"):
             continue
         h = v + b / a if s == "+" else -(v + b / a)
@@ -170,6 +172,11 @@ def _quasiconvex_rule(e: Expression, region: Region, deadline) -> str | None:
             return f"g is linear in {v} with coefficient {a} {'> 0' if s == '+' else '< 0'}: g <= 0 iff {h} <= 0, " \
                    f"a convex function"
     return None
+
+
+def _affine(e: sympy.Expr, symbols) -> bool:
+    return all(e.is_polynomial(v) and sympy.degree(e, v) <= 1 for v in symbols) and \
+        all(sympy.diff(e, u, v) == 0 for u in symbols for v in symbols)
 
 
 def _constraint_state(spec, c: Constraint, x, strict_inside: bool = True) -> bool | None:
