@@ -222,7 +222,8 @@ def test_rerun_reuses_sections_and_rebuilds_a_missing_one(tmp_path):
 
 def test_report_renders_any_result(tmp_path, tour_dir):
     src = tmp_path / "eval.json"
-    src.write_text(json.dumps({"kind": "saddle", "eigenvalues": [-2.0, 2.0], "nested": {"a": None}}))
+    src.write_text(json.dumps({"schema_version": 1, "losslens": "0.1.0", "kind": "saddle",
+                               "eigenvalues": [-2.0, 2.0], "nested": {"a": None}}))
     html = render_result(src).read_text()
     assert "saddle" in html and "[-2, 2]" in html and "n/a" in html
     page = render_result(tour_dir / "results.json", tmp_path / "t.html").read_text()
@@ -238,6 +239,10 @@ def test_report_bad_input(tmp_path):
         render_result(bad)
     with pytest.raises(InputError, match="cannot read"):
         render_result(tmp_path / "missing.json")
+    for other in ({"kind": "saddle"}, [1, 2], "text"):          # JSON, but not written by losslens
+        bad.write_text(json.dumps(other))
+        with pytest.raises(InputError, match="is not a losslens result"):
+            render_result(bad)
 
 
 def _chromium():

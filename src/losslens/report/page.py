@@ -83,6 +83,9 @@ def render_result(results_json: str | Path, out: str | Path | None = None) -> Pa
         raise InputError(f"cannot read {str(src)!r}: {err.strerror}") from None
     except ValueError as err:
         raise InputError(f"{str(src)!r} is not JSON: {err}") from None
+    if not (isinstance(data, dict) and "schema_version" in data and "losslens" in data):
+        raise InputError(f"{str(src)!r} is not a losslens result (no schema_version and losslens keys): give a file "
+                         "written by a command's --json, or a tour's results.json")
     target = Path(out) if out is not None else src.with_suffix(".html")
     if isinstance(data, dict) and "sections" in data and "version" in data:
         target.parent.mkdir(parents=True, exist_ok=True)
