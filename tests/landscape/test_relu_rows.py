@@ -149,3 +149,19 @@ def test_landscape_names_the_path_its_rows_took(monkeypatch, taken):
     C = torch.cartesian_prod(*L.axes)
     exact = torch.stack([obj.value(d.origin + c @ d.vectors) for c in C]).view(L.values.shape)
     torch.testing.assert_close(L.values, exact, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("bias, frozen", [(True, None), (False, 2), (True, 4)])
+def test_plain_stack_with_frozen_or_bias_free_layers_equals_the_exact_loss(monkeypatch, bias, frozen):
+    # rows declined: every Linear then ReLU takes its matmul, then bias and ReLU in one in-place pass
+    monkeypatch.setattr(relu_rows, "worth_it", lambda *args: False)
+    net, obj = _relu_net(bias=bias, seed=3)
+    if frozen is not None:
+        net[frozen].requires_grad_(False)
+        obj = ModelObjective(net, nn.CrossEntropyLoss(), obj.batches[0][:2], dtype=torch.float64)
+    d = gaussian(obj.x0, 2, seed=0, layout=obj.layout, bias="filter")
+    L = evaluate(obj, d, 5, (-1, 1), method="fast")
+    assert L.evaluator == "mlp"
+    C = torch.cartesian_prod(*L.axes)
+    exact = torch.stack([obj.value(d.origin + c @ d.vectors) for c in C]).view(L.values.shape)
+    torch.testing.assert_close(L.values, exact, rtol=1e-12, atol=1e-12)

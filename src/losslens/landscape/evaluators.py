@@ -25,6 +25,7 @@ METHODS = ("auto", "fast", "values", "loop")
 LINEAR_IN_WEIGHTS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)   # output = Z ⊛ W + b: linear in (W, b)
 PRECOMPUTE_BUDGET = 1 << 28   # bytes of first-layer products H_j kept in memory (256 MiB)
 ADD_RELU = getattr(torch.ops.aten, "_add_relu", None)     # ATen's fused relu(a + α b) kernel
+ADD_RELU_ = getattr(torch.ops.aten, "_add_relu_", None)    # in place: relu(a + b) into a
 
 
 def is_model_objective(obj) -> bool:

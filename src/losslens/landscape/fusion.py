@@ -29,10 +29,11 @@ from typing import NamedTuple
 import torch
 from torch import fx, nn
 
+from .evaluators import ADD_RELU_
+
 FRESH_MODULES = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear, nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d,
                  nn.LayerNorm)
 RELU_FUNCTIONS = (torch.relu, nn.functional.relu)
-ADD_RELU_ = getattr(torch.ops.aten, "_add_relu_", None)     # ATen's fused in-place relu(a + b)
 ADD_FUNCTIONS = (operator.add, torch.add)
 _MKLDNN = getattr(torch.ops, "mkldnn", None)
 CONV_POINTWISE = getattr(getattr(_MKLDNN, "_convolution_pointwise", None), "default", None)

@@ -25,8 +25,8 @@ from ..validation import InputError
 from . import relu_rows
 from .buffers import reused
 from .directions import Directions
-from .evaluators import (ADD_RELU, LINEAR_IN_WEIGHTS, PRECOMPUTE_BUDGET, _batches_and_weights, _inputs, _PlaneEvaluator,
-                         _targets, _tied, bound_copy)
+from .evaluators import (ADD_RELU, ADD_RELU_, LINEAR_IN_WEIGHTS, PRECOMPUTE_BUDGET, _batches_and_weights, _inputs,
+                         _PlaneEvaluator, _targets, _tied, bound_copy)
 from .threads import split_over_threads
 
 PREFIX_OK = (nn.Flatten, nn.Identity, nn.Unflatten)
@@ -289,6 +289,9 @@ class _Head:
         # after the second Linear on the row path (ReluRow.output)
         self.leading_relu = bool(self.layers) and self.layers[0] == ("act", torch.relu_) and ADD_RELU is not None
         self.second_relu = bool(self.layers) and len(self.layers) > 3 and self.layers[2] == ("act", torch.relu_)
+        # a Linear followed by a ReLU: the matmul, then bias and ReLU in one pass (ATen's in-place relu(a + b))
+        self.bias_relu = {i for i, (a, b) in enumerate(zip(self.layers or [], (self.layers or [])[1:]))
+                          if a[0] == "linear" and b == ("act", torch.relu_)} if ADD_RELU_ is not None else set()
 
     @staticmethod
     def _plan(net, start, blocks):
@@ -330,8 +333,11 @@ class _Head:
         """The mean loss over batch ``bi`` of the head at θ on ``h``, the output of its first ``start`` layers; layer
         outputs reuse the buffers ``outs``."""
         *body, (_, w_last, b_last) = self.layers
+        skip = -1
         for i in range(start, len(body)):
             kind, *spec = body[i]
+            if i == skip:
+                continue
             if kind == "act":
                 h = spec[0](h)
                 continue
@@ -339,7 +345,11 @@ class _Head:
             out = outs.get(i)
             if out is None:
                 out = outs[i] = h.new_empty(len(h), W.shape[0])
-            h = torch.addmm(b, h, W.T, out=out)
+            if i in self.bias_relu:
+                h = ADD_RELU_(torch.mm(h, W.T, out=out), b)
+                skip = i + 1
+            else:
+                h = torch.addmm(b, h, W.T, out=out)
         W, b = self._read(w_last, theta, outs), self._read(b_last, theta, outs, column=True)
         Zt = torch.addmm(b, W, h.T)                             # [classes, N], small enough to stay in cache
         if not self.ce:
