@@ -31,7 +31,7 @@ from . import _interval as I
 from .check import as_objective, check_convexity, domain_convexity, prove_convex
 from .prove import sign_of
 from .refute import onto_zero_set
-from .region import Condition, Region
+from .region import Condition, Region, _condition
 
 _CONVEX_WORDS = ("convex", "strictly_convex", "strongly_convex")
 
@@ -185,8 +185,6 @@ def _constraint_state(spec, c: Constraint, x, strict_inside: bool = True) -> boo
     region = Region(e.symbols, None, ())
     env = region.point_env(x)
     for label, cond in e.domain:          # outside the natural domain of g the point is not in the set
-        from .region import _condition
-
         h = _condition(label, cond).holds(env)
         if h is False:
             return False
@@ -399,10 +397,14 @@ def _verify_equality_witness(spec, part, a, b, lam) -> SetWitness | None:
             if not (I.is_finite(lo_v) and I.is_finite(hi_v) and (lo_v.b < 0 < hi_v.a or hi_v.b < 0 < lo_v.a)):
                 return None
             box = [iv.mpf([min(x, y), max(x, y)]) for x, y in zip(*ends)]
+            on_box = dict(zip(symbols, box))        # h defined and bounded on the segment: continuous there
+            if any(_condition(label, cond).holds(on_box) is not True for label, cond in h.domain) or \
+                    not I.is_finite(I.evaluate(h.sympy, on_box)):
+                return None
             for c in rest:                      # the other constraints hold on the whole segment
                 e = spec.expression(c)
                 env = dict(zip(e.symbols, box))
-                if any(_domain_holds(label, cond, env) is not True for label, cond in e.domain):
+                if any(_condition(label, cond).holds(env) is not True for label, cond in e.domain):
                     return None
                 v = I.evaluate(e.sympy, env)
                 if not (I.is_finite(v) and (v.b < 0 or (not c.strict and v.b <= 0))):
@@ -420,11 +422,6 @@ def _verify_equality_witness(spec, part, a, b, lam) -> SetWitness | None:
             return None
         return SetWitness(tuple(a), tuple(b), lam, tuple(float(u.mid) for u in mix), worst, 2 * delta)
 
-
-def _domain_holds(label, cond, env) -> bool | None:
-    from .region import _condition
-
-    return _condition(label, cond).holds(env)
 
 
 def _verify_set_witness(spec, a, b, lam) -> SetWitness | None:
