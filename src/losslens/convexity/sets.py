@@ -423,7 +423,6 @@ def _verify_equality_witness(spec, part, a, b, lam) -> SetWitness | None:
         return SetWitness(tuple(a), tuple(b), lam, tuple(float(u.mid) for u in mix), worst, 2 * delta)
 
 
-
 def _verify_set_witness(spec, a, b, lam) -> SetWitness | None:
     if not any(_part_state(spec, p, a, True) is True for p in spec.parts):
         return None
