@@ -114,3 +114,21 @@ def _batches_and_weights(obj):
     """The objective's fixed batches and their weights |b| / N (f = Σ_b w_b · mean loss of batch b)."""
     batches = list(obj.batches)
     return batches, [len(_inputs(b)) / obj.num_samples for b in batches]
+
+
+def class_targets(loss_fn, targets: list[torch.Tensor]) -> list[torch.Tensor] | None:
+    """Per batch its targets as a column [N, 1] when ``loss_fn`` is ``nn.CrossEntropyLoss()`` with default settings
+    (mean over samples, no weights or smoothing) and every target is a class index (so ``ignore_index`` never hits):
+    then :func:`mean_log_loss` is that loss. Else None."""
+    plain = (type(loss_fn) is nn.CrossEntropyLoss and loss_fn.weight is None and loss_fn.reduction == "mean"
+             and loss_fn.label_smoothing == 0.0)
+    if not plain or not all(t.dim() == 1 and not t.is_floating_point() and bool((t >= 0).all()) for t in targets):
+        return None
+    return [t.view(-1, 1) for t in targets]
+
+
+def mean_log_loss(Z: torch.Tensor, column: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of logits ``Z`` [N, C] with class indices ``column`` [N, 1]: mean_i (log Σ_c exp Z_ic − Z_{i,y_i})
+    (``logsumexp`` shifts by each row's max), several times faster than ``nn.functional.cross_entropy`` for few
+    classes on a CPU."""
+    return (torch.logsumexp(Z, 1).sum() - Z.gather(1, column).sum()) / Z.shape[0]

@@ -45,7 +45,7 @@ from torch.func import functional_call
 from .directions import Directions
 from .fusion import absorb_relu, fuse, sole_reader, trace
 from .evaluators import (ADD_RELU, LINEAR_IN_WEIGHTS, PRECOMPUTE_BUDGET, _batches_and_weights, _PlaneEvaluator, _targets,
-                         bound_copy)
+                         bound_copy, class_targets, mean_log_loss)
 from .threads import split_over_threads
 
 
@@ -70,6 +70,7 @@ class NetworkEvaluator(_PlaneEvaluator):
         self.layout = obj.layout
         self.batches, self.weights = _batches_and_weights(obj)
         self.loss_fn, self.closure = getattr(obj, "loss_fn", None), getattr(obj, "closure", None)
+        self.columns = class_targets(self.loss_fn, [_targets(b) for b in self.batches])   # the fast cross-entropy
         self._workers: list[_NetWorker] = []
         self.fixed_norms = fixed_norms(obj, self.vectors)
         self.first_layer = None if self.closure is not None else first_layer(obj.module, self.batches[0])
@@ -160,7 +161,11 @@ class NetworkEvaluator(_PlaneEvaluator):
                 if self.closure is not None:
                     loss = self.closure(net, (*inputs, _targets(batch)))
                 else:
-                    loss = self.loss_fn(self._selected(net(*inputs)), _targets(batch))
+                    out = self._selected(net(*inputs))
+                    if self.columns is not None and out.dim() == 2:
+                        loss = mean_log_loss(out, self.columns[bi])
+                    else:
+                        loss = self.loss_fn(out, _targets(batch))
                 total += w * float(loss)
             totals.append(total)
         return torch.tensor(totals, dtype=self.origin.dtype)

@@ -26,7 +26,7 @@ from . import relu_rows
 from .buffers import reused
 from .directions import Directions
 from .evaluators import (ADD_RELU, ADD_RELU_, LINEAR_IN_WEIGHTS, PRECOMPUTE_BUDGET, _batches_and_weights, _inputs,
-                         _PlaneEvaluator, _targets, _tied, bound_copy)
+                         _PlaneEvaluator, _targets, _tied, bound_copy, class_targets)
 from .threads import split_over_threads
 
 PREFIX_OK = (nn.Flatten, nn.Identity, nn.Unflatten)
@@ -282,8 +282,7 @@ class _Head:
     def __init__(self, net: nn.Sequential, start: int, blocks: dict, loss_fn, targets: list[torch.Tensor]):
         self.loss_fn, self.targets = loss_fn, targets
         self.layers = self._plan(net, start, blocks)
-        self.ce = _plain_cross_entropy(loss_fn) and all(
-            t.dim() == 1 and not t.is_floating_point() and bool((t >= 0).all()) for t in targets)
+        self.ce = class_targets(loss_fn, targets) is not None
         self.rows = [t.view(1, -1) for t in targets] if self.ce else None
         # a leading ReLU is fused into the first layer's sum (Worker.first_layer) and skipped here; so is a ReLU
         # after the second Linear on the row path (ReluRow.output)
@@ -356,10 +355,3 @@ class _Head:
             return self.loss_fn(Zt.T, self.targets[bi])
         # CE = mean(log Σ_c exp Z_ci − Z_{y_i i}) over the short class axis (logsumexp shifts by each sample's max)
         return (torch.logsumexp(Zt, 0).sum() - Zt.gather(0, self.rows[bi]).sum()) / Zt.shape[1]
-
-
-def _plain_cross_entropy(loss_fn) -> bool:
-    """``nn.CrossEntropyLoss()`` with default settings (mean over samples, no weights, smoothing or ignore_index
-    hits: targets are checked to be class indices)."""
-    return (type(loss_fn) is nn.CrossEntropyLoss and loss_fn.weight is None and loss_fn.reduction == "mean"
-            and loss_fn.label_smoothing == 0.0)
