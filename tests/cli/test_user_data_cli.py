@@ -282,3 +282,20 @@ def test_train_mode_batchnorm_streamed_dataset_matches_dense(usermod):
     whole = ModelObjective(make_model("usermod:bn_net", seed=0), torch.nn.CrossEntropyLoss(), (X, y), batch_size=60,
                            mode="train", dtype=torch.float64)
     assert abs(float(whole.value(whole.x0)) - d["value"]) > 1e-6     # batch statistics depend on the batch size
+
+
+def test_every_training_command_takes_a_dict_output_by_its_key(usermod, tmp_path):
+    # DictNet's body is seeded like factory(): with --output-key pred every command gives factory()'s numbers
+    same = ["--loss", "mse", "--json", "--data", "usermod:split"]
+    numbers = {"train": lambda d: d["history"]["train_loss"] + d["history"]["test_loss"] +
+               [c["lambda_max"] for c in d["curvature"]],
+               "gradflow": lambda d: [v for row in d["norms"] for v in row],
+               "gap": lambda d: [r["test_loss"] for r in d["runs"]],
+               "landscape": lambda d: [v for row in d["values"] for v in row]}
+    for cmd, extra in (("train", ["--steps", "10", "--eval-every", "5", "--hessian-every", "10"]),
+                       ("gradflow", ["--steps", "3"]),
+                       ("gap", ["--sizes", "10,20", "--repeats", "1", "--steps", "5"]),
+                       ("landscape", ["--grid", "3"])):
+        plain = numbers[cmd](run(cmd, "--model", "usermod:factory", *same, *extra))
+        picked = numbers[cmd](run(cmd, "--model", "usermod:dict_model", "--output-key", "pred", *same, *extra))
+        assert len(plain) > 1 and picked == pytest.approx(plain, rel=1e-5, abs=1e-9), cmd

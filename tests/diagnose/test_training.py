@@ -223,3 +223,30 @@ def test_a_nan_state_dict_is_refused_naming_the_tensor(tmp_path):
     torch.save(sd, tmp_path / "nan.pt")
     with pytest.raises(InputError, match=r"has NaN or inf values in tensor '2.bias'; weights must be finite"):
         state_dict_of(load_checkpoint(tmp_path / "nan.pt"), tmp_path / "nan.pt")
+
+
+class DictOut(nn.Module):
+    """The network of ``net()`` with its logits as one entry of a dict output, beside an output no loss reads."""
+
+    def __init__(self):
+        super().__init__()
+        self.inner, self.aux = net(), nn.Linear(5, 1)
+
+    def forward(self, x):
+        return {"aux": self.aux(x), "logits": self.inner(x)}
+
+
+def test_a_dict_output_trains_evaluates_and_measures_curvature_like_its_tensor_output():
+    # the same weights, the same minibatches: the selected output gives the numbers of the plain network
+    torch.manual_seed(0)
+    model = DictOut()
+    kw = dict(steps=20, eval_every=10, batch_size=16, lr=0.01, seed=3, curvature_at=[20], curvature_samples=50)
+    picked = train(model, nn.CrossEntropyLoss(), (X, Y), (XT, YT), output="logits", **kw)
+    plain = train(model.inner, nn.CrossEntropyLoss(), (X, Y), (XT, YT), **kw)
+    for k in ("train_loss", "train_accuracy", "test_loss", "test_accuracy"):
+        assert picked.history[k] == pytest.approx(plain.history[k], rel=1e-6)
+    assert picked.curvature[0]["lambda_max"] == pytest.approx(plain.curvature[0]["lambda_max"], rel=1e-4)
+    loss, acc = evaluate(model, nn.CrossEntropyLoss(), (X, Y), output="logits")
+    assert (loss, acc) == pytest.approx(evaluate(model.inner, nn.CrossEntropyLoss(), (X, Y)))
+    with pytest.raises(InputError, match="not a key of the model's output"):
+        train(model, nn.CrossEntropyLoss(), (X, Y), output="score", steps=2)

@@ -160,12 +160,12 @@ def _keys(text: Optional[str]):
 
 def training_setup(net, choice: DataChoice, seed: int, train_size: Optional[int] = None):
     """For the commands that train on random minibatches: ``(net, loss, train, test)`` with the data as
-    ``(inputs, targets)`` tensors on the chosen device (``test`` None when ``--data`` has no test split); the loss
-    takes the ``--output-key`` entry of a dict/tuple output. Checked on the first samples like a network objective."""
+    ``(inputs, targets)`` tensors on the chosen device (``test`` None when ``--data`` has no test split); training
+    takes ``choice.output`` (``--output-key``) as its ``output``. Checked on the first samples like a network
+    objective."""
     import torch
 
     from ..devices import resolve_device
-    from ..model import pick_output
 
     device = resolve_device(choice.device, "--device")
     if choice.data is None:
@@ -186,7 +186,5 @@ def training_setup(net, choice: DataChoice, seed: int, train_size: Optional[int]
     probe = network_objective(net, DataChoice(None, choice.loss, "eval", choice.device, None, None, choice.output),
                               (train[0][:8], train[1][:8]), samples=None, batch_size=8, dtype=torch.float32,
                               seed=seed, label="probe")
-    base = probe.loss_fn
-    loss = base if choice.output is None else (lambda out, y: base(pick_output(out, choice.output), y))
     move = lambda pair: None if pair is None else tuple(t.to(device) for t in pair)
-    return net.to(device), loss, move(train), move(test)
+    return net.to(device), probe.loss_fn, move(train), move(test)      # the output key: choice.output

@@ -53,7 +53,8 @@ def gap_cmd(
     with progress_bar(f"gap study {model}", total, enabled=not json) as advance:
         study = generalization_gap(lambda s: move(make_model(model, seed=s)), size_list, repeats=repeats,
                                    steps=steps, lr=lr, seed=seed, store=store, progress=advance,
-                                   inputs={"model": model, **({} if data is None else choice.settings())}, **user)
+                                   inputs={"model": model, **({} if data is None else choice.settings())},
+                                   output=output, **user)
     if plot:
         from ..plot import save
         from ..plot.training import gap_figure

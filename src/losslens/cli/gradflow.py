@@ -36,7 +36,7 @@ def gradflow_cmd(
     net, loss_fn, train_data, _ = training_setup(build_model(model, seed=seed, checkpoint=checkpoint), choice, seed)
     flow = gradient_flow(net, loss_fn, train_data, steps=steps, batch_size=batch_size,
                          optimizer=optimizer, lr=lr, seed=seed,
-                         inputs={"model": model, **({} if data is None else choice.settings())})
+                         inputs={"model": model, **({} if data is None else choice.settings())}, output=output)
     if plot:
         from ..plot import save
         from ..plot.training import gradflow_figure

@@ -49,7 +49,7 @@ def train_cmd(
         run = train(net, loss_fn, train_data, test_data, steps=steps, batch_size=batch_size,
                     optimizer=optimizer, lr=lr, seed=seed, eval_every=eval_every, curvature_at=at,
                     checkpoint=checkpoint, checkpoint_every=checkpoint_every, progress=advance,
-                    inputs={"model": model, **({} if data is None else choice.settings())})
+                    inputs={"model": model, **({} if data is None else choice.settings())}, output=output)
     if plot:
         from ..plot import save
         from ..plot.training import training_figure

@@ -105,13 +105,13 @@ def generalization_gap(make_model: Callable[[int], nn.Module], sizes: Sequence[i
                        steps: int = 300, batch_size: int = 64, lr: float = 1e-3, seed: int = 0, store=None,
                        progress: Callable[[int, int], None] | None = None, data=None,
                        loss_fn: Callable | None = None, data_label: str | None = None,
-                       inputs: dict | None = None) -> GapStudy:
+                       inputs: dict | None = None, output=None) -> GapStudy:
     """Train ``make_model(seed)`` on training subsets of each size ``repeats`` times; the gap and its fitted rate.
 
     ``data``: ``((X_train, y_train), (X_test, y_test))`` tensors; repeat ``r`` trains on the first ``N`` samples of
     a permutation drawn with ``seed + r``. Default: the digits data (split with ``seed + r``). ``loss_fn``: default
     cross-entropy. ``data_label`` names the data in the store's settings. ``inputs``: the caller's names for what
-    is analysed (see :class:`GapStudy`).
+    is analysed (see :class:`GapStudy`). ``output``: the key (position) of a dict (tuple) output the loss takes.
     """
     from ..datasets import digits
 
@@ -137,7 +137,8 @@ def generalization_gap(make_model: Callable[[int], nn.Module], sizes: Sequence[i
         config = dict(sizes=list(sizes), repeats=repeats, steps=steps, batch_size=batch_size, lr=lr, seed=seed,
                       model={str(r): module_fingerprint(make_model(seed + r)) for r in range(repeats)},
                       data=data_key, source=data_label, loss="cross-entropy" if loss_fn is None else
-                      getattr(loss_fn, "__qualname__", type(loss_fn).__name__))
+                      getattr(loss_fn, "__qualname__", type(loss_fn).__name__),
+                      **({} if output is None else {"output": output}))
         if path.exists():
             done = _stored_runs(path, config)
     total, finished = len(sizes) * repeats, 0
@@ -153,7 +154,7 @@ def generalization_gap(make_model: Callable[[int], nn.Module], sizes: Sequence[i
                     perm = torch.randperm(len(X_all), generator=torch.Generator().manual_seed(seed + r))[:n]
                     train_part, test_part = (X_all[perm.to(X_all.device)], y_all[perm.to(y_all.device)]), test_data
                 run = train(make_model(seed + r), loss, train_part, test_part, steps=steps, batch_size=batch_size,
-                            lr=lr, seed=seed + r, eval_every=steps, monitor_gradients=False)
+                            lr=lr, seed=seed + r, eval_every=steps, monitor_gradients=False, output=output)
                 h = run.history
                 done[key] = dict(size=n, repeat=r, train_loss=h["train_loss"][-1] if h else math.nan,
                                  test_loss=h["test_loss"][-1] if h else math.nan,

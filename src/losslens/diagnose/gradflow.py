@@ -17,9 +17,10 @@ __all__ = ["VERDICTS", "GradientFlow", "GradientFlowMonitor", "flow_verdict", "g
 
 def gradient_flow(model: nn.Module, loss_fn, data, *, steps: int = 50, batch_size: int = 64, optimizer: str = "adam",
                   lr: float = 1e-3, seed: int = 0, low: float = 1e-2, high: float = 1e2,
-                  blowup: float = 1e3, inputs: dict | None = None) -> GradientFlow:
+                  blowup: float = 1e3, inputs: dict | None = None, output=None) -> GradientFlow:
     """Train a copy of ``model`` for ``steps`` minibatch steps on ``data = (X, y)`` and judge its gradient flow.
-    ``inputs``: the caller's names for what is analysed (see :class:`GradientFlow`).
+    ``inputs``: the caller's names for what is analysed (see :class:`GradientFlow`); ``output``: the key (position)
+    of a dict (tuple) output the loss takes.
 
     >>> import torch
     >>> from torch import nn
@@ -31,7 +32,7 @@ def gradient_flow(model: nn.Module, loss_fn, data, *, steps: int = 50, batch_siz
     """
     check_float("low", low, lo=0, lo_open=True)
     run = train(model, loss_fn, data, steps=steps, batch_size=batch_size, optimizer=optimizer, lr=lr, seed=seed,
-                eval_every=steps, monitor_gradients=True)
+                eval_every=steps, monitor_gradients=True, output=output)
     flow = flow_verdict(run.gradflow.layers, run.gradflow.norms, low=low, high=high, blowup=blowup)
     if run.verdict == "not_finite":
         flow = replace(flow, verdict="not_finite", reason=run.reason)

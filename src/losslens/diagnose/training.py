@@ -37,6 +37,7 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
+from ..model import pick_output
 from ..results import Result
 from ..storage import CorruptFile, fingerprint, first_difference, is_sealed, module_fingerprint, unseal, write_torch
 from ..validation import InputError, check_choice, check_float, check_int
@@ -130,20 +131,27 @@ def state_dict_of(state: dict, path="checkpoint") -> dict:
     return sd
 
 
+def selected(out, output):
+    """``out`` itself, or its entry ``output`` (a dict key or tuple position: :func:`losslens.model.pick_output`)."""
+    return out if output is None else pick_output(out, output)
+
+
 def is_classification(outputs: torch.Tensor, targets: torch.Tensor) -> bool:
     return outputs.dim() == 2 and not targets.is_floating_point() and targets.dim() == 1
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, loss_fn: Callable, data, batch_size: int = 4096) -> tuple[float, float | None]:
-    """Mean loss and accuracy (None unless classification) of ``model`` on ``(X, y)``, in eval mode."""
+def evaluate(model: nn.Module, loss_fn: Callable, data, batch_size: int = 4096, output=None
+             ) -> tuple[float, float | None]:
+    """Mean loss and accuracy (None unless classification) of ``model`` on ``(X, y)``, in eval mode; ``output``: the
+    key (position) of a dict (tuple) output the loss takes."""
     X, y = data
     was = model.training
     model.eval()
     try:
         total, correct, classify = 0.0, 0, True
         for i in range(0, len(X), batch_size):
-            out = model(X[i:i + batch_size])
+            out = selected(model(X[i:i + batch_size]), output)
             yb = y[i:i + batch_size]
             total += float(loss_fn(out, yb)) * len(yb)
             classify = classify and is_classification(out, yb)
@@ -185,11 +193,12 @@ def training_verdict(history: dict, *, fit_tol: float = 0.05, gap_tol: float = 0
     return "good_fit", f"training error {1 - ta:.3f}, test error {1 - va:.3f}, gap {gap:.3f} <= {gap_tol:g}"
 
 
-def _curvature_at(net: nn.Module, loss_fn: Callable, data, samples: int, max_hvps: int, seed: int, step: int) -> dict:
+def _curvature_at(net: nn.Module, loss_fn: Callable, data, samples: int, max_hvps: int, seed: int, step: int,
+                  output=None) -> dict:
     from ..curvature import hessian_report
     from ..model import ModelObjective
 
-    obj = ModelObjective(net, loss_fn, data, subset=min(samples, len(data[0])), seed=seed)
+    obj = ModelObjective(net, loss_fn, data, subset=min(samples, len(data[0])), seed=seed, output=output)
     r = hessian_report(obj, obj.x0, top=1, bottom=1, max_hvps=max_hvps, seed=seed)
     return dict(step=step, lambda_max=r.lambda_max, lambda_min=r.lambda_min, kind=r.kind, curvature=r.curvature,
                 hvps=r.hvps, converged=bool(r.eigen.converged) if r.eigen is not None else False)
@@ -253,7 +262,8 @@ def train(model: nn.Module, loss_fn: Callable, train_data, test_data=None, *, st
           curvature_at: Sequence[int] = (), curvature_samples: int = 512, curvature_hvps: int = 100,
           monitor_gradients: bool = True, checkpoint=None, checkpoint_every: int = 100,
           fit_tol: float = 0.05, gap_tol: float = 0.05,
-          progress: Callable[[int, int, dict | None], None] | None = None, inputs: dict | None = None) -> TrainingRun:
+          progress: Callable[[int, int, dict | None], None] | None = None, inputs: dict | None = None,
+          output=None) -> TrainingRun:
     """Train a copy of ``model`` on ``train_data = (X, y)`` for ``steps`` minibatch steps of ``optimizer``.
 
     Evaluates on the full training and test sets every ``eval_every`` steps and at the end; records the extreme
@@ -290,7 +300,8 @@ def train(model: nn.Module, loss_fn: Callable, train_data, test_data=None, *, st
                      curvature_hvps=curvature_hvps, monitor_gradients=bool(monitor_gradients), samples=len(X),
                      layout=repr([(k, tuple(p.shape)) for k, p in net.named_parameters()]),
                      model=module_fingerprint(model), loss=_loss_name(loss_fn), train_data=fingerprint(X, y),
-                     test_data=fingerprint(*test) if test is not None else None) if checkpoint is not None else {}
+                     test_data=fingerprint(*test) if test is not None else None,
+                     **({} if output is None else {"output": output})) if checkpoint is not None else {}
     history: dict = {}
     curvature: list = []
     flow: list[torch.Tensor] = []
@@ -327,7 +338,7 @@ def train(model: nn.Module, loss_fn: Callable, train_data, test_data=None, *, st
     try:
         while step < steps:
             idx = torch.randint(0, len(X), (batch_size,), generator=gen)
-            loss = loss_fn(net(X[idx]), y[idx])
+            loss = loss_fn(selected(net(X[idx]), output), y[idx])
             if not torch.isfinite(loss):
                 diverged_at = step + 1
                 break
@@ -337,10 +348,11 @@ def train(model: nn.Module, loss_fn: Callable, train_data, test_data=None, *, st
             step += 1
             rec = None
             if step % eval_every == 0 or step == steps:
-                rec = _record(history, step, evaluate(net, loss_fn, (X, y)),
-                              evaluate(net, loss_fn, test) if test is not None else None)
+                rec = _record(history, step, evaluate(net, loss_fn, (X, y), output=output),
+                              evaluate(net, loss_fn, test, output=output) if test is not None else None)
             if step in curvature_at:
-                curvature.append(_curvature_at(net, loss_fn, (X, y), curvature_samples, curvature_hvps, seed, step))
+                curvature.append(_curvature_at(net, loss_fn, (X, y), curvature_samples, curvature_hvps, seed, step,
+                                               output))
             if step % checkpoint_every == 0 or step == steps:
                 save(step)
             if progress is not None:
