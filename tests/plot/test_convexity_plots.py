@@ -28,3 +28,18 @@ def test_figure_dimension_errors():
         set_figure(s, check_set(s))
     with pytest.raises(InputError, match="sublevel-set figure needs a function of 2"):
         sublevel_figure(resolve("x^2"), Box.cube(-1, 1, 1))
+
+
+def test_an_equality_set_is_drawn_as_its_curve():
+    import numpy as np
+    from matplotlib.contour import ContourSet
+
+    for text, on_curve in (("x^2 + y^2 = 1", lambda x, y: x ** 2 + y ** 2 - 1),
+                           ("y = x^2 and x >= 0", lambda x, y: y - x ** 2)):
+        s = parse_set(text)
+        fig = set_figure(s, check_set(s))
+        pts = np.concatenate([p.vertices for c in fig.axes[0].collections if isinstance(c, ContourSet)
+                              for p in c.get_paths() if len(p.vertices)])
+        assert len(pts) > 50 and np.abs(on_curve(pts[:, 0], pts[:, 1])).max() < 0.05       # the curve, not an area
+        if "x >= 0" in text:
+            assert pts[:, 0].min() > -0.02                                                   # only where x >= 0

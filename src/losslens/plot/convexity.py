@@ -104,9 +104,10 @@ def sublevel_figure(obj: AnalyticObjective, box: Box, levels=None, result=None):
 
 
 def set_figure(spec, result, box: Box | None = None):
-    """2-D set shaded (float membership on a grid, for drawing) with the witness segment a–b and its mix point."""
+    """2-D set shaded (float membership on a grid, for drawing) with the witness segment a–b and its mix point; a set
+    with one equality h = 0 is drawn as the curve h = 0 where its other constraints hold."""
 
-    from ..convexity.sets import _inside_numeric, _torch_fns
+    from ..convexity.sets import _equality, _inside_numeric, _torch_fns
 
     if spec.n != 2:
         raise InputError(f"the set figure needs 2 variables, the set has {spec.n} ({', '.join(spec.variables)})")
@@ -117,12 +118,24 @@ def set_figure(spec, result, box: Box | None = None):
         c = [(u + v) / 2 for u, v in zip(w.a, w.b)]
         r = max(1.5, 1.2 * max(abs(u - v) for u, v in zip(w.a, w.b)))
         box = Box(tuple(v - r for v in c), tuple(v + r for v in c))
-    exprs = _torch_fns(spec)
-    X, Y, Z = _grid_2d(lambda P: _inside_numeric(exprs, P).to(torch.float64), box)
     fig = new_figure(figsize=(5.5, 5))
     ax = fig.subplots()
-    ax.contourf(X, Y, Z, levels=[0.5, 1.5], colors=["C0"], alpha=0.35)
-    ax.contour(X, Y, Z, levels=[0.5], colors=["C0"], linewidths=1)
+    eq = _equality(spec.parts[0]) if len(spec.parts) == 1 else None
+    if eq is None:
+        exprs = _torch_fns(spec)
+        X, Y, Z = _grid_2d(lambda P: _inside_numeric(exprs, P).to(torch.float64), box)
+        ax.contourf(X, Y, Z, levels=[0.5, 1.5], colors=["C0"], alpha=0.35)
+        ax.contour(X, Y, Z, levels=[0.5], colors=["C0"], linewidths=1)
+    else:                   # a curve: h = 0 where the other constraints hold
+        h = spec.expression(eq[0])
+        rest = [[spec.expression(c) for c in spec.parts[0] if c.text != eq[0].text]]
+
+        def on_rest(P):
+            v = h.evaluate(P.unbind(1)).to(torch.float64)
+            return torch.where(_inside_numeric(rest, P), v, torch.nan) if rest[0] else v
+
+        X, Y, H = _grid_2d(on_rest, box)
+        ax.contour(X, Y, H, levels=[0.0], colors=["C0"], linewidths=1.8)
     if w is not None:
         _segment(ax, w.a, w.b, w.lam)
     ax.set_xlabel(spec.variables[0])
