@@ -101,7 +101,8 @@ SETS = [
     ("x^2 + y^2 == 1", False),
     ("x*y >= 1 and x >= 0", True),          # y >= 1/x on x > 0
     ("x^2*y >= 1", False),                  # y >= 1/x^2: two branches, (±1, 1) in it, (0, 1) not
-    ("x^2*y >= 1 and x >= 0", True),
+    ("x^2*y >= 1 and x >= 0", True),        # y >= 1/x^2 on x > 0
+    ("x^2*y >= 1 and x >= -1", False),      # both branches again
     ("abs(x) + abs(y) >= 1 and x^2 + y^2 <= 4", False),
     ("x^2 - y^2 <= 1", False),
     ("(x - 1)^2 + (y - 1)^2 <= 1 and x + y >= 2", True),

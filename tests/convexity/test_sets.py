@@ -144,7 +144,8 @@ def test_bad_sets():
         sublevel_set("x^2", "a")
 
 
-@pytest.mark.parametrize("text", ["x*y >= 1 and x >= 0", "x*y >= 1 and x <= 0", "x*(y - x^2) >= 1 and x >= 0"])
+@pytest.mark.parametrize("text", ["x*y >= 1 and x >= 0", "x*y >= 1 and x <= 0", "x*(y - x^2) >= 1 and x >= 0",
+                                  "x^2*y >= 1 and x >= 0", "x^3*y >= 1 and x >= 0"])
 def test_a_hyperbola_branch_is_proved_convex(text):
     # g = 1 - x*y is linear in y with coefficient -x, zero only where g = 1 > 0 (no point of the set): y >= 1/x
     r = check_set(text)

@@ -163,8 +163,8 @@ def _quasiconvex_rule(e: Expression, region: Region, deadline) -> str | None:
                 k = sympy.simplify(a / d.g) if d.op == ">" else None
                 if k is not None and k.is_Number and k != 0:
                     s = "+" if k > 0 else "-"
-        if s in ("0+", "0-") and _affine(a, region.symbols) and sign_of(b, env) == "+":
-            s = s[1]    # where a = 0, g = b > 0: the set lies in the half-space a ≠ 0 (convex as a is affine)
+        if s in ("0+", "0-") and _nonzero_part_convex(a, region.symbols, env) and sign_of(b, env) == "+":
+            s = s[1]    # where a = 0, g = b > 0: the set lies in {a ≠ 0} ∩ region, a convex set
         if s not in ("+", "-"):
             continue
         h = v + b / a if s == "+" else -(v + b / a)
@@ -174,9 +174,19 @@ def _quasiconvex_rule(e: Expression, region: Region, deadline) -> str | None:
     return None
 
 
-def _affine(e: sympy.Expr, symbols) -> bool:
-    return all(e.is_polynomial(v) and sympy.degree(e, v) <= 1 for v in symbols) and \
-        all(sympy.diff(e, u, v) == 0 for u in symbols for v in symbols)
+def _nonzero_part_convex(a: sympy.Expr, symbols, env) -> bool:
+    """Is ``{a ≠ 0} ∩ region`` convex for an ``a`` of one weak sign on the region: ``a`` affine (a half-space), or
+    ``c·u^p`` for one variable ``u`` that the region keeps on one side of 0 (then ``{a ≠ 0}`` is ``u > 0`` or
+    ``u < 0``)? ``x²`` on the whole plane is not: ``{x ≠ 0}`` has two halves."""
+    if all(a.is_polynomial(v) and sympy.degree(a, v) <= 1 for v in symbols) and \
+            all(sympy.diff(a, u, v) == 0 for u in symbols for v in symbols):
+        return True
+    if len(a.free_symbols) != 1:
+        return False
+    (u,) = a.free_symbols
+    coeff, rest = a.as_coeff_Mul()
+    monomial = rest == u or (rest.is_Pow and rest.base == u and rest.exp.is_Integer and rest.exp > 0)
+    return bool(monomial and coeff != 0 and u in env and (env[u].a >= 0 or env[u].b <= 0))
 
 
 def _constraint_state(spec, c: Constraint, x, strict_inside: bool = True) -> bool | None:
