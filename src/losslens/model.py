@@ -193,7 +193,7 @@ class ModelObjective(Objective):
     def call(self, x: torch.Tensor, *inputs: torch.Tensor):
         """The model's output at parameters ``x`` [n] on ``inputs`` (the ``output`` entry of a dict/tuple output)."""
         out = functional_call(self.module, (self.unflatten(x), self.frozen, self.buffers), inputs)
-        return out if self.output is None else pick_output(out, self.output)
+        return pick_output(out, self.output)
 
     # --- data -------------------------------------------------------------------------------------------------
     def _prepare(self, raw) -> Batch:
@@ -437,7 +437,10 @@ def _first_line_error(fn: Callable, what: str):
 
 
 def pick_output(out, key):
-    """``out[key]`` of a dict output, or ``out[int(key)]`` of a tuple output; a tensor output takes no key."""
+    """``out[key]`` of a dict output, or ``out[int(key)]`` of a tuple output; ``out`` itself when ``key`` is None (a
+    tensor output takes no key)."""
+    if key is None:
+        return out
     if isinstance(out, dict):
         if key not in out:
             raise InputError(f"output == {key!r} is not a key of the model's output; keys: {list(out)}")

@@ -346,7 +346,7 @@ def search_set_witness(spec: SetSpec, *, seed: int = 0, samples: int = 4096, dea
     return _search_on_equality(spec, g, samples, deadline, seed)
 
 
-def _equality(part) -> tuple[Constraint, Constraint] | None:
+def equality(part) -> tuple[Constraint, Constraint] | None:
     """The part's one equality h = 0 (its two inequalities h <= 0, -h <= 0), or None (none, or several)."""
     pairs = [(c, d) for k, c in enumerate(part) for d in part[k + 1:]
              if c.text == d.text and not c.strict and not d.strict and sympy.expand(c.sympy + d.sympy) == 0]
@@ -358,11 +358,14 @@ def _search_on_equality(spec: SetSpec, g: torch.Generator, samples: int, deadlin
     """Pairs of points on the equality h = 0 of a one-part set (Newton's steps along ∇h from samples), whose mix
     leaves the set; each point of the pair is pinned down by a sign change of h along a short segment through it
     (:func:`_verify_equality_witness`)."""
-    if len(spec.parts) != 1 or _equality(spec.parts[0]) is None:
+    eq = equality(spec.parts[0]) if len(spec.parts) == 1 else None
+    if eq is None:
         return None
     part = spec.parts[0]
-    h = spec.expression(_equality(part)[0])
-    exprs = [[spec.expression(c) for c in part if c.text != _equality(part)[0].text]]
+    h = spec.expression(eq[0])
+    grad = [sympy.diff(h.sympy, v) for v in h.symbols]
+    rest = [c for c in part if c.text != eq[0].text]
+    exprs = [[spec.expression(c) for c in rest]]
     for k, scale in enumerate((1.0, 4.0, 20.0)):
         if deadline is not None and time.monotonic() > deadline:
             return None
@@ -379,22 +382,18 @@ def _search_on_equality(spec: SetSpec, g: torch.Generator, samples: int, deadlin
         with torch.no_grad():
             off = h.evaluate(M.unbind(1)).abs() > 1e-6 * (1 + M.abs().amax(1))
         for t in torch.nonzero(off).flatten()[:32].tolist():
-            w = _verify_equality_witness(spec, part, X[i[t]].tolist(), X[j[t]].tolist(), 0.5)
+            w = _verify_equality_witness(spec, part, h, grad, rest, X[i[t]].tolist(), X[j[t]].tolist(), 0.5)
             if w is not None:
                 return w
     return None
 
 
-def _verify_equality_witness(spec, part, a, b, lam) -> SetWitness | None:
-    """The witness when, for a and b, h has opposite signs at the two ends of a segment of length 2δ along ∇h (so
-    a zero of h, a point of the set, lies on it: the intermediate value theorem), every other constraint holds on
-    the segment's box, and every mix of the two boxes with weight ``lam`` violates a constraint; all in interval
-    arithmetic."""
-    eq = _equality(part)
-    h = spec.expression(eq[0])
+def _verify_equality_witness(spec, part, h: Expression, grad: list, rest: list, a, b, lam) -> SetWitness | None:
+    """The witness when, for a and b, h has opposite signs at the two ends of a segment of length 2δ along ∇h
+    (``grad``; so a zero of h, a point of the set, lies on it: the intermediate value theorem), every other
+    constraint (``rest``) holds on the segment's box, and every mix of the two boxes with weight ``lam`` violates a
+    constraint of ``part``; all in interval arithmetic."""
     symbols = h.symbols
-    grad = [sympy.diff(h.sympy, v) for v in symbols]
-    rest = [c for c in part if c.text != eq[0].text]
     boxes, delta = [], 1e-9 * max(1.0, *(abs(v) for v in a + b))
     with I.precision(113):
         for p in (a, b):

@@ -131,11 +131,6 @@ def state_dict_of(state: dict, path="checkpoint") -> dict:
     return sd
 
 
-def selected(out, output):
-    """``out`` itself, or its entry ``output`` (a dict key or tuple position: :func:`losslens.model.pick_output`)."""
-    return out if output is None else pick_output(out, output)
-
-
 def is_classification(outputs: torch.Tensor, targets: torch.Tensor) -> bool:
     return outputs.dim() == 2 and not targets.is_floating_point() and targets.dim() == 1
 
@@ -151,7 +146,7 @@ def evaluate(model: nn.Module, loss_fn: Callable, data, batch_size: int = 4096, 
     try:
         total, correct, classify = 0.0, 0, True
         for i in range(0, len(X), batch_size):
-            out = selected(model(X[i:i + batch_size]), output)
+            out = pick_output(model(X[i:i + batch_size]), output)
             yb = y[i:i + batch_size]
             total += float(loss_fn(out, yb)) * len(yb)
             classify = classify and is_classification(out, yb)
@@ -338,7 +333,7 @@ def train(model: nn.Module, loss_fn: Callable, train_data, test_data=None, *, st
     try:
         while step < steps:
             idx = torch.randint(0, len(X), (batch_size,), generator=gen)
-            loss = loss_fn(selected(net(X[idx]), output), y[idx])
+            loss = loss_fn(pick_output(net(X[idx]), output), y[idx])
             if not torch.isfinite(loss):
                 diverged_at = step + 1
                 break

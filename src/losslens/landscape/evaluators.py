@@ -56,8 +56,7 @@ class _PlaneEvaluator:
 
     def _selected(self, out):
         """The model output the loss takes: ``out[obj.output]`` of a dict or tuple output (``output=``)."""
-        key = getattr(self.obj, "output", None)
-        return out if key is None else pick_output(out, key)
+        return pick_output(out, getattr(self.obj, "output", None))
 
     def describe(self) -> dict:
         return {"label": str(getattr(self.obj, "label", type(self.obj).__name__)), "n": int(self.obj.n),

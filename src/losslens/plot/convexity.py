@@ -107,7 +107,7 @@ def set_figure(spec, result, box: Box | None = None):
     """2-D set shaded (float membership on a grid, for drawing) with the witness segment a–b and its mix point; a set
     with one equality h = 0 is drawn as the curve h = 0 where its other constraints hold."""
 
-    from ..convexity.sets import _equality, _inside_numeric, _torch_fns
+    from ..convexity.sets import _inside_numeric, _torch_fns, equality
 
     if spec.n != 2:
         raise InputError(f"the set figure needs 2 variables, the set has {spec.n} ({', '.join(spec.variables)})")
@@ -120,7 +120,7 @@ def set_figure(spec, result, box: Box | None = None):
         box = Box(tuple(v - r for v in c), tuple(v + r for v in c))
     fig = new_figure(figsize=(5.5, 5))
     ax = fig.subplots()
-    eq = _equality(spec.parts[0]) if len(spec.parts) == 1 else None
+    eq = equality(spec.parts[0]) if len(spec.parts) == 1 else None
     if eq is None:
         exprs = _torch_fns(spec)
         X, Y, Z = _grid_2d(lambda P: _inside_numeric(exprs, P).to(torch.float64), box)
