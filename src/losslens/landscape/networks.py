@@ -29,7 +29,10 @@ the tables.
 Several points per kernel call (``vmap`` over points, i.e. grouped convolutions with the points' weights stacked
 along the output channels) was measured slower per point than this per-point path on this CPU for every batch of
 points tried (2-16): the K-fold activations leave the cache, and oneDNN's grouped kernels for a few channels per group
-are slow. It is the ``values`` method.
+are slow. It is the ``values`` method. Two points side by side with block-diagonal weights for the 8-channel
+convolutions (16 channels fill the vector registers) gained 8-10% on the ResNet in ``eval`` mode and lost in ``train``
+mode (BatchNorm statistics over the side-by-side channels), and writing the first layer's two outputs into
+interleaved channels costs more than one contiguous output (docs/benchmarks.md): not kept.
 
 Points are split over ``torch.get_num_threads()`` worker threads, each single-threaded with its own network copy
 and buffers: a point's value does not depend on the thread count, chunking or rank (bit for bit).
