@@ -244,3 +244,24 @@ def test_relu_and_max_derivatives_evaluate_in_mpmath():
     m = find_critical_points(parse("max(sin(x), cos(x))"), "-2:2", seed=0)
     assert sorted(round(p.point[0], 9) for p in m.points if p.kind == "max") == [0.0, round(math.pi / 2, 9)]
     assert not m.complete and "kink of max(sin(x), cos(x))" in m.completeness["reason"]
+
+
+@pytest.mark.parametrize("expr, zero, kind", [("x^8", 0.0, "min"), ("x^7", 0.0, "saddle"), ("1e-12*x^2", 0.0, "min"),
+                                              ("1e-12*(x-0.25)^2", 0.25, "min")])
+def test_points_where_the_gradient_is_tiny_but_not_zero_are_not_reported(expr, zero, kind):
+    """f' has one zero in [-1, 1] (sympy), yet float64 calls every point with |f'| < 1.5e-8 critical: x^8 near 0
+    (|8x^7| < 1e-13 for |x| < 0.01), 1e-12 x^2 everywhere. Only the exact zero may be reported, with its kind."""
+    f = sympy.sympify(expr.replace("^", "**"), locals={"x": x})
+    assert [float(r) for r in sympy.solve(sympy.diff(f, x), x)] == [zero]
+    r = find_critical_points(parse(expr), "-1:1", time_budget=5)
+    assert [(p.point[0], p.kind) for p in r.points] == [(pytest.approx(zero, abs=1e-12), kind)]
+    assert all(abs(float(sympy.diff(f, x).subs(x, p.point[0]))) < 1e-30 for p in r.points)
+
+
+def test_a_far_refinement_is_kept_only_when_it_reached_a_zero():
+    """The refined point replaces a candidate far from it only when ‖g‖ fell by 20 orders of magnitude."""
+    from losslens.critical.examine import converged
+
+    sym = symbolic_form(parse("x^8"))
+    assert converged(sym, [0.006], 0.0) and converged(sym, [0.006], 1e-40)
+    assert not converged(sym, [0.006], 1e-30)     # ‖g(0.006)‖ = 2.2e-15: 15 orders only
