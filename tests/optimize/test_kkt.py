@@ -69,3 +69,25 @@ def test_second_order_cases():
     # the active constraints fix the point
     p = make_problem("x + y", ["x = 0", "y = 0"])
     assert K.second_order(p, T([0.0, 0.0]), T([-1.0, -1.0]), T([True, True]).bool(), 1e-8).verdict == "sufficient"
+
+
+@pytest.mark.parametrize("objective, constraints, at, nu, verdict", [
+    # -x^2 on x >= 0: x = 0 is a KKT point (f' = 0, μ = 0), f falls along x > 0 (f(t) = -t^2): not a minimum
+    ("-(x^2)", ["x >= 0"], [0.0], [0.0], "unknown"),
+    # -x^2 - y^2 on x >= 0, y >= 0: the two active rows fix x, both with μ = 0; f(t, t) = -2t^2 < 0
+    ("-(x^2) - y^2", ["x >= 0", "y >= 0"], [0.0, 0.0], [0.0, 0.0], "unknown"),
+    # the same corner with positive multipliers: x + y on x, y >= 0 has μ = (1, 1) and the corner is the minimum
+    ("x + y", ["x >= 0", "y >= 0"], [0.0, 0.0], [1.0, 1.0], "sufficient"),
+])
+def test_active_rows_with_zero_multipliers_do_not_fix_the_point(objective, constraints, at, nu, verdict):
+    p = make_problem(objective, constraints)
+    assert K.residuals(p, T(at), T(nu), 1e-12).satisfied
+    so = K.second_order(p, T(at), T(nu), T([True] * len(nu)).bool(), 1e-8)
+    assert so.verdict == verdict and (verdict == "sufficient" or "zero multiplier" in so.reason)
+
+
+def test_concave_objective_on_a_halfline_is_not_a_local_minimum():
+    from losslens import solve_constrained
+
+    r = solve_constrained("-x^2", ["x >= 0"])
+    assert r.verdict != "local_min" and not r.optimality_proved

@@ -141,14 +141,20 @@ def second_order(problem: ConstrainedProblem, x: torch.Tensor, nu: torch.Tensor,
         independent = rank == idx.numel()
     else:
         Z, independent = torch.eye(n, dtype=torch.float64), True
+    eq = problem.eq_mask
+    degenerate = bool(((~eq[idx]) & (nu[idx].abs() <= tol)).any())
     if Z.shape[1] == 0:
+        # an active inequality with μ = 0 does not fix x: the critical cone keeps the directions into its interior
+        # (−x² s.t. x ≥ 0 at 0), which the null space of the active gradients leaves out
+        if degenerate:
+            return SecondOrder("unknown", torch.zeros(0, dtype=torch.float64),
+                               "an active inequality has a zero multiplier (degenerate): the directions into it "
+                               "are not tested")
         return SecondOrder("sufficient" if independent else "unknown", torch.zeros(0, dtype=torch.float64),
                            "the active constraints fix x (no feasible direction to curve along)" if independent
                            else "active gradients are dependent")
     eig = torch.linalg.eigvalsh(Z.T @ H @ Z)
     zero = tol * max(1.0, float(eig.abs().max()))
-    eq = problem.eq_mask
-    degenerate = bool(((~eq[idx]) & (nu[idx].abs() <= tol)).any())
     if float(eig.min()) < -zero:
         if independent:
             return SecondOrder("violated", eig, "the Lagrangian's Hessian has negative curvature along the "
