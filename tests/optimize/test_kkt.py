@@ -12,9 +12,12 @@ def test_residuals_by_hand():
     # f = x^2 + y^2, h = x + y - 1, g = -x <= 0; at x = (0.6, 0.5): ∇f = (1.2, 1.0)
     p = make_problem("x^2 + y^2", ["x + y = 1", "x >= 0"])
     r = K.residuals(p, T([0.6, 0.5]), T([-1.0, -0.1]), 1e-8)
-    # stationarity: (1.2 - 1 + 0.1, 1.0 - 1) = (0.3, 0); primal |h| = 0.1; dual 0.1; comp |(-0.1)(-0.6)| = 0.06
+    # stationarity: (1.2 - 1 + 0.1, 1.0 - 1) = (0.3, 0); primal |h| = 0.1; dual 0.1;
+    # comp max(|λ h|, |μ g|) = max(|(-1)(0.1)|, |(-0.1)(-0.6)|) = 0.1
     assert r.stationarity == pytest.approx(0.3) and r.primal_feasibility == pytest.approx(0.1)
-    assert r.dual_feasibility == pytest.approx(0.1) and r.complementary_slackness == pytest.approx(0.06)
+    assert r.dual_feasibility == pytest.approx(0.1) and r.complementary_slackness == pytest.approx(0.1)
+    # the equality's term alone: λ = -3 at x = (0.5, 0.49), h = -0.01, μ = 0: |λ h| = 0.03
+    assert K.residuals(p, T([0.5, 0.49]), T([-3.0, 0.0]), 1e-8).complementary_slackness == pytest.approx(0.03)
     assert not r.satisfied and r.max == pytest.approx(0.3)
     assert [row[0] for row in r.rows()] == list(K.CONDITIONS)
     ok = K.residuals(p, T([0.5, 0.5]), T([-1.0, 0.0]), 1e-12)
@@ -91,3 +94,17 @@ def test_concave_objective_on_a_halfline_is_not_a_local_minimum():
 
     r = solve_constrained("-x^2", ["x >= 0"])
     assert r.verdict != "local_min" and not r.optimality_proved
+
+
+def test_a_vanishing_constraint_gradient_does_not_make_a_kkt_point():
+    """min x s.t. x^2 = 0: the only feasible point is 0, where ∇h = 0 and no multiplier exists (LICQ fails).
+    At x = -6e-5, λ = 1/(2·6e-5) stationarity is exact and |h| = 3.6e-9 < tol, but |λ h| = 3e-5."""
+    from losslens import solve_constrained
+
+    p = make_problem("x", ["x^2 = 0"])
+    x = -6e-5
+    r = K.residuals(p, T([x]), T([-1 / (2 * x)]), 1e-8)
+    assert r.stationarity < 1e-12 and r.primal_feasibility < 1e-8 and r.dual_feasibility == 0
+    assert r.complementary_slackness == pytest.approx(3e-5) and not r.satisfied
+    out = solve_constrained("x", ["x^2 = 0"])
+    assert out.verdict not in ("optimal", "local_min", "kkt_point") or abs(out.value) <= 1e-8

@@ -2,7 +2,7 @@
 
 From a solver's :class:`.solvers.SolverRun` on ``minimize f(x) s.t. h_j(x) = 0, g_i(x) ≤ 0``: the KKT residuals
 (:mod:`.kkt`: stationarity ‖∇f + Σ ν_k ∇c_k‖∞, primal feasibility, dual feasibility μ ≥ 0, complementarity
-|μ_i g_i|), the active set, the Lagrangian ``L(x, λ, μ) = f + Σ λ_j h_j + Σ μ_i g_i`` as text and LaTeX, a
+|ν_k c_k|), the active set, the Lagrangian ``L(x, λ, μ) = f + Σ λ_j h_j + Σ μ_i g_i`` as text and LaTeX, a
 convexity proof or the second-order test on the critical cone, and one verdict.
 
 Verdicts: ``optimal`` (KKT point of a problem proved convex: global minimum), ``local_min`` (KKT point, strict

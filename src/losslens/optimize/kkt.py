@@ -6,9 +6,12 @@ constraint in input order (ν = λ on equalities, μ on inequalities), the four 
 * stationarity             ‖∇f(x) + Σ_k ν_k ∇c_k(x)‖∞
 * primal feasibility       max(max_j |h_j(x)|, max_i max(g_i(x), 0))
 * dual feasibility         max_i max(−μ_i, 0)
-* complementary slackness  max_i |μ_i g_i(x)|
+* complementary slackness  max_k |ν_k c_k(x)|   (every term of L − f: μ_i g_i, and λ_j h_j on equalities)
 
-A KKT point has all four ≤ ``tol``. When f and every g_i are convex and every h_j is affine, a KKT point is a
+A KKT point has all four ≤ ``tol``. The equality terms |λ_j h_j| count too: at an exact KKT point they vanish
+with h_j, and at an approximate one they bound how far f is from the Lagrangian. Without them a point where a
+constraint's gradient nearly vanishes passes with a huge multiplier (``x`` s.t. ``x² = 0`` at x = −6e-5, λ = 8350:
+|h| = 3.6e-9, |λ h| = 3e-5). When f and every g_i are convex and every h_j is affine, a KKT point is a
 global minimiser. Convexity is proved exactly: affine equalities by sympy; f and g_i either as quadratics with a
 constant PSD Hessian (sympy) or by :func:`losslens.convexity.check_convexity` with a verdict on the whole space. Otherwise the second-order test on the Lagrangian's Hessian,
 restricted to the null space of the active constraints' gradients, tells a strict local minimum (positive
@@ -28,7 +31,7 @@ from ..results import Result
 from .constraints import ConstrainedProblem
 
 CONDITIONS = ("stationarity", "primal feasibility", "dual feasibility", "complementary slackness")
-FORMULAS = ("‖∇f + Σ ν_k ∇c_k‖∞", "max(|h|, g⁺)", "max(−μ)⁺", "max |μ_i g_i|")
+FORMULAS = ("‖∇f + Σ ν_k ∇c_k‖∞", "max(|h|, g⁺)", "max(−μ)⁺", "max |ν_k c_k|")
 
 
 @dataclass(frozen=True)
@@ -83,9 +86,9 @@ def residuals(problem: ConstrainedProblem, x: torch.Tensor, nu: torch.Tensor, to
     if not c.numel():
         return KKTResiduals(stat, 0.0, 0.0, 0.0, tol)
     primal = float(torch.where(eq, c.abs(), c.clamp_min(0)).max())
-    mu, g = nu[~eq], c[~eq]
+    mu = nu[~eq]
     dual = float((-mu).clamp_min(0).max()) + 0.0 if mu.numel() else 0.0   # + 0.0: no -0
-    comp = float((mu * g).abs().max()) if mu.numel() else 0.0
+    comp = float((nu * c).abs().max())
     return KKTResiduals(stat, primal, dual, comp, tol)
 
 

@@ -188,7 +188,7 @@ def kkt_max(oracle: Oracle, eq: np.ndarray, x: np.ndarray, nu: np.ndarray) -> fl
     primal = float(np.where(eq, np.abs(c), np.maximum(c, 0)).max())
     ineq = ~eq
     dual = float(np.maximum(-nu[ineq], 0).max()) if ineq.any() else 0.0
-    comp = float(np.abs(nu[ineq] * c[ineq]).max()) if ineq.any() else 0.0
+    comp = float(np.abs(nu * c).max())
     return max(stat, primal, dual, comp)
 
 
