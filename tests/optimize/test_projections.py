@@ -161,3 +161,31 @@ def test_project_result_and_make_set():
 def test_bad_sets(call, message):
     with pytest.raises(InputError, match=message):
         call()
+
+
+@pytest.mark.parametrize("center, point, expected", [
+    # ‖(1e308, ±1e308)‖ overflows when squared: the projection onto the unit ball was the center (0, 0)
+    ([0.0, 0.0], [1e308, 1e308], [2 ** -0.5, 2 ** -0.5]),
+    ([0.0, 0.0], [-1e308, 1e308], [-2 ** -0.5, 2 ** -0.5]),
+    # x − c overflows: the projection was NaN; exactly it is c − (1, 0), which rounds to c at this size
+    ([1e308, 0.0], [-1e308, 0.0], [1e308, 0.0]),
+    ([0.0, 0.0], [3.0, 4.0], [0.6, 0.8]),
+])
+def test_l2_ball_projection_of_points_near_the_float_range(center, point, expected):
+    p = project(L2Ball(T(center), 1.0), point)
+    assert p.projection.tolist() == pytest.approx(expected, rel=1e-15, abs=1e-15)
+    assert not p.inside and math.isfinite(p.distance) == math.isfinite(math.dist(center, point))
+
+
+@pytest.mark.parametrize("a, b, point, expected", [
+    ([1e-200, 1e-200], 0.0, [1.0, 1.0], [0.0, 0.0]),        # aᵀa underflowed to 0: ZeroDivisionError
+    ([1e200, 1e200], 0.0, [1.0, 1.0], [0.0, 0.0]),          # aᵀa overflowed to inf: x returned, though aᵀx > 0
+    ([1e200, 1e200], 2e200, [2.0, 2.0], [1.0, 1.0]),        # the same halfspace x + y <= 2, scaled
+    ([1.0, 1.0], 2.0, [1e308, 1e308], [0.0, 0.0]),          # aᵀx overflowed: -inf; exactly (1, 1), rounds to 0 here
+])
+def test_halfspace_projection_with_extreme_scales(a, b, point, expected):
+    """P(x) = x − (aᵀx − b)⁺/‖a‖² · a is unchanged when a and b are scaled together."""
+    p = project(Halfspace(T(a), b), point)
+    scale = max(1.0, max(abs(v) for v in point))
+    assert p.projection.tolist() == pytest.approx(expected, abs=1e-15 * scale)
+    assert not p.inside

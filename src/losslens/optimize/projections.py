@@ -25,6 +25,21 @@ from ..validation import InputError, check_float, check_point, parse_floats
 SETS = ("box", "l2", "l1", "simplex", "affine", "halfspace")
 
 
+def norm2(v: torch.Tensor) -> float:
+    """‖v‖₂ of ``v`` [n] without overflow: ``s · ‖v / s‖₂`` with ``s = max |v_i|`` (``torch.linalg.vector_norm``
+    squares the entries, so ‖(1e308, 1e308)‖ would be inf and a projection onto a ball would return its center)."""
+    s = float(v.abs().max()) if v.numel() else 0.0
+    return s * float(torch.linalg.vector_norm(v / s)) if 0 < s < math.inf else s
+
+
+def pow2_scale(*vs: torch.Tensor, floor: float = 1.0) -> float:
+    """The power of two ``s`` with ``s <= m < 2s``, ``m = max(floor, max |v_i|)`` over the tensors ``vs``: dividing
+    by it is exact and keeps differences such as ``x − c`` and products such as ``aᵀx`` of entries near 1e308 (or,
+    with ``floor=0``, ``aᵀa`` of entries near 1e-200) finite and nonzero."""
+    m = max([floor] + [float(v.abs().max()) for v in vs if v.numel()])
+    return math.ldexp(1.0, math.frexp(m)[1] - 1) if 0 < m < math.inf else 1.0
+
+
 def _vec(name: str, v, n: int | None = None) -> torch.Tensor:
     t = torch.as_tensor(v, dtype=torch.float64).reshape(-1)
     if n is not None and t.numel() != n:
@@ -102,12 +117,13 @@ class L2Ball(_Ball):
     kind: str = field(default="l2", init=False)
 
     def project(self, x):
-        d = x - self.center
-        norm = float(torch.linalg.vector_norm(d))
-        return x.clone() if norm <= self.radius else self.center + d * (self.radius / norm)
+        k = pow2_scale(x, self.center)          # d = k·(x/k − c/k): no overflow in x − c
+        d = x / k - self.center / k
+        norm = norm2(d)
+        return x.clone() if norm <= self.radius / k else self.center + d * (self.radius / norm)
 
     def violation(self, x):
-        return max(0.0, float(torch.linalg.vector_norm(x - self.center)) - self.radius)
+        return max(0.0, norm2(x - self.center) - self.radius)
 
 
 @dataclass(frozen=True, eq=False)
@@ -218,8 +234,12 @@ class Halfspace(ConvexSet):
         return self.a.numel()
 
     def project(self, x):
-        excess = float(self.a @ x) - self.b
-        return x.clone() if excess <= 0 else x - (excess / float(self.a @ self.a)) * self.a
+        # a and x divided by powers of two (exact): aᵀa neither underflows (a = 1e-200) nor overflows (a = 1e200),
+        # and aᵀx stays finite for x near 1e308
+        sa, k = pow2_scale(self.a, floor=0.0), pow2_scale(x)
+        a, y = self.a / sa, x / k
+        excess = float(a @ y) - self.b / sa / k
+        return x.clone() if excess <= 0 else k * (y - (excess / float(a @ a)) * a)
 
     def violation(self, x):
         return max(0.0, float(self.a @ x) - self.b)
@@ -297,7 +317,4 @@ def project(s: ConvexSet, x) -> ProjectionResult:
     n = s.n if s.n is not None else torch.as_tensor(x, dtype=torch.float64).reshape(-1).numel()
     x = check_point("point", x, n)
     p = s.project(x)
-    r = x - p
-    scale = float(r.abs().max()) if r.numel() else 0.0
-    dist = scale * float(torch.linalg.vector_norm(r / scale)) if scale > 0 else 0.0   # scaled: no overflow near 1e308
-    return ProjectionResult(describe(s), x, p, dist, s.violation(x) == 0.0)
+    return ProjectionResult(describe(s), x, p, norm2(x - p), s.violation(x) == 0.0)
