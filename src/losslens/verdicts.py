@@ -103,8 +103,8 @@ _TABLE: dict[str, tuple[str, dict[str, str]]] = {
         "not_converged": "the solver stopped before every KKT residual reached the tolerance",
     }),
     "WeightDecayResult": ("weight-decay", {
-        "agree": "the penalised and the ball-constrained minimisers coincide and the multiplier equals lambda",
-        "differ": "they differ (distance or multiplier beyond 1e-6)",
+        "agree": "the penalised and the ball-constrained solutions coincide: lambda is the ball constraint's multiplier there",
+        "differ": "they lie more than 1e-6 max(1, r) apart",
     }),
     "ProjectionResult": ("project", {
         "inside": "the point is already in the set: it is its own projection",

@@ -8,6 +8,13 @@ satisfies the KKT conditions of
 with multiplier μ = λ: stationarity ∇f + μx = 0 is the penalised problem's ∇f + λx = 0. For convex f both are
 global minima, so the two solutions coincide; for non-convex f each solver may stop at a different local point,
 and the result says whether they agree.
+
+The check: the two points lie within 1e-6·max(1, r), and the penalised solve did not end where f + (λ/2)‖x‖²
+has no minimum (``not_min``: a maximum or saddle; ``unbounded``). Then μ = λ is a multiplier of the ball problem
+at the common point (the penalised stationarity, up to that distance). The constrained solver's own multiplier is reported but not compared: it is
+unique only where the constraint's gradient x is nonzero and f is smooth (r = 0 for ``x²``: every μ ≥ 0 is one;
+``|x − 1|`` with λ = 1/2: every μ in [0, 1]). When a solver ends elsewhere (the penalised problem unbounded, a
+maximum) there is nothing to compare: the verdict is ``unknown``.
 """
 from __future__ import annotations
 
@@ -21,13 +28,16 @@ from ..results import Result
 from ..validation import check_float
 from .constrained import ConstrainedResult, solve_constrained
 
+NO_MINIMUM = ("not_min", "unbounded")     # penalised solves that show no minimiser where they ended
+
 
 @dataclass(frozen=True)
 class WeightDecayResult(Result):
     """``penalized``: minimiser of f + (λ/2)‖x‖² (x [n]); ``constrained``: minimiser of f over the ball of
-    ``radius`` r = ‖x*(λ)‖; ``multiplier`` μ of ½‖x‖² ≤ ½r² (equal to λ when they agree); ``distance`` between
-    the two solutions; ``agree`` when distance and |μ − λ| are both ≤ 1e-6 (relative to max(1, λ)), the ``verdict``
-    ``agree`` or ``differ`` with ``reason`` = ``explanation``. The two solver results (``penalized_result``,
+    ``radius`` r = ‖x*(λ)‖; ``multiplier`` μ of ½‖x‖² ≤ ½r² found by the constrained solver; ``distance`` between
+    the two solutions; ``agree`` when the distance is ≤ 1e-6·max(1, r) and the penalised solve found no sign that
+    its objective lacks a minimum there (module docstring); the ``verdict`` ``agree``, ``differ`` or ``unknown``
+    (the penalised solve ended at a maximum, saddle or unbounded), with ``reason`` = ``explanation``. The two solver results (``penalized_result``,
     ``constrained_result``) are not in ``to_dict``: their numbers are the fields above."""
 
     objective: str
@@ -47,7 +57,9 @@ class WeightDecayResult(Result):
 
     @property
     def verdict(self) -> str:
-        return "agree" if self.agree else "differ"
+        if self.agree:
+            return "agree"
+        return "unknown" if self.penalized_result.verdict in NO_MINIMUM else "differ"
 
     @property
     def reason(self) -> str:
@@ -72,10 +84,20 @@ def weight_decay_ball(objective, lam: float, *, x0=None, tol: float = 1e-9) -> W
     con = solve_constrained(base, [f"({squares})/2 <= {radius ** 2 / 2!r}"], "alm", x0=x0, tol=tol)
     distance = float(torch.linalg.vector_norm(pen.x - con.x))
     mu = float(con.multipliers[0])
-    agree = distance <= 1e-6 and abs(mu - lam) <= 1e-6 * max(1.0, lam)
-    explanation = (f"minimiser of f + ({lam:g}/2)|x|^2 has norm r = {radius:.6g}; minimising f over |x| <= r gives "
-                   f"the same point with multiplier mu = {mu:.6g} = lambda" if agree else
-                   f"the two solutions differ (distance {distance:.3g}, mu = {mu:.6g}, lambda = {lam:g}): "
-                   "f is not convex or a solver stopped at another local point")
+    kkt = pen.verdict not in NO_MINIMUM
+    agree = kkt and distance <= 1e-6 * max(1.0, radius)
+    solver_mu = (f"the solver's multiplier is {mu:.6g}" if radius > 0 else
+                 "r = 0: the ball is the point 0, where the constraint's gradient vanishes, so every mu >= 0 is a "
+                 "multiplier")
+    if agree:
+        explanation = (f"minimiser of f + ({lam:g}/2)|x|^2 has norm r = {radius:.6g}; minimising f over |x| <= r "
+                       f"gives the same point (distance {distance:.3g}), where mu = lambda = {lam:g} satisfies the "
+                       f"KKT conditions ({solver_mu})")
+    elif kkt:
+        explanation = (f"the two solutions differ (distance {distance:.3g}, mu = {mu:.6g}, lambda = {lam:g}): "
+                       "f is not convex or a solver stopped at another local point")
+    else:
+        explanation = (f"nothing to compare: the penalised solve ended {pen.verdict!r} ({pen.reason}), not at a "
+                       f"minimiser of f + ({lam:g}/2)|x|^2")
     return WeightDecayResult(base.expression.text, names, lam, radius, pen.x, float(base.f(pen.x)), con.x,
                              con.value, mu, distance, agree, pen, con, explanation)
