@@ -80,3 +80,26 @@ def test_off_the_kink_the_derivative_tests_apply():
     assert kinks(parse("abs(x - 1) + abs(y)"), torch.tensor([1.0, 0.0], dtype=torch.float64), 1e-8) == [
         "abs(y) (its argument is 0)", "abs(x - 1) (its argument is 0)"]
     assert kinks(parse("sqrt(x) + abs(x + 1)"), torch.tensor([-2.0], dtype=torch.float64), 1e-8) == []
+
+
+@pytest.mark.parametrize("expr, point, gradient", [
+    ("1e300*x^2 + 1e300*y^2", [1e-10, 0.0], [2e290, 0.0]),      # ‖g‖² = 4e580 overflows; ‖g‖ = 2e290 does not
+    ("1e300*x^2 + 1e300*y^2", [3e-10, 4e-10], [6e290, 8e290]),   # ‖g‖ = 1e291
+    ("1e300*(x^2 + y^2 + z^2)", [1e-10, 1e-10, 1e-10], [2e290, 2e290, 2e290]),
+])
+def test_a_finite_gradient_above_1e154_is_not_called_not_finite(expr, point, gradient):
+    """f, ∇f = 2e300·x and ∇²f are all finite here: the point is simply not critical."""
+    r = classify_point(parse(expr), point)
+    assert r.gradient.tolist() == pytest.approx(gradient, rel=1e-15)
+    assert r.gradient_norm == pytest.approx(float(torch.tensor(gradient, dtype=torch.float64).div(1e280).norm()) * 1e280,
+                                            rel=1e-15)
+    assert r.kind == "not_critical" and "not finite" not in r.reason
+
+
+def test_not_finite_reason_names_the_quantity_that_is_not_finite():
+    # f = 1e300·x² at x = 1e5 overflows (1e310) while ∇f = 2e305 stays finite: the value is named, not the gradient
+    r = classify_point(parse("1e300*x^2"), [1e5])
+    assert r.kind == "not_finite" and "value is inf" in r.reason and "gradient" not in r.reason
+    # f = 1e39 + sqrt(x) at 0: the value 1e39 is finite in float64 (not in float32); f' = 1/(2 sqrt(x)) is not
+    r = classify_point(parse("1e39 + sqrt(x)"), [0.0])
+    assert r.kind == "not_finite" and "gradient is" in r.reason and "value" not in r.reason

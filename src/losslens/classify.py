@@ -25,7 +25,7 @@ import torch
 
 from .objective import Objective, expression_text
 from .results import Result
-from .tolerances import default_tol, zero_threshold
+from .tolerances import default_tol, norm2, zero_threshold
 from .validation import check_float
 
 KINDS = ("min", "max", "saddle", "degenerate", "not_critical", "not_finite", "nonsmooth")
@@ -90,18 +90,18 @@ def classify_points(objective: Objective, X, tol: float | None = None) -> list[P
 def _nonfinite_reason(value: float, g: torch.Tensor, H: torch.Tensor) -> str:
     """Which of value, gradient, Hessian is not finite, and how (inf: overflow; nan: undefined or inf - inf)."""
     def how(t) -> str:
-        t = torch.as_tensor(t)
         return "nan" if bool(torch.isnan(t).any()) else "inf (overflow)"
 
+    value = torch.tensor(value, dtype=torch.float64)        # a Python float: float64, not torch's default float32
     parts = [f"{name} is {how(t)}" for name, t in (("value", value), ("gradient", g), ("Hessian", H))
-             if not bool(torch.isfinite(torch.as_tensor(t)).all())]
+             if not bool(torch.isfinite(t).all())]
     return "not finite here: " + ", ".join(parts) + " (outside the function's domain, or beyond the float range)"
 
 
 def _report(objective: Objective, x, v, g, H, tol: float) -> PointReport:
     H = 0.5 * (H + H.T)
     value = float(v)
-    gnorm = float(torch.linalg.vector_norm(g))
+    gnorm = norm2(g)
     finite = math.isfinite(value) and math.isfinite(gnorm) and bool(torch.isfinite(H).all())
     if not finite:
         eig = torch.full((objective.n,), math.nan, dtype=x.dtype)

@@ -50,3 +50,15 @@ def zero_eigenvalues(eigenvalues, tol: float | None = None) -> torch.Tensor:
     """Boolean mask [..., n]: ``|λ_i| <= zero_threshold(λ, tol)`` (the module's rule)."""
     lam = torch.as_tensor(eigenvalues)
     return lam.abs() <= zero_threshold(lam, tol)[..., None]
+
+
+def norm2(v: torch.Tensor) -> float:
+    """‖v‖₂ of ``v`` [n] without overflow: ``s · ‖v / s‖₂`` with ``s = max |v_i|``. ``torch.linalg.vector_norm``
+    squares the entries, so ‖(2e290, 0)‖ would be inf: a finite gradient would read as not finite, and a point near
+    1e308 would project onto a ball's center. Non-finite entries give inf or nan as usual.
+
+    >>> norm2(torch.tensor([3e300, 4e300], dtype=torch.float64))
+    5e+300
+    """
+    s = float(v.abs().max()) if v.numel() else 0.0
+    return s * float(torch.linalg.vector_norm(v / s)) if 0 < s < math.inf else float(torch.linalg.vector_norm(v))

@@ -20,16 +20,10 @@ from dataclasses import dataclass, field
 import torch
 
 from ..results import Result
+from ..tolerances import norm2
 from ..validation import InputError, check_float, check_point, parse_floats
 
 SETS = ("box", "l2", "l1", "simplex", "affine", "halfspace")
-
-
-def norm2(v: torch.Tensor) -> float:
-    """‖v‖₂ of ``v`` [n] without overflow: ``s · ‖v / s‖₂`` with ``s = max |v_i|`` (``torch.linalg.vector_norm``
-    squares the entries, so ‖(1e308, 1e308)‖ would be inf and a projection onto a ball would return its center)."""
-    s = float(v.abs().max()) if v.numel() else 0.0
-    return s * float(torch.linalg.vector_norm(v / s)) if 0 < s < math.inf else s
 
 
 def pow2_scale(*vs: torch.Tensor, floor: float = 1.0) -> float:
