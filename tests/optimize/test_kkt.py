@@ -108,3 +108,30 @@ def test_a_vanishing_constraint_gradient_does_not_make_a_kkt_point():
     assert r.complementary_slackness == pytest.approx(3e-5) and not r.satisfied
     out = solve_constrained("x", ["x^2 = 0"])
     assert out.verdict not in ("optimal", "local_min", "kkt_point") or abs(out.value) <= 1e-8
+
+
+@pytest.mark.parametrize("objective, constraints, at, nu, gap", [
+    ("(x-1)^2", [], [1.001], [], 1e-6),                 # a quadratic: the gap is f(x) − min f exactly
+    # on the line x + y = 3 through the minimum (1, 2): f(1.001, 1.999) − f(1, 2) = 2e-6, ∇L along the line
+    ("(x-1)^2 + (y-2)^2", ["x + y = 3"], [1.001, 1.999], [0.0], 2e-6),
+    # on x + y = 4 the minimum is (1.5, 2.5), f = 0.5; f(1.6, 2.4) = 0.52, and ∇L = (0.2, −0.2) with λ = −1
+    ("(x-1)^2 + (y-2)^2", ["x + y = 4"], [1.6, 2.4], [-1.0], 0.02),
+    ("x + y", ["x + y >= 1"], [0.7, 0.3], [1.0], 0.0),  # a linear program: flat along the edge, ∇L = 0
+    ("x", [], [0.0], [], 1.0),                           # flat and sloped: |f'| · max(1, |x|)
+])
+def test_decrement_gap_against_closed_forms(objective, constraints, at, nu, gap):
+    p = make_problem(objective, constraints)
+    active = T([True] * len(nu)).bool() if nu else torch.zeros(0, dtype=torch.bool)
+    assert K.decrement_gap(p, T(at), T(nu), active) == pytest.approx(gap, abs=1e-15)
+
+
+def test_a_convex_function_whose_infimum_is_not_attained_is_not_optimal():
+    """f = √(1+x²) − x is strictly convex, f > 0 everywhere and f → 0 as x → ∞: no minimiser. The solver stops
+    where |f'| < tol (x ≈ 23000, f ≈ 2e-5), a KKT point to tol that is not a global minimum."""
+    from losslens import solve_constrained
+
+    r = solve_constrained("sqrt(1+x^2)-x", [])
+    assert r.value > 1e-6 and r.kkt.satisfied
+    assert r.verdict == "kkt_point" and not r.optimality_proved and "not shown to be attained" in r.reason
+    ok = solve_constrained("sqrt(1+x^2)-x", ["x <= 10"])      # attained at the bound: f(10) = √101 − 10
+    assert ok.verdict == "optimal" and ok.value == pytest.approx(101 ** 0.5 - 10, abs=1e-9)

@@ -5,7 +5,8 @@ From a solver's :class:`.solvers.SolverRun` on ``minimize f(x) s.t. h_j(x) = 0, 
 |ν_k c_k|), the active set, the Lagrangian ``L(x, λ, μ) = f + Σ λ_j h_j + Σ μ_i g_i`` as text and LaTeX, a
 convexity proof or the second-order test on the critical cone, and one verdict.
 
-Verdicts: ``optimal`` (KKT point of a problem proved convex: global minimum), ``local_min`` (KKT point, strict
+Verdicts: ``optimal`` (KKT point of a problem proved convex, where the Newton decrement of L along the active
+constraints leaves at most ``tol`` for f to fall: global minimum), ``local_min`` (KKT point, strict
 second-order sufficient condition holds), ``kkt_point`` (KKT point, optimality not proved), ``not_min`` (KKT point
 where the second-order necessary condition fails), ``infeasible`` (proved: convex constraints whose violation has a
 positive minimum), ``unbounded`` (a feasible point with f below −``unbounded_below``), ``not_converged``
@@ -129,7 +130,13 @@ def explain(problem, oracle, method, run: SolverRun, x0, tol, big, S, refit: boo
     elif res.satisfied:
         second = K.second_order(problem, x, nu, active, math.sqrt(tol))
         convex, convexity = K.prove_convex(problem)
-        if convex:
+        gap = K.decrement_gap(problem, x, nu, active) if convex else 0.0
+        if convex and gap > tol:
+            verdict = "kkt_point"
+            reason = (f"KKT point of a convex problem ({convexity}), but f may still fall by about {gap:.3g} > tol "
+                      f"{tol:.1g} along the active constraints (Newton decrement: the gradient is small because f "
+                      "flattens out): the minimum is not shown to be attained here")
+        elif convex:
             verdict, proved = "optimal", True
             reason = f"KKT point of a convex problem, so a global minimum ({convexity})"
         else:
