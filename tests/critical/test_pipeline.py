@@ -265,3 +265,24 @@ def test_a_far_refinement_is_kept_only_when_it_reached_a_zero():
     sym = symbolic_form(parse("x^8"))
     assert converged(sym, [0.006], 0.0) and converged(sym, [0.006], 1e-40)
     assert not converged(sym, [0.006], 1e-30)     # ‖g(0.006)‖ = 2.2e-15: 15 orders only
+
+
+def test_refinement_keeps_its_last_step_at_tiny_scales():
+    """Newton on 2x = 0 from x = -9.8e-301 lands on the zero in one step of length 9.8e-301 (below the 1e-45
+    step test): that step is kept, not the start."""
+    from losslens.critical import refine
+
+    point, residual = refine(symbolic_form(parse("x^2")), [-9.8e-301])
+    assert point == [0] and residual == 0.0
+
+
+@pytest.mark.parametrize("expr, box, zero", [
+    ("x^2", "-1e-300:1e-300", (0.0,)),                               # 128 copies of 'min' at -9.8e-301, ...
+    ("(x-1e-300)^2 + (y+1e-300)^2", "-1e-299:1e-299", (1e-300, -1e-300)),   # ZeroDivisionError: volume 4e-598 = 0
+    ("x^2", "-1e300:1e300", (0.0,)),                                 # every start overflows: no global minimum
+])
+def test_boxes_near_the_ends_of_the_float_range(expr, box, zero):
+    r = find_critical_points(parse(expr), box, time_budget=5)
+    assert [p.point for p in r.points] == [zero] and r.points[0].kind == "min"
+    gm = r.global_minimum
+    assert gm is not None and gm.certified and gm.value == 0.0 and gm.lower_bound == 0.0   # min f = 0 (f >= 0)

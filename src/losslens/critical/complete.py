@@ -53,24 +53,27 @@ def prove_complete(sym: Symbolic, box: Box, known: list, deadline: float, on_new
     """
     max_boxes = MAX_BOXES if max_boxes is None else max_boxes
     start = time.perf_counter()
-    total = I.volume(I.box(box.lo, box.hi))
     stack = [I.box(box.lo, box.hi)]
     widths = np.array(box.hi) - np.array(box.lo)
+
+    def volume(X) -> float:
+        """Volume of X as a fraction of the box's, side by side (a box of sides 1e-299 has volume 0 in float64)."""
+        return float(np.prod([I.width(x) / w for x, w in zip(X, widths)]))
     boxes, undefined, unresolved = 0, 0.0, []
     while stack:
         over_work, over_time = boxes >= max_boxes, time.perf_counter() > deadline
         if over_work or over_time:
-            left = sum(I.volume(X) for X in stack) / total
+            left = sum(volume(X) for X in stack)
             which = (f"work budget of {max_boxes} sub-boxes used" if over_work else
                      f"time budget ran out (safety net) after {boxes} sub-boxes")
             return {"proved": False, "boxes": boxes, "seconds": time.perf_counter() - start,
                     "reason": f"{which}, {100 * left:.3g}% of the box unsettled", "stopped_by":
-                        "work" if over_work else "time", "unresolved": [], "undefined_fraction": undefined / total}
+                        "work" if over_work else "time", "unresolved": [], "undefined_fraction": undefined}
         X = stack.pop()
         boxes += 1
         F, *G = I.enclose_many([sym.f] + sym.grad, sym.env(X))
         if F is None or any(v is None for v in G):
-            undefined += I.volume(X)
+            undefined += volume(X)
             continue
         if any(v.a > 0 or v.b < 0 for v in G):
             continue
@@ -106,10 +109,10 @@ def prove_complete(sym: Symbolic, box: Box, known: list, deadline: float, on_new
         return {"proved": False, "boxes": boxes, "seconds": time.perf_counter() - start,
                 "reason": (f"{len(unresolved)} tiny sub-box(es) could not be settled ({why}), e.g. near "
                            f"{list(where[0])}; everywhere else no critical point besides those reported"),
-                "unresolved": unresolved[:20], "undefined_fraction": undefined / total, "stopped_by": None}
+                "unresolved": unresolved[:20], "undefined_fraction": undefined, "stopped_by": None}
     return {"proved": True, "stopped_by": None, "boxes": boxes, "seconds": time.perf_counter() - start,
             "reason": f"interval branch-and-bound over {boxes} sub-boxes: every zero of the gradient in the box is "
-                      "one of the reported points", "unresolved": [], "undefined_fraction": undefined / total}
+                      "one of the reported points", "unresolved": [], "undefined_fraction": undefined}
 
 
 def kink_in(sym: Symbolic, X: list) -> str | None:

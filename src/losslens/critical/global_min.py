@@ -55,15 +55,19 @@ def global_minimum(objective: Objective, sym: Symbolic | None, box: Box, candida
     with torch.no_grad():
         v = objective.values(candidates)
     keep = torch.isfinite(v)
-    if not bool(keep.any()):
+    pool = []
+    if bool(keep.any()):
+        C, v = candidates[keep], v[keep]
+        top = torch.argsort(v)[:16]
+        P = _project_descent(objective, C[top], box)
+        with torch.no_grad():
+            pv = objective.values(P)
+        pool += [(float(a), tuple(map(float, p))) for a, p in zip(pv, P) if math.isfinite(float(a))]
+    # the reported interior points count even when no start had a finite value (x² on ±1e300: every start overflows)
+    pool += [(a, tuple(p)) for p in interior
+             if math.isfinite(a := float(objective.value(torch.tensor(p, dtype=objective.dtype))))]
+    if not pool:
         return None
-    C, v = candidates[keep], v[keep]
-    top = torch.argsort(v)[:16]
-    P = _project_descent(objective, C[top], box)
-    with torch.no_grad():
-        pv = objective.values(P)
-    pool = [(float(a), tuple(map(float, p))) for a, p in zip(pv, P) if math.isfinite(float(a))]
-    pool += [(float(objective.value(torch.tensor(p, dtype=objective.dtype))), tuple(p)) for p in interior]
     best_v, best_x = min(pool)
     lb, boxes, reason = None, 0, "no symbolic form: no interval lower bound"
     if sym is not None:

@@ -49,9 +49,6 @@ def refine(sym: Symbolic, x: Sequence[float], iters: int = 400) -> tuple[list, f
                     if mpmath.norm(gq) < best[1]:
                         d = mult * d
                 p = p - d
-                # stop on a step below the working precision, or when ‖g‖ no longer falls (rounding noise)
-                if mpmath.norm(d) <= tiny * (1 + mpmath.norm(p)) or stalled >= 3:
-                    break
                 g = _mp_vec(sym.mp_grad, p)
                 r = mpmath.norm(g)
                 if not mpmath.isfinite(r):
@@ -60,6 +57,10 @@ def refine(sym: Symbolic, x: Sequence[float], iters: int = 400) -> tuple[list, f
                     best, stalled = (p, r), 0
                 else:
                     stalled += 1
+                # stop on a step below the working precision, or when ‖g‖ no longer falls (rounding noise); the
+                # last step is kept when it helped (x² from x = -1e-300: one step, to 0, below 1e-45 in length)
+                if mpmath.norm(d) <= tiny * (1 + mpmath.norm(p)) or stalled >= 3:
+                    break
             p, r = best
             return [p[i] for i in range(len(x))], float(r)
         except (TypeError, ValueError, ZeroDivisionError, OverflowError, ArithmeticError):
