@@ -286,3 +286,28 @@ def test_boxes_near_the_ends_of_the_float_range(expr, box, zero):
     assert [p.point for p in r.points] == [zero] and r.points[0].kind == "min"
     gm = r.global_minimum
     assert gm is not None and gm.certified and gm.value == 0.0 and gm.lower_bound == 0.0   # min f = 0 (f >= 0)
+
+
+@pytest.mark.parametrize("expr", ["x^2 + 1e8*y^2", "x^2 - 1e8*y^2", "1e8*x^2 - y^2", "1e-12*(x^2 + y^2)",
+                                  "1e-12*(x^2 - y^2)", "-(x^2) - 1e9*y^2 + 0.5*x*y"])
+def test_badly_scaled_nondegenerate_points_get_their_exact_kind(expr):
+    """Quadratics: one critical point, (0, 0), with the constant Hessian H. float64 calls it degenerate (an
+    eigenvalue below 1.5e-8 · max|λ| or below 1.5e-8); sympy's exact eigenvalues of H decide."""
+    f = sympy.sympify(expr.replace("^", "**"), locals={"x": x, "y": y})
+    ev = [float(v) for v in sympy.hessian(f, (x, y)).eigenvals(multiple=True)]
+    want = "min" if min(ev) > 0 else "max" if max(ev) < 0 else "saddle"
+    r = find_critical_points(parse(expr), "-1:1", time_budget=5)
+    assert [p.point for p in r.points] == [(0.0, 0.0)]
+    p = r.points[0]
+    assert p.second_order == "degenerate" and p.certified and p.kind == want
+    assert p.evidence["test"] == "certified second-order test"
+    assert p.evidence["eigenvalues"] == pytest.approx(sorted(ev), rel=1e-12)
+
+
+@pytest.mark.parametrize("expr", ["x^3 - 3*x*y^2", "x^2 + y^4", "x^2*y^2"])
+def test_truly_degenerate_points_are_not_certified_nor_decided(expr):
+    """A zero of ∇f with a singular Hessian (exactly, by sympy) has no Krawczyk certificate, so it stays degenerate."""
+    f = sympy.sympify(expr.replace("^", "**"), locals={"x": x, "y": y})
+    assert sympy.hessian(f, (x, y)).subs({x: 0, y: 0}).det() == 0
+    p = next(p for p in find_critical_points(parse(expr), "-1:1", time_budget=2).points if p.point == (0.0, 0.0))
+    assert not p.certified and p.kind == "degenerate" and p.evidence["test"] == "nearby witnesses"

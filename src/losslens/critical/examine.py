@@ -3,8 +3,11 @@
 A candidate ``x`` (float64, [n]) is refined in 50 digits (:mod:`losslens.critical.refinement`) and the refined point is
 kept only if it stays in the box (to a slack of 1e-9 of each side) and within 1e-3 of the box diameter of ``x``;
 the second-order test (:func:`losslens.classify.classify_points`, one batched Hessian) gives the kind; points that
-are ``not_critical``/``not_finite`` there are dropped; ``degenerate`` points get higher-order evidence
-(:mod:`losslens.critical.higher_order`); every point gets a Krawczyk certificate when ``f`` has a symbolic form.
+are ``not_critical``/``not_finite`` there are dropped; every point gets a Krawczyk certificate when ``f`` has a
+symbolic form; a ``degenerate`` point with a certificate is decided by the signs of its Hessian's eigenvalues in 50
+digits (:func:`certified_inertia`: the certificate proves the Hessian nonsingular), the others get higher-order
+evidence (:mod:`losslens.critical.higher_order`). (Far from the candidate, the refined point is kept only when it
+is a zero of the gradient: :func:`refined`.)
 """
 from __future__ import annotations
 
@@ -105,20 +108,39 @@ def higher_order_evidence(search: Search, rep: PointReport, xs: list, mp_point) 
                 "statement": f"stopped by the time safety net: {err}; no verdict"}
 
 
+def certified_inertia(sym: Symbolic, mp_point: list) -> dict:
+    """The second-order test at a certified zero, from the Hessian's eigenvalues in ``MP_DIGITS`` digits.
+
+    A Krawczyk certificate (K(X) ⊂ int X) proves every matrix of the interval Hessian over the certificate box X
+    nonsingular, so no eigenvalue of ∇²f crosses 0 in X: the signs at the 50-digit point ``mp_point`` [n] (in X)
+    are those at the zero. The float64 test may still call such a point degenerate when the Hessian is badly
+    scaled (x² + 1e8·y²: λ = 2 is below 1.5e-8 · 2e8)."""
+    with mpmath.workdps(MP_DIGITS):
+        eig = sorted(mpmath.eigsy(mpmath.matrix(sym.mp_hess(*mp_point)), eigvals_only=True))
+    pos, neg = sum(v > 0 for v in eig), sum(v < 0 for v in eig)
+    kind = ("degenerate" if pos + neg < len(eig) else "saddle" if pos and neg else "min" if pos else "max")
+    return {"test": "certified second-order test", "eigenvalues": [float(v) for v in eig], "kind": kind,
+            "statement": f"the Krawczyk certificate proves the Hessian nonsingular at the zero; its eigenvalues in "
+                         f"{MP_DIGITS} digits are {', '.join(f'{float(v):.6g}' for v in eig)}: {kind}"}
+
+
 def critical_point(search: Search, rep: PointReport, xs: list, residual, mp_point, count: int
                    ) -> CriticalPoint | None:
     """The :class:`CriticalPoint` at the refined point ``xs`` from its second-order report (None: not critical)."""
     if rep.kind in ("not_critical", "not_finite"):
         return None
     kind, evidence, reason = rep.kind, None, rep.reason
-    if kind == "degenerate":
+    cert = {"method": "krawczyk", "box": None, "statement": "not attempted: no symbolic form"}
+    if search.sym is not None:
+        cert = certify(search.sym, xs, search.width.tolist())
+    if kind == "degenerate" and cert["box"] is not None and mp_point is not None and search.sym.mp_hess:
+        evidence = certified_inertia(search.sym, mp_point)
+        kind, reason = evidence["kind"], f"float64 second-order test undecided; {evidence['statement']}"
+    elif kind == "degenerate":
         evidence = higher_order_evidence(search, rep, xs, mp_point)
         if evidence is not None and evidence.get("test") == "first non-zero derivative" \
                 and evidence["kind"] != "degenerate":
             kind = evidence["kind"]
             reason = f"second-order test undecided; {evidence['statement']}"
-    cert = {"method": "krawczyk", "box": None, "statement": "not attempted: no symbolic form"}
-    if search.sym is not None:
-        cert = certify(search.sym, xs, search.width.tolist())
     return CriticalPoint(tuple(xs), rep.value, rep.gradient_norm, residual, tuple(rep.eigenvalues.tolist()),
                          kind, rep.kind, reason, evidence, cert["box"] is not None, cert, count)

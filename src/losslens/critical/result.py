@@ -16,7 +16,7 @@ class CriticalPoint(Result):
     ``point`` [n] and ``value``; ``gradient_norm`` = ‖∇f‖ at the float64 point; ``residual`` = ‖∇f‖ at the
     50-digit refined point (None when no symbolic form); ``eigenvalues`` [n] of the Hessian, ascending;
     ``kind`` in :data:`KINDS` (after higher-order evidence), ``second_order`` the plain second-order verdict,
-    ``reason`` and ``evidence`` (higher-order test or witnesses); ``certified`` when a Krawczyk certificate proves
+    ``reason`` and ``evidence`` (certified 50-digit second-order test, higher-order test or witnesses); ``certified`` when a Krawczyk certificate proves
     one zero in ``certificate["box"]``; ``starts`` how many starts converged here.
     """
 
