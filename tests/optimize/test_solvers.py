@@ -34,3 +34,23 @@ def test_solvers_reach_the_closed_form_minimiser_and_multiplier(solver):
     tol = 1e-8 if solver is alm else 1e-5            # the penalty method reaches feasibility only to about |λ|/ρ
     assert np.allclose(run.x, [0.5, 0.5], rtol=0, atol=tol)
     assert run.nu[0] == pytest.approx(-1.0, abs=tol)
+
+
+@pytest.mark.parametrize("objective, constraints, what", [
+    ("1e308*x^2", ["x >= 0.5"], "the gradient of the objective has the constant 2.00E\\+308"),     # d/dx: 2e308 x
+    ("1e308*(x-1)^2", [], "the gradient of the objective has the constant -2.00E\\+308"),
+    ("x^2", ["1e308*x^2 <= 1e308"], "the gradient of constraint '1e308\\*x\\^2 <= 1e308' has the constant 2.00E"),
+    ("1e308*x^3/3", [], "the Hessian of the objective has the constant 2.00E\\+308"),   # 1e308 x^2 fits, 2e308 x not
+])
+def test_a_derivative_beyond_the_float_range_is_refused_naming_it(objective, constraints, what):
+    """The derivative's exact constant exceeds float64 (|c| > 1.8e308): lambdify raised OverflowError (exit 1)."""
+    from losslens.validation import InputError
+
+    with pytest.raises(InputError, match=f"{what}.*beyond float64's range"):
+        Oracle(make_problem(objective, constraints))
+
+
+def test_derivatives_within_the_float_range_are_compiled():
+    o = Oracle(make_problem("1e307*x^2", ["x >= 0.5"]))      # 2e307·x: fits
+    gf, J = o.first(np.array([1.0]))
+    assert gf.tolist() == [2e307] and J.tolist() == [[-1.0]]
