@@ -54,3 +54,18 @@ def test_derivatives_within_the_float_range_are_compiled():
     o = Oracle(make_problem("1e307*x^2", ["x >= 0.5"]))      # 2e307·x: fits
     gf, J = o.first(np.array([1.0]))
     assert gf.tolist() == [2e307] and J.tolist() == [[-1.0]]
+
+
+@pytest.mark.parametrize("objective, x0, minimiser", [
+    # ∇f = (4x³ − 4y, 4y³ − 4x) = 0 at (0,0), (1,1), (−1,−1); ∇²f(1,1) = [[12, −4], [−4, 12]] ≻ 0, f(1,1) = −2
+    ("x^4 + y^4 - 4*x*y", [0.5, 0.5], [1.0, 1.0]),
+    ("(1-x)^2 + 100*(y-x^2)^2 - 2", [0.0, 0.0], [1.0, 1.0]),
+])
+def test_newton_reaches_tol_where_the_value_cannot_show_the_decrease(objective, x0, minimiser):
+    """At ‖∇f‖ ≈ 1e-8 near f* = −2 a Newton step lowers f by ~1e-17, below f's rounding (4e-16): a line search on
+    f alone stalls there (KKT residual 1.2e-8 > tol 1e-8: not_converged); the halved gradient accepts the step."""
+    from losslens import solve_constrained
+
+    r = solve_constrained(objective, [], x0=x0)
+    assert r.kkt.satisfied and r.verdict == "local_min"
+    assert r.x.tolist() == pytest.approx(minimiser, abs=1e-12) and r.value == pytest.approx(-2.0, abs=1e-15)

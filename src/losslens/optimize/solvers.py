@@ -123,6 +123,18 @@ def newton_direction(H: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, float]:
     return -g, np.inf
 
 
+def below_rounding(v_new: float, v: float) -> bool:
+    """φ changed by no more than its rounding, 16·ε·max(1, |φ|): near a minimum the decrease ½gᵀH⁻¹g of a Newton
+    step (g = 1e-8, H = 10: 5e-18) is below what φ ≈ −2 can show."""
+    return bool(np.isfinite(v_new)) and abs(v_new - v) <= 16 * np.finfo(np.float64).eps * max(1.0, abs(v))
+
+
+def gradient_halves(phi: Merit, y: np.ndarray, g: np.ndarray) -> bool:
+    """‖∇φ(y)‖∞ ≤ ½‖g‖∞: the step made clear progress towards a stationary point."""
+    _, g_new, _ = phi.derivatives(y)
+    return bool(np.isfinite(g_new).all()) and float(np.abs(g_new).max()) <= 0.5 * float(np.abs(g).max())
+
+
 def newton(phi: Merit, x: np.ndarray, gtol: float, max_iter: int, big: float):
     """Minimise phi from x. Returns (x, status, iterations); status ``converged`` (‖∇phi‖∞ ≤ gtol), ``stalled``
     (no decrease possible: rounding level, or outside the domain), ``max_iter``, ``diverged`` (phi < −big or
@@ -140,15 +152,18 @@ def newton(phi: Merit, x: np.ndarray, gtol: float, max_iter: int, big: float):
         slope = float(g @ d)
         if slope >= 0:
             d, slope = -g, -float(g @ g)
-        t = 1.0
+        t, by_gradient = 1.0, False
         while True:
             v_new = phi.value(x + t * d)
+            if t == 1.0 and tau == 0 and below_rounding(v_new, v) and gradient_halves(phi, x + d, g):
+                by_gradient = True      # a pure Newton step whose decrease φ cannot show: ‖∇φ‖ decides
+                break
             if np.isfinite(v_new) and v_new <= v + 1e-4 * t * slope:
                 break
             t *= 0.5
             if t < 1e-20:
                 return x, "stalled", it
-        if v_new >= v:      # accepted only because the decrease is below rounding: no progress possible
+        if v_new >= v and not by_gradient:  # accepted only because the decrease is below rounding: no progress
             return x, "stalled", it
         if tau > 0 and t == 1.0:
             for _ in range(60):
