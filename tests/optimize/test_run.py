@@ -2,6 +2,7 @@ import math
 
 import numpy as np
 import pytest
+import sympy
 import torch
 
 from losslens import CATALOG, FunctionObjective, InputError, parse
@@ -362,3 +363,27 @@ def test_gd_on_random_diagonal_quadratics_is_the_closed_form(lams, eta, x0):
     k = torch.arange(13, dtype=torch.float64)[:, None]
     torch.testing.assert_close(r.points, (1 - eta * lam) ** k * start, rtol=1e-12, atol=1e-14)
     assert r.verdict != "diverged"
+
+
+@pytest.mark.parametrize("expr, start", [
+    ("x^3", 1.0),           # no local minimum at all: 0 is an inflection (f' = 3x², f'' = 6x)
+    ("exp(x)", 0.0),        # no minimum: the infimum 0 is at -inf
+    ("softplus(-x)", 0.0),  # log(1 + e^-x): no minimum either
+])
+def test_newton_stopping_where_the_curvature_vanishes_is_not_a_strict_minimum(expr, start):
+    """Undamped Newton reaches |f'| <= gtol (1e-6 x mean slope) at a point with f'' > 0 (x³: x = 2^-10, f'' =
+    0.0059); by calculus there is no strict local minimum of f anywhere, so 'converged' would be false."""
+    x = sympy.Symbol("x", real=True)
+    f = sympy.sympify(expr.replace("^", "**").replace("softplus(-x)", "log(1 + exp(-x))"), locals={"x": x})
+    crit = sympy.solveset(sympy.diff(f, x), x, sympy.S.Reals)
+    assert all(sympy.diff(f, x, 2).subs(x, c) <= 0 for c in crit)     # no point with f' = 0 < f''
+    r = run(parse(expr), "newton", [start], steps=100, lr=1.0)
+    assert r.steps_to_tol is not None and float(r.evidence.eigenvalues[0]) > 0
+    assert r.verdict == "plateau" and "no strict minimum is shown" in r.reason
+
+
+def test_newton_near_a_strict_minimum_still_converges():
+    """x² + x⁴ (f'' = 2 at 0), cos at π, Rosenbrock from (-1.2, 1): the Hessian barely changes across the step."""
+    assert run(parse("x^2 + x^4"), "newton", [1.0], steps=50, lr=1.0).verdict == "converged"
+    assert run(parse("cos(x)"), "newton", [3.0], steps=50, lr=1.0).verdict == "converged"
+    assert run(parse("rosenbrock"), "newton", [-1.2, 1.0], steps=50, lr=1.0).verdict == "converged"
