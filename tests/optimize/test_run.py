@@ -387,3 +387,11 @@ def test_newton_near_a_strict_minimum_still_converges():
     assert run(parse("x^2 + x^4"), "newton", [1.0], steps=50, lr=1.0).verdict == "converged"
     assert run(parse("cos(x)"), "newton", [3.0], steps=50, lr=1.0).verdict == "converged"
     assert run(parse("rosenbrock"), "newton", [-1.2, 1.0], steps=50, lr=1.0).verdict == "converged"
+
+
+@pytest.mark.parametrize("expr", ["-x^3", "-exp(x)"])
+def test_newton_stopping_where_the_curvature_vanishes_is_not_a_strict_maximum(expr):
+    """-x³ and -exp(x) have no local maximum (f' = -3x², -eˣ: f'' = -6x changes sign at the only zero 0)."""
+    r = run(parse(expr), "newton", [1.0 if expr == "-x^3" else 0.0], steps=100, lr=1.0)
+    assert float(r.evidence.eigenvalues[-1]) < 0 and r.verdict == "plateau" and "no strict maximum" in r.reason
+    assert run(parse("x^4 - 2*x^2"), "newton", [0.3], steps=100, lr=1.0).verdict == "stalled_at_max"   # f''(0) = -4

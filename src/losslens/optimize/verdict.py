@@ -26,7 +26,8 @@ The verdict at the last recorded step ``K`` (first match wins):
 ``stalled_at_saddle``         ‖g_K‖ <= gtol and some eigenvalue < -ζ (evidence: λ_min and its eigenvector, the
                               escape direction); or ‖g_K‖ < gslow with a negative eigenvalue and the quadratic
                               model's critical point ``x - H⁻¹g`` within ``0.01 ℓ`` (approaching a saddle).
-``stalled_at_max``            as above with every eigenvalue < -ζ.
+``stalled_at_max``            as above with every eigenvalue < -ζ (and, when critical, the Hessian changing by at
+                              most ½ min|λ| across twice the Newton step, as for ``converged``).
 ``plateau``                   ‖g_K‖ <= gtol with zero eigenvalues and no sign change (flat to second order: the
                               second-order test cannot tell a minimum from a saddle), or with positive ones that
                               vanish ahead (more than ½λ_min of change across twice the Newton step: Newton on x³
@@ -194,11 +195,11 @@ def _curvature(objective: Objective, x: torch.Tensor, g: torch.Tensor):
 
 def model_change(objective: Objective, x: torch.Tensor, g: torch.Tensor, lam: torch.Tensor, V: torch.Tensor
                  ) -> float:
-    """‖∇²f(x + 2d) − ∇²f(x)‖₂ for the Newton step d = −H⁻¹g (H = V diag(λ) Vᵀ positive definite); inf when the
-    Hessian there is not finite.
+    """‖∇²f(x + 2d) − ∇²f(x)‖₂ for the Newton step d = −H⁻¹g (H = V diag(λ) Vᵀ definite); inf when the Hessian
+    there is not finite.
 
-    Newton–Kantorovich: when the Hessian changes by at most ½λ_min over the ball of radius 2‖d‖, a zero of ∇f lies
-    in that ball and the Hessian there stays positive definite, so x is next to a strict local minimum. The secant
+    Newton–Kantorovich: when the Hessian changes by at most ½ min|λ| over the ball of radius 2‖d‖, a zero of ∇f
+    lies in that ball and the Hessian there keeps its signs, so x is next to a strict local minimum (maximum). The secant
     along d stands in for the Lipschitz bound. ‖∇f‖ can pass a scale-relative tolerance where the curvature is about
     to vanish: Newton on x³ from 1 stops at x = 0.00098 (f'' = 0.0059 > 0) next to the inflection at 0, and on
     exp(x) at x = −14, where nothing is ahead; there the change is the whole of λ_min."""
@@ -272,8 +273,14 @@ def judge(objective: Objective, points: torch.Tensor, values: torch.Tensor, gnor
         if neg and pos:
             return Verdict("stalled_at_saddle", f"{crit}{eig}: a saddle, escape along the eigenvector of "
                            f"{float(lam[0]):.4g}", **base)
+        vanishing = (f"{crit}{eig}, but across twice the Newton step (|H^-1 g| = {dist:.3g}) the Hessian changes "
+                     "by {change:.3g} > half its smallest |eigenvalue|: the curvature vanishes ahead, so no strict "
+                     "{what} is shown (one flat to second order, an inflection, or none)")
         if neg and neg == len(lam):
-            return Verdict("stalled_at_max", f"{crit}{eig}: a local maximum", **base)
+            change = model_change(objective, x, g[0], lam, V)
+            if change <= 0.5 * float(lam.abs().min()):
+                return Verdict("stalled_at_max", f"{crit}{eig}: a local maximum", **base)
+            return Verdict("plateau", vanishing.format(change=change, what="maximum"), **base)
         if neg:
             return Verdict("stalled_at_saddle", f"{crit}{eig}: negative curvature, escape along the eigenvector of "
                            f"{float(lam[0]):.4g}", **base)
@@ -281,10 +288,7 @@ def judge(objective: Objective, points: torch.Tensor, values: torch.Tensor, gnor
             change = model_change(objective, x, g[0], lam, V)
             if change <= 0.5 * float(lam[0]):
                 return Verdict("converged", f"{crit}{eig}: a strict local minimum", **base)
-            return Verdict("plateau", f"{crit}{eig}, but across twice the Newton step (|H^-1 g| = {dist:.3g}) the "
-                           f"Hessian changes by {change:.3g} > half its smallest eigenvalue: the curvature vanishes "
-                           "ahead, so no strict minimum is shown (a minimum flat to second order, an inflection, or "
-                           "none)", **base)
+            return Verdict("plateau", vanishing.format(change=change, what="minimum"), **base)
         return Verdict("plateau", f"{crit}{eig}: flat to second order (zero eigenvalues within {zeta:.3g}); the "
                        "second-order test cannot tell a minimum from a saddle", **base)
     if rev is not None and rev >= OSCILLATION:
