@@ -120,7 +120,9 @@ def _find(objective, box, m, seed, time_budget, epsilon, merge_radius, prove, ma
     undefined = {"starts_not_finite": int((~finite).sum()), "starts": m}
     slack = 1e-9 * search.width
     conv = finite & (gn <= 1e-6 * gscale) & ((X >= lo - slack) & (X <= hi + slack)).all(1)
-    clusters, left_out = merge(X[conv], radius, MAX_POINTS)
+    with torch.no_grad():      # lowest values first: past the MAX_POINTS budget, the points left out are the highest
+        ends = X[conv][torch.argsort(objective.values(X[conv]), stable=True)]
+    clusters, left_out = merge(ends, radius, MAX_POINTS)
 
     # 4-6: refine, classify, evidence, certificate
     points: list[CriticalPoint] = []
