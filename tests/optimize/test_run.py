@@ -395,3 +395,10 @@ def test_newton_stopping_where_the_curvature_vanishes_is_not_a_strict_maximum(ex
     r = run(parse(expr), "newton", [1.0 if expr == "-x^3" else 0.0], steps=100, lr=1.0)
     assert float(r.evidence.eigenvalues[-1]) < 0 and r.verdict == "plateau" and "no strict maximum" in r.reason
     assert run(parse("x^4 - 2*x^2"), "newton", [0.3], steps=100, lr=1.0).verdict == "stalled_at_max"   # f''(0) = -4
+
+
+def test_a_start_where_f_overflows_is_refused_naming_both_causes():
+    # f(1e200) = 1e400 > 1.8e308: in the domain, beyond float64
+    with pytest.raises(InputError, match=r"start == \[1e\+200\] is outside the function's domain or beyond "
+                                         r"float64's range"):
+        run(parse("x^2"), "gd", [1e200])

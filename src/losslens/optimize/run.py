@@ -97,8 +97,8 @@ def check_start(objective: Objective, start, name: str = "start") -> torch.Tenso
     if not (torch.isfinite(v).all() and torch.isfinite(g).all()):
         expr = getattr(objective, "expression", None)
         dom = "; ".join(label for label, _ in getattr(expr, "domain", ())) if expr is not None else ""
-        raise InputError(f"{name} == {x.tolist()} is outside the function's domain: f or its gradient is not finite "
-                         f"there" + (f" (needs {dom})" if dom else ""))
+        raise InputError(f"{name} == {x.tolist()} is outside the function's domain or beyond float64's range: f or "
+                         f"its gradient is not finite there" + (f" (needs {dom})" if dom else ""))
     return x
 
 
