@@ -324,3 +324,19 @@ def test_past_the_point_budget_the_lowest_points_are_examined():
     r = find_critical_points(parse("rastrigin"), time_budget=2)
     assert len(r.points) <= MAX_POINTS and r.completeness["stopped_by"] == "work" and not r.complete
     assert r.points[0].point == (0.0, 0.0) and r.points[0].value == 0.0 and r.points[0].kind == "min"
+
+
+@pytest.mark.parametrize("expr, box, zero", [
+    ("sqrt(x^2 + 1e-8)", "-1:1", (0.0,)),              # the bisection point 0 is the zero; Newton overshoots it
+    ("sqrt(x^2 + 1e-12)", "-1:1", (0.0,)),
+    ("sqrt(x^2 + 1e-8) + sqrt(y^2 + 1e-8)", "-1:1", (0.0, 0.0)),
+])
+def test_a_sharp_minimum_on_a_bisection_point_is_found_and_completeness_proved(expr, box, zero):
+    """f' = x/√(x² + ε) vanishes only at 0, where f'' = 1/√ε > 0 (sympy): one strict minimum. Multistart Newton
+    overshoots it (steps of x(x² + ε)/ε), and the branch-and-bound's sub-boxes all have it on an edge."""
+    syms = sympy.symbols("x y", real=True)[:len(zero)]
+    f = sympy.sympify(expr.replace("^", "**"), locals=dict(zip(("x", "y"), syms)))
+    sols = sympy.solve([sympy.diff(f, s) for s in syms], syms, dict=True)
+    assert len(sols) == 1 and all(float(v) == 0 for v in sols[0].values()) and len(sols[0]) == len(syms)
+    r = find_critical_points(parse(expr), box, time_budget=5)
+    assert [(p.point, p.kind, p.certified) for p in r.points] == [(zero, "min", True)] and r.complete

@@ -4,7 +4,8 @@ Over the box ``B``, sub-boxes ``X`` are taken from a stack: ``X`` is discarded w
 some ``g_i = ∂f/∂x_i`` over ``X`` excludes 0, or when Krawczyk gives ``K(X) ∩ X = ∅``
 (:mod:`losslens.critical.certificate`); it is accounted for when ``K(X) ⊂ int X`` and the one zero in it is a reported
 point (a zero not yet reported is handed to ``on_new``, refined and added); else it is bisected along its widest
-relative side. Sub-boxes wholly outside the natural domain of ``f`` are skipped and their volume reported.
+relative side. A sub-box too small to bisect further is tried once more widened by its own width on every side, for
+a zero on its edge (:func:`_settle_on_edge`). Sub-boxes wholly outside the natural domain of ``f`` are skipped and their volume reported.
 Completeness holds only when every sub-box was settled this way within ``max_boxes`` sub-boxes (work) and before
 the ``deadline`` (safety net).
 """
@@ -40,6 +41,29 @@ def _meets(cert_box, X) -> bool:
 
 def _hull(cert_box, X) -> list:
     return [iv.mpf([min(mpmath.mpf(a), x.a), max(mpmath.mpf(b), x.b)]) for (a, b), x in zip(cert_box, X)]
+
+
+def _contains(outer, inner) -> bool:
+    """The box ``outer`` ([[lo, hi], ...] or intervals) contains the box ``inner`` (intervals)."""
+    return all(float(o[0] if isinstance(o, (list, tuple)) else o.a) <= x.a and
+               x.b <= float(o[1] if isinstance(o, (list, tuple)) else o.b) for o, x in zip(outer, inner))
+
+
+def _settle_on_edge(sym: Symbolic, X: list, box: Box, known: list, on_new: Callable) -> bool:
+    """A tiny sub-box ``X`` whose zero sits on its edge (a bisection point that is exactly a zero: the minimum 0
+    of √(x² + 1e-8) on [-1, 1]) is settled on ``W``, X widened by its own width on every side (within the box):
+    when Krawczyk proves exactly one zero in W and a certified point's box contains W (or lies in it), every zero
+    in X is that point. A new one is refined and reported through ``on_new``."""
+    W = [iv.mpf([max(x.a - (x.b - x.a), lo), min(x.b + (x.b - x.a), hi)]) for x, lo, hi in zip(X, box.lo, box.hi)]
+    if krawczyk(sym, W) != "unique":
+        return False
+    if any(k[1] is not None and (_contains(k[1], W) or _cert_inside(k[1], W)) for k in known):
+        return True
+    new = on_new([I.mid(w) for w in W])
+    if new is not None and new[1] is not None and (_contains(new[1], W) or _cert_inside(new[1], W)):
+        known.append(new)
+        return True
+    return False
 
 
 def prove_complete(sym: Symbolic, box: Box, known: list, deadline: float, on_new: Callable,
@@ -97,7 +121,8 @@ def prove_complete(sym: Symbolic, box: Box, known: list, deadline: float, on_new
         rel = [I.width(x) / w for x, w in zip(X, widths)]
         axis = int(np.argmax(rel))
         if rel[axis] < min_width:
-            unresolved.append([[float(x.a), float(x.b)] for x in X])
+            if not _settle_on_edge(sym, X, box, known, on_new):
+                unresolved.append([[float(x.a), float(x.b)] for x in X])
             continue
         a, b = I.bisect(X, axis)
         stack += [b, a]
