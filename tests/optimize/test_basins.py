@@ -206,3 +206,13 @@ def test_ten_thousand_starts_match_the_loop_and_the_known_minima():
     pick = torch.arange(0, 10_000, 500)
     ref = loop_torch_optim(f, "gd", b.starts[pick], 1000, 0.01)
     torch.testing.assert_close(b.ends[pick], ref, rtol=0, atol=1e-8)
+
+
+def test_an_end_next_to_an_inflection_is_not_a_minimum():
+    """x³ has no local minimum (f' = 3x² vanishes only at 0, where f'' = 0 and f''' = 6). Undamped Newton from
+    [0.5, 1] halves x each step and settles at 2^-21 ≈ 5e-7 with f'' = 6x > 0: the second-order test alone says min."""
+    b = basins(parse("x^3"), "newton", box="0.5:1", starts=5, steps=20, lr=1.0)
+    assert [(e.kind, e.role, e.count) for e in b.endpoints] == [("degenerate", "degenerate", 5)]
+    assert float(b.endpoints[0].eigenvalues[0]) > 0
+    quartic = basins(parse("x^4 - 2*x^2"), "gd", box="-2:2", starts=101, steps=500, lr=0.01)   # f''(±1) = 8
+    assert sorted(e.kind for e in quartic.endpoints) == ["max", "min", "min"]
