@@ -1,4 +1,5 @@
 import pytest
+import sympy
 
 import torch
 
@@ -91,8 +92,8 @@ def test_a_finite_gradient_above_1e154_is_not_called_not_finite(expr, point, gra
     """f, ∇f = 2e300·x and ∇²f are all finite here: the point is simply not critical."""
     r = classify_point(parse(expr), point)
     assert r.gradient.tolist() == pytest.approx(gradient, rel=1e-15)
-    assert r.gradient_norm == pytest.approx(float(torch.tensor(gradient, dtype=torch.float64).div(1e280).norm()) * 1e280,
-                                            rel=1e-15)
+    exact = float(torch.tensor(gradient, dtype=torch.float64).div(1e280).norm()) * 1e280    # scaled by hand
+    assert r.gradient_norm == pytest.approx(exact, rel=1e-15)
     assert r.kind == "not_critical" and "not finite" not in r.reason
 
 
@@ -103,3 +104,19 @@ def test_not_finite_reason_names_the_quantity_that_is_not_finite():
     # f = 1e39 + sqrt(x) at 0: the value 1e39 is finite in float64 (not in float32); f' = 1/(2 sqrt(x)) is not
     r = classify_point(parse("1e39 + sqrt(x)"), [0.0])
     assert r.kind == "not_finite" and "gradient is" in r.reason and "value" not in r.reason
+
+
+@pytest.mark.parametrize("expr, point, sign", [
+    ("x^3", [4.8e-7], "positive"),          # f' = 6.9e-13 <= tol, f'' = 2.9e-6 > 0: yet x³ has no minimum
+    ("-x^3", [4.8e-7], "negative"),         # and -x³ no maximum
+    ("x^3 + y^2", [4.8e-7, 0.0], "positive"),
+])
+def test_positive_curvature_that_vanishes_ahead_is_not_a_minimum(expr, point, sign):
+    """By calculus (sympy) the only zero of ∇f is the origin, where the Hessian is singular: no strict extremum."""
+    xs = sympy.symbols("x y", real=True)[:len(point)]
+    f = sympy.sympify(expr.replace("^", "**"), locals=dict(zip(("x", "y"), xs)))
+    zeros = sympy.solve([sympy.diff(f, s) for s in xs], xs, dict=True)
+    assert len(zeros) == 1 and sympy.hessian(f, xs).subs(zeros[0]).det() == 0
+    r = classify_point(parse(expr), point)
+    assert r.gradient_norm <= r.tol and r.kind == "degenerate" and f"all Hessian eigenvalues {sign}" in r.reason
+    assert classify_point(parse("x^2 + x^3"), [1e-9]).kind == "min"      # f''(0) = 2: the curvature holds

@@ -103,7 +103,7 @@ _TABLE: dict[str, tuple[str, dict[str, str]]] = {
         "not_converged": "the solver stopped before every KKT residual reached the tolerance",
     }),
     "WeightDecayResult": ("weight-decay", {
-        "agree": "the penalised and the ball-constrained solutions coincide: lambda is the ball constraint's multiplier there",
+        "agree": "the penalised and the ball-constrained solutions coincide: lambda is the ball's multiplier there",
         "differ": "they lie more than 1e-6 max(1, r) apart",
     }),
     "ProjectionResult": ("project", {

@@ -2,12 +2,12 @@
 
 Over the box ``B``, sub-boxes ``X`` are taken from a stack: ``X`` is discarded when an outward-rounded enclosure of
 some ``g_i = ∂f/∂x_i`` over ``X`` excludes 0, or when Krawczyk gives ``K(X) ∩ X = ∅``
-(:mod:`losslens.critical.certificate`); it is accounted for when ``K(X) ⊂ int X`` and the one zero in it is a reported
-point (a zero not yet reported is handed to ``on_new``, refined and added); else it is bisected along its widest
-relative side. A sub-box too small to bisect further is tried once more widened by its own width on every side, for
-a zero on its edge (:func:`_settle_on_edge`). Sub-boxes wholly outside the natural domain of ``f`` are skipped and their volume reported.
-Completeness holds only when every sub-box was settled this way within ``max_boxes`` sub-boxes (work) and before
-the ``deadline`` (safety net).
+(:mod:`losslens.critical.certificate`); it is accounted for when ``K(X) ⊂ int X`` and the one zero in it is a
+reported point (a zero not yet reported is handed to ``on_new``, refined and added); else it is bisected along its
+widest relative side. A sub-box too small to bisect further is tried once more widened by its own width on every
+side, for a zero on its edge (:func:`_settle_on_edge`). Sub-boxes wholly outside the natural domain of ``f`` are
+skipped and their volume reported. Completeness holds only when every sub-box was settled this way within
+``max_boxes`` sub-boxes (work) and before the ``deadline`` (safety net).
 """
 from __future__ import annotations
 

@@ -13,11 +13,11 @@ class CriticalPoint(Result):
     """One zero of ∇f in the box, or a point where the search stopped on a kink of ``abs``/``max``/``min``/``relu``
     (kind ``nonsmooth``: ∇f need not exist there, see :func:`losslens.classify.kinks`).
 
-    ``point`` [n] and ``value``; ``gradient_norm`` = ‖∇f‖ at the float64 point; ``residual`` = ‖∇f‖ at the
-    50-digit refined point (None when no symbolic form); ``eigenvalues`` [n] of the Hessian, ascending;
-    ``kind`` in :data:`KINDS` (after higher-order evidence), ``second_order`` the plain second-order verdict,
-    ``reason`` and ``evidence`` (certified 50-digit second-order test, higher-order test or witnesses); ``certified`` when a Krawczyk certificate proves
-    one zero in ``certificate["box"]``; ``starts`` how many starts converged here.
+    ``point`` [n] and ``value``; ``gradient_norm`` = ‖∇f‖ at the float64 point; ``residual`` = ‖∇f‖ at the 50-digit
+    refined point (None when no symbolic form); ``eigenvalues`` [n] of the Hessian, ascending; ``kind`` in
+    :data:`KINDS` (after higher-order evidence), ``second_order`` the plain second-order verdict, ``reason`` and
+    ``evidence`` (certified 50-digit second-order test, higher-order test or witnesses); ``certified`` when a
+    Krawczyk certificate proves one zero in ``certificate["box"]``; ``starts`` how many starts converged here.
     """
 
     point: tuple[float, ...]

@@ -11,9 +11,8 @@ Each start then gets a label:
 * ``-2`` unsettled: finite, but ‖∇f‖ > gtol at the end (still moving, or slowed on a plateau);
 * ``j >= 0``: ended at endpoint ``j``, a cluster of settled end points (‖∇f‖ <= gtol) within ``1e-3 ℓ`` of the
   cluster's first member, classified by :func:`losslens.classify_point` at its member with the smallest gradient
-  (the classification tolerance widened just enough to accept gtol, so the tests agree); a ``min`` or ``max``
-  whose Hessian changes by more than half its smallest |eigenvalue| across twice the Newton step is ``degenerate``
-  (:func:`losslens.optimize.verdict.model_change`: Newton on x³ ends at 5e-7 with f'' > 0, next to an inflection).
+  (the classification tolerance widened just enough to accept gtol, so the tests agree; Newton on x³ ends at 5e-7
+  with f'' > 0, which that test calls ``degenerate``: the curvature vanishes ahead).
 
 Minima get a role: ``global_min`` when ``known_minimum`` is given and the value matches it (within
 ``gtol · ℓ + sqrt(eps) · max(1, |f*|)``); otherwise the lowest found is ``lowest_min`` (global unknown) unless some
@@ -38,7 +37,7 @@ from ..storage import CorruptFile, load_torch_bytes, read_sealed, write_torch
 from ..validation import InputError, check_choice, check_float, check_int
 from .batch import values_and_grads
 from .methods import Settings, Stepper, settings
-from .verdict import SLOW, TOL, Scale, measure_scale, model_change
+from .verdict import SLOW, TOL, Scale, measure_scale
 
 DIVERGED, UNSETTLED = -1, -2
 CLUSTER = 1e-3
@@ -265,12 +264,7 @@ def _endpoints(objective, ends, v, gn, labels, scale, known_minimum, lowest_star
         f_i = float(v[i])
         tol = max(default_tol(objective.dtype), float(gn[i]) / max(1.0, abs(f_i)))
         rep = classify_point(objective, ends[i], tol)
-        kind = rep.kind
-        if kind in ("min", "max"):      # as the run verdict: a strict extremum only if the curvature holds ahead
-            lam, V = torch.linalg.eigh(0.5 * (rep.hessian + rep.hessian.T))
-            if model_change(objective, rep.point, rep.gradient, lam, V) > 0.5 * float(lam.abs().min()):
-                kind = "degenerate"
-        raw.append((rep, kind, len(members)))
+        raw.append((rep, rep.kind, len(members)))
     mins = [r.value for r, kind, _ in raw if kind == "min"]
     lowest = min(mins) if mins else None
     out = []

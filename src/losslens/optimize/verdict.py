@@ -21,8 +21,8 @@ The verdict at the last recorded step ``K`` (first match wins):
 ``diverged``                  a value, gradient or point became non-finite (``step`` is where), or over the last
                               ``w = min(10, K)`` steps both f and ‖g‖ grew at every step and f_K > f_0.
 ``converged``                 ‖g_K‖ <= gtol, every Hessian eigenvalue > ζ, and the Hessian changes by at most
-                              ½λ_min across twice the Newton step (:func:`model_change`: a strict local minimum
-                              within reach by Newton–Kantorovich).
+                              ½λ_min across twice the Newton step (:func:`losslens.classify.curvature_change`: a
+                              strict local minimum within reach by Newton–Kantorovich).
 ``stalled_at_saddle``         ‖g_K‖ <= gtol and some eigenvalue < -ζ (evidence: λ_min and its eigenvector, the
                               escape direction); or ‖g_K‖ < gslow with a negative eigenvalue and the quadratic
                               model's critical point ``x - H⁻¹g`` within ``0.01 ℓ`` (approaching a saddle).
@@ -61,7 +61,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..classify import kinks
+from ..classify import curvature_change, kinks
 from ..objective import Box, Objective
 from ..results import Result
 from ..newton_step import newton_step
@@ -193,24 +193,6 @@ def _curvature(objective: Objective, x: torch.Tensor, g: torch.Tensor):
     return lam, V, zeta, dist, singular
 
 
-def model_change(objective: Objective, x: torch.Tensor, g: torch.Tensor, lam: torch.Tensor, V: torch.Tensor
-                 ) -> float:
-    """‖∇²f(x + 2d) − ∇²f(x)‖₂ for the Newton step d = −H⁻¹g (H = V diag(λ) Vᵀ definite); inf when the Hessian
-    there is not finite.
-
-    Newton–Kantorovich: when the Hessian changes by at most ½ min|λ| over the ball of radius 2‖d‖, a zero of ∇f
-    lies in that ball and the Hessian there keeps its signs, so x is next to a strict local minimum (maximum). The secant
-    along d stands in for the Lipschitz bound. ‖∇f‖ can pass a scale-relative tolerance where the curvature is about
-    to vanish: Newton on x³ from 1 stops at x = 0.00098 (f'' = 0.0059 > 0) next to the inflection at 0, and on
-    exp(x) at x = −14, where nothing is ahead; there the change is the whole of λ_min."""
-    d = -(V @ ((V.T @ g) / lam))
-    H = objective.hessian(x + 2 * d)
-    if not torch.isfinite(H).all():
-        return math.inf
-    diff = 0.5 * (H + H.T) - (V * lam) @ V.T
-    return float(torch.linalg.eigvalsh(diff).abs().max())
-
-
 def follow_newton(objective: Objective, x: torch.Tensor, gtol: float, steps: int = FOLLOW_STEPS):
     """Newton's iterates ``x ← x − H⁺∇f(x)`` on f itself (:func:`~losslens.newton_step.newton_step`, undamped,
     relative eigenvalues below ``default_tol`` dropped) from ``x`` until ‖∇f‖ <= ``gtol``; returns (the point reached,
@@ -277,7 +259,7 @@ def judge(objective: Objective, points: torch.Tensor, values: torch.Tensor, gnor
                      "by {change:.3g} > half its smallest |eigenvalue|: the curvature vanishes ahead, so no strict "
                      "{what} is shown (one flat to second order, an inflection, or none)")
         if neg and neg == len(lam):
-            change = model_change(objective, x, g[0], lam, V)
+            change = curvature_change(objective, x, g[0], lam, V)
             if change <= 0.5 * float(lam.abs().min()):
                 return Verdict("stalled_at_max", f"{crit}{eig}: a local maximum", **base)
             return Verdict("plateau", vanishing.format(change=change, what="maximum"), **base)
@@ -285,7 +267,7 @@ def judge(objective: Objective, points: torch.Tensor, values: torch.Tensor, gnor
             return Verdict("stalled_at_saddle", f"{crit}{eig}: negative curvature, escape along the eigenvector of "
                            f"{float(lam[0]):.4g}", **base)
         if pos == len(lam):
-            change = model_change(objective, x, g[0], lam, V)
+            change = curvature_change(objective, x, g[0], lam, V)
             if change <= 0.5 * float(lam[0]):
                 return Verdict("converged", f"{crit}{eig}: a strict local minimum", **base)
             return Verdict("plateau", vanishing.format(change=change, what="minimum"), **base)

@@ -9,12 +9,12 @@ with multiplier μ = λ: stationarity ∇f + μx = 0 is the penalised problem's 
 global minima, so the two solutions coincide; for non-convex f each solver may stop at a different local point,
 and the result says whether they agree.
 
-The check: the two points lie within 1e-6·max(1, r), and the penalised solve did not end where f + (λ/2)‖x‖²
-has no minimum (``not_min``: a maximum or saddle; ``unbounded``). Then μ = λ is a multiplier of the ball problem
-at the common point (the penalised stationarity, up to that distance). The constrained solver's own multiplier is reported but not compared: it is
-unique only where the constraint's gradient x is nonzero and f is smooth (r = 0 for ``x²``: every μ ≥ 0 is one;
-``|x − 1|`` with λ = 1/2: every μ in [0, 1]). When a solver ends elsewhere (the penalised problem unbounded, a
-maximum) there is nothing to compare: the verdict is ``unknown``.
+The check: the two points lie within 1e-6·max(1, r), and the penalised solve did not end where f + (λ/2)‖x‖² has no
+minimum (``not_min``: a maximum or saddle; ``unbounded``). Then μ = λ is a multiplier of the ball problem at the
+common point (the penalised stationarity, up to that distance). The constrained solver's own multiplier is reported
+but not compared: it is unique only where the constraint's gradient x is nonzero and f is smooth (r = 0 for ``x²``:
+every μ ≥ 0 is one; ``|x − 1|`` with λ = 1/2: every μ in [0, 1]). When a solver ends elsewhere (the penalised
+problem unbounded, a maximum) there is nothing to compare: the verdict is ``unknown``.
 """
 from __future__ import annotations
 
@@ -33,12 +33,13 @@ NO_MINIMUM = ("not_min", "unbounded")     # penalised solves that show no minimi
 
 @dataclass(frozen=True)
 class WeightDecayResult(Result):
-    """``penalized``: minimiser of f + (λ/2)‖x‖² (x [n]); ``constrained``: minimiser of f over the ball of
-    ``radius`` r = ‖x*(λ)‖; ``multiplier`` μ of ½‖x‖² ≤ ½r² found by the constrained solver; ``distance`` between
-    the two solutions; ``agree`` when the distance is ≤ 1e-6·max(1, r) and the penalised solve found no sign that
-    its objective lacks a minimum there (module docstring); the ``verdict`` ``agree``, ``differ`` or ``unknown``
-    (the penalised solve ended at a maximum, saddle or unbounded), with ``reason`` = ``explanation``. The two solver results (``penalized_result``,
-    ``constrained_result``) are not in ``to_dict``: their numbers are the fields above."""
+    """``penalized``: minimiser of f + (λ/2)‖x‖² (x [n]); ``constrained``: minimiser of f over the ball of ``radius`` r
+    = ‖x*(λ)‖; ``multiplier`` μ of ½‖x‖² ≤ ½r² found by the constrained solver; ``distance`` between the two
+    solutions; ``agree`` when the distance is ≤ 1e-6·max(1, r) and the penalised solve found no sign that its
+    objective lacks a minimum there (module docstring); the ``verdict`` ``agree``, ``differ`` or ``unknown`` (the
+    penalised solve ended at a maximum, saddle or unbounded), with ``reason`` = ``explanation``. The two solver
+    results (``penalized_result``, ``constrained_result``) are not in ``to_dict``: their numbers are the fields
+    above."""
 
     objective: str
     names: tuple[str, ...]
