@@ -324,6 +324,7 @@ def test_past_the_point_budget_the_lowest_points_are_examined():
     r = find_critical_points(parse("rastrigin"), time_budget=2)
     assert len(r.points) <= MAX_POINTS and r.completeness["stopped_by"] == "work" and not r.complete
     assert r.points[0].point == (0.0, 0.0) and r.points[0].value == 0.0 and r.points[0].kind == "min"
+    assert "more critical points than that, or a continuum" in r.completeness["reason"]
 
 
 @pytest.mark.parametrize("expr, box, zero", [

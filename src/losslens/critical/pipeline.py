@@ -55,8 +55,8 @@ def completeness(search: Search, points: list[CriticalPoint], radius: float, *, 
     if left_out:
         return {"proved": False, "boxes": 0, "stopped_by": "work",
                 "reason": f"{left_out} converged starts lie outside the first {MAX_POINTS} distinct critical "
-                          f"points examined (work budget; a continuum of critical points, e.g. a constant "
-                          f"function?): no completeness proof"}
+                          f"points examined, the lowest first (work budget: more critical points than that, or a "
+                          f"continuum of them, e.g. a constant function): no completeness proof"}
     if search.sym is None:
         return {"proved": False, "reason": no_symbolic, "boxes": 0}
     if n > MAX_COMPLETE_N:
