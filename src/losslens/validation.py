@@ -21,9 +21,17 @@ def check_int(name: str, value, *, lo: int | None = None, hi: int | None = None)
     if isinstance(value, bool) or not isinstance(value, int):
         raise InputError(f"{name} == {value!r}, must be an integer")
     if (lo is not None and value < lo) or (hi is not None and value > hi):
-        raise InputError(f"{name} == {value}, must be an integer in [{lo if lo is not None else '-inf'}, "
-                         f"{hi if hi is not None else 'inf'}]")
+        raise InputError(f"{name} == {value}, must be an integer {_bounds(lo, hi, False, False)}")
     return value
+
+
+def _bounds(lo, hi, lo_open: bool, hi_open: bool) -> str:
+    """``in [lo, hi]`` with its open ends, or ``>= lo`` / ``<= hi`` when one side is unbounded."""
+    if lo is not None and hi is not None:
+        return f"in {'(' if lo_open else '['}{lo}, {hi}{')' if hi_open else ']'}"
+    if lo is not None:
+        return f"{'>' if lo_open else '>='} {lo}"
+    return f"{'<' if hi_open else '<='} {hi}" if hi is not None else ""
 
 
 def check_float(name: str, value, *, lo: float | None = None, hi: float | None = None,
@@ -33,15 +41,11 @@ def check_float(name: str, value, *, lo: float | None = None, hi: float | None =
         v = float(value)
     except (TypeError, ValueError):
         raise InputError(f"{name} == {value!r}, must be a number") from None
-    left = "(" if lo_open else "["
-    right = ")" if hi_open else "]"
-    interval = f"{left}{lo if lo is not None else '-inf'}, {hi if hi is not None else 'inf'}{right}"
+    bounds = _bounds(lo, hi, lo_open, hi_open)
     if not math.isfinite(v):
-        raise InputError(f"{name} == {v}, must be a finite number in {interval}")
-    if lo is not None and (v < lo or (lo_open and v == lo)):
-        raise InputError(f"{name} == {v}, must be in {interval}")
-    if hi is not None and (v > hi or (hi_open and v == hi)):
-        raise InputError(f"{name} == {v}, must be in {interval}")
+        raise InputError(f"{name} == {v}, must be a finite number {bounds}".rstrip())
+    if (lo is not None and (v < lo or (lo_open and v == lo))) or (hi is not None and (v > hi or (hi_open and v == hi))):
+        raise InputError(f"{name} == {v}, must be {bounds}")
     return v
 
 
@@ -124,7 +128,7 @@ def check_counts(command: str, values: dict) -> None:
     >>> check_counts("optimize", {"steps": 10 ** 12})
     Traceback (most recent call last):
     ...
-    losslens.validation.InputError: --steps == 1000000000000, must be an integer in [-inf, 100000]
+    losslens.validation.InputError: --steps == 1000000000000, must be an integer <= 100000
     """
     for name, value in values.items():
         hi = COUNT_LIMITS.get((command, name), COUNT_LIMITS.get(name))

@@ -84,7 +84,7 @@ def test_bad_input_exit_2_one_line(tmp_path, capsys):
          "ask for at least one eigenvalue"),
         (["hessian", "--model", "digits-linear", "--samples", "20", "--memory", "1e-6"],
          "is too small: Lanczos on n == 650 parameters needs at least"),
-        (["hessian", "--model", "digits-linear", "--memory", "-1"], "--memory == -1.0, must be in (0, inf]"),
+        (["hessian", "--model", "digits-linear", "--memory", "-1"], "--memory == -1.0, must be > 0"),
         (["gap", "--sizes", "10,x"], "--sizes == '10,x', must be comma-separated integers"),
         (["gap", "--sizes", "10"], "need at least two different"),
         (["train", "--steps", "0"], "--steps == 0"),

@@ -85,15 +85,15 @@ def test_basins_table_json_and_plot(tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["optimize", "x^2", "--start", "1", "--lr", "0"], "lr == 0.0, must be in (0, inf]"),
+    (["optimize", "x^2", "--start", "1", "--lr", "0"], "lr == 0.0, must be > 0"),
     (["optimize", "x^2", "--start", "1", "--lr", "nan"], "lr == nan, must be a finite number"),
     (["optimize", "x^2", "--start", "1", "--method", "sgdd"], "method == 'sgdd', must be one of 'gd'"),
     (["optimize", "x^2", "--start", "1,2"], "--start has 2 coordinate(s)"),
     (["optimize", "log(x)", "--start", "-1"], "outside the function's domain"),
-    (["optimize", "x^2", "--start", "1", "--steps", "0"], "steps == 0, must be an integer in [1, inf]"),
+    (["optimize", "x^2", "--start", "1", "--steps", "0"], "steps == 0, must be an integer >= 1"),
     (["optimize", "x^2", "--start", "1", "--risk", "himmelblau"], "--risk 'himmelblau' has variables ['x', 'y']"),
     (["optimize", "x^2", "--start", "1", "--plot", "a.txt"], "must end in .png, .svg or .pdf"),
-    (["optimize", "x^2", "--start", "1", "--tol", "0"], "tol == 0.0, must be in (0, inf]"),
+    (["optimize", "x^2", "--start", "1", "--tol", "0"], "tol == 0.0, must be > 0"),
     (["optimize", "x^2", "--start", "1", "--slow", "-1"], "slow == -1.0"),
     (["compare", "x^2", "--start", "1", "--methods", "gd,foo"], "'foo' is not a method; valid: gd"),
     (["compare", "x^2", "--start", "1", "--methods", "gd", "--lr", "adam=1"], "'adam' is not one of the methods"),

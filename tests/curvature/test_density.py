@@ -62,10 +62,10 @@ def test_sigma_is_used_as_given_and_seed_reproduces():
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    (dict(probes=0), r"probes == 0, must be an integer in \[1, inf\]"),
-    (dict(steps=0), r"steps == 0, must be an integer in \[1, inf\]"),
-    (dict(points=3), r"points == 3, must be an integer in \[16, inf\]"),
-    (dict(sigma=0), r"sigma == 0.0, must be in \(0, inf\]"),
+    (dict(probes=0), r"probes == 0, must be an integer >= 1"),
+    (dict(steps=0), r"steps == 0, must be an integer >= 1"),
+    (dict(points=3), r"points == 3, must be an integer >= 16"),
+    (dict(sigma=0), r"sigma == 0.0, must be > 0"),
 ])
 def test_bad_input(kwargs, match):
     with pytest.raises(InputError, match=match):

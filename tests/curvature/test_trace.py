@@ -103,8 +103,8 @@ def test_flat_spectrum_falls_back_to_exactly_hutchinsons_sample_count():
 
 
 @pytest.mark.parametrize("fn, kwargs, match", [
-    (hutch_plus_plus, dict(hvps=5), r"hvps == 5, must be an integer in \[6, inf\]"),
-    (hutchinson, dict(hvps=1), r"hvps == 1, must be an integer in \[2, inf\]"),
+    (hutch_plus_plus, dict(hvps=5), r"hvps == 5, must be an integer >= 6"),
+    (hutchinson, dict(hvps=1), r"hvps == 1, must be an integer >= 2"),
     (hutchinson, dict(confidence=1.0), r"confidence == 1.0, must be in \(0, 1\)"),
     (hutch_plus_plus, dict(confidence=0), r"confidence == 0.0, must be in \(0, 1\)"),
 ])

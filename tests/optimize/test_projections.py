@@ -146,7 +146,7 @@ def test_project_result_and_make_set():
 @pytest.mark.parametrize("call, message", [
     (lambda: make_set("ellipse", 2), "set == 'ellipse', must be one of"),
     (lambda: make_set("l1", 2), "needs a radius"),
-    (lambda: make_set("l2", 2, radius=-1.0), "radius == -1.0, must be in"),
+    (lambda: make_set("l2", 2, radius=-1.0), "radius == -1.0, must be >= 0.0"),
     (lambda: make_set("affine", 2), "needs A and b"),
     (lambda: make_set("halfspace", 2), "needs a and b"),
     (lambda: make_set("halfspace", 2, a=[0.0, 0.0], b=[1.0]), "must be finite and nonzero"),

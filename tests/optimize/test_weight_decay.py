@@ -25,7 +25,7 @@ def test_rosenbrock_agrees_and_reports():
 
 
 def test_bad_lambda():
-    with pytest.raises(InputError, match="lam == 0.0, must be in"):
+    with pytest.raises(InputError, match="lam == 0.0, must be > 0.0"):
         weight_decay_ball("x^2", 0.0)
 
 
