@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import threading
 
 import numpy as np
 import torch
@@ -105,6 +106,7 @@ class FixedRandomness(TorchFunctionMode):
 
     def _fixed(self, func, args, kwargs):
         """The call ``func(*args, **kwargs)`` with its randomness fixed, or None when ``func`` draws none."""
+        func = getattr(func, "original", func)     # F.dropout swapped by another thread: the function it stands for
         kind = _DROPOUTS.get(func)
         if kind is not None:
             bound = {**dict(zip(("input", "p", "training", "inplace"), args)), **kwargs}
@@ -133,14 +135,42 @@ class FixedRandomness(TorchFunctionMode):
 
     @contextlib.contextmanager
     def _functional_swapped(self):
-        saved = {name: getattr(F, name) for name in _SWAPPED}
-        for name, orig in saved.items():
-            setattr(F, name, lambda *a, _orig=orig, **k: _call_fixed(self, _orig, a, k))
+        """The module-level ``F.dropout`` and ``F.scaled_dot_product_attention`` answer for this mode in this thread.
+
+        The names are swapped once for all threads (under a lock, restored when the last thread leaves) for
+        dispatchers that look up the calling thread's mode: worker threads of a landscape each run their own mode,
+        and a thread outside any mode gets the original functions."""
+        before = getattr(_ACTIVE, "mode", None)
+        with _SWAP_LOCK:
+            if _SWAP["depth"] == 0:
+                _SWAP["saved"] = {name: getattr(F, name) for name in _SWAPPED}
+                for name, orig in _SWAP["saved"].items():
+                    setattr(F, name, _dispatcher(orig))
+            _SWAP["depth"] += 1
+        _ACTIVE.mode = self
         try:
             yield
         finally:
-            for name, orig in saved.items():
-                setattr(F, name, orig)
+            _ACTIVE.mode = before
+            with _SWAP_LOCK:
+                _SWAP["depth"] -= 1
+                if _SWAP["depth"] == 0:
+                    for name, orig in _SWAP["saved"].items():
+                        setattr(F, name, orig)
+
+
+_SWAP_LOCK = threading.Lock()
+_SWAP: dict = {"depth": 0, "saved": {}}      # threads inside a swap; the original functions
+_ACTIVE = threading.local()                  # .mode: the FixedRandomness of this thread's swapped call
+
+
+def _dispatcher(orig):
+    """``orig`` with the calling thread's fixed randomness, if it has one."""
+    def call(*args, **kwargs):
+        mode = getattr(_ACTIVE, "mode", None)
+        return orig(*args, **kwargs) if mode is None else _call_fixed(mode, orig, args, kwargs)
+    call.original = orig
+    return call
 
 
 def _call_fixed(mode: FixedRandomness, func, args, kwargs):

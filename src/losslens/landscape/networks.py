@@ -45,6 +45,7 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
+from ..stochastic import fixed_randomness
 from .directions import Directions
 from .fusion import absorb_relu, fuse, sole_reader, trace
 from .evaluators import (ADD_RELU, LINEAR_IN_WEIGHTS, PRECOMPUTE_BUDGET, _batches_and_weights, _PlaneEvaluator, _targets,
@@ -161,14 +162,15 @@ class NetworkEvaluator(_PlaneEvaluator):
                 net, combined = (worker.fused, worker.fused_combined) if self.fused else (worker.net, worker.combined)
                 if combined is not None:
                     combined.at(bi, c)
-                if self.closure is not None:
-                    loss = self.closure(net, (*inputs, _targets(batch)))
-                else:
-                    out = self._selected(net(*inputs))
-                    if self.columns is not None and out.dim() == 2:
-                        loss = mean_log_loss(out, self.columns[bi])
+                with fixed_randomness(self.obj._fixed, self.obj.seed, bi):    # the objective's dropout masks
+                    if self.closure is not None:
+                        loss = self.closure(net, (*inputs, _targets(batch)))
                     else:
-                        loss = self.loss_fn(out, _targets(batch))
+                        out = self._selected(net(*inputs))
+                        if self.columns is not None and out.dim() == 2:
+                            loss = mean_log_loss(out, self.columns[bi])
+                        else:
+                            loss = self.loss_fn(out, _targets(batch))
                 total += w * float(loss)
             totals.append(total)
         return torch.tensor(totals, dtype=self.origin.dtype)
@@ -342,9 +344,10 @@ def first_layer_tables(obj, name: str, origin: torch.Tensor, vectors: torch.Tens
         raise _Stop
 
     hook = layer.register_forward_pre_hook(capture)
-    for batch in batches:
+    for bi, batch in enumerate(batches):
         try:
-            net(*batch[:-1])
+            with fixed_randomness(obj._fixed, obj.seed, bi):     # a dropout before the layer: the objective's mask
+                net(*batch[:-1])
         except _Stop:
             pass
     hook.remove()
