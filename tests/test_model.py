@@ -182,3 +182,50 @@ def test_two_process_gloo_equals_one_process(tmp_path):
     assert two["v"] == pytest.approx(one["v"], rel=1e-12)
     for k in ("g", "h", "vals"):
         torch.testing.assert_close(torch.tensor(two[k]), torch.tensor(one[k]), rtol=1e-12, atol=1e-14)
+
+
+class _NeedsTwo(nn.Module):
+    """A forward that fails on a batch of one sample (as BatchNorm in training mode does)."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(3, 1)
+
+    def forward(self, x):
+        if len(x) == 1:
+            raise RuntimeError("needs two samples")
+        return self.lin(x)
+
+
+def _odd_loss(out, y):
+    if len(y) == 1:
+        raise ValueError("a one-sample batch")
+    return nn.functional.mse_loss(out, y)
+
+
+def test_a_batch_size_the_forward_cannot_take_is_refused_up_front_not_mid_analysis():
+    # 37 samples in batches of 12: the last has one; it used to fail (ValueError, exit 1) at the first value()
+    from torch.utils.data import DataLoader, TensorDataset
+
+    bn = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Linear(4, 1)).double()
+    with pytest.raises(InputError, match=r"inputs of shape \(1, 3\) \(batch 3; try another batch size\): Expected "
+                                         "more than 1 value per channel"):
+        ModelObjective(bn, nn.MSELoss(), (X, Y), mode="train", batch_size=12, dtype=torch.float64)
+    with pytest.raises(InputError, match=r"\(batch 3; try another batch size\): needs two samples"):
+        ModelObjective(_NeedsTwo(), nn.MSELoss(), DataLoader(TensorDataset(X, Y), batch_size=12))
+    uneven = [(X[:12], Y[:12]), (X[12:13], Y[12:13]), (X[13:25], Y[13:25])]     # a re-iterable list of batches
+    with pytest.raises(InputError, match=r"\(batch 1; try another batch size\): needs two samples"):
+        ModelObjective(_NeedsTwo(), nn.MSELoss(), uneven)
+    with pytest.raises(InputError, match=r"loss \(--loss\) failed on batch 3: a one-sample batch"):
+        ModelObjective(nn.Linear(3, 1), _odd_loss, (X, Y), batch_size=12)
+    closure = lambda call, batch: _odd_loss(call(batch[0]), batch[1])
+    with pytest.raises(InputError, match=r"cannot be evaluated on this data \(batch 3; try another batch size\): a "
+                                         "one-sample batch"):
+        ModelObjective(nn.Linear(3, 1), data=(X, Y), closure=closure, batch_size=12)
+    # the same data in batches the model takes: the value is the mean loss (a hand loop over the samples)
+    obj = ModelObjective(bn, nn.MSELoss(), (X, Y), mode="train", batch_size=37, dtype=torch.float64)
+    net = bn.train()
+    with torch.no_grad():
+        want = nn.functional.mse_loss(nn.functional.linear(nn.functional.batch_norm(
+            net[0](X), None, None, net[1].weight, net[1].bias, True, 0.0, net[1].eps), net[2].weight, net[2].bias), Y)
+    torch.testing.assert_close(obj.value(obj.x0), want, rtol=1e-12, atol=0)

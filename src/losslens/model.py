@@ -158,6 +158,8 @@ class ModelObjective(Objective):
                                          for i in range(lo, hi, batch_size)]
             if self.batches:        # (an empty shard on this rank: nothing to check)
                 self._check_batch(self.batches[0])
+            if len(self.batches) > 1 and len(self.batches[-1][0]) != len(self.batches[0][0]):
+                self._check_batch(self.batches[-1], len(self.batches) - 1)    # the smaller last batch
 
     # --- flat vector <-> parameters ---------------------------------------------------------------------------
     @property
@@ -212,8 +214,8 @@ class ModelObjective(Objective):
         sizes, digests = [], []
         for raw in self.loader:
             batch = self._prepare(raw)
-            if not sizes:
-                self._check_batch(batch)
+            if len(batch[0]) not in sizes:      # the first batch of each size (a forward may fail on some sizes)
+                self._check_batch(batch, len(sizes))
             sizes.append(len(batch[0]))
             digests.append(_digest(batch))
             del batch, raw
@@ -271,15 +273,16 @@ class ModelObjective(Objective):
             *inputs, targets = batch
             return self.loss_fn(self.call(x, *inputs), targets)
 
-    def _check_batch(self, batch: Batch) -> None:
-        """Evaluate the loss on one batch: every mismatch of model, data and loss is a one-line error here."""
+    def _check_batch(self, batch: Batch, index: int = 0) -> None:
+        """Evaluate the loss on one batch (the ``index``-th): every mismatch of model, data and loss is a one-line
+        error here."""
+        where = "" if index == 0 else f" (batch {index}; try another batch size)"
         with torch.no_grad():
             if self.closure is None:
                 *inputs, targets = batch
-                out = _first_line_error(lambda: functional_call(
-                    self.module, (self.unflatten(self.x0), self.frozen, self.buffers), tuple(inputs)),
-                    f"data (--data): the model cannot take inputs of shape "
-                    f"{', '.join(str(tuple(t.shape)) for t in inputs) or '()'}")
+                out = _first_line_error(lambda: self._forward(batch[:-1], index),
+                                        f"data (--data): the model cannot take inputs of shape "
+                                        f"{', '.join(str(tuple(t.shape)) for t in inputs) or '()'}{where}")
                 if self.output is not None:
                     out = pick_output(out, self.output)
                 elif not isinstance(out, torch.Tensor):
@@ -289,14 +292,19 @@ class ModelObjective(Objective):
                         raise InputError(f"the model returns a {type(out).__name__} with keys {keys}; choose the "
                                          "output the loss takes with output= (--output-key KEY)")
                 check_loss_inputs(self.loss_fn, out, targets)
-                loss = _first_line_error(lambda: self.loss_fn(out, targets), "loss (--loss) failed on the first "
-                                         "batch")
+                loss = _first_line_error(lambda: self.loss_fn(out, targets), "loss (--loss) failed on "
+                                         + ("the first batch" if index == 0 else f"batch {index}"))
             else:
-                loss = _first_line_error(lambda: self._batch_loss(self.x0, batch),
-                                         "the model cannot be evaluated on this data")
+                loss = _first_line_error(lambda: self._batch_loss(self.x0, batch, index),
+                                         f"the model cannot be evaluated on this data{where}")
         if not isinstance(loss, torch.Tensor) or loss.dim() != 0:
             shape = tuple(loss.shape) if isinstance(loss, torch.Tensor) else type(loss).__name__
             raise InputError(f"the loss must be a scalar (batch mean), got {shape}")
+
+    def _forward(self, inputs: Batch, index: int):
+        """The model's raw output at ``x0`` on the ``index``-th batch's inputs (its dropout masks fixed)."""
+        with fixed_randomness(self._fixed, self.seed, index):
+            return functional_call(self.module, (self.unflatten(self.x0), self.frozen, self.buffers), tuple(inputs))
 
     def fingerprint(self) -> str:
         """SHA-256 over the layout, dtype, mode and this rank's data: identifies what a stored result belongs to."""
