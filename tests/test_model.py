@@ -229,3 +229,20 @@ def test_a_batch_size_the_forward_cannot_take_is_refused_up_front_not_mid_analys
         want = nn.functional.mse_loss(nn.functional.linear(nn.functional.batch_norm(
             net[0](X), None, None, net[1].weight, net[1].bias, True, 0.0, net[1].eps), net[2].weight, net[2].bias), Y)
     torch.testing.assert_close(obj.value(obj.x0), want, rtol=1e-12, atol=0)
+
+
+def test_non_finite_data_is_refused_naming_the_field_and_sample():
+    # NaN inputs used to give a NaN loss everywhere (hessian: not_finite; train: "diverged at step 1")
+    from torch.utils.data import DataLoader, TensorDataset
+
+    Xn, Yn = X.clone(), Y.clone()
+    Xn[5, 2] = float("nan")
+    with pytest.raises(InputError, match=r"data inputs has non-finite values \(sample 5 holds nan\)"):
+        ModelObjective(nn.Linear(3, 1), nn.MSELoss(), (Xn, Y))
+    Yn[30, 0] = -float("inf")
+    with pytest.raises(InputError, match=r"data targets has non-finite values \(sample 30 holds -inf\)"):
+        ModelObjective(nn.Linear(3, 1), nn.MSELoss(), DataLoader(TensorDataset(X, Yn), batch_size=8))
+    with pytest.raises(InputError, match=r"data inputs 1 has non-finite values \(sample 5 holds nan\)"):
+        ModelObjective(nn.Bilinear(3, 3, 1), nn.MSELoss(), (X, Xn, Y))
+    with pytest.raises(InputError, match=r"data has non-finite values \(sample 5 holds nan\)"):
+        ModelObjective(nn.Linear(3, 1), data=[Xn], closure=lambda call, b: call(b[0]).pow(2).mean())

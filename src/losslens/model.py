@@ -34,7 +34,7 @@ from .devices import device_of, resolve_device
 from .losses import check_loss_inputs, make_loss
 from .objective import Objective
 from .stochastic import check_fixable, fixed_randomness, math_attention, needs_mode
-from .validation import InputError, check_choice, check_int
+from .validation import InputError, check_choice, check_finite_data, check_int
 
 Batch = tuple[torch.Tensor, ...]
 
@@ -63,7 +63,8 @@ class ModelObjective(Objective):
             accumulate batch by batch, so memory holds one batch and its graph, not the data set. A streamed
             source must give the same batches on every pass: the first ``check_batches`` batches are compared
             (SHA-256 of their bytes) between two passes at construction, and every pass checks the batch sizes.
-            Batches are tuples ``(inputs..., targets)``, dicts or single tensors (closures only).
+            Batches are tuples ``(inputs..., targets)``, dicts or single tensors (closures only). Floating entries
+            must be finite (NaN or inf is refused naming the sample).
         check_batches: how many leading batches of a streamed source are compared between two passes.
         closure: instead of ``loss_fn``, ``closure(call, batch) -> scalar`` batch-mean loss where ``call(*inputs)``
             runs the model at the current parameters (custom losses, e.g. physics-informed).
@@ -146,7 +147,7 @@ class ModelObjective(Objective):
             self.loader = _loader(data, batch_size)
             self._scan(check_int("check_batches", check_batches, lo=1), rank, world)
         else:
-            tensors = self._prepare(source)
+            tensors = self._prepare(source, 0)
             self.num_samples = len(tensors[0])
             if subset is not None:
                 check_int("subset", subset, lo=1, hi=self.num_samples)
@@ -198,14 +199,20 @@ class ModelObjective(Objective):
         return pick_output(out, self.output)
 
     # --- data -------------------------------------------------------------------------------------------------
-    def _prepare(self, raw) -> Batch:
-        """One raw batch (tuple, dict or tensor) -> ``(inputs..., targets)`` on the device, floating ones in dtype."""
+    def _prepare(self, raw, first: int | None = None) -> Batch:
+        """One raw batch (tuple, dict or tensor) -> ``(inputs..., targets)`` on the device, floating ones in dtype;
+        with ``first`` (the index of its first sample) its floating fields are checked to be finite."""
         fields = _select(raw, *self._fields)
         sizes = {len(t) if t.dim() else -1 for t in fields}
         if len(sizes) != 1 or -1 in sizes:
             raise InputError(f"data fields must share the sample dimension 0, got lengths {sorted(sizes)}")
         if sizes == {0}:
             raise InputError("data is empty")
+        if first is not None:
+            names = ["data"] if len(fields) == 1 else \
+                [f"data inputs{'' if len(fields) == 2 else f' {k}'}" for k in range(len(fields) - 1)] + ["data targets"]
+            for name, t in zip(names, fields):
+                check_finite_data(name, t, first)
         return tuple(t.detach().to(self.device, self.dtype) if t.is_floating_point() else t.detach().to(self.device)
                      for t in fields)
 
@@ -213,7 +220,7 @@ class ModelObjective(Objective):
         """One pass over a streamed source: batch sizes and digests; then the first batches again (same order?)."""
         sizes, digests = [], []
         for raw in self.loader:
-            batch = self._prepare(raw)
+            batch = self._prepare(raw, sum(sizes))
             if len(batch[0]) not in sizes:      # the first batch of each size (a forward may fail on some sizes)
                 self._check_batch(batch, len(sizes))
             sizes.append(len(batch[0]))

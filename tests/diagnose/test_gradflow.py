@@ -82,8 +82,12 @@ def test_deep_sigmoid_vanishes_and_relu_mlp_is_healthy():
 
 
 def test_nan_loss_is_a_verdict():
-    X, y = torch.full((8, 2), float("nan")), torch.zeros(8, dtype=torch.long)
-    flow = gradient_flow(nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 2)), nn.CrossEntropyLoss(), (X, y), steps=3)
+    # finite data (NaN data is refused up front), a NaN weight: the loss is NaN from the first step
+    X, y = torch.ones(8, 2), torch.zeros(8, dtype=torch.long)
+    model = nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 2))
+    with torch.no_grad():
+        model[0].weight[0, 0] = float("nan")
+    flow = gradient_flow(model, nn.CrossEntropyLoss(), (X, y), steps=3)
     assert flow.verdict == "not_finite" and "step 1" in flow.reason
 
 

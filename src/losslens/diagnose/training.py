@@ -37,10 +37,10 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
-from ..model import pick_output
+from ..model import _first_line_error, pick_output
 from ..results import Result
 from ..storage import CorruptFile, fingerprint, first_difference, is_sealed, module_fingerprint, unseal, write_torch
-from ..validation import InputError, check_choice, check_float, check_int
+from ..validation import InputError, check_choice, check_finite_data, check_float, check_int
 from .flowmonitor import GradientFlow, GradientFlowMonitor, flow_verdict
 
 FORMAT = "losslens-train-v2"              # v2: sealed with a sha256, every result-shaping setting recorded
@@ -146,9 +146,10 @@ def evaluate(model: nn.Module, loss_fn: Callable, data, batch_size: int = 4096, 
     try:
         total, correct, classify = 0.0, 0, True
         for i in range(0, len(X), batch_size):
-            out = pick_output(model(X[i:i + batch_size]), output)
             yb = y[i:i + batch_size]
-            total += float(loss_fn(out, yb)) * len(yb)
+            out, loss = _user_call(lambda: _loss_of(model, loss_fn, X[i:i + batch_size], yb, output),
+                                   f"evaluating on {len(yb)} samples")
+            total += float(loss) * len(yb)
             classify = classify and is_classification(out, yb)
             if classify:
                 correct += int((out.argmax(1) == yb).sum())
@@ -282,8 +283,9 @@ def train(model: nn.Module, loss_fn: Callable, train_data, test_data=None, *, st
     eval_every = check_int("eval_every", eval_every, lo=1)
     checkpoint_every = check_int("checkpoint_every", checkpoint_every, lo=1)
     curvature_at = sorted({check_int("curvature_at", int(s), lo=1, hi=steps) for s in curvature_at})
-    X, y = _pair("train_data", train_data)
-    test = _pair("test_data", test_data) if test_data is not None else None
+    dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), None)
+    X, y = _pair("train_data", train_data, dtype)
+    test = _pair("test_data", test_data, dtype) if test_data is not None else None
 
     net = copy.deepcopy(model)
     net.train()
@@ -333,7 +335,8 @@ def train(model: nn.Module, loss_fn: Callable, train_data, test_data=None, *, st
     try:
         while step < steps:
             idx = torch.randint(0, len(X), (batch_size,), generator=gen)
-            loss = loss_fn(pick_output(net(X[idx]), output), y[idx])
+            _, loss = _user_call(lambda: _loss_of(net, loss_fn, X[idx], y[idx], output),
+                                 f"at training step {step + 1} (a minibatch of {batch_size} samples)")
             if not torch.isfinite(loss):
                 diverged_at = step + 1
                 break
@@ -367,10 +370,28 @@ def train(model: nn.Module, loss_fn: Callable, train_data, test_data=None, *, st
                        str(path) if path is not None else None, seed, net, dict(inputs or {}))
 
 
-def _pair(name: str, data) -> tuple[torch.Tensor, torch.Tensor]:
+def _loss_of(net: nn.Module, loss_fn: Callable, X: torch.Tensor, y: torch.Tensor, output) -> tuple:
+    """(the output the loss takes, the loss) of ``net`` on one batch."""
+    out = pick_output(net(X), output)
+    return out, loss_fn(out, y)
+
+
+def _user_call(fn: Callable, where: str):
+    """``fn()`` running the user's model and loss; their failure is an :class:`InputError` naming ``where``."""
+    return _first_line_error(fn, f"the model or loss failed {where}")
+
+
+def _pair(name: str, data, dtype: torch.dtype | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(inputs, targets)`` checked (same positive length, finite), floating ones cast to the model's ``dtype``."""
     if not (isinstance(data, (tuple, list)) and len(data) == 2 and all(isinstance(t, torch.Tensor) for t in data)):
         raise InputError(f"{name} must be a pair (inputs, targets) of tensors")
     X, y = data
+    if X.dim() == 0 or y.dim() == 0:
+        raise InputError(f"{name} has inputs of shape {tuple(X.shape)} and targets of shape {tuple(y.shape)}; both "
+                         "need samples along dim 0")
     if len(X) != len(y) or len(X) == 0:
         raise InputError(f"{name} has {len(X)} inputs and {len(y)} targets, must be the same positive number")
-    return X, y
+    check_finite_data(f"{name} inputs", X)
+    check_finite_data(f"{name} targets", y)
+    cast = lambda t: t.to(dtype) if dtype is not None and t.is_floating_point() else t
+    return cast(X), cast(y)
