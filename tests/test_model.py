@@ -246,3 +246,58 @@ def test_non_finite_data_is_refused_naming_the_field_and_sample():
         ModelObjective(nn.Bilinear(3, 3, 1), nn.MSELoss(), (X, Xn, Y))
     with pytest.raises(InputError, match=r"data has non-finite values \(sample 5 holds nan\)"):
         ModelObjective(nn.Linear(3, 1), data=[Xn], closure=lambda call, b: call(b[0]).pow(2).mean())
+
+
+def _weighted_mean_by_hand(net, X, y, w, ignore):
+    """Σ_i w[y_i] · (−log softmax(net(x_i))[y_i]) / Σ_i w[y_i] over the samples whose label is not ``ignore``."""
+    with torch.no_grad():
+        logp = torch.log_softmax(net(X), 1)
+    keep = y != ignore
+    wy = w[y[keep]]
+    return float((wy * -logp[keep].gather(1, y[keep, None])[:, 0]).sum() / wy.sum())
+
+
+@pytest.mark.parametrize("weighted, ignore", [(True, -100), (False, 0), (True, 2)])
+def test_class_weighted_and_ignore_index_cross_entropy_is_the_mean_over_the_data_for_any_batching(weighted, ignore):
+    # the batch mean of such a loss divides by the batch's class-weight mass, not its size: combining batches by
+    # size gave a value that changed with batch_size (1.081 vs 1.074 here at batch_size=4)
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from losslens.diagnose.training import evaluate
+    from losslens.landscape import evaluate as grid, gaussian
+    from losslens.losses import loss_on
+
+    g = torch.Generator().manual_seed(1)
+    Xc, yc = torch.randn(23, 3, generator=g, dtype=torch.float64), torch.randint(0, 3, (23,), generator=g)
+    yc[:5] = 0                                          # a batch of 4 whose labels are all 0 (all ignored for 0)
+    w = torch.tensor([1.0, 3.0, 0.5], dtype=torch.float64) if weighted else torch.ones(3, dtype=torch.float64)
+    loss = nn.CrossEntropyLoss(weight=w.float() if weighted else None, ignore_index=ignore)
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 3)).double()
+    want = _weighted_mean_by_hand(net, Xc, yc, w, ignore)
+    for data in [(Xc, yc), DataLoader(TensorDataset(Xc, yc), batch_size=4)]:
+        for bs in (4, 7, 64):
+            obj = ModelObjective(net, loss, data, batch_size=bs, dtype=torch.float64)
+            assert float(obj.value(obj.x0)) == pytest.approx(want, rel=1e-12)
+            assert torch.isfinite(obj.grad(obj.x0)).all()
+    assert evaluate(net, loss_on(loss, torch.float64, "cpu"), (Xc, yc), batch_size=4)[0] == pytest.approx(want, rel=1e-12)
+    obj = ModelObjective(net, loss, (Xc, yc), batch_size=4, dtype=torch.float64)
+    d = gaussian(obj.x0, 2, seed=0, layout=obj.layout)
+    L = grid(obj, d, 3, (-1, 1), method="fast")
+    points = [d.origin + torch.stack([a, b]) @ d.vectors for a in L.axes[0] for b in L.axes[1]]
+    exact = []
+    for p in points:
+        obj_net = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 3)).double()
+        torch.nn.utils.vector_to_parameters(p, obj_net.parameters())
+        exact.append(_weighted_mean_by_hand(obj_net, Xc, yc, w, ignore))
+    torch.testing.assert_close(L.values.reshape(-1), torch.tensor(exact, dtype=torch.float64), rtol=1e-12, atol=0)
+
+
+def test_labels_out_of_range_after_the_first_batch_and_nothing_to_average_are_refused():
+    y = torch.randint(0, 2, (37,), generator=G)
+    y[30] = 5
+    with pytest.raises(InputError, match=r"a target is class 5 but the model outputs 2 classes; targets must be "
+                                         r"integers in 0..1"):
+        ModelObjective(nn.Linear(3, 2), nn.CrossEntropyLoss(), (X.float(), y), batch_size=8)
+    with pytest.raises(InputError, match=r"the loss has nothing to average: its targets are all ignore_index"):
+        ModelObjective(nn.Linear(3, 2), nn.CrossEntropyLoss(ignore_index=1), (X.float(), torch.ones(37).long()))

@@ -75,3 +75,12 @@ def test_files(tmp_path):
     torch.save(TensorDataset(X, Y), tmp_path / "pickled.pt")       # an object, not plain tensors
     with pytest.raises(InputError, match=r"cannot be loaded weights-only \(tensors, tuples, dicts\)"):
         load_data(str(tmp_path / "pickled.pt"))
+
+
+@pytest.mark.parametrize("targets, kind", [(np.array(["a", "b", "c"]), "<U1"), (np.array([1 + 1j, 2j, 3]), "complex128"),
+                                           (np.array(["2026-01-01"] * 3, dtype="datetime64[D]"), "datetime64")])
+def test_npz_arrays_that_are_not_numbers_are_refused_in_one_line(tmp_path, targets, kind):
+    # a string array used to escape as a TypeError (exit 1) from torch.from_numpy
+    np.savez(tmp_path / "s.npz", inputs=np.zeros((3, 2), dtype=np.float32), targets=targets)
+    with pytest.raises(InputError, match=rf"array 'targets' holds {kind}.* values; give numbers"):
+        load_data(str(tmp_path / "s.npz"))

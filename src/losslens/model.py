@@ -31,7 +31,7 @@ from torch import nn
 from torch.func import functional_call, replace_all_batch_norm_modules_
 
 from .devices import device_of, resolve_device
-from .losses import check_loss_inputs, make_loss
+from .losses import check_labels, check_loss_inputs, loss_on, make_loss, sample_mass
 from .objective import Objective
 from .stochastic import check_fixable, fixed_randomness, math_attention, needs_mode
 from .validation import InputError, check_choice, check_finite_data, check_int
@@ -103,11 +103,13 @@ class ModelObjective(Objective):
         if dtype not in (torch.float32, torch.float64):
             raise InputError(f"dtype == {dtype}, must be torch.float32 or torch.float64")
         self.dtype, self.mode, self.label = dtype, mode, label or type(model).__name__
-        self.loss_fn = make_loss(loss_fn) if loss_fn is not None else None
         self.closure = closure
         self.device = device_of(model) if device is None else resolve_device(device)
+        # a loss module's class weights follow the objective's dtype and device (a copy; the caller's is unchanged)
+        self.loss_fn = loss_on(make_loss(loss_fn), dtype, self.device) if loss_fn is not None else None
         self.output = output
         self._fields = (inputs, targets)
+        self._classes: int | None = None      # classes of a cross-entropy/NLL output, once the first batch is seen
 
         if mode == "train":
             check_fixable(model)
@@ -161,6 +163,8 @@ class ModelObjective(Objective):
                 self._check_batch(self.batches[0])
             if len(self.batches) > 1 and len(self.batches[-1][0]) != len(self.batches[0][0]):
                 self._check_batch(self.batches[-1], len(self.batches) - 1)    # the smaller last batch
+            total = _positive_mass(self._mass(tensors))
+            self.batch_weights = [self._mass(b) / total for b in self.batches]
 
     # --- flat vector <-> parameters ---------------------------------------------------------------------------
     @property
@@ -218,12 +222,13 @@ class ModelObjective(Objective):
 
     def _scan(self, check_batches: int, rank: int, world: int) -> None:
         """One pass over a streamed source: batch sizes and digests; then the first batches again (same order?)."""
-        sizes, digests = [], []
+        sizes, digests, masses = [], [], []
         for raw in self.loader:
             batch = self._prepare(raw, sum(sizes))
             if len(batch[0]) not in sizes:      # the first batch of each size (a forward may fail on some sizes)
                 self._check_batch(batch, len(sizes))
             sizes.append(len(batch[0]))
+            masses.append(self._mass(batch))
             digests.append(_digest(batch))
             del batch, raw
         if not sizes:
@@ -238,6 +243,7 @@ class ModelObjective(Objective):
             raise InputError(f"data: {len(sizes)} batch(es) cannot be shared out over {world} ranks; use smaller "
                              "batches")
         self.num_samples = sum(sizes)
+        self._stream_weights = [m / _positive_mass(sum(masses)) for m in masses]
         self._batch_sizes, self._digests = sizes, digests
         self._shard = (rank * len(sizes) // world, (rank + 1) * len(sizes) // world)
 
@@ -266,10 +272,29 @@ class ModelObjective(Objective):
         return self._stream() if self.streaming else enumerate(self.batches)
 
     # --- the objective ----------------------------------------------------------------------------------------
+    def _mass(self, batch: Batch) -> float:
+        """What the loss's batch mean divides by on ``batch`` (:func:`losslens.losses.sample_mass`; samples for a
+        closure); class labels are checked against the classes of the first batch's output on the way (the first
+        batch alone was evaluated)."""
+        if self.loss_fn is None:
+            return float(len(batch[0]))
+        if self._classes is not None:
+            check_labels(getattr(self.loss_fn, "flag", "loss_fn"), batch[-1], self._classes,
+                         self.loss_fn.ignore_index)
+        return sample_mass(self.loss_fn, batch[-1])
+
+    def weight(self, index: int) -> float:
+        """``w_b = M_b / M``: the share of batch ``index`` in the mean, ``f = Σ_b w_b L_b`` (``M_b`` its sample
+        mass, :func:`losslens.losses.sample_mass`: its size, or its summed class weights for a class-weighted or
+        ``ignore_index`` cross-entropy, whose batch mean divides by that)."""
+        return (self._stream_weights if self.streaming else self.batch_weights)[index]
+
     def f(self, x: torch.Tensor) -> torch.Tensor:
         total = x.new_zeros(())
         for i, batch in self._batches():
-            total = total + self._batch_loss(x, batch, i) * (len(batch[0]) / self.num_samples)
+            w = self.weight(i)
+            if w:           # (a batch of ignored targets only: its mean is 0/0, its share 0)
+                total = total + self._batch_loss(x, batch, i) * w
         return total
 
     def _batch_loss(self, x: torch.Tensor, batch: Batch, index: int = 0) -> torch.Tensor:
@@ -292,6 +317,9 @@ class ModelObjective(Objective):
                                         f"{', '.join(str(tuple(t.shape)) for t in inputs) or '()'}{where}")
                 if self.output is not None:
                     out = pick_output(out, self.output)
+                if isinstance(self.loss_fn, (nn.CrossEntropyLoss, nn.NLLLoss)) and isinstance(out, torch.Tensor) \
+                        and out.dim() >= 2 and not targets.is_floating_point():
+                    self._classes = out.shape[1]       # every batch's class labels are checked against it
                 elif not isinstance(out, torch.Tensor):
                     keys = list(out) if isinstance(out, dict) else list(range(len(out))) \
                         if isinstance(out, (tuple, list)) else None
@@ -417,7 +445,7 @@ class _Piece(Objective):
 
     def __init__(self, owner: ModelObjective, batch: Batch, index: int):
         self.owner, self.batch, self.index, self.dtype = owner, batch, index, owner.dtype
-        self.weight = len(batch[0]) / owner.num_samples
+        self.weight = owner.weight(index)
         self._hvp_reverse = getattr(owner, "_hvp_reverse", False)
 
     @property
@@ -428,7 +456,16 @@ class _Piece(Objective):
         return self.owner.point(x, name)
 
     def f(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.weight:
+            return x.sum() * 0.0      # (ignored targets only: no share in the mean, no 0/0)
         return self.owner._batch_loss(x, self.batch, self.index) * self.weight
+
+
+def _positive_mass(total: float) -> float:
+    if not total > 0:
+        raise InputError(f"the loss has nothing to average: its targets are all ignore_index or their class weights "
+                         f"sum to {total:g}; the mean loss is undefined")
+    return total
 
 
 def _add(a, b):

@@ -56,9 +56,14 @@ def _read_file(path: Path, flag: str):
 
         try:
             with np.load(path, allow_pickle=False) as npz:
-                return {k: torch.from_numpy(np.array(npz[k])) for k in npz.files}
+                arrays = {k: np.array(npz[k]) for k in npz.files}
         except (OSError, ValueError) as err:
             raise InputError(f"{flag} == {str(path)!r} is not a readable .npz file: {err}") from None
+        for k, a in arrays.items():
+            if a.dtype.kind not in "biuf":
+                raise InputError(f"{flag} == {str(path)!r}: array {k!r} holds {a.dtype} values; give numbers (float "
+                                 "inputs, int class labels or float targets)")
+        return {k: torch.from_numpy(a) for k, a in arrays.items()}
     if suffix not in (".pt", ".pth"):
         raise InputError(f"{flag} == {str(path)!r}: unknown file type {suffix!r}; use .pt (torch.save of tensors) "
                          "or .npz")

@@ -313,3 +313,18 @@ def test_a_model_failing_on_some_batch_size_is_one_input_error():
     with pytest.raises(InputError, match=r"the model or loss failed evaluating on 60 samples: cannot take 60 "
                                          "samples"):
         train(_OddSizes(60), nn.CrossEntropyLoss(), (X, Y), (XT, YT), steps=2, batch_size=16)
+
+
+def test_a_loss_that_is_no_batch_mean_is_refused():
+    with pytest.raises(InputError, match=r"loss_fn CrossEntropyLoss has reduction == 'sum'; the loss must be a batch "
+                                         "mean"):
+        train(net(), nn.CrossEntropyLoss(reduction="sum"), (X, Y), steps=1)
+    with pytest.raises(InputError, match=r"failed at training step 1 \(a minibatch of 16 samples\): the loss must be "
+                                         r"a scalar \(batch mean\), got \(16,\)"):
+        train(net(), nn.CrossEntropyLoss(reduction="none"), (X, Y), steps=1, batch_size=16)
+
+
+def test_class_weights_follow_the_models_dtype_in_a_copy():
+    loss = nn.CrossEntropyLoss(weight=torch.tensor([1.0, 4.0]))
+    r = train(net().double(), loss, (X, Y), steps=3, batch_size=16, optimizer="sgd", lr=0.1, seed=2, eval_every=3)
+    assert math.isfinite(r.history["train_loss"][-1]) and loss.weight.dtype == torch.float32

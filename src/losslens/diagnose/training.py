@@ -37,6 +37,7 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
+from ..losses import check_reduction, loss_on, sample_mass
 from ..model import _first_line_error, pick_output
 from ..results import Result
 from ..storage import CorruptFile, fingerprint, first_difference, is_sealed, module_fingerprint, unseal, write_torch
@@ -139,23 +140,31 @@ def is_classification(outputs: torch.Tensor, targets: torch.Tensor) -> bool:
 def evaluate(model: nn.Module, loss_fn: Callable, data, batch_size: int = 4096, output=None
              ) -> tuple[float, float | None]:
     """Mean loss and accuracy (None unless classification) of ``model`` on ``(X, y)``, in eval mode; ``output``: the
-    key (position) of a dict (tuple) output the loss takes."""
+    key (position) of a dict (tuple) output the loss takes. The batch means are combined with the weights the loss
+    averages by (:func:`losslens.losses.sample_mass`: class weights, ``ignore_index``), so the result does not depend
+    on ``batch_size``; targets equal to ``ignore_index`` do not count for the accuracy."""
     X, y = data
+    ignored = getattr(loss_fn, "ignore_index", None) if isinstance(loss_fn, (nn.CrossEntropyLoss, nn.NLLLoss)) \
+        else None
     was = model.training
     model.eval()
     try:
-        total, correct, classify = 0.0, 0, True
+        total, mass, correct, counted, classify = 0.0, 0.0, 0, 0, True
         for i in range(0, len(X), batch_size):
             yb = y[i:i + batch_size]
             out, loss = _user_call(lambda: _loss_of(model, loss_fn, X[i:i + batch_size], yb, output),
                                    f"evaluating on {len(yb)} samples")
-            total += float(loss) * len(yb)
+            m = sample_mass(loss_fn, yb)
+            if m:                 # (a batch of ignored targets only has no share in the mean)
+                total, mass = total + float(loss) * m, mass + m
             classify = classify and is_classification(out, yb)
             if classify:
-                correct += int((out.argmax(1) == yb).sum())
+                kept = yb != ignored if ignored is not None else torch.ones_like(yb, dtype=torch.bool)
+                correct += int((out.argmax(1) == yb)[kept].sum())
+                counted += int(kept.sum())
     finally:
         model.train(was)
-    return total / len(X), (correct / len(X) if classify else None)
+    return (total / mass if mass else math.nan), (correct / counted if classify and counted else None)
 
 
 def _record(history: dict, step: int, train: tuple, test: tuple | None) -> dict:
@@ -194,7 +203,9 @@ def _curvature_at(net: nn.Module, loss_fn: Callable, data, samples: int, max_hvp
     from ..curvature import hessian_report
     from ..model import ModelObjective
 
-    obj = ModelObjective(net, loss_fn, data, subset=min(samples, len(data[0])), seed=seed, output=output)
+    dtype = next((p.dtype for p in net.parameters() if p.is_floating_point()), torch.float32)
+    obj = ModelObjective(net, loss_fn, data, subset=min(samples, len(data[0])), seed=seed, output=output,
+                         dtype=torch.float64 if dtype == torch.float64 else torch.float32)   # a float64 net stays so
     r = hessian_report(obj, obj.x0, top=1, bottom=1, max_hvps=max_hvps, seed=seed)
     return dict(step=step, lambda_max=r.lambda_max, lambda_min=r.lambda_min, kind=r.kind, curvature=r.curvature,
                 hvps=r.hvps, converged=bool(r.eigen.converged) if r.eigen is not None else False)
@@ -286,6 +297,9 @@ def train(model: nn.Module, loss_fn: Callable, train_data, test_data=None, *, st
     dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), None)
     X, y = _pair("train_data", train_data, dtype)
     test = _pair("test_data", test_data, dtype) if test_data is not None else None
+    check_reduction(loss_fn)         # evaluate() weights batch means by their sizes
+    if dtype is not None:
+        loss_fn = loss_on(loss_fn, dtype, X.device)
 
     net = copy.deepcopy(model)
     net.train()
@@ -373,7 +387,11 @@ def train(model: nn.Module, loss_fn: Callable, train_data, test_data=None, *, st
 def _loss_of(net: nn.Module, loss_fn: Callable, X: torch.Tensor, y: torch.Tensor, output) -> tuple:
     """(the output the loss takes, the loss) of ``net`` on one batch."""
     out = pick_output(net(X), output)
-    return out, loss_fn(out, y)
+    loss = loss_fn(out, y)
+    if not isinstance(loss, torch.Tensor) or loss.dim() != 0:
+        shape = tuple(loss.shape) if isinstance(loss, torch.Tensor) else type(loss).__name__
+        raise InputError(f"the loss must be a scalar (batch mean), got {shape}")
+    return out, loss
 
 
 def _user_call(fn: Callable, where: str):

@@ -110,18 +110,20 @@ def _targets(batch):
 
 
 def _batches_and_weights(obj):
-    """The objective's fixed batches and their weights |b| / N (f = Σ_b w_b · mean loss of batch b)."""
+    """The objective's fixed batches and their weights (f = Σ_b w_b · mean loss of batch b; w_b = |b| / N, or a
+    batch's share of the class weights, ``ModelObjective.weight``)."""
     batches = list(obj.batches)
-    return batches, [len(_inputs(b)) / obj.num_samples for b in batches]
+    return batches, [obj.weight(i) for i in range(len(batches))]
 
 
 def class_targets(loss_fn, targets: list[torch.Tensor]) -> list[torch.Tensor] | None:
     """Per batch its targets as a column [N, 1] when ``loss_fn`` is ``nn.CrossEntropyLoss()`` with default settings
-    (mean over samples, no weights or smoothing) and every target is a class index (so ``ignore_index`` never hits):
+    (mean over samples, no weights or smoothing) and every target is a class index other than ``ignore_index``:
     then :func:`mean_log_loss` is that loss. Else None."""
     plain = (type(loss_fn) is nn.CrossEntropyLoss and loss_fn.weight is None and loss_fn.reduction == "mean"
              and loss_fn.label_smoothing == 0.0)
-    if not plain or not all(t.dim() == 1 and not t.is_floating_point() and bool((t >= 0).all()) for t in targets):
+    if not plain or not all(t.dim() == 1 and not t.is_floating_point() and bool((t >= 0).all())
+                            and not bool((t == loss_fn.ignore_index).any()) for t in targets):
         return None
     return [t.view(-1, 1) for t in targets]
 

@@ -159,6 +159,8 @@ class NetworkEvaluator(_PlaneEvaluator):
             self._set(c, worker.theta)
             total = 0.0
             for bi, (inputs, batch, w) in enumerate(zip(self.inputs, self.batches, self.weights)):
+                if not w:       # a batch of ignored targets only: no share in the mean
+                    continue
                 net, combined = (worker.fused, worker.fused_combined) if self.fused else (worker.net, worker.combined)
                 if combined is not None:
                     combined.at(bi, c)
