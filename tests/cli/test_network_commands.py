@@ -71,11 +71,17 @@ def test_bad_input_exit_2_one_line(tmp_path, capsys):
     torch.save([1.0], notdict)
     other = tmp_path / "other.pt"
     torch.save(make_model("digits-linear").state_dict(), other)
+    transposed = tmp_path / "transposed.pt"      # the message used to be torch's, cut at 160 characters
+    torch.save({k: v.T.contiguous() if v.dim() == 2 else v for k, v in
+                make_model("digits-small-mlp").state_dict().items()}, transposed)
     cases = [
         (["hessian", "--model", "nosuch.module:make"], "cannot import 'nosuch.module'"),
         (["hessian", "--model", "digits-mlp", "--checkpoint", str(evil)], "cannot be loaded with weights_only=True (refused"),
         (["hessian", "--model", "digits-mlp", "--checkpoint", str(notdict)], "holds a list, not a state dict"),
-        (["hessian", "--model", "digits-mlp", "--checkpoint", str(other)], "does not fit model 'digits-mlp'"),
+        (["hessian", "--model", "digits-mlp", "--checkpoint", str(other)], "does not fit model 'digits-mlp': it has "
+                                                                             "no tensor '0.weight'"),
+        (["gradflow", "--model", "digits-small-mlp", "--checkpoint", str(transposed)],
+         "does not fit model 'digits-small-mlp': tensor '0.weight' has shape (64, 16), the model needs (16, 64)"),
         (["hessian", "--model", "digits-linear", "--samples", "50", "--plot", str(tmp_path / "d.png")],
          "--plot draws the spectral density: add --density"),
         (["hessian", "--model", "digits-linear", "--dtype", "float16"], "--dtype == 'float16'"),
