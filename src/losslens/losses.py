@@ -16,6 +16,7 @@ from typing import Callable
 import torch
 from torch import nn
 
+from .storage import fingerprint
 from .validation import InputError
 
 NAMES = ("cross-entropy", "mse")
@@ -64,6 +65,18 @@ def make_loss(spec, flag: str = "loss_fn") -> Callable:
 
 # elementwise losses that broadcast targets of another shape against the outputs (with at most a warning)
 ELEMENTWISE = (nn.L1Loss, nn.SmoothL1Loss, nn.HuberLoss, nn.KLDivLoss, nn.PoissonNLLLoss)
+
+
+def loss_name(loss_fn) -> str:
+    """A stable name of the loss: a module's class with its public settings (and a fingerprint of its buffers, e.g.
+    class weights), or a function's qualified name."""
+    if isinstance(loss_fn, nn.Module):
+        attrs = sorted((k, v) for k, v in vars(loss_fn).items() if not k.startswith("_") and k != "training"
+                       and (v is None or isinstance(v, (int, float, str, bool))))
+        tensors = list(loss_fn.state_dict().values())
+        return (f"{type(loss_fn).__qualname__}({', '.join(f'{k}={v!r}' for k, v in attrs)})"
+                + (f" buffers {fingerprint(*tensors)}" if tensors else ""))
+    return f"{getattr(loss_fn, '__module__', '?')}.{getattr(loss_fn, '__qualname__', type(loss_fn).__name__)}"
 
 
 def check_reduction(loss, flag: str = "loss_fn") -> None:

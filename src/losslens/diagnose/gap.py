@@ -32,7 +32,8 @@ from torch import nn
 from ..results import Result
 from ..storage import CorruptFile, fingerprint, module_fingerprint, read_json, settings_mismatch, write_json
 from ..validation import InputError, check_int
-from .training import _loss_name, train
+from ..losses import loss_name
+from .training import train
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,7 @@ def generalization_gap(make_model: Callable[[int], nn.Module], sizes: Sequence[i
         config = dict(sizes=list(sizes), repeats=repeats, steps=steps, batch_size=batch_size, lr=lr, seed=seed,
                       model={str(r): module_fingerprint(make_model(seed + r)) for r in range(repeats)},
                       data=data_key, source=data_label, loss="cross-entropy" if loss_fn is None else
-                      _loss_name(loss_fn),       # class, settings and weights: another loss is another study
+                      loss_name(loss_fn),       # class, settings and weights: another loss is another study
                       **({} if output is None else {"output": output}))
         if path.exists():
             done = _stored_runs(path, config)

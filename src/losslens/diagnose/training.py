@@ -37,7 +37,7 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
-from ..losses import check_reduction, loss_on, sample_mass
+from ..losses import check_reduction, loss_name, loss_on, sample_mass
 from ..model import _first_line_error, pick_output
 from ..results import Result
 from ..storage import CorruptFile, fingerprint, first_difference, is_sealed, module_fingerprint, unseal, write_torch
@@ -216,18 +216,6 @@ def _config(**kw) -> dict:
             for k, v in kw.items()}
 
 
-def _loss_name(loss_fn) -> str:
-    """A stable name of the loss: a module's class with its public settings (and a fingerprint of its buffers, e.g.
-    class weights), or a function's qualified name."""
-    if isinstance(loss_fn, nn.Module):
-        attrs = sorted((k, v) for k, v in vars(loss_fn).items() if not k.startswith("_") and k != "training"
-                       and (v is None or isinstance(v, (int, float, str, bool))))
-        tensors = list(loss_fn.state_dict().values())
-        return (f"{type(loss_fn).__qualname__}({', '.join(f'{k}={v!r}' for k, v in attrs)})"
-                + (f" buffers {fingerprint(*tensors)}" if tensors else ""))
-    return f"{getattr(loss_fn, '__module__', '?')}.{getattr(loss_fn, '__qualname__', type(loss_fn).__name__)}"
-
-
 def _settings_refusal(path: Path, stored, config: dict) -> str | None:
     """The refusal message when a checkpoint's recorded settings differ from this run's, naming the setting."""
     if not isinstance(stored, dict):
@@ -310,7 +298,7 @@ def train(model: nn.Module, loss_fn: Callable, train_data, test_data=None, *, st
                      eval_every=eval_every, curvature_at=list(curvature_at), curvature_samples=curvature_samples,
                      curvature_hvps=curvature_hvps, monitor_gradients=bool(monitor_gradients), samples=len(X),
                      layout=repr([(k, tuple(p.shape)) for k, p in net.named_parameters()]),
-                     model=module_fingerprint(model), loss=_loss_name(loss_fn), train_data=fingerprint(X, y),
+                     model=module_fingerprint(model), loss=loss_name(loss_fn), train_data=fingerprint(X, y),
                      test_data=fingerprint(*test) if test is not None else None,
                      **({} if output is None else {"output": output})) if checkpoint is not None else {}
     history: dict = {}

@@ -59,8 +59,17 @@ class _PlaneEvaluator:
         return pick_output(out, getattr(self.obj, "output", None))
 
     def describe(self) -> dict:
-        return {"label": str(getattr(self.obj, "label", type(self.obj).__name__)), "n": int(self.obj.n),
-                "dtype": str(self.origin.dtype).replace("torch.", "")}
+        """What the values are of (a store's manifest): for a model objective also its data, loss and randomness, so
+        a store is never resumed with another loss, data set, mode or dropout seed."""
+        out = {"label": str(getattr(self.obj, "label", type(self.obj).__name__)), "n": int(self.obj.n),
+               "dtype": str(self.origin.dtype).replace("torch.", "")}
+        if hasattr(self.obj, "fingerprint") and hasattr(self.obj, "randomness"):
+            from ..losses import loss_name
+
+            loss = getattr(self.obj, "loss_fn", None)
+            out.update(data=self.obj.fingerprint()[:16], randomness=self.obj.randomness,
+                       loss="closure" if loss is None else loss_name(loss), output=getattr(self.obj, "output", None))
+        return out
 
 
 class ValuesEvaluator(_PlaneEvaluator):
