@@ -84,3 +84,23 @@ def test_npz_arrays_that_are_not_numbers_are_refused_in_one_line(tmp_path, targe
     np.savez(tmp_path / "s.npz", inputs=np.zeros((3, 2), dtype=np.float32), targets=targets)
     with pytest.raises(InputError, match=rf"array 'targets' holds {kind}.* values; give numbers"):
         load_data(str(tmp_path / "s.npz"))
+
+
+def test_refused_pt_files_say_why_without_torchs_unsafe_advice(tmp_path):
+    # torch's first line advised weights_only=False (with terminal escapes); the reason is the global or the damage
+    class Evil:
+        def __reduce__(self):
+            return (print, ("ran",))
+
+    torch.save(Evil(), tmp_path / "evil.pt")
+    (tmp_path / "junk.pt").write_bytes(b"not a zip and not a pickle")
+    with pytest.raises(InputError, match=r"weights-only \(tensors, tuples, dicts\): it needs pickle code execution "
+                                         r"\(print\), refused$"):
+        load_data(str(tmp_path / "evil.pt"))
+    with pytest.raises(InputError, match=r"weights-only \(tensors, tuples, dicts\): not a torch tensor file "
+                                         r"\(Unsupported operand \d+\)$"):
+        load_data(str(tmp_path / "junk.pt"))
+    with pytest.raises(InputError, match=r"needs pickle code execution to load \(refused; weights_only=True\): it "
+                                         r"needs pickle code execution \(print\), refused$"):
+        from losslens.diagnose.training import load_checkpoint
+        load_checkpoint(tmp_path / "evil.pt")

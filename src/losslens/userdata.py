@@ -70,9 +70,24 @@ def _read_file(path: Path, flag: str):
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001 - unpickling refuses anything but tensors and plain containers
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise InputError(f"{flag} == {str(path)!r} cannot be loaded weights-only (tensors, tuples, dicts): "
-                         f"{first[:200]}") from None
+                         f"{weights_only_reason(err)}") from None
+
+
+def weights_only_reason(err: Exception) -> str:
+    """Why ``torch.load(weights_only=True)`` refused a file, in a few words: the global it would have to import
+    (pickled code, never run here), else the first line of the error without terminal escapes."""
+    import re
+
+    text = str(err)
+    found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", text)
+    if found:
+        return f"it needs pickle code execution ({found.group(1)}), refused"
+    unpickler = re.search(r"WeightsUnpickler error:\s*([^\n]+)", text)
+    if unpickler:          # not a torch file, or a damaged one
+        return f"not a torch tensor file ({unpickler.group(1).strip()[:120]})"
+    first = re.sub(r"\x1b\[[0-9;]*m", "", text).strip().splitlines()
+    return first[0][:200] if first else type(err).__name__
 
 
 def _is_data(obj) -> bool:

@@ -106,9 +106,10 @@ def load_checkpoint(path) -> dict:
         if "Unsupported global" not in str(err):    # torch cannot tell a foreign pickle from a corrupt file here
             raise InputError(f"checkpoint {str(path)!r} cannot be loaded with weights_only=True (refused: not a plain "
                              "tensor file; it may need pickle code execution or be corrupt)") from None
-        first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        from ..userdata import weights_only_reason
+
         raise InputError(f"checkpoint {str(path)!r} needs pickle code execution to load (refused; weights_only=True): "
-                         f"{first[:120]}") from None
+                         f"{weights_only_reason(err)}") from None
     except Exception as err:  # noqa: BLE001 - a corrupt or foreign file fails in many ways (struct, zip, EOF)
         raise InputError(f"checkpoint {str(path)!r} cannot be read as a torch file: {type(err).__name__}") from None
     if not isinstance(state, dict):
