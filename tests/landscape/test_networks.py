@@ -477,3 +477,32 @@ def test_train_mode_dropout_takes_the_objectives_fixed_masks(factory, shape, thr
     want = torch.stack([obj.value(ev.points(POINTS[i:i + 1])[0]) for i in range(len(POINTS))])
     torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-13)
     assert (F.dropout, F.scaled_dot_product_attention) == originals     # nothing left swapped
+
+
+class _NormedConv(nn.Module):
+    """A weight-normed convolution first (not a Sequential: the network path)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.utils.parametrizations.weight_norm(nn.Conv2d(2, 3, 3, padding=1))
+        self.head = nn.Linear(3 * 6 * 6, 3)
+
+    def forward(self, x):
+        return self.head(torch.tanh(self.conv(x)).flatten(1))
+
+
+@pytest.mark.parametrize("factory, shape", [
+    (lambda: nn.Sequential(nn.utils.parametrizations.weight_norm(nn.Linear(3, 4)), nn.Tanh(), nn.Linear(4, 3)), (3,)),
+    (lambda: nn.Sequential(nn.utils.parametrizations.orthogonal(nn.Linear(3, 3)), nn.ReLU(), nn.Linear(3, 3)), (3,)),
+    (lambda: nn.Sequential(nn.utils.parametrizations.spectral_norm(nn.Linear(3, 4)), nn.Tanh(), nn.Linear(4, 3)), (3,)),
+    (_NormedConv, (2, 6, 6)),
+])
+def test_a_parametrized_first_layer_is_run_as_it_is_not_as_linear_tables(factory, shape):
+    # weight = g·v/‖v‖ (or an orthogonal map, or W/σ) is not linear in the parameters: H₀ + Σ c_j H_j was off by
+    # 0.1-0.3 from f on the grid
+    g = torch.Generator().manual_seed(5)
+    X, y = torch.randn(10, *shape, generator=g), torch.randint(0, 3, (10,), generator=g)
+    obj = ModelObjective(_seeded(factory), nn.CrossEntropyLoss(), (X, y), dtype=torch.float64)
+    ev = make_evaluator(obj, gaussian(obj.x0, 2, seed=0, layout=obj.layout), "fast")
+    want = torch.stack([obj.value(x) for x in ev.points(POINTS)])
+    torch.testing.assert_close(ev(POINTS), want, rtol=1e-12, atol=1e-13)

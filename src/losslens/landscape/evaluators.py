@@ -23,6 +23,14 @@ from .directions import Directions
 
 METHODS = ("auto", "fast", "values", "loop")
 LINEAR_IN_WEIGHTS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)   # output = Z ⊛ W + b: linear in (W, b)
+
+
+def linear_in_weights(m: nn.Module) -> bool:
+    """``m`` is a Linear/ConvNd whose parameters are its own ``weight`` and ``bias``, so its output is linear in
+    them: not a weight-normed, spectrally normed or otherwise parametrized one (``weight = g·v/‖v‖`` and the like are
+    not linear in the parameters), and no forward pre-hook recomputing its weight."""
+    return (isinstance(m, LINEAR_IN_WEIGHTS) and {k for k, _ in m.named_parameters()} <= {"weight", "bias"}
+            and not m._forward_pre_hooks and not hasattr(m, "parametrizations"))
 PRECOMPUTE_BUDGET = 1 << 28   # bytes of first-layer products H_j kept in memory (256 MiB)
 ADD_RELU = getattr(torch.ops.aten, "_add_relu", None)     # ATen's fused relu(a + α b) kernel
 ADD_RELU_ = getattr(torch.ops.aten, "_add_relu_", None)    # in place: relu(a + b) into a

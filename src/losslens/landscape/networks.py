@@ -48,8 +48,8 @@ from torch.func import functional_call
 from ..stochastic import fixed_randomness
 from .directions import Directions
 from .fusion import absorb_relu, fuse, sole_reader, trace
-from .evaluators import (ADD_RELU, LINEAR_IN_WEIGHTS, PRECOMPUTE_BUDGET, _batches_and_weights, _PlaneEvaluator, _targets,
-                         bound_copy, class_targets, mean_log_loss)
+from .evaluators import (ADD_RELU, PRECOMPUTE_BUDGET, _batches_and_weights, _PlaneEvaluator, _targets,
+                         bound_copy, class_targets, linear_in_weights, mean_log_loss)
 from .threads import split_over_threads
 
 
@@ -317,7 +317,7 @@ def first_layer(module: nn.Module, batch) -> str | None:
     probe.requires_grad_(True)
     calls: dict[str, list[bool]] = {}
     for name, m in probe.named_modules():
-        if isinstance(m, LINEAR_IN_WEIGHTS) and name:
+        if linear_in_weights(m) and name:
             m.register_forward_pre_hook(
                 lambda _m, args, name=name: calls.setdefault(name, []).append(
                     len(args) == 1 and isinstance(args[0], torch.Tensor) and not args[0].requires_grad))

@@ -25,8 +25,8 @@ from ..validation import InputError
 from . import relu_rows
 from .buffers import reused
 from .directions import Directions
-from .evaluators import (ADD_RELU, ADD_RELU_, LINEAR_IN_WEIGHTS, PRECOMPUTE_BUDGET, _batches_and_weights, _inputs,
-                         _PlaneEvaluator, _targets, _tied, bound_copy, class_targets)
+from .evaluators import (ADD_RELU, ADD_RELU_, PRECOMPUTE_BUDGET, _batches_and_weights, _inputs,
+                         _PlaneEvaluator, _targets, _tied, bound_copy, class_targets, linear_in_weights)
 from .threads import split_over_threads
 
 PREFIX_OK = (nn.Flatten, nn.Identity, nn.Unflatten)
@@ -101,7 +101,7 @@ class ModelPlaneEvaluator(_PlaneEvaluator):
                 break
             if not isinstance(m, PREFIX_OK):
                 return None
-        if idx is None or not isinstance(net[idx], LINEAR_IN_WEIGHTS):
+        if idx is None or not linear_in_weights(net[idx]):
             return None
         lin = net[idx]
         trainable = {b.name for b in obj.layout}
