@@ -301,3 +301,32 @@ def test_labels_out_of_range_after_the_first_batch_and_nothing_to_average_are_re
         ModelObjective(nn.Linear(3, 2), nn.CrossEntropyLoss(), (X.float(), y), batch_size=8)
     with pytest.raises(InputError, match=r"the loss has nothing to average: its targets are all ignore_index"):
         ModelObjective(nn.Linear(3, 2), nn.CrossEntropyLoss(ignore_index=1), (X.float(), torch.ones(37).long()))
+
+
+class _RunningMean(nn.Module):
+    """A forward that updates a buffer (an exponential moving average of its outputs)."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(3, 1)
+        self.register_buffer("avg", torch.zeros(1))
+
+    def forward(self, x):
+        out = self.lin(x)
+        self.avg.mul_(0.9).add_(0.1 * out.detach().mean())
+        return out - self.avg
+
+
+def test_a_forward_that_updates_its_buffers_is_refused():
+    # the value drifted from call to call (1e-3 between two identical calls), so no Hessian or grid was of one f
+    with pytest.raises(InputError, match=r"the model changes its buffer 'avg' when it runs .* give a model whose "
+                                         "forward leaves its buffers alone"):
+        ModelObjective(_RunningMean(), nn.MSELoss(), (X.float(), Y.float()))
+    sn = nn.Sequential(nn.utils.parametrizations.spectral_norm(nn.Linear(3, 4)), nn.Tanh(), nn.Linear(4, 1))
+    with pytest.raises(InputError, match=r"buffer '0.parametrizations.weight.0._u' .* try mode='eval'"):
+        ModelObjective(sn, nn.MSELoss(), (X.float(), Y.float()), mode="train")
+    obj = ModelObjective(sn, nn.MSELoss(), (X.float(), Y.float()))      # eval: no power iteration, one function
+    assert float(obj.value(obj.x0)) == float(obj.value(obj.x0))
+    nan_buffer = nn.Linear(3, 1)
+    nan_buffer.register_buffer("unused", torch.full((2,), float("nan")))
+    ModelObjective(nan_buffer, nn.MSELoss(), (X.float(), Y.float()))    # NaN == NaN for an untouched buffer

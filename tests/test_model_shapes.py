@@ -233,3 +233,52 @@ def test_values_and_grads_of_a_recurrent_model_without_batching_rules():
         grads.append(torch.autograd.grad(f(p), p)[0])
     grads = torch.stack(grads)
     torch.testing.assert_close(obj.grads(P), grads, rtol=1e-10, atol=1e-12)
+
+
+def test_a_model_with_the_deprecated_weight_norm_hook_is_refused_in_one_line():
+    # it cannot be deep-copied (its weight is a non-leaf attribute): a RuntimeError from copy.deepcopy, exit 1
+    import warnings
+
+    from losslens import InputError
+    from losslens.diagnose.training import train
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = nn.Sequential(nn.utils.weight_norm(nn.Linear(3, 2)))
+    data = (torch.randn(4, 3), torch.randint(0, 2, (4,)))
+    message = r"the model cannot be copied \(copy.deepcopy: .*\); the deprecated torch.nn.utils.weight_norm"
+    with pytest.raises(InputError, match=message):
+        ModelObjective(model, nn.CrossEntropyLoss(), data)
+    with pytest.raises(InputError, match=message):
+        train(model, nn.CrossEntropyLoss(), data, steps=1)
+
+
+def test_weight_normed_layers_have_the_hessian_of_their_formula():
+    # torch._weight_norm's double backward is wrong on torch 2.13 (a non-symmetric Hessian): HVPs were off by 0.06
+    # from finite differences of the gradient; the reference is written out by hand, w = g · v / ‖v‖ (rows)
+    X, y = torch.randn(12, 3, generator=g, dtype=torch.float64), torch.randint(0, 2, (12,), generator=g)
+    torch.manual_seed(2)
+    normed = nn.utils.parametrizations.weight_norm(nn.Linear(3, 4))
+    model = nn.Sequential(normed, nn.Tanh(), nn.Linear(4, 2))
+    obj = ModelObjective(model, nn.CrossEntropyLoss(), (X, y), dtype=torch.float64)
+    names = ("0.parametrizations.weight.original0", "0.parametrizations.weight.original1")
+    at = {b.name: b for b in obj.layout}
+
+    def f(x):
+        part = lambda name: x[at[name].offset:at[name].offset + at[name].numel].view(at[name].shape)
+        gain, v = part(names[0]), part(names[1])
+        w = gain * v / v.norm(dim=1, keepdim=True)
+        h = torch.tanh(X @ w.T + part("0.bias"))
+        return nn.functional.cross_entropy(h @ part("2.weight").T + part("2.bias"), y)
+
+    x0 = obj.x0
+    assert float(obj.value(x0)) == pytest.approx(float(f(x0)), rel=1e-13)
+    H = torch.autograd.functional.hessian(f, x0)
+    v = torch.randn(obj.n, generator=g, dtype=torch.float64)
+    grad = lambda x: torch.autograd.grad(f(x.requires_grad_(True)), x)[0]
+    torch.testing.assert_close(H @ v, (grad(x0 + 1e-5 * v) - grad(x0 - 1e-5 * v)) / 2e-5, rtol=1e-6, atol=1e-8)
+    torch.testing.assert_close(obj.hvp(x0, v), H @ v, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(obj.hessian(x0), H, rtol=1e-10, atol=1e-12)
+    eig = torch.linalg.eigvalsh(H)
+    r = lanczos(obj, x0, top=1, bottom=1, tol=1e-10, seed=0)
+    assert abs(float(r.top_values[0]) - float(eig[-1])) <= 1e-8 and abs(float(r.bottom_values[0]) - float(eig[0])) <= 1e-8

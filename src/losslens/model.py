@@ -113,7 +113,7 @@ class ModelObjective(Objective):
 
         if mode == "train":
             check_fixable(model)
-        self.module = copy.deepcopy(model).to(device=self.device, dtype=dtype)
+        self.module = copy_model(model).to(device=self.device, dtype=dtype)
         self.module.train(mode == "train")
         if mode == "train":
             replace_all_batch_norm_modules_(self.module)   # batch statistics, no running-stat updates
@@ -309,6 +309,7 @@ class ModelObjective(Objective):
         """Evaluate the loss on one batch (the ``index``-th): every mismatch of model, data and loss is a one-line
         error here."""
         where = "" if index == 0 else f" (batch {index}; try another batch size)"
+        before = {k: b.clone() for k, b in self.buffers.items()} if index == 0 else {}
         with torch.no_grad():
             if self.closure is None:
                 *inputs, targets = batch
@@ -335,6 +336,14 @@ class ModelObjective(Objective):
         if not isinstance(loss, torch.Tensor) or loss.dim() != 0:
             shape = tuple(loss.shape) if isinstance(loss, torch.Tensor) else type(loss).__name__
             raise InputError(f"the loss must be a scalar (batch mean), got {shape}")
+        changed = next((k for k, b in before.items()
+                        if not bool(torch.isclose(b, self.buffers[k], rtol=0, atol=0, equal_nan=True).all())), None)
+        if changed is not None:
+            raise InputError(f"the model changes its buffer {changed!r} when it runs (a running average or a power "
+                             "iteration): the loss would differ from call to call instead of being one function of "
+                             "the parameters; " + ("try mode='eval' (--mode eval; spectral norm iterates in training "
+                                                   "mode only)" if self.mode == "train" else
+                                                   "give a model whose forward leaves its buffers alone"))
 
     def _forward(self, inputs: Batch, index: int):
         """The model's raw output at ``x0`` on the ``index``-th batch's inputs (its dropout masks fixed)."""
@@ -486,6 +495,17 @@ def _first_line_error(fn: Callable, what: str):
     except (RuntimeError, ValueError, TypeError, IndexError, KeyError, AssertionError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise InputError(f"{what}: {first}") from None
+
+
+def copy_model(model: nn.Module) -> nn.Module:
+    """A private deep copy of the user's model; one that cannot be copied is an :class:`InputError`."""
+    try:
+        return copy.deepcopy(model)
+    except (RuntimeError, TypeError) as err:
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        hint = ("; the deprecated torch.nn.utils.weight_norm makes such models: use "
+                "torch.nn.utils.parametrizations.weight_norm") if "weight_norm" in str(err) else ""
+        raise InputError(f"the model cannot be copied (copy.deepcopy: {first[:120]}){hint}") from None
 
 
 def pick_output(out, key):

@@ -17,7 +17,9 @@ inter-layer dropout of ``nn.RNN``/``nn.LSTM``/``nn.GRU`` runs inside one fused k
 such a model is refused in training mode (:func:`check_fixable`).
 
 The mode also makes PyTorch skip the fused inference paths of ``nn.MultiheadAttention`` and
-``nn.TransformerEncoderLayer`` (``torch._transformer_encoder_layer_fwd``), which have no forward-mode derivative.
+``nn.TransformerEncoderLayer`` (``torch._transformer_encoder_layer_fwd``), which have no forward-mode derivative, and
+computes ``torch._weight_norm`` (``nn.utils.parametrizations.weight_norm``) by its formula: the fused kernel's
+second derivative is wrong on torch 2.13 (:func:`weight_norm`).
 :func:`math_attention` selects the math kernel of ``scaled_dot_product_attention``: the flash kernel PyTorch picks
 on CPU has no double backward, so every Hessian product runs under it.
 """
@@ -54,9 +56,30 @@ def check_fixable(model: nn.Module) -> None:
 
 
 def needs_mode(model: nn.Module, mode: str) -> bool:
-    """True when the objective must run the model under :class:`FixedRandomness`: training mode (dropout), or an
-    attention module with a fused inference path."""
-    return mode == "train" or any(isinstance(m, nn.MultiheadAttention) for m in model.modules())
+    """True when the objective must run the model under :class:`FixedRandomness`: training mode (dropout), an
+    attention module with a fused inference path, or weight normalisation (whose fused kernel has a wrong second
+    derivative)."""
+    return mode == "train" or any(isinstance(m, nn.MultiheadAttention) or _weight_normed(m) for m in model.modules())
+
+
+def _weight_normed(m: nn.Module) -> bool:
+    """``m`` computes a weight by ``torch._weight_norm`` (``nn.utils.parametrizations.weight_norm``; a model with
+    the older ``nn.utils.weight_norm`` hook cannot be copied and is refused before)."""
+    return type(m).__name__ == "_WeightNorm"
+
+
+def weight_norm(v: torch.Tensor, g: torch.Tensor, dim: int = 0) -> torch.Tensor:
+    """``torch._weight_norm(v, g, dim)`` by its formula ``w = g · v / ‖v‖`` (the norm over every dimension but
+    ``dim``; over all of them for ``dim = -1``). On torch 2.13 the fused kernel's double backward is wrong (a
+    non-symmetric Hessian, off by 1.9 on a small net) and it has no forward-mode derivative; the formula has both."""
+    if dim == -1:
+        norm = torch.linalg.vector_norm(v)
+    elif v.dim() > 1:
+        dim = dim % v.dim()
+        norm = torch.linalg.vector_norm(v, dim=[d for d in range(v.dim()) if d != dim], keepdim=True)
+    else:
+        norm = v.abs()
+    return v * (g / norm)
 
 
 def math_attention():
@@ -115,6 +138,9 @@ class FixedRandomness(TorchFunctionMode):
                 if p >= 1:
                     return bound["input"] * 0.0       # PyTorch's p == 1 case
                 return self._dropout(kind, bound["input"], p, _BATCHED_DIM.get(func, 0))
+        elif func is torch._weight_norm:
+            bound = {**dict(zip(("v", "g", "dim"), args)), **kwargs}
+            return weight_norm(bound["v"], bound["g"], bound.get("dim", 0))
         elif func is _SDPA:
             bound = {**dict(zip(("query", "key", "value", "attn_mask", "dropout_p", "is_causal"), args)), **kwargs}
             if float(bound.get("dropout_p", 0.0)) > 0:

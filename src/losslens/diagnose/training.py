@@ -25,7 +25,6 @@ Training verdicts (``verdict``), classification with a test set:
 """
 from __future__ import annotations
 
-import copy
 import io
 import math
 import pickle
@@ -38,7 +37,7 @@ import torch
 from torch import nn
 
 from ..losses import check_reduction, loss_name, loss_on, sample_mass
-from ..model import _first_line_error, pick_output
+from ..model import _first_line_error, copy_model, pick_output
 from ..results import Result
 from ..storage import CorruptFile, fingerprint, first_difference, is_sealed, module_fingerprint, unseal, write_torch
 from ..validation import InputError, check_choice, check_finite_data, check_float, check_int
@@ -290,7 +289,7 @@ def train(model: nn.Module, loss_fn: Callable, train_data, test_data=None, *, st
     if dtype is not None:
         loss_fn = loss_on(loss_fn, dtype, X.device)
 
-    net = copy.deepcopy(model)
+    net = copy_model(model)
     net.train()
     params = [p for p in net.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=lr) if optimizer == "adam" else torch.optim.SGD(params, lr=lr)
