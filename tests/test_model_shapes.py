@@ -282,3 +282,33 @@ def test_weight_normed_layers_have_the_hessian_of_their_formula():
     eig = torch.linalg.eigvalsh(H)
     r = lanczos(obj, x0, top=1, bottom=1, tol=1e-10, seed=0)
     assert abs(float(r.top_values[0]) - float(eig[-1])) <= 1e-8 and abs(float(r.bottom_values[0]) - float(eig[0])) <= 1e-8
+
+
+class _Bag(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.bag = nn.EmbeddingBag(7, 4, mode="mean")
+        self.out = nn.Linear(4, 3)
+
+    def forward(self, i):
+        return self.out(torch.tanh(self.bag(i)))
+
+
+@pytest.mark.parametrize("make, loss", [
+    (_Bag, nn.CrossEntropyLoss()),
+    (lambda: nn.Sequential(nn.Linear(4, 3), nn.Tanh(), nn.Linear(3, 3)), nn.MultiMarginLoss(p=2)),
+])
+def test_an_operation_without_a_second_derivative_is_one_input_error(make, loss):
+    # torch has no double backward for _embedding_bag_backward or multi_margin_loss_backward: a RuntimeError or a
+    # NotImplementedError escaped every Hessian product (exit 1); values and gradients still work
+    from losslens import InputError
+    from losslens.curvature import hessian_report
+
+    X = torch.randint(0, 7, (6, 3), generator=g) if make is _Bag else torch.randn(6, 4, generator=g)
+    obj = ModelObjective(make(), loss, (X, torch.randint(0, 3, (6,), generator=g)), dtype=torch.float64)
+    assert torch.isfinite(obj.grad(obj.x0)).all()
+    message = r"the model or loss has no second derivative in torch \(.*derivative for .* is not implemented"
+    for call in (lambda: obj.hvp(obj.x0, obj.x0), lambda: obj.hvp_at(obj.x0)(obj.x0), lambda: obj.hessian(obj.x0),
+                 lambda: hessian_report(obj, obj.x0)):
+        with pytest.raises(InputError, match=message):
+            call()

@@ -19,6 +19,7 @@ methods runs unchanged on several processes. (Calling ``f`` directly gives the l
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import math
@@ -405,7 +406,7 @@ class ModelObjective(Objective):
 
     def hvp(self, x, v):
         x, v = self.point(x), self._on(v)
-        with math_attention():
+        with second_order():
             return self._reduce(self._streamed_hvp(x, v) if self.streaming else self._local("hvp", x, v))
 
     def _streamed_hvp(self, x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
@@ -435,12 +436,16 @@ class ModelObjective(Objective):
         x = self.point(x)
         if self.streaming:
             def apply(v):
-                with math_attention():
+                with second_order():
                     return self._reduce(self._streamed_hvp(x, self._on(v)))
             return apply
-        with math_attention():
+        with second_order():
             local = super().hvp_at(x)
-        return lambda v: self._reduce(local(self._on(v)))
+
+        def apply_local(v):
+            with second_order():
+                return self._reduce(local(self._on(v)))
+        return apply_local
 
     def values(self, X, chunk: int = 8):
         return self._reduce(self._local("values", self._on(X), chunk))
@@ -495,6 +500,24 @@ def _first_line_error(fn: Callable, what: str):
     except (RuntimeError, ValueError, TypeError, IndexError, KeyError, AssertionError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise InputError(f"{what}: {first}") from None
+
+
+@contextlib.contextmanager
+def second_order():
+    """Around Hessian products: attention on its math kernel (the one with a double backward), and an operation
+    without a second derivative in torch (``EmbeddingBag``, ``ctc_loss``, ``multi_margin_loss``, ...) as one
+    :class:`InputError` naming it."""
+    try:
+        with math_attention():
+            yield
+    except (RuntimeError, NotImplementedError) as err:
+        text = str(err)
+        if "derivative for" not in text or "not implemented" not in text:
+            raise
+        first = (text.strip().splitlines() or [""])[0]
+        raise InputError(f"the model or loss has no second derivative in torch ({first[:150]}); Hessian-vector "
+                         "products need one: replace that module or loss (values, gradients and training work)") \
+            from None
 
 
 def copy_model(model: nn.Module) -> nn.Module:
