@@ -312,3 +312,22 @@ def test_an_operation_without_a_second_derivative_is_one_input_error(make, loss)
                  lambda: hessian_report(obj, obj.x0)):
         with pytest.raises(InputError, match=message):
             call()
+
+
+def test_values_of_a_loss_with_data_dependent_control_flow():
+    # F.gaussian_nll_loss checks `if torch.any(var < 0)`: vmap over points refused it (RuntimeError, exit 1)
+    X, y = torch.randn(9, 3, generator=g, dtype=torch.float64), torch.randn(9, 1, generator=g, dtype=torch.float64)
+    nll = lambda out, t: nn.functional.gaussian_nll_loss(out[:, :1], t, nn.functional.softplus(out[:, 1:]) + 0.1)
+    torch.manual_seed(3)
+    obj = ModelObjective(nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2)), nll, (X, y), dtype=torch.float64)
+    P = obj.x0 + 0.2 * torch.randn(4, obj.n, generator=g, dtype=torch.float64)
+
+    def by_hand(x):          # the network and the Gaussian negative log-likelihood written out
+        w = {b.name: x[b.offset:b.offset + b.numel].view(b.shape) for b in obj.layout}
+        out = torch.tanh(X @ w["0.weight"].T + w["0.bias"]) @ w["2.weight"].T + w["2.bias"]
+        var = nn.functional.softplus(out[:, 1:]) + 0.1
+        return 0.5 * (var.log() + (out[:, :1] - y) ** 2 / var).mean()
+
+    torch.testing.assert_close(obj.values(P), torch.stack([by_hand(p) for p in P]), rtol=1e-12, atol=1e-14)
+    grads = torch.stack([torch.func.grad(by_hand)(p) for p in P])
+    torch.testing.assert_close(obj.grads(P), grads, rtol=1e-10, atol=1e-12)

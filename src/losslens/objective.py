@@ -203,12 +203,13 @@ class Objective:
 
 
 def _mapped(fn: Callable, X: torch.Tensor) -> torch.Tensor:
-    """``fn`` on each row of ``X`` [m, ...] stacked: one ``vmap``, or a loop over the rows when an operation of
-    ``fn`` has no batching rule (``nn.LSTM`` with batched weights, ``torch.func`` on torch 2.13)."""
+    """``fn`` on each row of ``X`` [m, ...] stacked: one ``vmap``, or a loop over the rows when ``fn`` cannot be
+    vmapped: an operation without a batching rule (``nn.LSTM`` with batched weights on torch 2.13) or data-dependent
+    control flow (``F.gaussian_nll_loss`` checks its variances with ``if``)."""
     try:
         return vmap(fn)(X)
     except RuntimeError as err:
-        if "Batching rule not implemented" not in str(err):
+        if "Batching rule not implemented" not in str(err) and not str(err).startswith("vmap:"):
             raise
     return torch.stack([fn(x) for x in X])
 
