@@ -330,3 +330,20 @@ def test_a_forward_that_updates_its_buffers_is_refused():
     nan_buffer = nn.Linear(3, 1)
     nan_buffer.register_buffer("unused", torch.full((2,), float("nan")))
     ModelObjective(nan_buffer, nn.MSELoss(), (X.float(), Y.float()))    # NaN == NaN for an untouched buffer
+
+
+@pytest.mark.parametrize("dtype", [torch.int32, torch.int16, torch.int8, torch.uint8, torch.uint16])
+def test_integer_class_labels_of_any_width_are_the_same_labels(dtype):
+    # int32/int16/int8 labels were refused by cross-entropy, uint16 crashed the label check (exit 1)
+    from losslens.diagnose.training import train
+
+    y = torch.randint(0, 3, (37,), generator=G)
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 3)).double()
+    obj = ModelObjective(net, nn.CrossEntropyLoss(), (X, y.to(dtype)), dtype=torch.float64, batch_size=10)
+    with torch.no_grad():
+        want = -torch.log_softmax(net(X), 1).gather(1, y[:, None]).mean()
+    assert float(obj.value(obj.x0)) == pytest.approx(float(want), rel=1e-13)
+    runs = [train(net, nn.CrossEntropyLoss(), (X, labels), steps=3, batch_size=8, seed=1, eval_every=3)
+            for labels in (y, y.to(dtype))]
+    assert runs[0].history == runs[1].history

@@ -218,6 +218,8 @@ class ModelObjective(Objective):
                 [f"data inputs{'' if len(fields) == 2 else f' {k}'}" for k in range(len(fields) - 1)] + ["data targets"]
             for name, t in zip(names, fields):
                 check_finite_data(name, t, first)
+        if len(fields) > 1:
+            fields = (*fields[:-1], integer_labels(fields[-1]))
         return tuple(t.detach().to(self.device, self.dtype) if t.is_floating_point() else t.detach().to(self.device)
                      for t in fields)
 
@@ -518,6 +520,14 @@ def second_order():
         raise InputError(f"the model or loss has no second derivative in torch ({first[:150]}); Hessian-vector "
                          "products need one: replace that module or loss (values, gradients and training work)") \
             from None
+
+
+def integer_labels(targets: torch.Tensor) -> torch.Tensor:
+    """Integer targets as int64, the labels torch's classification losses take (int32/int16/uint8/uint16 labels
+    from NumPy were refused or crashed the label check); floating, bool and int64 targets as they are."""
+    if targets.is_floating_point() or targets.is_complex() or targets.dtype in (torch.bool, torch.int64):
+        return targets
+    return targets.long()
 
 
 def copy_model(model: nn.Module) -> nn.Module:

@@ -37,7 +37,7 @@ import torch
 from torch import nn
 
 from ..losses import check_reduction, loss_name, loss_on, sample_mass
-from ..model import _first_line_error, copy_model, pick_output
+from ..model import _first_line_error, copy_model, integer_labels, pick_output
 from ..results import Result
 from ..storage import CorruptFile, fingerprint, first_difference, is_sealed, module_fingerprint, unseal, write_torch
 from ..validation import InputError, check_choice, check_finite_data, check_float, check_int
@@ -400,4 +400,4 @@ def _pair(name: str, data, dtype: torch.dtype | None = None) -> tuple[torch.Tens
     check_finite_data(f"{name} inputs", X)
     check_finite_data(f"{name} targets", y)
     cast = lambda t: t.to(dtype) if dtype is not None and t.is_floating_point() else t
-    return cast(X), cast(y)
+    return cast(X), integer_labels(cast(y))
