@@ -1,9 +1,11 @@
 """ModelObjective: the loss of an ``nn.Module`` on data as a function of one flat parameter vector.
 
-    f(x) = (1/N) Σ_b  N_b · L_b(model(x; inputs_b), targets_b)
+    f(x) = Σ_b  (M_b / M) · L_b(model(x; inputs_b), targets_b),        M = Σ_b M_b
 
 ``x`` [n] is the concatenation of the trainable parameters (``obj.layout`` says which slice is which tensor),
-``L_b`` the batch-mean loss, ``N_b`` the batch size and ``N`` the number of samples. Evaluation goes through
+``L_b`` the batch-mean loss and ``M_b`` what that mean divides by (:func:`losslens.losses.sample_mass`): the batch
+size ``N_b``, or for a class-weighted or ``ignore_index`` cross-entropy the summed weights of its counted labels, so
+``f`` is the mean loss over the whole data whatever the batching. Evaluation goes through
 ``torch.func.functional_call`` on a private copy of the model, so the user's model (parameters, buffers,
 train/eval mode, ``.grad``) is never changed. Frozen parameters (``requires_grad=False``) are constants.
 
