@@ -328,3 +328,34 @@ def test_class_weights_follow_the_models_dtype_in_a_copy():
     loss = nn.CrossEntropyLoss(weight=torch.tensor([1.0, 4.0]))
     r = train(net().double(), loss, (X, Y), steps=3, batch_size=16, optimizer="sgd", lr=0.1, seed=2, eval_every=3)
     assert math.isfinite(r.history["train_loss"][-1]) and loss.weight.dtype == torch.float32
+
+
+def _dropout_net():
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        return nn.Sequential(nn.Linear(5, 16), nn.ReLU(), nn.Dropout(0.5), nn.Linear(16, 2))
+
+
+def test_dropout_masks_follow_the_seed_and_a_resumed_run_equals_the_uninterrupted_one(tmp_path):
+    # dropout drew from torch's global generator: two runs with one seed differed, and a resumed run continued with
+    # another stream than the uninterrupted one (the checkpoint did not hold it)
+    kw = dict(steps=20, eval_every=10, batch_size=16, lr=0.01, seed=3)
+    before = torch.get_rng_state()
+    first = train(_dropout_net(), nn.CrossEntropyLoss(), (X, Y), **kw)
+    assert torch.equal(torch.get_rng_state(), before)                # the caller's stream is left alone
+    torch.rand(7)                                                     # whatever the caller drew in between
+    second = train(_dropout_net(), nn.CrossEntropyLoss(), (X, Y), **kw)
+    assert first.history == second.history
+    other = train(_dropout_net(), nn.CrossEntropyLoss(), (X, Y), **{**kw, "seed": 4})
+    assert other.history["train_loss"] != first.history["train_loss"]
+
+    def stop_at_10(step, steps, rec):
+        if step == 10:
+            raise KeyboardInterrupt
+
+    path = tmp_path / "run.pt"
+    with pytest.raises(KeyboardInterrupt):
+        train(_dropout_net(), nn.CrossEntropyLoss(), (X, Y), checkpoint=path, checkpoint_every=5, progress=stop_at_10,
+              **kw)
+    resumed = train(_dropout_net(), nn.CrossEntropyLoss(), (X, Y), checkpoint=path, checkpoint_every=5, **kw)
+    assert resumed.resumed_from == 10 and resumed.history == first.history

@@ -25,6 +25,7 @@ Training verdicts (``verdict``), classification with a test set:
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import math
 import pickle
@@ -305,6 +306,7 @@ def train(model: nn.Module, loss_fn: Callable, train_data, test_data=None, *, st
     curvature: list = []
     flow: list[torch.Tensor] = []
     start = 0
+    rng = None          # torch's global generator (dropout masks) at the checkpoint
     path = Path(checkpoint) if checkpoint is not None else None
     if path is not None and path.exists():
         state = load_checkpoint(path)
@@ -317,6 +319,7 @@ def train(model: nn.Module, loss_fn: Callable, train_data, test_data=None, *, st
         if refusal is not None:
             raise InputError(refusal)
         history, curvature, flow, start = _restore(path, state, net, opt, gen)
+        rng = state.get("rng")
     resumed_from = start
 
     monitor = GradientFlowMonitor(net, opt) if monitor_gradients else None
@@ -330,46 +333,63 @@ def train(model: nn.Module, loss_fn: Callable, train_data, test_data=None, *, st
         if path is not None:
             write_torch(path, dict(format=FORMAT, step=step, config=config, model=net.state_dict(),
                                    optimizer=opt.state_dict(), generator=gen.get_state(), history=history,
-                                   curvature=curvature, gradflow=all_flow()))
+                                   curvature=curvature, gradflow=all_flow(), rng=torch.get_rng_state()))
 
     diverged_at = None
     step = start
-    try:
-        while step < steps:
-            idx = torch.randint(0, len(X), (batch_size,), generator=gen)
-            _, loss = _user_call(lambda: _loss_of(net, loss_fn, X[idx], y[idx], output),
-                                 f"at training step {step + 1} (a minibatch of {batch_size} samples)")
-            if not torch.isfinite(loss):
-                diverged_at = step + 1
-                break
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            step += 1
-            rec = None
-            if step % eval_every == 0 or step == steps:
-                rec = _record(history, step, evaluate(net, loss_fn, (X, y), output=output),
-                              evaluate(net, loss_fn, test, output=output) if test is not None else None)
-            if step in curvature_at:
-                curvature.append(_curvature_at(net, loss_fn, (X, y), curvature_samples, curvature_hvps, seed, step,
-                                               output))
-            if step % checkpoint_every == 0 or step == steps:
-                save(step)
-            if progress is not None:
-                progress(step, steps, rec)
-    except KeyboardInterrupt:
-        save(step)
-        raise
-    finally:
-        if monitor is not None:
-            monitor.remove()
-    if diverged_at is not None:
-        save(step)
+    # dropout draws from torch's global generator: seeded from `seed` inside a fork (the caller's stream is left
+    # alone) and saved with the checkpoint, so one seed gives one run and a resumed run the uninterrupted numbers
+    devices = [X.device.index or 0] if X.device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(_dropout_seed(seed))
+        if rng is not None:
+            try:
+                torch.set_rng_state(rng)
+            except (RuntimeError, TypeError):
+                raise InputError(f"checkpoint {str(path)!r} has the losslens training tag but its random state does "
+                                 "not fit this run; use another checkpoint path") from None
+        try:
+            while step < steps:
+                idx = torch.randint(0, len(X), (batch_size,), generator=gen)
+                _, loss = _user_call(lambda: _loss_of(net, loss_fn, X[idx], y[idx], output),
+                                     f"at training step {step + 1} (a minibatch of {batch_size} samples)")
+                if not torch.isfinite(loss):
+                    diverged_at = step + 1
+                    break
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                step += 1
+                rec = None
+                if step % eval_every == 0 or step == steps:
+                    rec = _record(history, step, evaluate(net, loss_fn, (X, y), output=output),
+                                  evaluate(net, loss_fn, test, output=output) if test is not None else None)
+                if step in curvature_at:
+                    curvature.append(_curvature_at(net, loss_fn, (X, y), curvature_samples, curvature_hvps, seed,
+                                                   step, output))
+                if step % checkpoint_every == 0 or step == steps:
+                    save(step)
+                if progress is not None:
+                    progress(step, steps, rec)
+        except KeyboardInterrupt:
+            save(step)
+            raise
+        finally:
+            if monitor is not None:
+                monitor.remove()
+        if diverged_at is not None:
+            save(step)
     verdict, reason = training_verdict(history, fit_tol=fit_tol, gap_tol=gap_tol, diverged_at=diverged_at)
     layers = monitor.layers if monitor is not None else ()
     gf = flow_verdict(layers, all_flow()) if monitor is not None else None
     return TrainingRun(step, history, curvature, gf, verdict, reason, resumed_from,
                        str(path) if path is not None else None, seed, net, dict(inputs or {}))
+
+
+def _dropout_seed(seed: int) -> int:
+    """The seed of torch's global generator during training (dropout), derived from ``seed`` apart from the
+    minibatch generator's."""
+    return int(hashlib.sha256(f"losslens dropout {seed}".encode()).hexdigest()[:15], 16)
 
 
 def _loss_of(net: nn.Module, loss_fn: Callable, X: torch.Tensor, y: torch.Tensor, output) -> tuple:
