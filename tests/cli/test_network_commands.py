@@ -93,6 +93,8 @@ def test_bad_input_exit_2_one_line(tmp_path, capsys):
         (["hessian", "--model", "digits-linear", "--memory", "-1"], "--memory == -1.0, must be in (0, inf]"),
         (["gap", "--sizes", "10,x"], "--sizes == '10,x', must be comma-separated integers"),
         (["gap", "--sizes", "10"], "need at least two different"),
+        (["gap", "--sizes", "10,5000", "--steps", "1"], "--sizes == 5000, must be an integer in [2, 1348]"),
+        (["gap", "--sizes", "10,20", "--repeats", "0", "--steps", "1"], "--repeats == 0, must be an integer"),
         (["train", "--steps", "0"], "--steps == 0"),
         (["train", "--optimizer", "rmsprop", "--steps", "1"], "optimizer == 'rmsprop'"),
         (["gradflow", "--model", "nope"], "unknown model 'nope'"),

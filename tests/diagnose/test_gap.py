@@ -70,7 +70,8 @@ def test_store_of_another_model_or_a_changed_byte_is_refused(tmp_path, monkeypat
 
 
 @pytest.mark.parametrize("sizes, match", [([50], "need at least two different"), ([1, 50], r"sizes == 1"),
-                                          ([50, 5000], r"train_size == 5000")])
+                                          ([50, 5000], r"sizes == 5000, must be an integer in \[2, 1348\] \(the "
+                                                       r"digits training split\)")])
 def test_bad_sizes(sizes, match):
     with pytest.raises(InputError, match=match):
         generalization_gap(tiny, sizes, repeats=1, steps=1)

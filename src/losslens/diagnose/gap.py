@@ -122,8 +122,11 @@ def generalization_gap(make_model: Callable[[int], nn.Module], sizes: Sequence[i
         (X_all, y_all), test_data = data
         hi = len(X_all)
     else:
-        hi = None
-    sizes = tuple(sorted({check_int("sizes", int(s), lo=2, hi=hi) for s in sizes}))
+        hi = len(digits(seed=seed).X_train)      # the digits training split
+    try:
+        sizes = tuple(sorted({check_int("sizes", int(s), lo=2, hi=hi) for s in sizes}))
+    except InputError as err:
+        raise InputError(f"{err}{' (the digits training split)' if data is None else ''}") from None
     if len(sizes) < 2:
         raise InputError(f"sizes == {list(sizes)}, need at least two different training-set sizes")
     repeats = check_int("repeats", repeats, lo=1)
