@@ -331,3 +331,17 @@ def test_values_of_a_loss_with_data_dependent_control_flow():
     torch.testing.assert_close(obj.values(P), torch.stack([by_hand(p) for p in P]), rtol=1e-12, atol=1e-14)
     grads = torch.stack([torch.func.grad(by_hand)(p) for p in P])
     torch.testing.assert_close(obj.grads(P), grads, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("script", [torch.jit.script, lambda m: torch.jit.trace(m, torch.zeros(2, 3))])
+def test_a_torchscript_model_is_refused_in_one_line(script):
+    # .to() on a scripted copy made non-leaf parameters: a RuntimeError (objective) or ValueError (training), exit 1
+    from losslens import InputError
+    from losslens.diagnose.training import train
+
+    data = (torch.randn(6, 3, generator=g), torch.randint(0, 2, (6,), generator=g))
+    for model in (script(nn.Sequential(nn.Linear(3, 2))), nn.Sequential(script(nn.Sequential(nn.Linear(3, 2))))):
+        with pytest.raises(InputError, match=r"is a TorchScript module \(torch.jit.script/trace\); give the nn.Module"):
+            ModelObjective(model, nn.CrossEntropyLoss(), data)
+        with pytest.raises(InputError, match=r"is a TorchScript module"):
+            train(model, nn.CrossEntropyLoss(), data, steps=1)

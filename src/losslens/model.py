@@ -533,7 +533,13 @@ def integer_labels(targets: torch.Tensor) -> torch.Tensor:
 
 
 def copy_model(model: nn.Module) -> nn.Module:
-    """A private deep copy of the user's model; one that cannot be copied is an :class:`InputError`."""
+    """A private deep copy of the user's model; one that cannot be copied, or a TorchScript module (its parameters
+    cannot be swapped by ``functional_call`` nor optimised), is an :class:`InputError`."""
+    scripted = next((name or type(m).__name__ for name, m in model.named_modules()
+                     if isinstance(m, torch.jit.ScriptModule)), None)
+    if scripted is not None:
+        raise InputError(f"module {scripted!r} is a TorchScript module (torch.jit.script/trace); give the nn.Module "
+                         "itself, before scripting")
     try:
         return copy.deepcopy(model)
     except (RuntimeError, TypeError) as err:
