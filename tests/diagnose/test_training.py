@@ -359,3 +359,10 @@ def test_dropout_masks_follow_the_seed_and_a_resumed_run_equals_the_uninterrupte
               **kw)
     resumed = train(_dropout_net(), nn.CrossEntropyLoss(), (X, Y), checkpoint=path, checkpoint_every=5, **kw)
     assert resumed.resumed_from == 10 and resumed.history == first.history
+
+
+def test_an_optimizer_step_that_overflows_is_a_not_finite_verdict():
+    # Adam's step lr / (1 − β₁) with lr = 1e38 cannot be a float32: a RuntimeError escaped (exit 1)
+    r = train(net(), nn.CrossEntropyLoss(), (X, Y), steps=5, batch_size=16, lr=1e38)
+    assert r.verdict == "not_finite" and r.steps == 0
+    assert r.reason == "the optimizer step overflowed the parameters' dtype at step 1 (learning rate 1e+38)"

@@ -335,7 +335,7 @@ def train(model: nn.Module, loss_fn: Callable, train_data, test_data=None, *, st
                                    optimizer=opt.state_dict(), generator=gen.get_state(), history=history,
                                    curvature=curvature, gradflow=all_flow(), rng=torch.get_rng_state()))
 
-    diverged_at = None
+    diverged_at, overflowed = None, False
     step = start
     # dropout draws from torch's global generator: seeded from `seed` inside a fork (the caller's stream is left
     # alone) and saved with the checkpoint, so one seed gives one run and a resumed run the uninterrupted numbers
@@ -358,7 +358,13 @@ def train(model: nn.Module, loss_fn: Callable, train_data, test_data=None, *, st
                     break
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
-                opt.step()
+                try:
+                    opt.step()
+                except RuntimeError as err:      # a step too large for the parameters' dtype (lr 1e38 in float32)
+                    if "overflow" not in str(err):
+                        raise
+                    diverged_at, overflowed = step + 1, True
+                    break
                 step += 1
                 rec = None
                 if step % eval_every == 0 or step == steps:
@@ -380,6 +386,8 @@ def train(model: nn.Module, loss_fn: Callable, train_data, test_data=None, *, st
         if diverged_at is not None:
             save(step)
     verdict, reason = training_verdict(history, fit_tol=fit_tol, gap_tol=gap_tol, diverged_at=diverged_at)
+    if overflowed:
+        reason = f"the optimizer step overflowed the parameters' dtype at step {diverged_at} (learning rate {lr:g})"
     layers = monitor.layers if monitor is not None else ()
     gf = flow_verdict(layers, all_flow()) if monitor is not None else None
     return TrainingRun(step, history, curvature, gf, verdict, reason, resumed_from,
