@@ -366,3 +366,6 @@ def test_an_optimizer_step_that_overflows_is_a_not_finite_verdict():
     r = train(net(), nn.CrossEntropyLoss(), (X, Y), steps=5, batch_size=16, lr=1e38)
     assert r.verdict == "not_finite" and r.steps == 0
     assert r.reason == "the optimizer step overflowed the parameters' dtype at step 1 (learning rate 1e+38)"
+    assert r.gradflow.verdict == "not_finite" and r.gradflow.reason == r.reason
+    sgd = train(net(), nn.CrossEntropyLoss(), (X, Y), steps=5, batch_size=32, seed=0, optimizer="sgd", lr=1e38)
+    assert sgd.verdict == "not_finite" and sgd.gradflow.verdict == "not_finite"    # not "healthy" over 1 step

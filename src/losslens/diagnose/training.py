@@ -30,7 +30,7 @@ import io
 import math
 import pickle
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -390,6 +390,8 @@ def train(model: nn.Module, loss_fn: Callable, train_data, test_data=None, *, st
         reason = f"the optimizer step overflowed the parameters' dtype at step {diverged_at} (learning rate {lr:g})"
     layers = monitor.layers if monitor is not None else ()
     gf = flow_verdict(layers, all_flow()) if monitor is not None else None
+    if gf is not None and diverged_at is not None:     # the steps before a NaN/overflow are no healthy flow
+        gf = replace(gf, verdict="not_finite", reason=reason)
     return TrainingRun(step, history, curvature, gf, verdict, reason, resumed_from,
                        str(path) if path is not None else None, seed, net, dict(inputs or {}))
 
