@@ -52,14 +52,14 @@ def make_loss(spec, flag: str = "loss_fn") -> Callable:
         return MSE(flag)
     if ":" not in spec:
         raise InputError(f"{flag} == {spec!r}, must be {' or '.join(NAMES)}, or package.module:fn for your own loss")
-    from .zoo import import_spec, required_arguments
+    from .zoo import call_user, import_spec, required_arguments
 
     fn = import_spec(spec, flag, "package.module:fn")
     if inspect.isclass(fn):
         if required_arguments(fn):
             raise InputError(f"{flag} == {spec!r} is a class needing arguments {required_arguments(fn)}; give a "
                              "class that takes none or a function (outputs, targets) -> scalar")
-        fn = fn()
+        fn = call_user(fn, f"{flag} class {spec!r}")
     return fn
 
 

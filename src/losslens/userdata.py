@@ -37,14 +37,14 @@ def load_data(spec: str, flag: str = "--data") -> UserData:
     if ":" not in spec:
         raise InputError(f"{flag} == {spec!r}: no such file, and not package.module:factory; give a .pt / .npz "
                          "file or a zero-argument data factory")
-    from .zoo import import_spec, required_arguments
+    from .zoo import call_user, import_spec, required_arguments
 
     factory = import_spec(spec, flag, "package.module:factory")
     needs = required_arguments(factory)
     if needs:
         raise InputError(f"{flag} factory {spec!r} needs arguments {needs}; give a factory callable with none "
                          "(wrap it: def data(): return make(...))")
-    return UserData(*_split(factory(), flag, spec), spec)
+    return UserData(*_split(call_user(factory, f"{flag} factory {spec!r}"), flag, spec), spec)
 
 
 def _read_file(path: Path, flag: str):
