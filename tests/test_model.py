@@ -347,3 +347,24 @@ def test_integer_class_labels_of_any_width_are_the_same_labels(dtype):
     runs = [train(net, nn.CrossEntropyLoss(), (X, labels), steps=3, batch_size=8, seed=1, eval_every=3)
             for labels in (y, y.to(dtype))]
     assert runs[0].history == runs[1].history
+
+
+class _Typo(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(3, 1)
+
+    def forward(self, x):
+        return self.lni(x)          # a typo: AttributeError
+
+
+def test_any_error_of_the_users_forward_is_one_input_error():
+    # only RuntimeError/ValueError/TypeError/... were caught: an AttributeError or NotImplementedError was exit 1
+    from losslens.diagnose.training import train
+
+    with pytest.raises(InputError, match=r"the model cannot take inputs of shape \(37, 3\): '_Typo' object has no "
+                                         "attribute 'lni'"):
+        ModelObjective(_Typo(), nn.MSELoss(), (X, Y))
+    with pytest.raises(InputError, match=r"the model or loss failed at training step 1 .*: '_Typo' object has no "
+                                         "attribute 'lni'"):
+        train(_Typo(), nn.MSELoss(), (X, Y), steps=1)

@@ -499,9 +499,11 @@ def _digest(batch: Batch) -> str:
 
 
 def _first_line_error(fn: Callable, what: str):
+    """``fn()``, which runs the user's model or loss: whatever it raises (a shape mismatch, a typo's AttributeError,
+    a NotImplementedError) is an :class:`InputError` ``what: <first line>``."""
     try:
         return fn()
-    except (RuntimeError, ValueError, TypeError, IndexError, KeyError, AssertionError) as err:
+    except Exception as err:  # noqa: BLE001 - the user's forward and loss may raise anything
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise InputError(f"{what}: {first}") from None
 
