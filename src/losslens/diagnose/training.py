@@ -42,7 +42,7 @@ from ..model import _first_line_error, copy_model, integer_labels, pick_output
 from ..results import Result
 from ..storage import CorruptFile, fingerprint, first_difference, is_sealed, module_fingerprint, unseal, write_torch
 from ..validation import InputError, check_choice, check_finite_data, check_float, check_int
-from .flowmonitor import GradientFlow, GradientFlowMonitor, flow_verdict
+from .flowmonitor import GradientFlow, GradientFlowMonitor, flow_verdict, forward_order
 
 FORMAT = "losslens-train-v2"              # v2: sealed with a sha256, every result-shaping setting recorded
 OLD_FORMATS = ("losslens-train-v1",)       # their weights are still read (hessian, landscape); no resume
@@ -388,8 +388,10 @@ def train(model: nn.Module, loss_fn: Callable, train_data, test_data=None, *, st
     verdict, reason = training_verdict(history, fit_tol=fit_tol, gap_tol=gap_tol, diverged_at=diverged_at)
     if overflowed:
         reason = f"the optimizer step overflowed the parameters' dtype at step {diverged_at} (learning rate {lr:g})"
-    layers = monitor.layers if monitor is not None else ()
-    gf = flow_verdict(layers, all_flow()) if monitor is not None else None
+    gf = None
+    if monitor is not None:       # columns input -> output (the monitor keeps the registration order)
+        order = forward_order(net, X[:batch_size], monitor.layers)
+        gf = flow_verdict([monitor.layers[i] for i in order], all_flow()[:, order])
     if gf is not None and diverged_at is not None:     # the steps before a NaN/overflow are no healthy flow
         gf = replace(gf, verdict="not_finite", reason=reason)
     return TrainingRun(step, history, curvature, gf, verdict, reason, resumed_from,
