@@ -368,3 +368,19 @@ def test_any_error_of_the_users_forward_is_one_input_error():
     with pytest.raises(InputError, match=r"the model or loss failed at training step 1 .*: '_Typo' object has no "
                                          "attribute 'lni'"):
         train(_Typo(), nn.MSELoss(), (X, Y), steps=1)
+
+
+def test_numpy_arrays_are_data_like_tensors():
+    # (X, y) as NumPy arrays was taken for a list of batches: "data batches must be tuples ..., got ndarray"
+    from losslens.diagnose.training import train
+
+    y = torch.randint(0, 2, (37,), generator=G)
+    torch.manual_seed(0)
+    net = nn.Linear(3, 2).double()
+    want = ModelObjective(net, nn.CrossEntropyLoss(), (X, y), dtype=torch.float64)
+    for data in ((X.numpy(), y.numpy()), [X.numpy(), y], {"inputs": X.numpy(), "targets": y.numpy()}):
+        obj = ModelObjective(net, nn.CrossEntropyLoss(), data, dtype=torch.float64)
+        assert float(obj.value(obj.x0)) == float(want.value(want.x0))
+    runs = [train(net, nn.CrossEntropyLoss(), d, steps=2, batch_size=8, eval_every=2) for d in
+            ((X, y), (X.numpy(), y.numpy().astype("int32")))]
+    assert runs[0].history == runs[1].history

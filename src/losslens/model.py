@@ -582,9 +582,11 @@ def _rank_world(distributed: bool | None) -> tuple[int, int]:
 
 
 def _in_memory(data: Any):
-    """The raw in-memory data (a tuple/list of tensors or a dict of tensors), or None for a streamed source."""
+    """The raw in-memory data (a tuple/list of tensors or a dict of tensors; NumPy arrays become tensors), or None
+    for a streamed source."""
     from torch.utils.data import DataLoader, Dataset
 
+    data = as_tensors(data)
     if isinstance(data, (tuple, list)) and data and all(isinstance(t, torch.Tensor) for t in data):
         return tuple(data)
     if isinstance(data, dict) and data and all(isinstance(t, torch.Tensor) for t in data.values()):
@@ -597,6 +599,18 @@ def _in_memory(data: Any):
                              "once: pass tensors, a DataLoader, a Dataset or a list of batches")
         return None
     raise InputError(f"data must be (inputs, targets) tensors or a DataLoader, got {type(data).__name__}")
+
+
+def as_tensors(data: Any) -> Any:
+    """A tuple/list or dict holding NumPy arrays (and tensors) with the arrays as tensors; anything else as it is."""
+    import numpy as np
+
+    convert = lambda t: torch.from_numpy(np.ascontiguousarray(t)) if isinstance(t, np.ndarray) else t
+    if isinstance(data, (tuple, list)) and any(isinstance(t, np.ndarray) for t in data):
+        return tuple(convert(t) for t in data)
+    if isinstance(data, dict) and any(isinstance(t, np.ndarray) for t in data.values()):
+        return {k: convert(t) for k, t in data.items()}
+    return data
 
 
 def _loader(data: Any, batch_size: int):

@@ -38,7 +38,7 @@ import torch
 from torch import nn
 
 from ..losses import check_reduction, loss_name, loss_on, sample_mass
-from ..model import _first_line_error, copy_model, integer_labels, pick_output
+from ..model import _first_line_error, as_tensors, copy_model, integer_labels, pick_output
 from ..results import Result
 from ..storage import CorruptFile, fingerprint, first_difference, is_sealed, module_fingerprint, unseal, write_torch
 from ..validation import InputError, check_choice, check_finite_data, check_float, check_int
@@ -420,7 +420,9 @@ def _user_call(fn: Callable, where: str):
 
 
 def _pair(name: str, data, dtype: torch.dtype | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(inputs, targets)`` checked (same positive length, finite), floating ones cast to the model's ``dtype``."""
+    """``(inputs, targets)`` tensors or NumPy arrays checked (same positive length, finite), floating ones cast to
+    the model's ``dtype``."""
+    data = as_tensors(data)
     if not (isinstance(data, (tuple, list)) and len(data) == 2 and all(isinstance(t, torch.Tensor) for t in data)):
         raise InputError(f"{name} must be a pair (inputs, targets) of tensors")
     X, y = data
