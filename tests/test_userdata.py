@@ -104,3 +104,22 @@ def test_refused_pt_files_say_why_without_torchs_unsafe_advice(tmp_path):
                                          r"needs pickle code execution \(print\), refused$"):
         from losslens.diagnose.training import load_checkpoint
         load_checkpoint(tmp_path / "evil.pt")
+
+
+def test_factories_may_return_numpy_arrays(tmp_path, monkeypatch):
+    import sys
+
+    (tmp_path / "npdata.py").write_text(
+        "import numpy as np\n"
+        "X = np.arange(12, dtype=np.float64).reshape(6, 2); y = np.array([0, 1, 0, 1, 1, 0])\n"
+        "def pair():\n    return X, y\n"
+        "def split():\n    return (X[:4], y[:4]), (X[4:], y[4:])\n"
+        "def named():\n    return {'train': {'inputs': X, 'targets': y}, 'test': (X[4:], y[4:])}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    sys.modules.pop("npdata", None)
+    import npdata
+
+    assert torch.equal(load_data("npdata:pair").train[0], torch.from_numpy(npdata.X))
+    d = load_data("npdata:split")
+    assert torch.equal(d.test[1], torch.tensor([1, 0])) and len(d.train[0]) == 4
+    assert torch.equal(load_data("npdata:named").train["targets"], torch.from_numpy(npdata.y))

@@ -102,7 +102,15 @@ def _is_data(obj) -> bool:
 
 
 def _split(obj, flag: str, spec: str) -> tuple[Any, Any]:
-    """(train, test) from what a factory or file gave."""
+    """(train, test) from what a factory or file gave (NumPy arrays taken as tensors)."""
+    from .model import as_tensors
+
+    if isinstance(obj, dict) and "train" in obj:
+        obj = {k: as_tensors(v) for k, v in obj.items()}
+    elif isinstance(obj, (tuple, list)) and len(obj) == 2 and all(isinstance(o, (tuple, list, dict)) for o in obj):
+        obj = tuple(as_tensors(o) for o in obj)
+    else:
+        obj = as_tensors(obj)
     if isinstance(obj, dict) and "train" in obj:
         extra = set(obj) - {"train", "test"}
         if extra:
