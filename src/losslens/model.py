@@ -323,9 +323,6 @@ class ModelObjective(Objective):
                                         f"{', '.join(str(tuple(t.shape)) for t in inputs) or '()'}{where}")
                 if self.output is not None:
                     out = pick_output(out, self.output)
-                if isinstance(self.loss_fn, (nn.CrossEntropyLoss, nn.NLLLoss)) and isinstance(out, torch.Tensor) \
-                        and out.dim() >= 2 and not targets.is_floating_point():
-                    self._classes = out.shape[1]       # every batch's class labels are checked against it
                 elif not isinstance(out, torch.Tensor):
                     keys = list(out) if isinstance(out, dict) else list(range(len(out))) \
                         if isinstance(out, (tuple, list)) else None
@@ -333,6 +330,9 @@ class ModelObjective(Objective):
                         raise InputError(f"the model returns a {type(out).__name__} with keys {keys}; choose the "
                                          "output the loss takes with output= (--output-key KEY)")
                 check_loss_inputs(self.loss_fn, out, targets)
+                if isinstance(self.loss_fn, (nn.CrossEntropyLoss, nn.NLLLoss)) and isinstance(out, torch.Tensor) \
+                        and out.dim() >= 2 and not targets.is_floating_point():
+                    self._classes = out.shape[1]       # every batch's class labels are checked against it
                 loss = _first_line_error(lambda: self.loss_fn(out, targets), "loss (--loss) failed on "
                                          + ("the first batch" if index == 0 else f"batch {index}"))
             else:
