@@ -124,3 +124,18 @@ def test_train_resume_refuses_other_cadence_and_steps_gap_store_refuses_another_
     run(*gap, "--model", "digits-linear")
     r = runner.invoke(app, gap + ["--model", "digits-small-mlp"])
     assert r.exit_code == 2 and "was written with other settings (model.0.architecture" in r.stderr, r.output
+
+
+def test_an_output_path_that_cannot_be_made_is_exit_2_before_the_work(tmp_path, capsys):
+    # FileNotFoundError/NotADirectoryError were internal errors (exit 1), the checkpoint's after the whole run
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("not a directory")
+    for args in (["train", "--model", "digits-linear", "--steps", "100000", "--checkpoint", str(blocker / "c.pt")],
+                 ["gap", "--model", "digits-linear", "--sizes", "10,20", "--steps", "100000", "--store",
+                  str(blocker / "s.json")],
+                 ["landscape", "--model", "digits-linear", "--grid", "2", "--samples", "20", "--out",
+                  str(blocker / "L")]):
+        assert main(args) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith(f"losslens: error: cannot write or read '{blocker}") and \
+            err.endswith(("Not a directory", "File exists")) and len(err.splitlines()) == 1, err

@@ -133,6 +133,7 @@ def generalization_gap(make_model: Callable[[int], nn.Module], sizes: Sequence[i
     done: dict[str, dict] = {}
     path = Path(store) if store is not None else None
     if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)     # an unusable path fails now, not after the first run
         if data is not None:
             data_key = fingerprint(X_all, y_all, *test_data)
         else:

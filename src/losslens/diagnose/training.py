@@ -286,7 +286,7 @@ def train(model: nn.Module, loss_fn: Callable, train_data, test_data=None, *, st
     dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), None)
     X, y = _pair("train_data", train_data, dtype)
     test = _pair("test_data", test_data, dtype) if test_data is not None else None
-    check_reduction(loss_fn)         # evaluate() weights batch means by their sizes
+    check_reduction(loss_fn)         # evaluate() combines batch means
     if dtype is not None:
         loss_fn = loss_on(loss_fn, dtype, X.device)
 
@@ -308,6 +308,8 @@ def train(model: nn.Module, loss_fn: Callable, train_data, test_data=None, *, st
     start = 0
     rng = None          # torch's global generator (dropout masks) at the checkpoint
     path = Path(checkpoint) if checkpoint is not None else None
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)     # an unusable path fails now, not at the first save
     if path is not None and path.exists():
         state = load_checkpoint(path)
         if state.get("format") in OLD_FORMATS:
