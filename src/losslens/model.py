@@ -15,7 +15,8 @@ In ``mode="train"`` ``f`` is still one deterministic function of ``x``: dropout 
 Hessian products and dense Hessians run with the math kernel of ``scaled_dot_product_attention`` (the only one
 with a double backward), so attention models need no change.
 
-Under ``torch.distributed`` each rank holds a contiguous shard of the samples; ``value``, ``grad``, ``hvp``,
+Under ``torch.distributed`` each rank holds a contiguous shard of the samples (in ``mode="train"`` of whole batches,
+numbered as in one process: the same batch statistics and dropout masks); ``value``, ``grad``, ``hvp``,
 ``hessian``, ``values`` and ``grads`` all-reduce their per-rank partial sums, so every analysis that uses these
 methods runs unchanged on several processes. (Calling ``f`` directly gives the local part only.)
 """
@@ -113,6 +114,7 @@ class ModelObjective(Objective):
         self.output = output
         self._fields = (inputs, targets)
         self._classes: int | None = None      # classes of a cross-entropy/NLL output, once the first batch is seen
+        self._offset = 0                        # the index of this rank's first in-memory batch among all batches
 
         if mode == "train":
             check_fixable(model)
@@ -159,13 +161,21 @@ class ModelObjective(Objective):
                 idx = torch.randperm(self.num_samples, generator=torch.Generator().manual_seed(seed))[:subset]
                 tensors = tuple(t[idx.to(t.device)] for t in tensors)
                 self.num_samples = subset
-            lo, hi = rank * self.num_samples // world, (rank + 1) * self.num_samples // world
-            self.batches: list[Batch] = [tuple(t[i:min(i + batch_size, hi)] for t in tensors)
-                                         for i in range(lo, hi, batch_size)]
+            if mode == "train" and world > 1:
+                # batch statistics and dropout masks belong to the whole batches of one process: whole batches per
+                # rank, indexed as in one process (a sample-level shard re-cut the batches, another function)
+                starts = range(0, self.num_samples, batch_size)
+                first, end = rank * len(starts) // world, (rank + 1) * len(starts) // world
+                self._offset = first
+                self.batches = [tuple(t[i:i + batch_size] for t in tensors) for i in starts[first:end]]
+            else:
+                lo, hi = rank * self.num_samples // world, (rank + 1) * self.num_samples // world
+                self.batches: list[Batch] = [tuple(t[i:min(i + batch_size, hi)] for t in tensors)
+                                             for i in range(lo, hi, batch_size)]
             if self.batches:        # (an empty shard on this rank: nothing to check)
-                self._check_batch(self.batches[0])
+                self._check_batch(self.batches[0], self._offset)
             if len(self.batches) > 1 and len(self.batches[-1][0]) != len(self.batches[0][0]):
-                self._check_batch(self.batches[-1], len(self.batches) - 1)    # the smaller last batch
+                self._check_batch(self.batches[-1], self._offset + len(self.batches) - 1)   # the smaller last batch
             total = _positive_mass(self._mass(tensors))
             self.batch_weights = [self._mass(b) / total for b in self.batches]
 
@@ -274,7 +284,7 @@ class ModelObjective(Objective):
 
     def _batches(self) -> Iterator[tuple[int, Batch]]:
         """(index, batch) pairs of this rank's data; the index fixes the batch's dropout masks."""
-        return self._stream() if self.streaming else enumerate(self.batches)
+        return self._stream() if self.streaming else enumerate(self.batches, self._offset)
 
     # --- the objective ----------------------------------------------------------------------------------------
     def _mass(self, batch: Batch) -> float:
@@ -292,7 +302,7 @@ class ModelObjective(Objective):
         """``w_b = M_b / M``: the share of batch ``index`` in the mean, ``f = Σ_b w_b L_b`` (``M_b`` its sample
         mass, :func:`losslens.losses.sample_mass`: its size, or its summed class weights for a class-weighted or
         ``ignore_index`` cross-entropy, whose batch mean divides by that)."""
-        return (self._stream_weights if self.streaming else self.batch_weights)[index]
+        return self._stream_weights[index] if self.streaming else self.batch_weights[index - self._offset]
 
     def f(self, x: torch.Tensor) -> torch.Tensor:
         total = x.new_zeros(())
@@ -313,8 +323,8 @@ class ModelObjective(Objective):
     def _check_batch(self, batch: Batch, index: int = 0) -> None:
         """Evaluate the loss on one batch (the ``index``-th): every mismatch of model, data and loss is a one-line
         error here."""
-        where = "" if index == 0 else f" (batch {index}; try another batch size)"
-        before = {k: b.clone() for k, b in self.buffers.items()} if index == 0 else {}
+        where = "" if index == self._offset else f" (batch {index}; try another batch size)"
+        before = {k: b.clone() for k, b in self.buffers.items()} if index == self._offset else {}
         with torch.no_grad():
             if self.closure is None:
                 *inputs, targets = batch

@@ -130,7 +130,7 @@ def _batches_and_weights(obj):
     """The objective's fixed batches and their weights (f = Σ_b w_b · mean loss of batch b; w_b = |b| / N, or a
     batch's share of the class weights, ``ModelObjective.weight``)."""
     batches = list(obj.batches)
-    return batches, [obj.weight(i) for i in range(len(batches))]
+    return batches, list(obj.batch_weights)
 
 
 def class_targets(loss_fn, targets: list[torch.Tensor]) -> list[torch.Tensor] | None:
