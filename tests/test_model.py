@@ -280,7 +280,8 @@ def test_class_weighted_and_ignore_index_cross_entropy_is_the_mean_over_the_data
             obj = ModelObjective(net, loss, data, batch_size=bs, dtype=torch.float64)
             assert float(obj.value(obj.x0)) == pytest.approx(want, rel=1e-12)
             assert torch.isfinite(obj.grad(obj.x0)).all()
-    assert evaluate(net, loss_on(loss, torch.float64, "cpu"), (Xc, yc), batch_size=4)[0] == pytest.approx(want, rel=1e-12)
+    evaluated = evaluate(net, loss_on(loss, torch.float64, "cpu"), (Xc, yc), batch_size=4)[0]
+    assert evaluated == pytest.approx(want, rel=1e-12)
     obj = ModelObjective(net, loss, (Xc, yc), batch_size=4, dtype=torch.float64)
     d = gaussian(obj.x0, 2, seed=0, layout=obj.layout)
     L = grid(obj, d, 3, (-1, 1), method="fast")
@@ -398,8 +399,9 @@ TRAIN_SCRIPT = textwrap.dedent("""
     loss = nn.CrossEntropyLoss(weight=torch.tensor([1.0, 2.0, 0.5]))
     obj = ModelObjective(model, loss, (X, y), dtype=torch.float64, mode="train", batch_size=8)
     x = obj.x0 + 0.05
-    out = dict(v=obj.value(x).item(), g=obj.grad(x).tolist(), h=obj.hvp(x, torch.ones(obj.n, dtype=torch.float64)).tolist(),
-               world=dist.get_world_size(), batches=len(obj.batches))
+    h = obj.hvp(x, torch.ones(obj.n, dtype=torch.float64))
+    out = dict(v=obj.value(x).item(), g=obj.grad(x).tolist(), h=h.tolist(), world=dist.get_world_size(),
+               batches=len(obj.batches))
     if dist.get_rank() == 0:
         open(sys.argv[1], "w").write(json.dumps(out))
     dist.barrier()

@@ -77,7 +77,8 @@ def test_files(tmp_path):
         load_data(str(tmp_path / "pickled.pt"))
 
 
-@pytest.mark.parametrize("targets, kind", [(np.array(["a", "b", "c"]), "<U1"), (np.array([1 + 1j, 2j, 3]), "complex128"),
+@pytest.mark.parametrize("targets, kind", [(np.array(["a", "b", "c"]), "<U1"),
+                                           (np.array([1 + 1j, 2j, 3]), "complex128"),
                                            (np.array(["2026-01-01"] * 3, dtype="datetime64[D]"), "datetime64")])
 def test_npz_arrays_that_are_not_numbers_are_refused_in_one_line(tmp_path, targets, kind):
     # a string array used to escape as a TypeError (exit 1) from torch.from_numpy
