@@ -385,6 +385,8 @@ def test_numpy_arrays_are_data_like_tensors():
     runs = [train(net, nn.CrossEntropyLoss(), d, steps=2, batch_size=8, eval_every=2) for d in
             ((X, y), (X.numpy(), y.numpy().astype("int32")))]
     assert runs[0].history == runs[1].history
+    with pytest.raises(InputError, match=r"data holds a NumPy array of <U\d+ values; give numbers"):
+        ModelObjective(net, nn.CrossEntropyLoss(), (X.numpy(), y.numpy().astype(str)))
 
 
 TRAIN_SCRIPT = textwrap.dedent("""

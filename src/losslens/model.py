@@ -615,7 +615,14 @@ def as_tensors(data: Any) -> Any:
     """A tuple/list or dict holding NumPy arrays (and tensors) with the arrays as tensors; anything else as it is."""
     import numpy as np
 
-    convert = lambda t: torch.from_numpy(np.ascontiguousarray(t)) if isinstance(t, np.ndarray) else t
+    def convert(t):
+        if not isinstance(t, np.ndarray):
+            return t
+        if t.dtype.kind not in "biuf":
+            raise InputError(f"data holds a NumPy array of {t.dtype} values; give numbers (float inputs, int class "
+                             "labels or float targets)")
+        return torch.from_numpy(np.ascontiguousarray(t))
+
     if isinstance(data, (tuple, list)) and any(isinstance(t, np.ndarray) for t in data):
         return tuple(convert(t) for t in data)
     if isinstance(data, dict) and any(isinstance(t, np.ndarray) for t in data.values()):
