@@ -201,3 +201,148 @@ def test_landscape_grid_matches_the_reference_loss(name):
     with torch.no_grad():
         exact = torch.stack([f(d.origin + torch.stack([a, b]) @ d.vectors) for a in L.axes[0] for b in L.axes[1]])
     torch.testing.assert_close(L.values.reshape(-1), exact, rtol=1e-12, atol=1e-13)
+
+
+@pytest.mark.parametrize("loss", [nn.HuberLoss(delta=0.5), nn.SmoothL1Loss(beta=0.5)])
+def test_huber_and_smooth_l1_hvps_match_the_dense_hessian(loss):
+    # forward-mode AD has no formula for huber_loss_backward (NotImplementedError, not a RuntimeError): hvp failed
+    make = lambda: Recurrent(nn.GRU)
+    inputs, targets = (torch.randn(8, 4, 2, generator=g),), torch.randn(8, 1, generator=g)
+    torch.manual_seed(1)
+    model = make()
+    obj = ModelObjective(model, loss, (*inputs, targets), dtype=torch.float64)
+    _, H = dense_reference(model, inputs, targets, loss, "eval", None)
+    V = torch.randn(3, obj.n, generator=g, dtype=torch.float64)
+    torch.testing.assert_close(obj.hvp(obj.x0, V[0]), H @ V[0], rtol=1e-9, atol=1e-11)
+    torch.testing.assert_close(obj.hvp(obj.x0, V), V @ H, rtol=1e-9, atol=1e-11)
+
+
+def test_values_and_grads_of_a_recurrent_model_without_batching_rules():
+    # vmap over parameter vectors has no batching rule for aten::lstm: values/grads (landscape 'values') crashed
+    make, inputs, targets, loss, mode, extra = CASES["lstm"]
+    torch.manual_seed(1)
+    model = make()
+    obj = ModelObjective(model, loss, (*inputs, targets), dtype=torch.float64)
+    _, f = reference_loss(model, inputs, targets, loss, mode, None)
+    P = obj.x0 + 0.1 * torch.randn(3, obj.n, generator=g, dtype=torch.float64)
+    with torch.no_grad():
+        torch.testing.assert_close(obj.values(P), torch.stack([f(p) for p in P]), rtol=1e-12, atol=1e-14)
+    grads = []
+    for p in P:
+        p = p.clone().requires_grad_(True)
+        grads.append(torch.autograd.grad(f(p), p)[0])
+    grads = torch.stack(grads)
+    torch.testing.assert_close(obj.grads(P), grads, rtol=1e-10, atol=1e-12)
+
+
+def test_a_model_with_the_deprecated_weight_norm_hook_is_refused_in_one_line():
+    # it cannot be deep-copied (its weight is a non-leaf attribute): a RuntimeError from copy.deepcopy, exit 1
+    import warnings
+
+    from losslens import InputError
+    from losslens.diagnose.training import train
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = nn.Sequential(nn.utils.weight_norm(nn.Linear(3, 2)))
+    data = (torch.randn(4, 3), torch.randint(0, 2, (4,)))
+    message = r"the model cannot be copied \(copy.deepcopy: .*\); the deprecated torch.nn.utils.weight_norm"
+    with pytest.raises(InputError, match=message):
+        ModelObjective(model, nn.CrossEntropyLoss(), data)
+    with pytest.raises(InputError, match=message):
+        train(model, nn.CrossEntropyLoss(), data, steps=1)
+
+
+def test_weight_normed_layers_have_the_hessian_of_their_formula():
+    # torch._weight_norm's double backward is wrong on torch 2.13 (a non-symmetric Hessian): HVPs were off by 0.06
+    # from finite differences of the gradient; the reference is written out by hand, w = g · v / ‖v‖ (rows)
+    X, y = torch.randn(12, 3, generator=g, dtype=torch.float64), torch.randint(0, 2, (12,), generator=g)
+    torch.manual_seed(2)
+    normed = nn.utils.parametrizations.weight_norm(nn.Linear(3, 4))
+    model = nn.Sequential(normed, nn.Tanh(), nn.Linear(4, 2))
+    obj = ModelObjective(model, nn.CrossEntropyLoss(), (X, y), dtype=torch.float64)
+    names = ("0.parametrizations.weight.original0", "0.parametrizations.weight.original1")
+    at = {b.name: b for b in obj.layout}
+
+    def f(x):
+        part = lambda name: x[at[name].offset:at[name].offset + at[name].numel].view(at[name].shape)
+        gain, v = part(names[0]), part(names[1])
+        w = gain * v / v.norm(dim=1, keepdim=True)
+        h = torch.tanh(X @ w.T + part("0.bias"))
+        return nn.functional.cross_entropy(h @ part("2.weight").T + part("2.bias"), y)
+
+    x0 = obj.x0
+    assert float(obj.value(x0)) == pytest.approx(float(f(x0)), rel=1e-13)
+    H = torch.autograd.functional.hessian(f, x0)
+    v = torch.randn(obj.n, generator=g, dtype=torch.float64)
+    grad = lambda x: torch.autograd.grad(f(x.requires_grad_(True)), x)[0]
+    torch.testing.assert_close(H @ v, (grad(x0 + 1e-5 * v) - grad(x0 - 1e-5 * v)) / 2e-5, rtol=1e-6, atol=1e-8)
+    torch.testing.assert_close(obj.hvp(x0, v), H @ v, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(obj.hessian(x0), H, rtol=1e-10, atol=1e-12)
+    eig = torch.linalg.eigvalsh(H)
+    r = lanczos(obj, x0, top=1, bottom=1, tol=1e-10, seed=0)
+    assert abs(float(r.top_values[0]) - float(eig[-1])) <= 1e-8
+    assert abs(float(r.bottom_values[0]) - float(eig[0])) <= 1e-8
+
+
+class _Bag(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.bag = nn.EmbeddingBag(7, 4, mode="mean")
+        self.out = nn.Linear(4, 3)
+
+    def forward(self, i):
+        return self.out(torch.tanh(self.bag(i)))
+
+
+@pytest.mark.parametrize("make, loss", [
+    (_Bag, nn.CrossEntropyLoss()),
+    (lambda: nn.Sequential(nn.Linear(4, 3), nn.Tanh(), nn.Linear(3, 3)), nn.MultiMarginLoss(p=2)),
+])
+def test_an_operation_without_a_second_derivative_is_one_input_error(make, loss):
+    # torch has no double backward for _embedding_bag_backward or multi_margin_loss_backward: a RuntimeError or a
+    # NotImplementedError escaped every Hessian product (exit 1); values and gradients still work
+    from losslens import InputError
+    from losslens.curvature import hessian_report
+
+    X = torch.randint(0, 7, (6, 3), generator=g) if make is _Bag else torch.randn(6, 4, generator=g)
+    obj = ModelObjective(make(), loss, (X, torch.randint(0, 3, (6,), generator=g)), dtype=torch.float64)
+    assert torch.isfinite(obj.grad(obj.x0)).all()
+    message = r"the model or loss has no second derivative in torch \(.*derivative for .* is not implemented"
+    for call in (lambda: obj.hvp(obj.x0, obj.x0), lambda: obj.hvp_at(obj.x0)(obj.x0), lambda: obj.hessian(obj.x0),
+                 lambda: hessian_report(obj, obj.x0)):
+        with pytest.raises(InputError, match=message):
+            call()
+
+
+def test_values_of_a_loss_with_data_dependent_control_flow():
+    # F.gaussian_nll_loss checks `if torch.any(var < 0)`: vmap over points refused it (RuntimeError, exit 1)
+    X, y = torch.randn(9, 3, generator=g, dtype=torch.float64), torch.randn(9, 1, generator=g, dtype=torch.float64)
+    nll = lambda out, t: nn.functional.gaussian_nll_loss(out[:, :1], t, nn.functional.softplus(out[:, 1:]) + 0.1)
+    torch.manual_seed(3)
+    obj = ModelObjective(nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2)), nll, (X, y), dtype=torch.float64)
+    P = obj.x0 + 0.2 * torch.randn(4, obj.n, generator=g, dtype=torch.float64)
+
+    def by_hand(x):          # the network and the Gaussian negative log-likelihood written out
+        w = {b.name: x[b.offset:b.offset + b.numel].view(b.shape) for b in obj.layout}
+        out = torch.tanh(X @ w["0.weight"].T + w["0.bias"]) @ w["2.weight"].T + w["2.bias"]
+        var = nn.functional.softplus(out[:, 1:]) + 0.1
+        return 0.5 * (var.log() + (out[:, :1] - y) ** 2 / var).mean()
+
+    torch.testing.assert_close(obj.values(P), torch.stack([by_hand(p) for p in P]), rtol=1e-12, atol=1e-14)
+    grads = torch.stack([torch.func.grad(by_hand)(p) for p in P])
+    torch.testing.assert_close(obj.grads(P), grads, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("script", [torch.jit.script, lambda m: torch.jit.trace(m, torch.zeros(2, 3))])
+def test_a_torchscript_model_is_refused_in_one_line(script):
+    # .to() on a scripted copy made non-leaf parameters: a RuntimeError (objective) or ValueError (training), exit 1
+    from losslens import InputError
+    from losslens.diagnose.training import train
+
+    data = (torch.randn(6, 3, generator=g), torch.randint(0, 2, (6,), generator=g))
+    for model in (script(nn.Sequential(nn.Linear(3, 2))), nn.Sequential(script(nn.Sequential(nn.Linear(3, 2))))):
+        with pytest.raises(InputError, match=r"is a TorchScript module \(torch.jit.script/trace\); give the nn.Module"):
+            ModelObjective(model, nn.CrossEntropyLoss(), data)
+        with pytest.raises(InputError, match=r"is a TorchScript module"):
+            train(model, nn.CrossEntropyLoss(), data, steps=1)

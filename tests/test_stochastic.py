@@ -126,3 +126,27 @@ def test_rnn_inter_layer_dropout_is_refused_in_train_mode():
                                          r"a fused kernel, so mode='train' cannot fix its masks"):
         ModelObjective(Rnn(), nn.MSELoss(), data, mode="train")
     assert ModelObjective(Rnn(), nn.MSELoss(), data, mode="eval").n > 0
+
+
+def test_threads_each_with_their_own_masks_while_attention_swaps_functional_names():
+    # a thread inside multi_head_attention_forward swaps F.dropout; another thread's nn.Dropout then called the
+    # swapped name and got a random mask (landscape worker threads); each thread must keep its own fixed masks.
+    # One objective per thread (functional_call swaps a module's tensors: one module is not shared by threads).
+    import threading
+
+    objs = [_encoder_objective("train", dropout=0.3) for _ in range(2)]
+    points = [objs[0].x0 + 0.01 * k for k in range(6)]
+    want = [float(objs[0].value(x)) for x in points]
+    got = [[], []]
+
+    def work(i):
+        for _ in range(4):
+            got[i].append([float(objs[i].value(x)) for x in points])
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(row == want for rows in got for row in rows)
+    assert F.dropout.__module__ == "torch.nn.functional" and not hasattr(F.dropout, "original")

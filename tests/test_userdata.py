@@ -75,3 +75,52 @@ def test_files(tmp_path):
     torch.save(TensorDataset(X, Y), tmp_path / "pickled.pt")       # an object, not plain tensors
     with pytest.raises(InputError, match=r"cannot be loaded weights-only \(tensors, tuples, dicts\)"):
         load_data(str(tmp_path / "pickled.pt"))
+
+
+@pytest.mark.parametrize("targets, kind", [(np.array(["a", "b", "c"]), "<U1"),
+                                           (np.array([1 + 1j, 2j, 3]), "complex128"),
+                                           (np.array(["2026-01-01"] * 3, dtype="datetime64[D]"), "datetime64")])
+def test_npz_arrays_that_are_not_numbers_are_refused_in_one_line(tmp_path, targets, kind):
+    # a string array used to escape as a TypeError (exit 1) from torch.from_numpy
+    np.savez(tmp_path / "s.npz", inputs=np.zeros((3, 2), dtype=np.float32), targets=targets)
+    with pytest.raises(InputError, match=rf"array 'targets' holds {kind}.* values; give numbers"):
+        load_data(str(tmp_path / "s.npz"))
+
+
+def test_refused_pt_files_say_why_without_torchs_unsafe_advice(tmp_path):
+    # torch's first line advised weights_only=False (with terminal escapes); the reason is the global or the damage
+    class Evil:
+        def __reduce__(self):
+            return (print, ("ran",))
+
+    torch.save(Evil(), tmp_path / "evil.pt")
+    (tmp_path / "junk.pt").write_bytes(b"not a zip and not a pickle")
+    with pytest.raises(InputError, match=r"weights-only \(tensors, tuples, dicts\): it needs pickle code execution "
+                                         r"\(print\), refused$"):
+        load_data(str(tmp_path / "evil.pt"))
+    with pytest.raises(InputError, match=r"weights-only \(tensors, tuples, dicts\): not a torch tensor file "
+                                         r"\(Unsupported operand \d+\)$"):
+        load_data(str(tmp_path / "junk.pt"))
+    with pytest.raises(InputError, match=r"needs pickle code execution to load \(refused; weights_only=True\): it "
+                                         r"needs pickle code execution \(print\), refused$"):
+        from losslens.diagnose.training import load_checkpoint
+        load_checkpoint(tmp_path / "evil.pt")
+
+
+def test_factories_may_return_numpy_arrays(tmp_path, monkeypatch):
+    import sys
+
+    (tmp_path / "npdata.py").write_text(
+        "import numpy as np\n"
+        "X = np.arange(12, dtype=np.float64).reshape(6, 2); y = np.array([0, 1, 0, 1, 1, 0])\n"
+        "def pair():\n    return X, y\n"
+        "def split():\n    return (X[:4], y[:4]), (X[4:], y[4:])\n"
+        "def named():\n    return {'train': {'inputs': X, 'targets': y}, 'test': (X[4:], y[4:])}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    sys.modules.pop("npdata", None)
+    import npdata
+
+    assert torch.equal(load_data("npdata:pair").train[0], torch.from_numpy(npdata.X))
+    d = load_data("npdata:split")
+    assert torch.equal(d.test[1], torch.tensor([1, 0])) and len(d.train[0]) == 4
+    assert torch.equal(load_data("npdata:named").train["targets"], torch.from_numpy(npdata.y))

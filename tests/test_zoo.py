@@ -34,3 +34,24 @@ def test_user_factory_and_errors():
         make_model("a b:c")
     with pytest.raises(InputError, match="returned int, not a torch.nn.Module"):
         make_model("math:floor") if False else make_model("builtins:int")
+
+
+def test_user_code_that_raises_is_an_input_error_naming_it(tmp_path, monkeypatch):
+    # a factory raising (a bad config, a missing file) escaped as an internal error (exit 1)
+    import sys
+
+    from losslens.losses import make_loss
+    from losslens.userdata import load_data
+
+    (tmp_path / "failing.py").write_text(
+        "def model():\n    raise ValueError('bad config')\n"
+        "def data():\n    raise FileNotFoundError('train.csv')\n"
+        "class Loss:\n    def __init__(self):\n        raise RuntimeError('no weights')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    sys.modules.pop("failing", None)
+    with pytest.raises(InputError, match=r"^model factory 'failing:model' failed: ValueError: bad config$"):
+        make_model("failing:model")
+    with pytest.raises(InputError, match=r"^--data factory 'failing:data' failed: FileNotFoundError: train.csv$"):
+        load_data("failing:data")
+    with pytest.raises(InputError, match=r"^--loss class 'failing:Loss' failed: RuntimeError: no weights$"):
+        make_loss("failing:Loss", "--loss")

@@ -1,9 +1,11 @@
 """ModelObjective: the loss of an ``nn.Module`` on data as a function of one flat parameter vector.
 
-    f(x) = (1/N) Σ_b  N_b · L_b(model(x; inputs_b), targets_b)
+    f(x) = Σ_b  (M_b / M) · L_b(model(x; inputs_b), targets_b),        M = Σ_b M_b
 
 ``x`` [n] is the concatenation of the trainable parameters (``obj.layout`` says which slice is which tensor),
-``L_b`` the batch-mean loss, ``N_b`` the batch size and ``N`` the number of samples. Evaluation goes through
+``L_b`` the batch-mean loss and ``M_b`` what that mean divides by (:func:`losslens.losses.sample_mass`): the batch
+size ``N_b``, or for a class-weighted or ``ignore_index`` cross-entropy the summed weights of its counted labels, so
+``f`` is the mean loss over the whole data whatever the batching. Evaluation goes through
 ``torch.func.functional_call`` on a private copy of the model, so the user's model (parameters, buffers,
 train/eval mode, ``.grad``) is never changed. Frozen parameters (``requires_grad=False``) are constants.
 
@@ -13,12 +15,14 @@ In ``mode="train"`` ``f`` is still one deterministic function of ``x``: dropout 
 Hessian products and dense Hessians run with the math kernel of ``scaled_dot_product_attention`` (the only one
 with a double backward), so attention models need no change.
 
-Under ``torch.distributed`` each rank holds a contiguous shard of the samples; ``value``, ``grad``, ``hvp``,
+Under ``torch.distributed`` each rank holds a contiguous shard of the samples (in ``mode="train"`` of whole batches,
+numbered as in one process: the same batch statistics and dropout masks); ``value``, ``grad``, ``hvp``,
 ``hessian``, ``values`` and ``grads`` all-reduce their per-rank partial sums, so every analysis that uses these
 methods runs unchanged on several processes. (Calling ``f`` directly gives the local part only.)
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import math
@@ -31,10 +35,10 @@ from torch import nn
 from torch.func import functional_call, replace_all_batch_norm_modules_
 
 from .devices import device_of, resolve_device
-from .losses import check_loss_inputs, make_loss
+from .losses import check_labels, check_loss_inputs, loss_on, make_loss, sample_mass
 from .objective import Objective
 from .stochastic import check_fixable, fixed_randomness, math_attention, needs_mode
-from .validation import InputError, check_choice, check_int
+from .validation import InputError, check_choice, check_finite_data, check_int
 
 Batch = tuple[torch.Tensor, ...]
 
@@ -63,7 +67,8 @@ class ModelObjective(Objective):
             accumulate batch by batch, so memory holds one batch and its graph, not the data set. A streamed
             source must give the same batches on every pass: the first ``check_batches`` batches are compared
             (SHA-256 of their bytes) between two passes at construction, and every pass checks the batch sizes.
-            Batches are tuples ``(inputs..., targets)``, dicts or single tensors (closures only).
+            Batches are tuples ``(inputs..., targets)``, dicts or single tensors (closures only). Floating entries
+            must be finite (NaN or inf is refused naming the sample).
         check_batches: how many leading batches of a streamed source are compared between two passes.
         closure: instead of ``loss_fn``, ``closure(call, batch) -> scalar`` batch-mean loss where ``call(*inputs)``
             runs the model at the current parameters (custom losses, e.g. physics-informed).
@@ -102,15 +107,18 @@ class ModelObjective(Objective):
         if dtype not in (torch.float32, torch.float64):
             raise InputError(f"dtype == {dtype}, must be torch.float32 or torch.float64")
         self.dtype, self.mode, self.label = dtype, mode, label or type(model).__name__
-        self.loss_fn = make_loss(loss_fn) if loss_fn is not None else None
         self.closure = closure
         self.device = device_of(model) if device is None else resolve_device(device)
+        # a loss module's class weights follow the objective's dtype and device (a copy; the caller's is unchanged)
+        self.loss_fn = loss_on(make_loss(loss_fn), dtype, self.device) if loss_fn is not None else None
         self.output = output
         self._fields = (inputs, targets)
+        self._classes: int | None = None      # classes of a cross-entropy/NLL output, once the first batch is seen
+        self._offset = 0                        # the index of this rank's first in-memory batch among all batches
 
         if mode == "train":
             check_fixable(model)
-        self.module = copy.deepcopy(model).to(device=self.device, dtype=dtype)
+        self.module = copy_model(model).to(device=self.device, dtype=dtype)
         self.module.train(mode == "train")
         if mode == "train":
             replace_all_batch_norm_modules_(self.module)   # batch statistics, no running-stat updates
@@ -146,18 +154,30 @@ class ModelObjective(Objective):
             self.loader = _loader(data, batch_size)
             self._scan(check_int("check_batches", check_batches, lo=1), rank, world)
         else:
-            tensors = self._prepare(source)
+            tensors = self._prepare(source, 0)
             self.num_samples = len(tensors[0])
             if subset is not None:
                 check_int("subset", subset, lo=1, hi=self.num_samples)
                 idx = torch.randperm(self.num_samples, generator=torch.Generator().manual_seed(seed))[:subset]
                 tensors = tuple(t[idx.to(t.device)] for t in tensors)
                 self.num_samples = subset
-            lo, hi = rank * self.num_samples // world, (rank + 1) * self.num_samples // world
-            self.batches: list[Batch] = [tuple(t[i:min(i + batch_size, hi)] for t in tensors)
-                                         for i in range(lo, hi, batch_size)]
+            if mode == "train" and world > 1:
+                # batch statistics and dropout masks belong to the whole batches of one process: whole batches per
+                # rank, indexed as in one process (a sample-level shard re-cut the batches, another function)
+                starts = range(0, self.num_samples, batch_size)
+                first, end = rank * len(starts) // world, (rank + 1) * len(starts) // world
+                self._offset = first
+                self.batches = [tuple(t[i:i + batch_size] for t in tensors) for i in starts[first:end]]
+            else:
+                lo, hi = rank * self.num_samples // world, (rank + 1) * self.num_samples // world
+                self.batches: list[Batch] = [tuple(t[i:min(i + batch_size, hi)] for t in tensors)
+                                             for i in range(lo, hi, batch_size)]
             if self.batches:        # (an empty shard on this rank: nothing to check)
-                self._check_batch(self.batches[0])
+                self._check_batch(self.batches[0], self._offset)
+            if len(self.batches) > 1 and len(self.batches[-1][0]) != len(self.batches[0][0]):
+                self._check_batch(self.batches[-1], self._offset + len(self.batches) - 1)   # the smaller last batch
+            total = _positive_mass(self._mass(tensors))
+            self.batch_weights = [self._mass(b) / total for b in self.batches]
 
     # --- flat vector <-> parameters ---------------------------------------------------------------------------
     @property
@@ -196,25 +216,34 @@ class ModelObjective(Objective):
         return pick_output(out, self.output)
 
     # --- data -------------------------------------------------------------------------------------------------
-    def _prepare(self, raw) -> Batch:
-        """One raw batch (tuple, dict or tensor) -> ``(inputs..., targets)`` on the device, floating ones in dtype."""
+    def _prepare(self, raw, first: int | None = None) -> Batch:
+        """One raw batch (tuple, dict or tensor) -> ``(inputs..., targets)`` on the device, floating ones in dtype;
+        with ``first`` (the index of its first sample) its floating fields are checked to be finite."""
         fields = _select(raw, *self._fields)
         sizes = {len(t) if t.dim() else -1 for t in fields}
         if len(sizes) != 1 or -1 in sizes:
             raise InputError(f"data fields must share the sample dimension 0, got lengths {sorted(sizes)}")
         if sizes == {0}:
             raise InputError("data is empty")
+        if first is not None:
+            names = ["data"] if len(fields) == 1 else \
+                [f"data inputs{'' if len(fields) == 2 else f' {k}'}" for k in range(len(fields) - 1)] + ["data targets"]
+            for name, t in zip(names, fields):
+                check_finite_data(name, t, first)
+        if len(fields) > 1:
+            fields = (*fields[:-1], integer_labels(fields[-1]))
         return tuple(t.detach().to(self.device, self.dtype) if t.is_floating_point() else t.detach().to(self.device)
                      for t in fields)
 
     def _scan(self, check_batches: int, rank: int, world: int) -> None:
         """One pass over a streamed source: batch sizes and digests; then the first batches again (same order?)."""
-        sizes, digests = [], []
+        sizes, digests, masses = [], [], []
         for raw in self.loader:
-            batch = self._prepare(raw)
-            if not sizes:
-                self._check_batch(batch)
+            batch = self._prepare(raw, sum(sizes))
+            if len(batch[0]) not in sizes:      # the first batch of each size (a forward may fail on some sizes)
+                self._check_batch(batch, len(sizes))
             sizes.append(len(batch[0]))
+            masses.append(self._mass(batch))
             digests.append(_digest(batch))
             del batch, raw
         if not sizes:
@@ -229,6 +258,7 @@ class ModelObjective(Objective):
             raise InputError(f"data: {len(sizes)} batch(es) cannot be shared out over {world} ranks; use smaller "
                              "batches")
         self.num_samples = sum(sizes)
+        self._stream_weights = [m / _positive_mass(sum(masses)) for m in masses]
         self._batch_sizes, self._digests = sizes, digests
         self._shard = (rank * len(sizes) // world, (rank + 1) * len(sizes) // world)
 
@@ -254,13 +284,32 @@ class ModelObjective(Objective):
 
     def _batches(self) -> Iterator[tuple[int, Batch]]:
         """(index, batch) pairs of this rank's data; the index fixes the batch's dropout masks."""
-        return self._stream() if self.streaming else enumerate(self.batches)
+        return self._stream() if self.streaming else enumerate(self.batches, self._offset)
 
     # --- the objective ----------------------------------------------------------------------------------------
+    def _mass(self, batch: Batch) -> float:
+        """What the loss's batch mean divides by on ``batch`` (:func:`losslens.losses.sample_mass`; samples for a
+        closure); class labels are checked against the classes of the first batch's output on the way (the first
+        batch alone was evaluated)."""
+        if self.loss_fn is None:
+            return float(len(batch[0]))
+        if self._classes is not None:
+            check_labels(getattr(self.loss_fn, "flag", "loss_fn"), batch[-1], self._classes,
+                         self.loss_fn.ignore_index)
+        return sample_mass(self.loss_fn, batch[-1])
+
+    def weight(self, index: int) -> float:
+        """``w_b = M_b / M``: the share of batch ``index`` in the mean, ``f = Σ_b w_b L_b`` (``M_b`` its sample
+        mass, :func:`losslens.losses.sample_mass`: its size, or its summed class weights for a class-weighted or
+        ``ignore_index`` cross-entropy, whose batch mean divides by that)."""
+        return self._stream_weights[index] if self.streaming else self.batch_weights[index - self._offset]
+
     def f(self, x: torch.Tensor) -> torch.Tensor:
         total = x.new_zeros(())
         for i, batch in self._batches():
-            total = total + self._batch_loss(x, batch, i) * (len(batch[0]) / self.num_samples)
+            w = self.weight(i)
+            if w:           # (a batch of ignored targets only: its mean is 0/0, its share 0)
+                total = total + self._batch_loss(x, batch, i) * w
         return total
 
     def _batch_loss(self, x: torch.Tensor, batch: Batch, index: int = 0) -> torch.Tensor:
@@ -271,15 +320,17 @@ class ModelObjective(Objective):
             *inputs, targets = batch
             return self.loss_fn(self.call(x, *inputs), targets)
 
-    def _check_batch(self, batch: Batch) -> None:
-        """Evaluate the loss on one batch: every mismatch of model, data and loss is a one-line error here."""
+    def _check_batch(self, batch: Batch, index: int = 0) -> None:
+        """Evaluate the loss on one batch (the ``index``-th): every mismatch of model, data and loss is a one-line
+        error here."""
+        where = "" if index == self._offset else f" (batch {index}; try another batch size)"
+        before = {k: b.clone() for k, b in self.buffers.items()} if index == self._offset else {}
         with torch.no_grad():
             if self.closure is None:
                 *inputs, targets = batch
-                out = _first_line_error(lambda: functional_call(
-                    self.module, (self.unflatten(self.x0), self.frozen, self.buffers), tuple(inputs)),
-                    f"data (--data): the model cannot take inputs of shape "
-                    f"{', '.join(str(tuple(t.shape)) for t in inputs) or '()'}")
+                out = _first_line_error(lambda: self._forward(batch[:-1], index),
+                                        f"data (--data): the model cannot take inputs of shape "
+                                        f"{', '.join(str(tuple(t.shape)) for t in inputs) or '()'}{where}")
                 if self.output is not None:
                     out = pick_output(out, self.output)
                 elif not isinstance(out, torch.Tensor):
@@ -289,14 +340,30 @@ class ModelObjective(Objective):
                         raise InputError(f"the model returns a {type(out).__name__} with keys {keys}; choose the "
                                          "output the loss takes with output= (--output-key KEY)")
                 check_loss_inputs(self.loss_fn, out, targets)
-                loss = _first_line_error(lambda: self.loss_fn(out, targets), "loss (--loss) failed on the first "
-                                         "batch")
+                if isinstance(self.loss_fn, (nn.CrossEntropyLoss, nn.NLLLoss)) and isinstance(out, torch.Tensor) \
+                        and out.dim() >= 2 and not targets.is_floating_point():
+                    self._classes = out.shape[1]       # every batch's class labels are checked against it
+                loss = _first_line_error(lambda: self.loss_fn(out, targets), "loss (--loss) failed on "
+                                         + ("the first batch" if index == 0 else f"batch {index}"))
             else:
-                loss = _first_line_error(lambda: self._batch_loss(self.x0, batch),
-                                         "the model cannot be evaluated on this data")
+                loss = _first_line_error(lambda: self._batch_loss(self.x0, batch, index),
+                                         f"the model cannot be evaluated on this data{where}")
         if not isinstance(loss, torch.Tensor) or loss.dim() != 0:
             shape = tuple(loss.shape) if isinstance(loss, torch.Tensor) else type(loss).__name__
             raise InputError(f"the loss must be a scalar (batch mean), got {shape}")
+        changed = next((k for k, b in before.items()
+                        if not bool(torch.isclose(b, self.buffers[k], rtol=0, atol=0, equal_nan=True).all())), None)
+        if changed is not None:
+            raise InputError(f"the model changes its buffer {changed!r} when it runs (a running average or a power "
+                             "iteration): the loss would differ from call to call instead of being one function of "
+                             "the parameters; " + ("try mode='eval' (--mode eval; spectral norm iterates in training "
+                                                   "mode only)" if self.mode == "train" else
+                                                   "give a model whose forward leaves its buffers alone"))
+
+    def _forward(self, inputs: Batch, index: int):
+        """The model's raw output at ``x0`` on the ``index``-th batch's inputs (its dropout masks fixed)."""
+        with fixed_randomness(self._fixed, self.seed, index):
+            return functional_call(self.module, (self.unflatten(self.x0), self.frozen, self.buffers), tuple(inputs))
 
     def fingerprint(self) -> str:
         """SHA-256 over the layout, dtype, mode and this rank's data: identifies what a stored result belongs to."""
@@ -353,7 +420,7 @@ class ModelObjective(Objective):
 
     def hvp(self, x, v):
         x, v = self.point(x), self._on(v)
-        with math_attention():
+        with second_order():
             return self._reduce(self._streamed_hvp(x, v) if self.streaming else self._local("hvp", x, v))
 
     def _streamed_hvp(self, x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
@@ -383,12 +450,16 @@ class ModelObjective(Objective):
         x = self.point(x)
         if self.streaming:
             def apply(v):
-                with math_attention():
+                with second_order():
                     return self._reduce(self._streamed_hvp(x, self._on(v)))
             return apply
-        with math_attention():
+        with second_order():
             local = super().hvp_at(x)
-        return lambda v: self._reduce(local(self._on(v)))
+
+        def apply_local(v):
+            with second_order():
+                return self._reduce(local(self._on(v)))
+        return apply_local
 
     def values(self, X, chunk: int = 8):
         return self._reduce(self._local("values", self._on(X), chunk))
@@ -402,7 +473,7 @@ class _Piece(Objective):
 
     def __init__(self, owner: ModelObjective, batch: Batch, index: int):
         self.owner, self.batch, self.index, self.dtype = owner, batch, index, owner.dtype
-        self.weight = len(batch[0]) / owner.num_samples
+        self.weight = owner.weight(index)
         self._hvp_reverse = getattr(owner, "_hvp_reverse", False)
 
     @property
@@ -413,7 +484,16 @@ class _Piece(Objective):
         return self.owner.point(x, name)
 
     def f(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.weight:
+            return x.sum() * 0.0      # (ignored targets only: no share in the mean, no 0/0)
         return self.owner._batch_loss(x, self.batch, self.index) * self.weight
+
+
+def _positive_mass(total: float) -> float:
+    if not total > 0:
+        raise InputError(f"the loss has nothing to average: its targets are all ignore_index or their class weights "
+                         f"sum to {total:g}; the mean loss is undefined")
+    return total
 
 
 def _add(a, b):
@@ -429,11 +509,56 @@ def _digest(batch: Batch) -> str:
 
 
 def _first_line_error(fn: Callable, what: str):
+    """``fn()``, which runs the user's model or loss: whatever it raises (a shape mismatch, a typo's AttributeError,
+    a NotImplementedError) is an :class:`InputError` ``what: <first line>``."""
     try:
         return fn()
-    except (RuntimeError, ValueError, TypeError, IndexError, KeyError, AssertionError) as err:
+    except Exception as err:  # noqa: BLE001 - the user's forward and loss may raise anything
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise InputError(f"{what}: {first}") from None
+
+
+@contextlib.contextmanager
+def second_order():
+    """Around Hessian products: attention on its math kernel (the one with a double backward), and an operation
+    without a second derivative in torch (``EmbeddingBag``, ``ctc_loss``, ``multi_margin_loss``, ...) as one
+    :class:`InputError` naming it."""
+    try:
+        with math_attention():
+            yield
+    except (RuntimeError, NotImplementedError) as err:
+        text = str(err)
+        if "derivative for" not in text or "not implemented" not in text:
+            raise
+        first = (text.strip().splitlines() or [""])[0]
+        raise InputError(f"the model or loss has no second derivative in torch ({first[:150]}); Hessian-vector "
+                         "products need one: replace that module or loss (values, gradients and training work)") \
+            from None
+
+
+def integer_labels(targets: torch.Tensor) -> torch.Tensor:
+    """Integer targets as int64, the labels torch's classification losses take (int32/int16/uint8/uint16 labels
+    from NumPy were refused or crashed the label check); floating, bool and int64 targets as they are."""
+    if targets.is_floating_point() or targets.is_complex() or targets.dtype in (torch.bool, torch.int64):
+        return targets
+    return targets.long()
+
+
+def copy_model(model: nn.Module) -> nn.Module:
+    """A private deep copy of the user's model; one that cannot be copied, or a TorchScript module (its parameters
+    cannot be swapped by ``functional_call`` nor optimised), is an :class:`InputError`."""
+    scripted = next((name or type(m).__name__ for name, m in model.named_modules()
+                     if isinstance(m, torch.jit.ScriptModule)), None)
+    if scripted is not None:
+        raise InputError(f"module {scripted!r} is a TorchScript module (torch.jit.script/trace); give the nn.Module "
+                         "itself, before scripting")
+    try:
+        return copy.deepcopy(model)
+    except (RuntimeError, TypeError) as err:
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        hint = ("; the deprecated torch.nn.utils.weight_norm makes such models: use "
+                "torch.nn.utils.parametrizations.weight_norm") if "weight_norm" in str(err) else ""
+        raise InputError(f"the model cannot be copied (copy.deepcopy: {first[:120]}){hint}") from None
 
 
 def pick_output(out, key):
@@ -467,9 +592,11 @@ def _rank_world(distributed: bool | None) -> tuple[int, int]:
 
 
 def _in_memory(data: Any):
-    """The raw in-memory data (a tuple/list of tensors or a dict of tensors), or None for a streamed source."""
+    """The raw in-memory data (a tuple/list of tensors or a dict of tensors; NumPy arrays become tensors), or None
+    for a streamed source."""
     from torch.utils.data import DataLoader, Dataset
 
+    data = as_tensors(data)
     if isinstance(data, (tuple, list)) and data and all(isinstance(t, torch.Tensor) for t in data):
         return tuple(data)
     if isinstance(data, dict) and data and all(isinstance(t, torch.Tensor) for t in data.values()):
@@ -482,6 +609,25 @@ def _in_memory(data: Any):
                              "once: pass tensors, a DataLoader, a Dataset or a list of batches")
         return None
     raise InputError(f"data must be (inputs, targets) tensors or a DataLoader, got {type(data).__name__}")
+
+
+def as_tensors(data: Any) -> Any:
+    """A tuple/list or dict holding NumPy arrays (and tensors) with the arrays as tensors; anything else as it is."""
+    import numpy as np
+
+    def convert(t):
+        if not isinstance(t, np.ndarray):
+            return t
+        if t.dtype.kind not in "biuf":
+            raise InputError(f"data holds a NumPy array of {t.dtype} values; give numbers (float inputs, int class "
+                             "labels or float targets)")
+        return torch.from_numpy(np.ascontiguousarray(t))
+
+    if isinstance(data, (tuple, list)) and any(isinstance(t, np.ndarray) for t in data):
+        return tuple(convert(t) for t in data)
+    if isinstance(data, dict) and any(isinstance(t, np.ndarray) for t in data.values()):
+        return {k: convert(t) for k, t in data.items()}
+    return data
 
 
 def _loader(data: Any, batch_size: int):

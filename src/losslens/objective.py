@@ -148,11 +148,12 @@ class Objective:
         if not getattr(self, "_hvp_reverse", False):
             try:
                 return _hvp(self.f, x, v)
-            except RuntimeError as err:
-                if "ZeroTensor" not in str(err):
+            except (RuntimeError, NotImplementedError) as err:
+                if "ZeroTensor" not in str(err) and "forward AD" not in str(err):
                     raise
-                # torch 2.13: forward-mode through mse_loss/huber_loss backward fails on the target's zero
-                # tangent; reverse-over-reverse gives the same product (H is symmetric) at a higher cost.
+                # torch 2.13: forward-mode through mse_loss backward fails on the target's zero tangent, and
+                # huber_loss/smooth_l1_loss backward have no forward-mode formula at all; reverse-over-reverse gives
+                # the same product (H is symmetric) at a higher cost.
                 self._hvp_reverse = True
         return _hvp_reverse(self.f, x, v)
 
@@ -189,30 +190,41 @@ class Objective:
     def values(self, X, chunk: int = 65536) -> torch.Tensor:
         """f at each row of X [m, n] -> [m], vmapped in chunks to bound memory."""
         X = check_points("X", X, self.n, self.dtype)
-        fv = vmap(self.f)
-        return torch.cat([fv(c) for c in X.split(chunk)]) if len(X) else X.new_zeros(0)
+        return torch.cat([_mapped(self.f, c) for c in X.split(chunk)]) if len(X) else X.new_zeros(0)
 
     def grads(self, X, chunk: int = 65536) -> torch.Tensor:
         """∇f at each row of X [m, n] -> [m, n]."""
         X = check_points("X", X, self.n, self.dtype)
-        gv = vmap(_grad(self.f))
-        return torch.cat([gv(c) for c in X.split(chunk)]) if len(X) else X.new_zeros(0, self.n)
+        g = _grad(self.f)
+        return torch.cat([_mapped(g, c) for c in X.split(chunk)]) if len(X) else X.new_zeros(0, self.n)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.label!r}, n={self.n})"
 
 
+def _mapped(fn: Callable, X: torch.Tensor) -> torch.Tensor:
+    """``fn`` on each row of ``X`` [m, ...] stacked: one ``vmap``, or a loop over the rows when ``fn`` cannot be
+    vmapped: an operation without a batching rule (``nn.LSTM`` with batched weights on torch 2.13) or data-dependent
+    control flow (``F.gaussian_nll_loss`` checks its variances with ``if``)."""
+    try:
+        return vmap(fn)(X)
+    except RuntimeError as err:
+        if "Batching rule not implemented" not in str(err) and not str(err).startswith("vmap:"):
+            raise
+    return torch.stack([fn(x) for x in X])
+
+
 def _hvp(f: Callable, x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     """Forward-over-reverse: H v = d/dt ∇f(x + t v) at t = 0."""
     one = lambda u: jvp(_grad(f), (x,), (u,))[1]
-    return one(v) if v.dim() == 1 else vmap(one)(v)
+    return one(v) if v.dim() == 1 else _mapped(one, v)
 
 
 def _hvp_reverse(f: Callable, x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     """Reverse-over-reverse: H v = vᵀH = vjp of ∇f (H symmetric)."""
     _, pullback = vjp(_grad(f), x)
     one = lambda u: pullback(u)[0]
-    return one(v) if v.dim() == 1 else vmap(one)(v)
+    return one(v) if v.dim() == 1 else _mapped(one, v)
 
 
 class FunctionObjective(Objective):

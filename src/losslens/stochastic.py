@@ -17,7 +17,9 @@ inter-layer dropout of ``nn.RNN``/``nn.LSTM``/``nn.GRU`` runs inside one fused k
 such a model is refused in training mode (:func:`check_fixable`).
 
 The mode also makes PyTorch skip the fused inference paths of ``nn.MultiheadAttention`` and
-``nn.TransformerEncoderLayer`` (``torch._transformer_encoder_layer_fwd``), which have no forward-mode derivative.
+``nn.TransformerEncoderLayer`` (``torch._transformer_encoder_layer_fwd``), which have no forward-mode derivative, and
+computes ``torch._weight_norm`` (``nn.utils.parametrizations.weight_norm``) by its formula: the fused kernel's
+second derivative is wrong on torch 2.13 (:func:`weight_norm`).
 :func:`math_attention` selects the math kernel of ``scaled_dot_product_attention``: the flash kernel PyTorch picks
 on CPU has no double backward, so every Hessian product runs under it.
 """
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import threading
 
 import numpy as np
 import torch
@@ -53,9 +56,30 @@ def check_fixable(model: nn.Module) -> None:
 
 
 def needs_mode(model: nn.Module, mode: str) -> bool:
-    """True when the objective must run the model under :class:`FixedRandomness`: training mode (dropout), or an
-    attention module with a fused inference path."""
-    return mode == "train" or any(isinstance(m, nn.MultiheadAttention) for m in model.modules())
+    """True when the objective must run the model under :class:`FixedRandomness`: training mode (dropout), an
+    attention module with a fused inference path, or weight normalisation (whose fused kernel has a wrong second
+    derivative)."""
+    return mode == "train" or any(isinstance(m, nn.MultiheadAttention) or _weight_normed(m) for m in model.modules())
+
+
+def _weight_normed(m: nn.Module) -> bool:
+    """``m`` computes a weight by ``torch._weight_norm`` (``nn.utils.parametrizations.weight_norm``; a model with
+    the older ``nn.utils.weight_norm`` hook cannot be copied and is refused before)."""
+    return type(m).__name__ == "_WeightNorm"
+
+
+def weight_norm(v: torch.Tensor, g: torch.Tensor, dim: int = 0) -> torch.Tensor:
+    """``torch._weight_norm(v, g, dim)`` by its formula ``w = g · v / ‖v‖`` (the norm over every dimension but
+    ``dim``; over all of them for ``dim = -1``). On torch 2.13 the fused kernel's double backward is wrong (a
+    non-symmetric Hessian, off by 1.9 on a small net) and it has no forward-mode derivative; the formula has both."""
+    if dim == -1:
+        norm = torch.linalg.vector_norm(v)
+    elif v.dim() > 1:
+        dim = dim % v.dim()
+        norm = torch.linalg.vector_norm(v, dim=[d for d in range(v.dim()) if d != dim], keepdim=True)
+    else:
+        norm = v.abs()
+    return v * (g / norm)
 
 
 def math_attention():
@@ -105,6 +129,7 @@ class FixedRandomness(TorchFunctionMode):
 
     def _fixed(self, func, args, kwargs):
         """The call ``func(*args, **kwargs)`` with its randomness fixed, or None when ``func`` draws none."""
+        func = getattr(func, "original", func)     # F.dropout swapped by another thread: the function it stands for
         kind = _DROPOUTS.get(func)
         if kind is not None:
             bound = {**dict(zip(("input", "p", "training", "inplace"), args)), **kwargs}
@@ -113,6 +138,9 @@ class FixedRandomness(TorchFunctionMode):
                 if p >= 1:
                     return bound["input"] * 0.0       # PyTorch's p == 1 case
                 return self._dropout(kind, bound["input"], p, _BATCHED_DIM.get(func, 0))
+        elif func is torch._weight_norm:
+            bound = {**dict(zip(("v", "g", "dim"), args)), **kwargs}
+            return weight_norm(bound["v"], bound["g"], bound.get("dim", 0))
         elif func is _SDPA:
             bound = {**dict(zip(("query", "key", "value", "attn_mask", "dropout_p", "is_causal"), args)), **kwargs}
             if float(bound.get("dropout_p", 0.0)) > 0:
@@ -133,14 +161,42 @@ class FixedRandomness(TorchFunctionMode):
 
     @contextlib.contextmanager
     def _functional_swapped(self):
-        saved = {name: getattr(F, name) for name in _SWAPPED}
-        for name, orig in saved.items():
-            setattr(F, name, lambda *a, _orig=orig, **k: _call_fixed(self, _orig, a, k))
+        """The module-level ``F.dropout`` and ``F.scaled_dot_product_attention`` answer for this mode in this thread.
+
+        The names are swapped once for all threads (under a lock, restored when the last thread leaves) for
+        dispatchers that look up the calling thread's mode: worker threads of a landscape each run their own mode,
+        and a thread outside any mode gets the original functions."""
+        before = getattr(_ACTIVE, "mode", None)
+        with _SWAP_LOCK:
+            if _SWAP["depth"] == 0:
+                _SWAP["saved"] = {name: getattr(F, name) for name in _SWAPPED}
+                for name, orig in _SWAP["saved"].items():
+                    setattr(F, name, _dispatcher(orig))
+            _SWAP["depth"] += 1
+        _ACTIVE.mode = self
         try:
             yield
         finally:
-            for name, orig in saved.items():
-                setattr(F, name, orig)
+            _ACTIVE.mode = before
+            with _SWAP_LOCK:
+                _SWAP["depth"] -= 1
+                if _SWAP["depth"] == 0:
+                    for name, orig in _SWAP["saved"].items():
+                        setattr(F, name, orig)
+
+
+_SWAP_LOCK = threading.Lock()
+_SWAP: dict = {"depth": 0, "saved": {}}      # threads inside a swap; the original functions
+_ACTIVE = threading.local()                  # .mode: the FixedRandomness of this thread's swapped call
+
+
+def _dispatcher(orig):
+    """``orig`` with the calling thread's fixed randomness, if it has one."""
+    def call(*args, **kwargs):
+        mode = getattr(_ACTIVE, "mode", None)
+        return orig(*args, **kwargs) if mode is None else _call_fixed(mode, orig, args, kwargs)
+    call.original = orig
+    return call
 
 
 def _call_fixed(mode: FixedRandomness, func, args, kwargs):

@@ -37,14 +37,14 @@ def load_data(spec: str, flag: str = "--data") -> UserData:
     if ":" not in spec:
         raise InputError(f"{flag} == {spec!r}: no such file, and not package.module:factory; give a .pt / .npz "
                          "file or a zero-argument data factory")
-    from .zoo import import_spec, required_arguments
+    from .zoo import call_user, import_spec, required_arguments
 
     factory = import_spec(spec, flag, "package.module:factory")
     needs = required_arguments(factory)
     if needs:
         raise InputError(f"{flag} factory {spec!r} needs arguments {needs}; give a factory callable with none "
                          "(wrap it: def data(): return make(...))")
-    return UserData(*_split(factory(), flag, spec), spec)
+    return UserData(*_split(call_user(factory, f"{flag} factory {spec!r}"), flag, spec), spec)
 
 
 def _read_file(path: Path, flag: str):
@@ -56,18 +56,38 @@ def _read_file(path: Path, flag: str):
 
         try:
             with np.load(path, allow_pickle=False) as npz:
-                return {k: torch.from_numpy(np.array(npz[k])) for k in npz.files}
+                arrays = {k: np.array(npz[k]) for k in npz.files}
         except (OSError, ValueError) as err:
             raise InputError(f"{flag} == {str(path)!r} is not a readable .npz file: {err}") from None
+        for k, a in arrays.items():
+            if a.dtype.kind not in "biuf":
+                raise InputError(f"{flag} == {str(path)!r}: array {k!r} holds {a.dtype} values; give numbers (float "
+                                 "inputs, int class labels or float targets)")
+        return {k: torch.from_numpy(a) for k, a in arrays.items()}
     if suffix not in (".pt", ".pth"):
         raise InputError(f"{flag} == {str(path)!r}: unknown file type {suffix!r}; use .pt (torch.save of tensors) "
                          "or .npz")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001 - unpickling refuses anything but tensors and plain containers
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise InputError(f"{flag} == {str(path)!r} cannot be loaded weights-only (tensors, tuples, dicts): "
-                         f"{first[:200]}") from None
+                         f"{weights_only_reason(err)}") from None
+
+
+def weights_only_reason(err: Exception) -> str:
+    """Why ``torch.load(weights_only=True)`` refused a file, in a few words: the global it would have to import
+    (pickled code, never run here), else the first line of the error without terminal escapes."""
+    import re
+
+    text = str(err)
+    found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", text)
+    if found:
+        return f"it needs pickle code execution ({found.group(1)}), refused"
+    unpickler = re.search(r"WeightsUnpickler error:\s*([^\n]+)", text)
+    if unpickler:          # not a torch file, or a damaged one
+        return f"not a torch tensor file ({unpickler.group(1).strip()[:120]})"
+    first = re.sub(r"\x1b\[[0-9;]*m", "", text).strip().splitlines()
+    return first[0][:200] if first else type(err).__name__
 
 
 def _is_data(obj) -> bool:
@@ -82,7 +102,15 @@ def _is_data(obj) -> bool:
 
 
 def _split(obj, flag: str, spec: str) -> tuple[Any, Any]:
-    """(train, test) from what a factory or file gave."""
+    """(train, test) from what a factory or file gave (NumPy arrays taken as tensors)."""
+    from .model import as_tensors
+
+    if isinstance(obj, dict) and "train" in obj:
+        obj = {k: as_tensors(v) for k, v in obj.items()}
+    elif isinstance(obj, (tuple, list)) and len(obj) == 2 and all(isinstance(o, (tuple, list, dict)) for o in obj):
+        obj = tuple(as_tensors(o) for o in obj)
+    else:
+        obj = as_tensors(obj)
     if isinstance(obj, dict) and "train" in obj:
         extra = set(obj) - {"train", "test"}
         if extra:

@@ -105,6 +105,20 @@ def check_points(name: str, X, n: int, dtype: torch.dtype | None = None) -> torc
     return t
 
 
+def check_finite_data(name: str, t: torch.Tensor, offset: int = 0) -> torch.Tensor:
+    """A data tensor (samples along dim 0) whose floating entries are all finite; ``offset``: the index of its first
+    sample in the data (named in the message)."""
+    import torch
+
+    if (t.is_floating_point() or t.is_complex()) and t.numel() and not bool(torch.isfinite(t).all()):
+        bad = ~torch.isfinite(t.reshape(len(t), -1) if t.dim() else t.reshape(1, 1))
+        i = int(bad.any(1).nonzero()[0])
+        value = t.reshape(len(t), -1)[i][bad[i]][0].item() if t.dim() else t.item()
+        raise InputError(f"{name} has non-finite values (sample {offset + i} holds {value}); data must be finite: "
+                         "drop or impute those samples")
+    return t
+
+
 # Upper bounds of every count flag of the CLI, by parameter name; ``(command, name)`` overrides the default of a
 # name. A count past its bound would only exhaust time or memory (an optimizer trajectory keeps every iterate), so it
 # is refused before any work with the bound in the message. Lower bounds stay with each command's own checks.

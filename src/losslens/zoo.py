@@ -52,7 +52,7 @@ def make_model(name: str, seed: int = 0) -> nn.Module:
         raise InputError(f"unknown model {name!r}; built-in: {', '.join(MODELS)}, or package.module:factory")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = factory()
+        model = call_user(factory, f"model factory {name!r}")
     if not isinstance(model, nn.Module):
         raise InputError(f"model factory {name!r} returned {type(model).__name__}, not a torch.nn.Module")
     return model
@@ -81,6 +81,18 @@ def import_spec(spec: str, flag: str, form: str) -> Callable:
     if not callable(factory):
         raise InputError(f"{module_name!r} has no callable {attr!r} for {flag} {spec!r}")
     return factory
+
+
+def call_user(fn: Callable, what: str):
+    """``fn()``, the user's own code (a model or data factory); an exception it raises is an :class:`InputError`
+    naming ``what`` and the error's first line (the user's code failed, not losslens)."""
+    try:
+        return fn()
+    except InputError:
+        raise
+    except Exception as err:  # noqa: BLE001 - whatever the user's code raises is bad input here
+        first = (str(err).strip().splitlines() or [""])[0]
+        raise InputError(f"{what} failed: {type(err).__name__}: {first[:200]}") from None
 
 
 def required_arguments(fn) -> list[str]:

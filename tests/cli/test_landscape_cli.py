@@ -121,3 +121,10 @@ def test_pca_trajectory(tmp_path):
     d = json.loads(r.stdout)
     assert d["directions"]["kind"] == "pca" and len(d["directions"]["info"]["coordinates"]) == 4
     assert sum(d["directions"]["info"]["explained_variance_ratio"]) == pytest.approx(1.0)
+
+
+def test_a_landscape_without_a_finite_value_is_reported_not_a_crash():
+    # the summary joined argmin = None: TypeError, exit 1
+    r = runner.invoke(app, ["landscape", "log(-1 - x^2 - y^2)", "--box=-1:1,-1:1", "--grid", "3"])
+    assert r.exit_code == 0, r.output
+    assert "f at origin nan   no finite value   non-finite 9" in r.output

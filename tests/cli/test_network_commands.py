@@ -71,11 +71,17 @@ def test_bad_input_exit_2_one_line(tmp_path, capsys):
     torch.save([1.0], notdict)
     other = tmp_path / "other.pt"
     torch.save(make_model("digits-linear").state_dict(), other)
+    transposed = tmp_path / "transposed.pt"      # the message used to be torch's, cut at 160 characters
+    torch.save({k: v.T.contiguous() if v.dim() == 2 else v for k, v in
+                make_model("digits-small-mlp").state_dict().items()}, transposed)
     cases = [
         (["hessian", "--model", "nosuch.module:make"], "cannot import 'nosuch.module'"),
         (["hessian", "--model", "digits-mlp", "--checkpoint", str(evil)], "cannot be loaded with weights_only=True (refused"),
         (["hessian", "--model", "digits-mlp", "--checkpoint", str(notdict)], "holds a list, not a state dict"),
-        (["hessian", "--model", "digits-mlp", "--checkpoint", str(other)], "does not fit model 'digits-mlp'"),
+        (["hessian", "--model", "digits-mlp", "--checkpoint", str(other)], "does not fit model 'digits-mlp': it has "
+                                                                             "no tensor '0.weight'"),
+        (["gradflow", "--model", "digits-small-mlp", "--checkpoint", str(transposed)],
+         "does not fit model 'digits-small-mlp': tensor '0.weight' has shape (64, 16), the model needs (16, 64)"),
         (["hessian", "--model", "digits-linear", "--samples", "50", "--plot", str(tmp_path / "d.png")],
          "--plot draws the spectral density: add --density"),
         (["hessian", "--model", "digits-linear", "--dtype", "float16"], "--dtype == 'float16'"),
@@ -87,6 +93,8 @@ def test_bad_input_exit_2_one_line(tmp_path, capsys):
         (["hessian", "--model", "digits-linear", "--memory", "-1"], "--memory == -1.0, must be > 0"),
         (["gap", "--sizes", "10,x"], "--sizes == '10,x', must be comma-separated integers"),
         (["gap", "--sizes", "10"], "need at least two different"),
+        (["gap", "--sizes", "10,5000", "--steps", "1"], "--sizes == 5000, must be an integer in [2, 1348]"),
+        (["gap", "--sizes", "10,20", "--repeats", "0", "--steps", "1"], "--repeats == 0, must be an integer"),
         (["train", "--steps", "0"], "--steps == 0"),
         (["train", "--optimizer", "rmsprop", "--steps", "1"], "optimizer == 'rmsprop'"),
         (["gradflow", "--model", "nope"], "unknown model 'nope'"),
@@ -116,3 +124,18 @@ def test_train_resume_refuses_other_cadence_and_steps_gap_store_refuses_another_
     run(*gap, "--model", "digits-linear")
     r = runner.invoke(app, gap + ["--model", "digits-small-mlp"])
     assert r.exit_code == 2 and "was written with other settings (model.0.architecture" in r.stderr, r.output
+
+
+def test_an_output_path_that_cannot_be_made_is_exit_2_before_the_work(tmp_path, capsys):
+    # FileNotFoundError/NotADirectoryError were internal errors (exit 1), the checkpoint's after the whole run
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("not a directory")
+    for args in (["train", "--model", "digits-linear", "--steps", "100000", "--checkpoint", str(blocker / "c.pt")],
+                 ["gap", "--model", "digits-linear", "--sizes", "10,20", "--steps", "100000", "--store",
+                  str(blocker / "s.json")],
+                 ["landscape", "--model", "digits-linear", "--grid", "2", "--samples", "20", "--out",
+                  str(blocker / "L")]):
+        assert main(args) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith(f"losslens: error: cannot write or read '{blocker}") and \
+            err.endswith(("Not a directory", "File exists")) and len(err.splitlines()) == 1, err

@@ -70,3 +70,13 @@ def test_sigma_is_used_as_given_and_seed_reproduces():
 def test_bad_input(kwargs, match):
     with pytest.raises(InputError, match=match):
         spectral_density(torch.eye(3), **kwargs)
+
+
+def test_a_one_parameter_objective_has_its_one_eigenvalue_as_density():
+    # steps = min(steps, n) = 1 left a window of one vector, refused as "memory == 11 GB is too small ... 48 bytes"
+    import torch
+
+    from losslens.curvature import spectral_density
+
+    d = spectral_density(torch.tensor([[2.5]], dtype=torch.float64), probes=2, steps=5, seed=0)
+    assert d.nodes.tolist() == [2.5, 2.5] and float(d.weights.sum()) == 1.0 and d.trace_estimate == 2.5

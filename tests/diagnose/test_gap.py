@@ -70,7 +70,25 @@ def test_store_of_another_model_or_a_changed_byte_is_refused(tmp_path, monkeypat
 
 
 @pytest.mark.parametrize("sizes, match", [([50], "need at least two different"), ([1, 50], r"sizes == 1"),
-                                          ([50, 5000], r"train_size == 5000")])
+                                          ([50, 5000], r"sizes == 5000, must be an integer in \[2, 1348\] \(the "
+                                                       r"digits training split\)")])
 def test_bad_sizes(sizes, match):
     with pytest.raises(InputError, match=match):
         generalization_gap(tiny, sizes, repeats=1, steps=1)
+
+
+def test_store_of_another_loss_setting_is_refused(tmp_path, monkeypatch):
+    # the store knew a loss by its class name only: label smoothing or class weights changed, the old runs were reused
+    g = torch.Generator().manual_seed(0)
+    X, y = torch.randn(80, 64, generator=g), torch.randint(0, 10, (80,), generator=g)
+    data = ((X[:60], y[:60]), (X[60:], y[60:]))
+    store = tmp_path / "gap.json"
+    kw = dict(repeats=1, steps=3, lr=0.05, store=store, data=data)
+    generalization_gap(tiny, [30, 60], loss_fn=nn.CrossEntropyLoss(), **kw)
+    calls = []
+    monkeypatch.setattr(gap_module, "train", lambda *a, **k: calls.append(1))
+    for other in (nn.CrossEntropyLoss(label_smoothing=0.1), nn.CrossEntropyLoss(weight=torch.arange(1.0, 11.0))):
+        with pytest.raises(InputError, match=r"store '.*gap.json' was written with other settings \(loss "):
+            generalization_gap(tiny, [30, 60], loss_fn=other, **kw)
+    generalization_gap(tiny, [30, 60], loss_fn=nn.CrossEntropyLoss(), **kw)
+    assert calls == []                                  # the same loss reuses the store

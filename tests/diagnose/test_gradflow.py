@@ -82,8 +82,12 @@ def test_deep_sigmoid_vanishes_and_relu_mlp_is_healthy():
 
 
 def test_nan_loss_is_a_verdict():
-    X, y = torch.full((8, 2), float("nan")), torch.zeros(8, dtype=torch.long)
-    flow = gradient_flow(nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 2)), nn.CrossEntropyLoss(), (X, y), steps=3)
+    # finite data (NaN data is refused up front), a NaN weight: the loss is NaN from the first step
+    X, y = torch.ones(8, 2), torch.zeros(8, dtype=torch.long)
+    model = nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 2))
+    with torch.no_grad():
+        model[0].weight[0, 0] = float("nan")
+    flow = gradient_flow(model, nn.CrossEntropyLoss(), (X, y), steps=3)
     assert flow.verdict == "not_finite" and "step 1" in flow.reason
 
 
@@ -95,3 +99,45 @@ def test_nan_loss_is_a_verdict():
 def test_bad_thresholds(kwargs, match):
     with pytest.raises(InputError, match=match):
         flow_verdict(("a", "b"), torch.ones(2, 2), **kwargs)
+
+
+class _HeadFirst(nn.Module):
+    """A deep sigmoid body registered after its head: registration order is output -> input."""
+
+    def __init__(self):
+        super().__init__()
+        self.head = nn.Linear(8, 2)
+        self.body = nn.Sequential(*[m for _ in range(10) for m in (nn.Linear(8, 8), nn.Sigmoid())])
+
+    def forward(self, x):
+        return self.head(self.body(x))
+
+
+class _Attention(nn.Module):
+    """The attention's out_proj is read by the attention, never called: it follows the attention."""
+
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Linear(3, 4)
+        self.head = nn.Linear(4, 2)
+        self.attn = nn.MultiheadAttention(4, 2, batch_first=True)
+
+    def forward(self, x):
+        h = self.embed(x)
+        return self.head(self.attn(h, h, h)[0].mean(1))
+
+
+def test_layers_run_input_to_output_whatever_the_registration_order():
+    # the head registered first was taken for the first layer: a vanishing body read as ratio > 100, "exploding"
+    from losslens.diagnose.flowmonitor import forward_order
+
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(64, 8, generator=g)
+    y = (X[:, 0] > 0).long()
+    torch.manual_seed(0)
+    flow = gradient_flow(_HeadFirst(), nn.CrossEntropyLoss(), (X, y), steps=5, seed=0)
+    assert flow.layers[0] == "body.0" and flow.layers[-1] == "head" and flow.verdict == "vanishing"
+    layers = ("head", "attn", "attn.out_proj", "embed")
+    assert forward_order(_Attention(), torch.randn(2, 5, 3), layers) == [3, 1, 2, 0]
+    assert forward_order(_Attention(), torch.randn(2, 5, 7), layers) == [0, 1, 2, 3]      # a failing forward
+    assert forward_order(nn.Linear(2, 2), torch.randn(1, 2), ("weight",)) == [0]            # the model's own

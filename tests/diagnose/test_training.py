@@ -109,9 +109,8 @@ def test_curvature_over_training_matches_dense_hessian():
 
 
 def test_nan_loss_is_a_verdict_not_a_crash():
-    Xn = X.clone()
-    Xn[5:] = float("nan")
-    r = train(net(), nn.CrossEntropyLoss(), (Xn, Y), steps=10, batch_size=32, seed=0)
+    # finite data (NaN data is refused up front), a step so large the weights overflow: the loss turns NaN or inf
+    r = train(net(), nn.CrossEntropyLoss(), (X, Y), steps=10, batch_size=32, seed=0, optimizer="sgd", lr=1e38)
     assert r.verdict == "not_finite" and r.steps < 10 and "NaN or inf" in r.reason
 
 
@@ -250,3 +249,123 @@ def test_a_dict_output_trains_evaluates_and_measures_curvature_like_its_tensor_o
     assert (loss, acc) == pytest.approx(evaluate(model.inner, nn.CrossEntropyLoss(), (X, Y)))
     with pytest.raises(InputError, match="not a key of the model's output"):
         train(model, nn.CrossEntropyLoss(), (X, Y), output="score", steps=2)
+
+
+def _hand_sgd(model, X, y, steps, batch_size, lr, seed):
+    """Plain minibatch SGD with the draws ``train`` documents (with replacement from a seeded generator)."""
+    gen = torch.Generator().manual_seed(seed)
+    params = [p for p in model.parameters()]
+    for _ in range(steps):
+        idx = torch.randint(0, len(X), (batch_size,), generator=gen)
+        loss = nn.functional.cross_entropy(model(X[idx]), y[idx])
+        grads = torch.autograd.grad(loss, params)
+        with torch.no_grad():
+            for p, g in zip(params, grads):
+                p -= lr * g
+    with torch.no_grad():
+        out = model(X)
+        return float(nn.functional.cross_entropy(out, y)), float((out.argmax(1) == y).double().mean())
+
+
+@pytest.mark.parametrize("data_dtype", [torch.float32, torch.float16])
+def test_a_float64_model_trains_on_data_of_another_float_dtype_like_a_hand_loop(data_dtype):
+    # the data used to go in as it was: "mat1 and mat2 must have the same dtype" (exit 1 on the command line)
+    model = net().double()
+    Xd = X.to(data_dtype)
+    r = train(model, nn.CrossEntropyLoss(), (Xd, Y), (XT.to(data_dtype), YT), steps=12, batch_size=16,
+              optimizer="sgd", lr=0.1, seed=5, eval_every=12)
+    loss, acc = _hand_sgd(net().double(), Xd.double(), Y, 12, 16, 0.1, 5)
+    assert r.history["train_loss"][-1] == pytest.approx(loss, rel=1e-12)
+    assert r.history["train_accuracy"][-1] == acc
+    assert next(r.model.parameters()).dtype == torch.float64 and next(model.parameters()).dtype == torch.float64
+
+
+def test_non_finite_data_is_refused_naming_the_split_and_sample():
+    Xn, yt = X.clone(), XT[:, :2].clone()
+    Xn[7, 3] = float("nan")
+    with pytest.raises(InputError, match=r"train_data inputs has non-finite values \(sample 7 holds nan\)"):
+        train(net(), nn.CrossEntropyLoss(), (Xn, Y), steps=1)
+    yt[4, 1] = float("inf")
+    with pytest.raises(InputError, match=r"test_data targets has non-finite values \(sample 4 holds inf\)"):
+        train(net(), nn.MSELoss(), (X, X[:, :2]), (XT, yt), steps=1)
+    with pytest.raises(InputError, match=r"train_data has inputs of shape \(\) and targets of shape \(120,\); both "
+                                         "need samples along dim 0"):
+        train(net(), nn.CrossEntropyLoss(), (torch.tensor(1.0), Y), steps=1)
+
+
+class _OddSizes(nn.Module):
+    """A forward that refuses batches of some sizes."""
+
+    def __init__(self, refuse: int):
+        super().__init__()
+        self.lin, self.refuse = nn.Linear(5, 2), refuse
+
+    def forward(self, x):
+        if len(x) == self.refuse:
+            raise RuntimeError(f"cannot take {len(x)} samples")
+        return self.lin(x)
+
+
+def test_a_model_failing_on_some_batch_size_is_one_input_error():
+    with pytest.raises(InputError, match=r"the model or loss failed at training step 1 \(a minibatch of 16 "
+                                         r"samples\): cannot take 16 samples"):
+        train(_OddSizes(16), nn.CrossEntropyLoss(), (X, Y), steps=2, batch_size=16)
+    with pytest.raises(InputError, match=r"the model or loss failed evaluating on 60 samples: cannot take 60 "
+                                         "samples"):
+        train(_OddSizes(60), nn.CrossEntropyLoss(), (X, Y), (XT, YT), steps=2, batch_size=16)
+
+
+def test_a_loss_that_is_no_batch_mean_is_refused():
+    with pytest.raises(InputError, match=r"loss_fn CrossEntropyLoss has reduction == 'sum'; the loss must be a batch "
+                                         "mean"):
+        train(net(), nn.CrossEntropyLoss(reduction="sum"), (X, Y), steps=1)
+    with pytest.raises(InputError, match=r"failed at training step 1 \(a minibatch of 16 samples\): the loss must be "
+                                         r"a scalar \(batch mean\), got \(16,\)"):
+        train(net(), nn.CrossEntropyLoss(reduction="none"), (X, Y), steps=1, batch_size=16)
+
+
+def test_class_weights_follow_the_models_dtype_in_a_copy():
+    loss = nn.CrossEntropyLoss(weight=torch.tensor([1.0, 4.0]))
+    r = train(net().double(), loss, (X, Y), steps=3, batch_size=16, optimizer="sgd", lr=0.1, seed=2, eval_every=3)
+    assert math.isfinite(r.history["train_loss"][-1]) and loss.weight.dtype == torch.float32
+
+
+def _dropout_net():
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        return nn.Sequential(nn.Linear(5, 16), nn.ReLU(), nn.Dropout(0.5), nn.Linear(16, 2))
+
+
+def test_dropout_masks_follow_the_seed_and_a_resumed_run_equals_the_uninterrupted_one(tmp_path):
+    # dropout drew from torch's global generator: two runs with one seed differed, and a resumed run continued with
+    # another stream than the uninterrupted one (the checkpoint did not hold it)
+    kw = dict(steps=20, eval_every=10, batch_size=16, lr=0.01, seed=3)
+    before = torch.get_rng_state()
+    first = train(_dropout_net(), nn.CrossEntropyLoss(), (X, Y), **kw)
+    assert torch.equal(torch.get_rng_state(), before)                # the caller's stream is left alone
+    torch.rand(7)                                                     # whatever the caller drew in between
+    second = train(_dropout_net(), nn.CrossEntropyLoss(), (X, Y), **kw)
+    assert first.history == second.history
+    other = train(_dropout_net(), nn.CrossEntropyLoss(), (X, Y), **{**kw, "seed": 4})
+    assert other.history["train_loss"] != first.history["train_loss"]
+
+    def stop_at_10(step, steps, rec):
+        if step == 10:
+            raise KeyboardInterrupt
+
+    path = tmp_path / "run.pt"
+    with pytest.raises(KeyboardInterrupt):
+        train(_dropout_net(), nn.CrossEntropyLoss(), (X, Y), checkpoint=path, checkpoint_every=5, progress=stop_at_10,
+              **kw)
+    resumed = train(_dropout_net(), nn.CrossEntropyLoss(), (X, Y), checkpoint=path, checkpoint_every=5, **kw)
+    assert resumed.resumed_from == 10 and resumed.history == first.history
+
+
+def test_an_optimizer_step_that_overflows_is_a_not_finite_verdict():
+    # Adam's step lr / (1 − β₁) with lr = 1e38 cannot be a float32: a RuntimeError escaped (exit 1)
+    r = train(net(), nn.CrossEntropyLoss(), (X, Y), steps=5, batch_size=16, lr=1e38)
+    assert r.verdict == "not_finite" and r.steps == 0
+    assert r.reason == "the optimizer step overflowed the parameters' dtype at step 1 (learning rate 1e+38)"
+    assert r.gradflow.verdict == "not_finite" and r.gradflow.reason == r.reason
+    sgd = train(net(), nn.CrossEntropyLoss(), (X, Y), steps=5, batch_size=32, seed=0, optimizer="sgd", lr=1e38)
+    assert sgd.verdict == "not_finite" and sgd.gradflow.verdict == "not_finite"    # not "healthy" over 1 step

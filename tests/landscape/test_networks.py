@@ -436,3 +436,73 @@ def test_grouped_dilated_strided_and_bias_free_convolutions_in_one_call():
         assert [c.conv for c in calls] == [obj_net.dw, obj_net.down, obj_net.same]
     got, want = ev(POINTS), plain(obj, d, POINTS)
     assert float(((got - want).abs() / want.abs()).max()) <= 1e-5
+
+
+class _DropoutEncoder(nn.Module):
+    """Dropout before the first layer, inside attention and after it: every mask must be the objective's."""
+
+    def __init__(self):
+        super().__init__()
+        self.drop = nn.Dropout(0.2)
+        self.embed = nn.Linear(3, 4)
+        self.block = nn.TransformerEncoderLayer(4, 2, 8, dropout=0.3, batch_first=True)
+        self.out = nn.Linear(4, 2)
+
+    def forward(self, x):
+        return self.out(self.block(self.embed(self.drop(x))).mean(1))
+
+
+@pytest.mark.parametrize("factory, shape", [
+    (lambda: nn.Sequential(nn.Dropout(0.3), nn.Linear(3, 6), nn.Tanh(), nn.Dropout(0.4), nn.Linear(6, 2)), (3,)),
+    (lambda: nn.Sequential(nn.Linear(3, 6), nn.BatchNorm1d(6), nn.ReLU(), nn.Dropout(0.3), nn.Linear(6, 2)), (3,)),
+    (_DropoutEncoder, (5, 3)),
+])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_train_mode_dropout_takes_the_objectives_fixed_masks(factory, shape, threads):
+    # the network path used to run the copy's own random dropout: values off by 0.05-0.2 from f
+    import torch.nn.functional as F
+
+    g = torch.Generator().manual_seed(3)
+    X, y = torch.randn(14, *shape, generator=g), torch.randint(0, 2, (14,), generator=g)
+    obj = ModelObjective(_seeded(factory), nn.CrossEntropyLoss(), (X, y), batch_size=5, mode="train",
+                         dtype=torch.float64, seed=4)
+    originals = (F.dropout, F.scaled_dot_product_attention)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        ev = NetworkEvaluator(obj, gaussian(obj.x0, 2, seed=0, layout=obj.layout))
+        got = ev(POINTS)
+    finally:
+        torch.set_num_threads(before)
+    want = torch.stack([obj.value(ev.points(POINTS[i:i + 1])[0]) for i in range(len(POINTS))])
+    torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-13)
+    assert (F.dropout, F.scaled_dot_product_attention) == originals     # nothing left swapped
+
+
+class _NormedConv(nn.Module):
+    """A weight-normed convolution first (not a Sequential: the network path)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.utils.parametrizations.weight_norm(nn.Conv2d(2, 3, 3, padding=1))
+        self.head = nn.Linear(3 * 6 * 6, 3)
+
+    def forward(self, x):
+        return self.head(torch.tanh(self.conv(x)).flatten(1))
+
+
+@pytest.mark.parametrize("factory, shape", [
+    (lambda: nn.Sequential(nn.utils.parametrizations.weight_norm(nn.Linear(3, 4)), nn.Tanh(), nn.Linear(4, 3)), (3,)),
+    (lambda: nn.Sequential(nn.utils.parametrizations.orthogonal(nn.Linear(3, 3)), nn.ReLU(), nn.Linear(3, 3)), (3,)),
+    (lambda: nn.Sequential(nn.utils.parametrizations.spectral_norm(nn.Linear(3, 4)), nn.Tanh(), nn.Linear(4, 3)), (3,)),
+    (_NormedConv, (2, 6, 6)),
+])
+def test_a_parametrized_first_layer_is_run_as_it_is_not_as_linear_tables(factory, shape):
+    # weight = g·v/‖v‖ (or an orthogonal map, or W/σ) is not linear in the parameters: H₀ + Σ c_j H_j was off by
+    # 0.1-0.3 from f on the grid
+    g = torch.Generator().manual_seed(5)
+    X, y = torch.randn(10, *shape, generator=g), torch.randint(0, 3, (10,), generator=g)
+    obj = ModelObjective(_seeded(factory), nn.CrossEntropyLoss(), (X, y), dtype=torch.float64)
+    ev = make_evaluator(obj, gaussian(obj.x0, 2, seed=0, layout=obj.layout), "fast")
+    want = torch.stack([obj.value(x) for x in ev.points(POINTS)])
+    torch.testing.assert_close(ev(POINTS), want, rtol=1e-12, atol=1e-13)

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import torch
 
 from losslens.landscape.store import LandscapeStore, fingerprint
 from losslens.validation import InputError
@@ -102,3 +103,35 @@ def test_a_flipped_byte_in_any_store_file_is_recomputed_or_refused(tmp_path):
             assert torch.equal(again.values, first.values)
             assert again.points_computed == (6 if p.parent.name == "chunks" and name != "chunks/00003.npy" else
                                              2 if name == "chunks/00003.npy" else 0)
+
+
+def test_a_store_is_not_resumed_with_another_loss_data_or_dropout_seed(tmp_path):
+    # the manifest knew a model objective by its label, size and dtype: a rerun with another loss reused its values
+    from torch import nn
+
+    from losslens.landscape import evaluate, gaussian
+    from losslens.model import ModelObjective
+
+    g = torch.Generator().manual_seed(0)
+    X, y = torch.randn(20, 3, generator=g), torch.randint(0, 2, (20,), generator=g)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        net = nn.Sequential(nn.Linear(3, 4), nn.Dropout(0.3), nn.Linear(4, 2))
+    make = lambda loss=nn.CrossEntropyLoss(), data=(X, y), **kw: ModelObjective(net, loss, data, dtype=torch.float64,
+                                                                               **kw)
+    obj = make()
+    d = gaussian(obj.x0, 2, seed=0, layout=obj.layout)
+    out = tmp_path / "L"
+    first = evaluate(obj, d, 3, (-1, 1), out=out)
+    assert torch.equal(evaluate(make(), d, 3, (-1, 1), out=out).values, first.values)        # same: resumed
+    for other, key in ((make(nn.CrossEntropyLoss(label_smoothing=0.2)), "loss"),
+                       (make(data=(X, (1 - y))), "data"),
+                       (make(mode="train", seed=1), "data"),           # mode is in the data fingerprint
+                       (make(mode="train", seed=2, batch_size=7), "data")):
+        with pytest.raises(InputError, match=rf"store '.*' was made with other settings \(objective.{key} "):
+            evaluate(other, d, 3, (-1, 1), out=out)
+    train1 = tmp_path / "T"
+    evaluate(make(mode="train", seed=1), d, 3, (-1, 1), out=train1)
+    with pytest.raises(InputError, match=r"other settings \(objective.randomness dropout masks fixed per batch from "
+                                         r"seed 1.* there, dropout masks fixed per batch from seed 2"):
+        evaluate(make(mode="train", seed=2), d, 3, (-1, 1), out=train1)

@@ -247,6 +247,9 @@ def test_fit_verdicts():
     assert _fit(rising[:4] + [_pt(3.0, 0.9, ok=False)] * 3)[9] == "unknown"   # unconverged points do not count
     flat = [_pt(l, 0.1) for l, _ in pairs]
     assert _fit(flat)[9] == "unknown" and "one index" in _fit(flat)[10]
+    # index 0 with a zero eigenvalue is degenerate, not a minimum: the only "minimum" of `rising` then proves nothing
+    degenerate = [dataclasses.replace(rising[0], zero=1)] + rising[1:]
+    assert _fit(degenerate)[9] == "index_rises_with_loss" and "0 minima" in _fit(degenerate)[10]
 
 
 def test_bad_input():

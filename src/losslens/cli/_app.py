@@ -5,6 +5,7 @@ interrupted.
 """
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import re
@@ -206,6 +207,10 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
     """losslens: optimization landscapes, critical points and convexity, as checked computations."""
 
 
+# errors of a path the user gave (a --out, --plot, --checkpoint or --store that cannot be made): bad input, exit 2
+PATH_ERRORS = (errno.ENOENT, errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EISDIR, errno.EEXIST)
+
+
 def run_guarded(call: Callable[[], Any]) -> int:
     """Run ``call`` (the app in non-standalone mode) under the error policy; return the exit code.
 
@@ -229,6 +234,12 @@ def run_guarded(call: Callable[[], Any]) -> int:
     except InputError as err:
         error_line(str(err))
         return 2
+    except OSError as err:
+        if err.errno in PATH_ERRORS and err.filename is not None:    # an output path that cannot be made
+            error_line(f"cannot write or read {str(err.filename)!r}: {err.strerror}")
+            return 2
+        error_line(f"{type(err).__name__}: {err}", "losslens: internal error: ")
+        return 1
     except Exception as err:  # noqa: BLE001 - the last line of defence: report, do not dump a traceback
         error_line(f"{type(err).__name__}: {err}", "losslens: internal error: ")
         return 1

@@ -19,17 +19,16 @@ MODEL_HELP = "A built-in model (digits-mlp, digits-deep-sigmoid, digits-cnn, ...
 
 def build_model(spec: str, seed: int = 0, checkpoint: str | None = None):
     """The model named by ``spec`` (seeded), with the weights of ``checkpoint`` when given."""
-    from ..diagnose.training import load_checkpoint, state_dict_of
+    from ..landscape.checkpoints import architecture_mismatch, read_state
     from ..zoo import make_model
 
     model = make_model(spec, seed=seed)
     if checkpoint is not None:
-        sd = state_dict_of(load_checkpoint(checkpoint), checkpoint)
-        try:
-            model.load_state_dict(sd)
-        except RuntimeError as err:
-            first = " ".join(str(err).split())[:160]
-            raise InputError(f"checkpoint {checkpoint!r} does not fit model {spec!r}: {first}") from None
+        sd = read_state(checkpoint)      # weights only; a training checkpoint or a (nested) state dict
+        problem = architecture_mismatch(sd, model)
+        if problem is not None:
+            raise InputError(f"checkpoint {checkpoint!r} does not fit model {spec!r}: {problem}")
+        model.load_state_dict(sd)
     return model
 
 

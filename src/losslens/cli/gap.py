@@ -22,7 +22,8 @@ def parse_sizes(text: str) -> list[int]:
 @command("gap")
 def gap_cmd(
     model: str = typer.Option("digits-mlp", "--model", help=MODEL_HELP),
-    sizes: str = typer.Option("50,100,200,400,800,1347", "--sizes", help="Training-set sizes (at most 1347)."),
+    sizes: str = typer.Option("50,100,200,400,800,1347", "--sizes",
+                              help="Training-set sizes (at most 1348 on the digits)."),
     repeats: int = typer.Option(3, "--repeats", help="Runs per size (error bars)."),
     steps: int = typer.Option(300, "--steps", help="Training steps per run."),
     lr: float = typer.Option(1e-3, "--lr", help="Learning rate (Adam)."),
@@ -51,10 +52,14 @@ def gap_cmd(
     move = lambda m: m.to(next(net.parameters()).device) if any(True for _ in net.parameters()) else m
     total = len(set(size_list)) * max(repeats, 1)
     with progress_bar(f"gap study {model}", total, enabled=not json) as advance:
-        study = generalization_gap(lambda s: move(make_model(model, seed=s)), size_list, repeats=repeats,
-                                   steps=steps, lr=lr, seed=seed, store=store, progress=advance,
-                                   inputs={"model": model, **({} if data is None else choice.settings())},
-                                   output=output, **user)
+        try:
+            study = generalization_gap(lambda s: move(make_model(model, seed=s)), size_list, repeats=repeats,
+                                       steps=steps, lr=lr, seed=seed, store=store, progress=advance,
+                                       inputs={"model": model, **({} if data is None else choice.settings())},
+                                       output=output, **user)
+        except InputError as err:      # the API's argument names -> this command's flags
+            text = str(err)
+            raise InputError("--" + text if text.startswith(("sizes ==", "repeats ==")) else text) from None
     if plot:
         from ..plot import save
         from ..plot.training import gap_figure

@@ -145,8 +145,9 @@ def print_summary(result, what: str) -> None:
     d = result.to_dict()
     console.print(f"[bold]{what}[/bold]: {'x'.join(map(str, d['shape']))} grid, {d['directions']['kind']} directions"
                   f"{'' if d['directions']['seed'] is None else ', seed ' + str(d['directions']['seed'])}")
-    argmin = ", ".join(fmt(v) for v in d["argmin"])
-    console.print(f"f at origin {fmt(result.origin_value)}   min {fmt(d['min'])} at ({argmin})   max {fmt(d['max'])}"
+    extremes = "no finite value" if d["argmin"] is None else \
+        f"min {fmt(d['min'])} at ({', '.join(fmt(v) for v in d['argmin'])})   max {fmt(d['max'])}"
+    console.print(f"f at origin {fmt(result.origin_value)}   {extremes}"
                   + (f"   non-finite {d['non_finite']}" if d["non_finite"] else ""))
     info = result.directions.info
     if "eigenvalues" in info:

@@ -122,7 +122,7 @@ def spectral_density(objective, x=None, *, probes: int = 4, steps: int = 50, sig
     steps = min(steps, op.n)
     budget = resolve_budget(memory, getattr(op, "device", None))
     window = min(steps, (budget - _WORK * 8 * op.n) // (8 * op.n))
-    if window < 2:
+    if window < min(2, steps):      # (one parameter: one Lanczos step, one vector)
         raise refuse("SLQ", op.n, (_WORK + 2) * 8 * op.n, budget, f"2 Lanczos vectors and {_WORK} work vectors of "
                      "8 bytes per entry")
     gen = torch.Generator().manual_seed(seed)

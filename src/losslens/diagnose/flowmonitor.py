@@ -4,8 +4,8 @@ The gradients ``∂L/∂W`` of a step are the parameters' ``.grad`` just before 
 pre-hook on the optimizer (or an explicit ``step()`` call) takes every ``‖∂L/∂W‖₂`` in one fused call, so the backward
 pass itself runs unchanged (autograd tensor hooks would add a Python call and bookkeeping to every backward pass).
 Parameters are grouped into layers by their owning module (``net.0.weight`` and ``net.0.bias`` -> layer ``net.0``);
-layer order is the order of registration, which for ``nn.Sequential`` models and most hand-written ones is
-input -> output.
+the monitor keeps them in the order of registration; training puts them in the order a forward pass first calls
+them (:func:`forward_order`), so a model that registers its head before its body still reads input -> output.
 
 For layer ``l`` with ``d_l`` parameters the per-step size is the RMS gradient ``g_l = ‖∇_{W_l} L‖₂ / √d_l`` (so
 wide and narrow layers compare). The verdict uses ``ρ = median over steps of g_first / g_last``:
@@ -86,6 +86,50 @@ class GradientFlowMonitor:
 
     def __exit__(self, *exc):
         self.remove()
+
+
+def forward_order(model: nn.Module, inputs: torch.Tensor, layers: tuple[str, ...]) -> list[int]:
+    """Positions of ``layers`` (module paths, :func:`layer_of`) in the order one forward pass on ``inputs`` first calls
+    their modules: input -> output. A layer whose module is not called itself (an attention's ``out_proj``, whose
+    weight the attention reads) follows its nearest called ancestor. The forward runs in eval mode without
+    gradients (no dropout draw, no statistics update); when it fails, or a layer has no called module above it (a
+    parameter of the model itself), the registration order is kept."""
+    keep = list(range(len(layers)))
+    modules = dict(model.named_modules())
+    if not all(name in modules and name for name in layers):
+        return keep
+    first: dict[str, int] = {}
+
+    def seen(name: str):
+        def hook(*_) -> None:               # (a pre-hook's return value would replace the module's input)
+            first.setdefault(name, len(first))
+        return hook
+
+    hooks = [m.register_forward_pre_hook(seen(name)) for name, m in modules.items() if name]
+    was = model.training
+    try:
+        model.eval()
+        with torch.no_grad():
+            model(inputs)
+    except Exception:  # noqa: BLE001 - the order is a nicety; training reports the model's own errors
+        return keep
+    finally:
+        for h in hooks:
+            h.remove()
+        model.train(was)
+
+    def rank(name: str):
+        parts = name.split(".")
+        for cut in range(len(parts), 0, -1):          # the layer itself, then its ancestors
+            called = first.get(".".join(parts[:cut]))
+            if called is not None:
+                return called, cut != len(parts)
+        return None
+
+    ranks = [rank(name) for name in layers]
+    if any(r is None for r in ranks):
+        return keep
+    return sorted(keep, key=lambda i: (*ranks[i], i))
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from torch import nn
 from ..results import Result
 from ..storage import CorruptFile, fingerprint, module_fingerprint, read_json, settings_mismatch, write_json
 from ..validation import InputError, check_int
+from ..losses import loss_name
 from .training import train
 
 
@@ -121,14 +122,18 @@ def generalization_gap(make_model: Callable[[int], nn.Module], sizes: Sequence[i
         (X_all, y_all), test_data = data
         hi = len(X_all)
     else:
-        hi = None
-    sizes = tuple(sorted({check_int("sizes", int(s), lo=2, hi=hi) for s in sizes}))
+        hi = len(digits(seed=seed).X_train)      # the digits training split
+    try:
+        sizes = tuple(sorted({check_int("sizes", int(s), lo=2, hi=hi) for s in sizes}))
+    except InputError as err:
+        raise InputError(f"{err}{' (the digits training split)' if data is None else ''}") from None
     if len(sizes) < 2:
         raise InputError(f"sizes == {list(sizes)}, need at least two different training-set sizes")
     repeats = check_int("repeats", repeats, lo=1)
     done: dict[str, dict] = {}
     path = Path(store) if store is not None else None
     if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)     # an unusable path fails now, not after the first run
         if data is not None:
             data_key = fingerprint(X_all, y_all, *test_data)
         else:
@@ -137,7 +142,7 @@ def generalization_gap(make_model: Callable[[int], nn.Module], sizes: Sequence[i
         config = dict(sizes=list(sizes), repeats=repeats, steps=steps, batch_size=batch_size, lr=lr, seed=seed,
                       model={str(r): module_fingerprint(make_model(seed + r)) for r in range(repeats)},
                       data=data_key, source=data_label, loss="cross-entropy" if loss_fn is None else
-                      getattr(loss_fn, "__qualname__", type(loss_fn).__name__),
+                      loss_name(loss_fn),       # class, settings and weights: another loss is another study
                       **({} if output is None else {"output": output}))
         if path.exists():
             done = _stored_runs(path, config)

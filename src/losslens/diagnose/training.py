@@ -25,23 +25,24 @@ Training verdicts (``verdict``), classification with a test set:
 """
 from __future__ import annotations
 
-import copy
+import hashlib
 import io
 import math
 import pickle
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
 import torch
 from torch import nn
 
-from ..model import pick_output
+from ..losses import check_reduction, loss_name, loss_on, sample_mass
+from ..model import _first_line_error, as_tensors, copy_model, integer_labels, pick_output
 from ..results import Result
 from ..storage import CorruptFile, fingerprint, first_difference, is_sealed, module_fingerprint, unseal, write_torch
-from ..validation import InputError, check_choice, check_float, check_int
-from .flowmonitor import GradientFlow, GradientFlowMonitor, flow_verdict
+from ..validation import InputError, check_choice, check_finite_data, check_float, check_int
+from .flowmonitor import GradientFlow, GradientFlowMonitor, flow_verdict, forward_order
 
 FORMAT = "losslens-train-v2"              # v2: sealed with a sha256, every result-shaping setting recorded
 OLD_FORMATS = ("losslens-train-v1",)       # their weights are still read (hessian, landscape); no resume
@@ -105,9 +106,10 @@ def load_checkpoint(path) -> dict:
         if "Unsupported global" not in str(err):    # torch cannot tell a foreign pickle from a corrupt file here
             raise InputError(f"checkpoint {str(path)!r} cannot be loaded with weights_only=True (refused: not a plain "
                              "tensor file; it may need pickle code execution or be corrupt)") from None
-        first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        from ..userdata import weights_only_reason
+
         raise InputError(f"checkpoint {str(path)!r} needs pickle code execution to load (refused; weights_only=True): "
-                         f"{first[:120]}") from None
+                         f"{weights_only_reason(err)}") from None
     except Exception as err:  # noqa: BLE001 - a corrupt or foreign file fails in many ways (struct, zip, EOF)
         raise InputError(f"checkpoint {str(path)!r} cannot be read as a torch file: {type(err).__name__}") from None
     if not isinstance(state, dict):
@@ -139,22 +141,31 @@ def is_classification(outputs: torch.Tensor, targets: torch.Tensor) -> bool:
 def evaluate(model: nn.Module, loss_fn: Callable, data, batch_size: int = 4096, output=None
              ) -> tuple[float, float | None]:
     """Mean loss and accuracy (None unless classification) of ``model`` on ``(X, y)``, in eval mode; ``output``: the
-    key (position) of a dict (tuple) output the loss takes."""
+    key (position) of a dict (tuple) output the loss takes. The batch means are combined with the weights the loss
+    averages by (:func:`losslens.losses.sample_mass`: class weights, ``ignore_index``), so the result does not depend
+    on ``batch_size``; targets equal to ``ignore_index`` do not count for the accuracy."""
     X, y = data
+    ignored = getattr(loss_fn, "ignore_index", None) if isinstance(loss_fn, (nn.CrossEntropyLoss, nn.NLLLoss)) \
+        else None
     was = model.training
     model.eval()
     try:
-        total, correct, classify = 0.0, 0, True
+        total, mass, correct, counted, classify = 0.0, 0.0, 0, 0, True
         for i in range(0, len(X), batch_size):
-            out = pick_output(model(X[i:i + batch_size]), output)
             yb = y[i:i + batch_size]
-            total += float(loss_fn(out, yb)) * len(yb)
+            out, loss = _user_call(lambda: _loss_of(model, loss_fn, X[i:i + batch_size], yb, output),
+                                   f"evaluating on {len(yb)} samples")
+            m = sample_mass(loss_fn, yb)
+            if m:                 # (a batch of ignored targets only has no share in the mean)
+                total, mass = total + float(loss) * m, mass + m
             classify = classify and is_classification(out, yb)
             if classify:
-                correct += int((out.argmax(1) == yb).sum())
+                kept = yb != ignored if ignored is not None else torch.ones_like(yb, dtype=torch.bool)
+                correct += int((out.argmax(1) == yb)[kept].sum())
+                counted += int(kept.sum())
     finally:
         model.train(was)
-    return total / len(X), (correct / len(X) if classify else None)
+    return (total / mass if mass else math.nan), (correct / counted if classify and counted else None)
 
 
 def _record(history: dict, step: int, train: tuple, test: tuple | None) -> dict:
@@ -193,7 +204,9 @@ def _curvature_at(net: nn.Module, loss_fn: Callable, data, samples: int, max_hvp
     from ..curvature import hessian_report
     from ..model import ModelObjective
 
-    obj = ModelObjective(net, loss_fn, data, subset=min(samples, len(data[0])), seed=seed, output=output)
+    dtype = next((p.dtype for p in net.parameters() if p.is_floating_point()), torch.float32)
+    obj = ModelObjective(net, loss_fn, data, subset=min(samples, len(data[0])), seed=seed, output=output,
+                         dtype=torch.float64 if dtype == torch.float64 else torch.float32)   # a float64 net stays so
     r = hessian_report(obj, obj.x0, top=1, bottom=1, max_hvps=max_hvps, seed=seed)
     return dict(step=step, lambda_max=r.lambda_max, lambda_min=r.lambda_min, kind=r.kind, curvature=r.curvature,
                 hvps=r.hvps, converged=bool(r.eigen.converged) if r.eigen is not None else False)
@@ -202,18 +215,6 @@ def _curvature_at(net: nn.Module, loss_fn: Callable, data, samples: int, max_hvp
 def _config(**kw) -> dict:
     return {k: (v if isinstance(v, (int, float, str, bool, list, dict)) or v is None else repr(v))
             for k, v in kw.items()}
-
-
-def _loss_name(loss_fn) -> str:
-    """A stable name of the loss: a module's class with its public settings (and a fingerprint of its buffers, e.g.
-    class weights), or a function's qualified name."""
-    if isinstance(loss_fn, nn.Module):
-        attrs = sorted((k, v) for k, v in vars(loss_fn).items() if not k.startswith("_") and k != "training"
-                       and (v is None or isinstance(v, (int, float, str, bool))))
-        tensors = list(loss_fn.state_dict().values())
-        return (f"{type(loss_fn).__qualname__}({', '.join(f'{k}={v!r}' for k, v in attrs)})"
-                + (f" buffers {fingerprint(*tensors)}" if tensors else ""))
-    return f"{getattr(loss_fn, '__module__', '?')}.{getattr(loss_fn, '__qualname__', type(loss_fn).__name__)}"
 
 
 def _settings_refusal(path: Path, stored, config: dict) -> str | None:
@@ -282,10 +283,14 @@ def train(model: nn.Module, loss_fn: Callable, train_data, test_data=None, *, st
     eval_every = check_int("eval_every", eval_every, lo=1)
     checkpoint_every = check_int("checkpoint_every", checkpoint_every, lo=1)
     curvature_at = sorted({check_int("curvature_at", int(s), lo=1, hi=steps) for s in curvature_at})
-    X, y = _pair("train_data", train_data)
-    test = _pair("test_data", test_data) if test_data is not None else None
+    dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), None)
+    X, y = _pair("train_data", train_data, dtype)
+    test = _pair("test_data", test_data, dtype) if test_data is not None else None
+    check_reduction(loss_fn)         # evaluate() combines batch means
+    if dtype is not None:
+        loss_fn = loss_on(loss_fn, dtype, X.device)
 
-    net = copy.deepcopy(model)
+    net = copy_model(model)
     net.train()
     params = [p for p in net.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=lr) if optimizer == "adam" else torch.optim.SGD(params, lr=lr)
@@ -294,14 +299,17 @@ def train(model: nn.Module, loss_fn: Callable, train_data, test_data=None, *, st
                      eval_every=eval_every, curvature_at=list(curvature_at), curvature_samples=curvature_samples,
                      curvature_hvps=curvature_hvps, monitor_gradients=bool(monitor_gradients), samples=len(X),
                      layout=repr([(k, tuple(p.shape)) for k, p in net.named_parameters()]),
-                     model=module_fingerprint(model), loss=_loss_name(loss_fn), train_data=fingerprint(X, y),
+                     model=module_fingerprint(model), loss=loss_name(loss_fn), train_data=fingerprint(X, y),
                      test_data=fingerprint(*test) if test is not None else None,
                      **({} if output is None else {"output": output})) if checkpoint is not None else {}
     history: dict = {}
     curvature: list = []
     flow: list[torch.Tensor] = []
     start = 0
+    rng = None          # torch's global generator (dropout masks) at the checkpoint
     path = Path(checkpoint) if checkpoint is not None else None
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)     # an unusable path fails now, not at the first save
     if path is not None and path.exists():
         state = load_checkpoint(path)
         if state.get("format") in OLD_FORMATS:
@@ -313,6 +321,7 @@ def train(model: nn.Module, loss_fn: Callable, train_data, test_data=None, *, st
         if refusal is not None:
             raise InputError(refusal)
         history, curvature, flow, start = _restore(path, state, net, opt, gen)
+        rng = state.get("rng")
     resumed_from = start
 
     monitor = GradientFlowMonitor(net, opt) if monitor_gradients else None
@@ -326,51 +335,105 @@ def train(model: nn.Module, loss_fn: Callable, train_data, test_data=None, *, st
         if path is not None:
             write_torch(path, dict(format=FORMAT, step=step, config=config, model=net.state_dict(),
                                    optimizer=opt.state_dict(), generator=gen.get_state(), history=history,
-                                   curvature=curvature, gradflow=all_flow()))
+                                   curvature=curvature, gradflow=all_flow(), rng=torch.get_rng_state()))
 
-    diverged_at = None
+    diverged_at, overflowed = None, False
     step = start
-    try:
-        while step < steps:
-            idx = torch.randint(0, len(X), (batch_size,), generator=gen)
-            loss = loss_fn(pick_output(net(X[idx]), output), y[idx])
-            if not torch.isfinite(loss):
-                diverged_at = step + 1
-                break
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            step += 1
-            rec = None
-            if step % eval_every == 0 or step == steps:
-                rec = _record(history, step, evaluate(net, loss_fn, (X, y), output=output),
-                              evaluate(net, loss_fn, test, output=output) if test is not None else None)
-            if step in curvature_at:
-                curvature.append(_curvature_at(net, loss_fn, (X, y), curvature_samples, curvature_hvps, seed, step,
-                                               output))
-            if step % checkpoint_every == 0 or step == steps:
-                save(step)
-            if progress is not None:
-                progress(step, steps, rec)
-    except KeyboardInterrupt:
-        save(step)
-        raise
-    finally:
-        if monitor is not None:
-            monitor.remove()
-    if diverged_at is not None:
-        save(step)
+    # dropout draws from torch's global generator: seeded from `seed` inside a fork (the caller's stream is left
+    # alone) and saved with the checkpoint, so one seed gives one run and a resumed run the uninterrupted numbers
+    devices = [X.device.index or 0] if X.device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(_dropout_seed(seed))
+        if rng is not None:
+            try:
+                torch.set_rng_state(rng)
+            except (RuntimeError, TypeError):
+                raise InputError(f"checkpoint {str(path)!r} has the losslens training tag but its random state does "
+                                 "not fit this run; use another checkpoint path") from None
+        try:
+            while step < steps:
+                idx = torch.randint(0, len(X), (batch_size,), generator=gen)
+                _, loss = _user_call(lambda: _loss_of(net, loss_fn, X[idx], y[idx], output),
+                                     f"at training step {step + 1} (a minibatch of {batch_size} samples)")
+                if not torch.isfinite(loss):
+                    diverged_at = step + 1
+                    break
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                try:
+                    opt.step()
+                except RuntimeError as err:      # a step too large for the parameters' dtype (lr 1e38 in float32)
+                    if "overflow" not in str(err):
+                        raise
+                    diverged_at, overflowed = step + 1, True
+                    break
+                step += 1
+                rec = None
+                if step % eval_every == 0 or step == steps:
+                    rec = _record(history, step, evaluate(net, loss_fn, (X, y), output=output),
+                                  evaluate(net, loss_fn, test, output=output) if test is not None else None)
+                if step in curvature_at:
+                    curvature.append(_curvature_at(net, loss_fn, (X, y), curvature_samples, curvature_hvps, seed,
+                                                   step, output))
+                if step % checkpoint_every == 0 or step == steps:
+                    save(step)
+                if progress is not None:
+                    progress(step, steps, rec)
+        except KeyboardInterrupt:
+            save(step)
+            raise
+        finally:
+            if monitor is not None:
+                monitor.remove()
+        if diverged_at is not None:
+            save(step)
     verdict, reason = training_verdict(history, fit_tol=fit_tol, gap_tol=gap_tol, diverged_at=diverged_at)
-    layers = monitor.layers if monitor is not None else ()
-    gf = flow_verdict(layers, all_flow()) if monitor is not None else None
+    if overflowed:
+        reason = f"the optimizer step overflowed the parameters' dtype at step {diverged_at} (learning rate {lr:g})"
+    gf = None
+    if monitor is not None:       # columns input -> output (the monitor keeps the registration order)
+        order = forward_order(net, X[:batch_size], monitor.layers)
+        gf = flow_verdict([monitor.layers[i] for i in order], all_flow()[:, order])
+    if gf is not None and diverged_at is not None:     # the steps before a NaN/overflow are no healthy flow
+        gf = replace(gf, verdict="not_finite", reason=reason)
     return TrainingRun(step, history, curvature, gf, verdict, reason, resumed_from,
                        str(path) if path is not None else None, seed, net, dict(inputs or {}))
 
 
-def _pair(name: str, data) -> tuple[torch.Tensor, torch.Tensor]:
+def _dropout_seed(seed: int) -> int:
+    """The seed of torch's global generator during training (dropout), derived from ``seed`` apart from the
+    minibatch generator's."""
+    return int(hashlib.sha256(f"losslens dropout {seed}".encode()).hexdigest()[:15], 16)
+
+
+def _loss_of(net: nn.Module, loss_fn: Callable, X: torch.Tensor, y: torch.Tensor, output) -> tuple:
+    """(the output the loss takes, the loss) of ``net`` on one batch."""
+    out = pick_output(net(X), output)
+    loss = loss_fn(out, y)
+    if not isinstance(loss, torch.Tensor) or loss.dim() != 0:
+        shape = tuple(loss.shape) if isinstance(loss, torch.Tensor) else type(loss).__name__
+        raise InputError(f"the loss must be a scalar (batch mean), got {shape}")
+    return out, loss
+
+
+def _user_call(fn: Callable, where: str):
+    """``fn()`` running the user's model and loss; their failure is an :class:`InputError` naming ``where``."""
+    return _first_line_error(fn, f"the model or loss failed {where}")
+
+
+def _pair(name: str, data, dtype: torch.dtype | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(inputs, targets)`` tensors or NumPy arrays checked (same positive length, finite), floating ones cast to
+    the model's ``dtype``."""
+    data = as_tensors(data)
     if not (isinstance(data, (tuple, list)) and len(data) == 2 and all(isinstance(t, torch.Tensor) for t in data)):
         raise InputError(f"{name} must be a pair (inputs, targets) of tensors")
     X, y = data
+    if X.dim() == 0 or y.dim() == 0:
+        raise InputError(f"{name} has inputs of shape {tuple(X.shape)} and targets of shape {tuple(y.shape)}; both "
+                         "need samples along dim 0")
     if len(X) != len(y) or len(X) == 0:
         raise InputError(f"{name} has {len(X)} inputs and {len(y)} targets, must be the same positive number")
-    return X, y
+    check_finite_data(f"{name} inputs", X)
+    check_finite_data(f"{name} targets", y)
+    cast = lambda t: t.to(dtype) if dtype is not None and t.is_floating_point() else t
+    return cast(X), integer_labels(cast(y))

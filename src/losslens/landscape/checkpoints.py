@@ -24,19 +24,23 @@ def read_state(path) -> dict[str, torch.Tensor]:
     return state_dict_of(obj, path)
 
 
-def check_architecture(state: dict, model: torch.nn.Module, path) -> None:
-    """Refuse a state dict made for another architecture: the first missing, unexpected or reshaped tensor."""
+def architecture_mismatch(state: dict, model: torch.nn.Module) -> str | None:
+    """The first tensor of ``state`` that is missing, unexpected or reshaped for ``model`` (a phrase), or None."""
     want = model.state_dict()
     for name, t in want.items():
         if name not in state:
-            raise InputError(f"checkpoint {str(path)!r} is for another architecture: it has no tensor {name!r}")
+            return f"it has no tensor {name!r}"
         if tuple(state[name].shape) != tuple(t.shape):
-            raise InputError(f"checkpoint {str(path)!r} is for another architecture: tensor {name!r} has shape "
-                             f"{tuple(state[name].shape)}, the model needs {tuple(t.shape)}")
+            return f"tensor {name!r} has shape {tuple(state[name].shape)}, the model needs {tuple(t.shape)}"
     extra = [k for k in state if k not in want]
-    if extra:
-        raise InputError(f"checkpoint {str(path)!r} is for another architecture: the model has no tensor "
-                         f"{extra[0]!r}")
+    return f"the model has no tensor {extra[0]!r}" if extra else None
+
+
+def check_architecture(state: dict, model: torch.nn.Module, path) -> None:
+    """Refuse a state dict made for another architecture: the first missing, unexpected or reshaped tensor."""
+    problem = architecture_mismatch(state, model)
+    if problem is not None:
+        raise InputError(f"checkpoint {str(path)!r} is for another architecture: {problem}")
 
 
 def load_into(model: torch.nn.Module, path) -> torch.nn.Module:

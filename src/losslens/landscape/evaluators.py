@@ -23,6 +23,14 @@ from .directions import Directions
 
 METHODS = ("auto", "fast", "values", "loop")
 LINEAR_IN_WEIGHTS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)   # output = Z ⊛ W + b: linear in (W, b)
+
+
+def linear_in_weights(m: nn.Module) -> bool:
+    """``m`` is a Linear/ConvNd whose parameters are its own ``weight`` and ``bias``, so its output is linear in
+    them: not a weight-normed, spectrally normed or otherwise parametrized one (``weight = g·v/‖v‖`` and the like are
+    not linear in the parameters), and no forward pre-hook recomputing its weight."""
+    return (isinstance(m, LINEAR_IN_WEIGHTS) and {k for k, _ in m.named_parameters()} <= {"weight", "bias"}
+            and not m._forward_pre_hooks and not hasattr(m, "parametrizations"))
 PRECOMPUTE_BUDGET = 1 << 28   # bytes of first-layer products H_j kept in memory (256 MiB)
 ADD_RELU = getattr(torch.ops.aten, "_add_relu", None)     # ATen's fused relu(a + α b) kernel
 ADD_RELU_ = getattr(torch.ops.aten, "_add_relu_", None)    # in place: relu(a + b) into a
@@ -59,8 +67,17 @@ class _PlaneEvaluator:
         return pick_output(out, getattr(self.obj, "output", None))
 
     def describe(self) -> dict:
-        return {"label": str(getattr(self.obj, "label", type(self.obj).__name__)), "n": int(self.obj.n),
-                "dtype": str(self.origin.dtype).replace("torch.", "")}
+        """What the values are of (a store's manifest): for a model objective also its data, loss and randomness, so
+        a store is never resumed with another loss, data set, mode or dropout seed."""
+        out = {"label": str(getattr(self.obj, "label", type(self.obj).__name__)), "n": int(self.obj.n),
+               "dtype": str(self.origin.dtype).replace("torch.", "")}
+        if hasattr(self.obj, "fingerprint") and hasattr(self.obj, "randomness"):
+            from ..losses import loss_name
+
+            loss = getattr(self.obj, "loss_fn", None)
+            out.update(data=self.obj.fingerprint()[:16], randomness=self.obj.randomness,
+                       loss="closure" if loss is None else loss_name(loss), output=getattr(self.obj, "output", None))
+        return out
 
 
 class ValuesEvaluator(_PlaneEvaluator):
@@ -110,18 +127,20 @@ def _targets(batch):
 
 
 def _batches_and_weights(obj):
-    """The objective's fixed batches and their weights |b| / N (f = Σ_b w_b · mean loss of batch b)."""
+    """The objective's fixed batches and their weights (f = Σ_b w_b · mean loss of batch b; w_b = |b| / N, or a
+    batch's share of the class weights, ``ModelObjective.weight``)."""
     batches = list(obj.batches)
-    return batches, [len(_inputs(b)) / obj.num_samples for b in batches]
+    return batches, list(obj.batch_weights)
 
 
 def class_targets(loss_fn, targets: list[torch.Tensor]) -> list[torch.Tensor] | None:
     """Per batch its targets as a column [N, 1] when ``loss_fn`` is ``nn.CrossEntropyLoss()`` with default settings
-    (mean over samples, no weights or smoothing) and every target is a class index (so ``ignore_index`` never hits):
+    (mean over samples, no weights or smoothing) and every target is a class index other than ``ignore_index``:
     then :func:`mean_log_loss` is that loss. Else None."""
     plain = (type(loss_fn) is nn.CrossEntropyLoss and loss_fn.weight is None and loss_fn.reduction == "mean"
              and loss_fn.label_smoothing == 0.0)
-    if not plain or not all(t.dim() == 1 and not t.is_floating_point() and bool((t >= 0).all()) for t in targets):
+    if not plain or not all(t.dim() == 1 and not t.is_floating_point() and bool((t >= 0).all())
+                            and not bool((t == loss_fn.ignore_index).any()) for t in targets):
         return None
     return [t.view(-1, 1) for t in targets]
 

@@ -45,10 +45,11 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
+from ..stochastic import fixed_randomness
 from .directions import Directions
 from .fusion import absorb_relu, fuse, sole_reader, trace
-from .evaluators import (ADD_RELU, LINEAR_IN_WEIGHTS, PRECOMPUTE_BUDGET, _batches_and_weights, _PlaneEvaluator, _targets,
-                         bound_copy, class_targets, mean_log_loss)
+from .evaluators import (ADD_RELU, PRECOMPUTE_BUDGET, _batches_and_weights, _PlaneEvaluator, _targets,
+                         bound_copy, class_targets, linear_in_weights, mean_log_loss)
 from .threads import split_over_threads
 
 
@@ -158,17 +159,20 @@ class NetworkEvaluator(_PlaneEvaluator):
             self._set(c, worker.theta)
             total = 0.0
             for bi, (inputs, batch, w) in enumerate(zip(self.inputs, self.batches, self.weights)):
+                if not w:       # a batch of ignored targets only: no share in the mean
+                    continue
                 net, combined = (worker.fused, worker.fused_combined) if self.fused else (worker.net, worker.combined)
                 if combined is not None:
                     combined.at(bi, c)
-                if self.closure is not None:
-                    loss = self.closure(net, (*inputs, _targets(batch)))
-                else:
-                    out = self._selected(net(*inputs))
-                    if self.columns is not None and out.dim() == 2:
-                        loss = mean_log_loss(out, self.columns[bi])
+                with fixed_randomness(self.obj._fixed, self.obj.seed, bi):    # the objective's dropout masks
+                    if self.closure is not None:
+                        loss = self.closure(net, (*inputs, _targets(batch)))
                     else:
-                        loss = self.loss_fn(out, _targets(batch))
+                        out = self._selected(net(*inputs))
+                        if self.columns is not None and out.dim() == 2:
+                            loss = mean_log_loss(out, self.columns[bi])
+                        else:
+                            loss = self.loss_fn(out, _targets(batch))
                 total += w * float(loss)
             totals.append(total)
         return torch.tensor(totals, dtype=self.origin.dtype)
@@ -313,7 +317,7 @@ def first_layer(module: nn.Module, batch) -> str | None:
     probe.requires_grad_(True)
     calls: dict[str, list[bool]] = {}
     for name, m in probe.named_modules():
-        if isinstance(m, LINEAR_IN_WEIGHTS) and name:
+        if linear_in_weights(m) and name:
             m.register_forward_pre_hook(
                 lambda _m, args, name=name: calls.setdefault(name, []).append(
                     len(args) == 1 and isinstance(args[0], torch.Tensor) and not args[0].requires_grad))
@@ -342,9 +346,10 @@ def first_layer_tables(obj, name: str, origin: torch.Tensor, vectors: torch.Tens
         raise _Stop
 
     hook = layer.register_forward_pre_hook(capture)
-    for batch in batches:
+    for bi, batch in enumerate(batches):
         try:
-            net(*batch[:-1])
+            with fixed_randomness(obj._fixed, obj.seed, bi):     # a dropout before the layer: the objective's mask
+                net(*batch[:-1])
         except _Stop:
             pass
     hook.remove()

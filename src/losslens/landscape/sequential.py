@@ -25,8 +25,8 @@ from ..validation import InputError
 from . import relu_rows
 from .buffers import reused
 from .directions import Directions
-from .evaluators import (ADD_RELU, ADD_RELU_, LINEAR_IN_WEIGHTS, PRECOMPUTE_BUDGET, _batches_and_weights, _inputs,
-                         _PlaneEvaluator, _targets, _tied, bound_copy, class_targets)
+from .evaluators import (ADD_RELU, ADD_RELU_, PRECOMPUTE_BUDGET, _batches_and_weights, _inputs,
+                         _PlaneEvaluator, _targets, _tied, bound_copy, class_targets, linear_in_weights)
 from .threads import split_over_threads
 
 PREFIX_OK = (nn.Flatten, nn.Identity, nn.Unflatten)
@@ -101,7 +101,7 @@ class ModelPlaneEvaluator(_PlaneEvaluator):
                 break
             if not isinstance(m, PREFIX_OK):
                 return None
-        if idx is None or not isinstance(net[idx], LINEAR_IN_WEIGHTS):
+        if idx is None or not linear_in_weights(net[idx]):
             return None
         lin = net[idx]
         trainable = {b.name for b in obj.layout}
@@ -137,6 +137,8 @@ class ModelPlaneEvaluator(_PlaneEvaluator):
         self._set(c, self.theta)
         total = self.theta.new_zeros(())
         for bi, (batch, w) in enumerate(zip(self.batches, self.weights)):
+            if not w:           # a batch of ignored targets only: no share in the mean
+                continue
             if self.first is not None:
                 H0, Hs = self.first[1][bi]
                 loss = self.loss_fn(self._selected(self.rest(self._worker(0).first_layer(bi, H0, Hs, c))),
@@ -158,6 +160,8 @@ class ModelPlaneEvaluator(_PlaneEvaluator):
             t = self._step(c[-1])
             total = 0.0
             for bi, ((H0, Hs), w) in enumerate(zip(self.first[1], self.weights)):
+                if not w:       # a batch of ignored targets only: no share in the mean
+                    continue
                 outs = worker.buffers(H0)
                 row = self._row(worker, bi, c, t) if t is not None else None
                 if row is not None:        # the second Linear's output from the row's coefficients

@@ -50,7 +50,8 @@ zero-eigenvalue rule of :mod:`losslens.tolerances`, ~10⁵ times the eigensolver
 **Fit and verdict** over the distinct converged points (same loss to 1e-9 relative and same index count as one):
 linear fit ``index ≈ slope·loss + intercept``, Spearman's ρ, and the Pennington–Bahri form
 ``α = A·max(0, ε − ε_c)^{3/2}`` (A, ε_c by least squares), each with its rms residual. Verdict
-``saddles_high_minima_low`` when ρ > 0 with p < 0.05, at least one minimum (index 0) and one saddle were found,
+``saddles_high_minima_low`` when ρ > 0 with p < 0.05, at least one minimum (no negative and no zero eigenvalue) and
+one saddle were found,
 and every minimum has a lower loss than every saddle; ``index_rises_with_loss`` when only the rank
 correlation holds; ``not_observed`` when ρ < 0 with p < 0.05; ``unknown`` otherwise (fewer than 5 distinct critical
 points, all one index or loss, not significant), with the reason.
@@ -465,7 +466,7 @@ def _fit(points) -> tuple:
     lin_rmse = float(np.sqrt(np.mean((slope * loss + intercept - idx) ** 2)))
     rho, pval = spearmanr(loss, idx)
     a0, ec, pb_rmse = _pb_fit(loss, idx)
-    minima = [p.loss for p in good if p.negative == 0]
+    minima = [p.loss for p in good if p.negative == 0 and p.zero == 0]    # degenerate points are not proven minima
     saddles = [p.loss for p in good if p.negative > 0]
     separated = bool(minima and saddles and max(minima) < min(saddles))
     msg = (f"{len(good)} distinct critical points ({converged} of {len(points)} searches converged); Spearman "
