@@ -133,3 +133,16 @@ def test_odd_powers_of_abs_are_proved_by_composition():
     assert check_convexity("2*abs(x - y)^5 + x^2").verdict == "convex"
     assert check_convexity("-3*abs(x - 1)^3").verdict == "concave"
     assert check_convexity("x^2*abs(y)").verdict == "not_convex"          # different bases: no such rule
+
+
+@pytest.mark.parametrize("where", ["x > 1 and x < 1", "x >= 2 and x <= 1", "x > 1 and 2*x <= 2"])
+def test_an_empty_where_region_is_refused_not_given_a_modulus(where):
+    # x^3 on {x >= 2, x <= 1} was once 'strongly_convex' with μ = 6, a bound computed on [1, 2], outside the region
+    with pytest.raises(InputError, match="the region is empty"):
+        check_convexity("x^3", where=where)
+
+
+def test_a_nonempty_where_region_keeps_its_exact_modulus():
+    # f'' = 6x on (1, 2): inf = 6, so a proved μ lies in (0, 6]
+    r = check_convexity("x^3", where="x > 1 and x < 2")
+    assert r.verdict == "strongly_convex" and 0 < r.modulus <= 6

@@ -150,3 +150,26 @@ def test_a_hyperbola_branch_is_proved_convex(text):
     # g = 1 - x*y is linear in y with coefficient -x, zero only where g = 1 > 0 (no point of the set): y >= 1/x
     r = check_set(text)
     assert r.verdict == "convex" and "linear in y" in r.constraints[0]["rule"]
+
+
+@pytest.mark.parametrize("text", ["x < 0 and x > 0", "x < 0 and x >= 0", "2*x > 1 and x <= 1/2"])
+def test_bounds_that_meet_only_with_a_strict_side_are_an_empty_set(text):
+    with pytest.raises(InputError, match="is empty"):
+        parse_set(text)
+
+
+def test_touching_closed_bounds_are_a_point_not_empty():
+    assert parse_set("x <= 0 and x >= 0").contains([0.0]) is True
+
+
+def test_an_empty_part_of_a_union_is_left_out():
+    # {x > 1 and x < 0} is empty, so the union is the half-plane y <= 1: convex
+    r = check_set("x > 1 and x < 0 or y <= 1")
+    assert r.verdict == "convex" and "1 empty part(s)" in r.reason
+    # the same empty part next to a non-convex set: refuted by a pair that re-checks exactly
+    r = check_set("x > 1 and x < 0 or y >= x^3")
+    assert r.verdict == "not_convex"
+    (a, b), lam = (r.witness.a, r.witness.b), sympy.Rational(r.witness.lam)
+    inside = [sympy.Rational(p[1]) >= sympy.Rational(p[0]) ** 3 for p in (a, b)]
+    m = [lam * sympy.Rational(u) + (1 - lam) * sympy.Rational(v) for u, v in zip(a, b)]
+    assert all(inside) and not (m[1] >= m[0] ** 3)

@@ -31,7 +31,7 @@ from . import _interval as I
 from .check import as_objective, check_convexity, domain_convexity, prove_convex
 from .prove import sign_of
 from .refute import onto_zero_set
-from .region import Condition, Region, _condition
+from .region import Condition, Region, _condition, empty_because
 
 _CONVEX_WORDS = ("convex", "strictly_convex", "strongly_convex")
 
@@ -242,28 +242,14 @@ def _refuse_empty(spec: SetSpec) -> None:
 
 
 def _part_empty(spec, part) -> bool:
+    """Proved empty: bounds on one variable contradict each other (exact, strictness kept: ``x < 0 and x > 0``), or
+    some constraint cannot hold on the box those bounds leave (interval enclosure)."""
     syms = spec.symbols
-    lo, hi = [-math.inf] * spec.n, [math.inf] * spec.n
     exprs = [(c, spec.expression(c)) for c in part]
-    for c, e in exprs:       # k*s + c0 <= 0 on one variable: a bound on s
-        g = e.sympy
-        if len(g.free_symbols) == 1:
-            (s,) = g.free_symbols
-            try:
-                P = sympy.Poly(g, s)
-            except sympy.PolynomialError:
-                continue
-            if P.degree() == 1 and all(q.is_Rational for q in P.all_coeffs()):
-                k, c0 = P.all_coeffs()
-                v = float(-c0 / k)
-                i = syms.index(s)
-                if k > 0:
-                    hi[i] = min(hi[i], math.nextafter(v, math.inf))
-                else:
-                    lo[i] = max(lo[i], math.nextafter(v, -math.inf))
-    if any(a > b for a, b in zip(lo, hi)):
+    conds = tuple(Condition(c.text, -e.sympy, ">" if c.strict else ">=") for c, e in exprs)
+    if empty_because(conds, None, syms) is not None:
         return True
-    env = {s: I.interval(a, b) for s, a, b in zip(syms, lo, hi)}
+    env = Region(syms, None, conds).env()     # each one-variable bound k*s + c0 <= 0 narrows s (outward rounded)
     for c, e in exprs:
         v = I.evaluate(e.sympy, env)
         if v.a > 0 or (c.strict and v.a >= 0):
@@ -478,7 +464,8 @@ def check_set(spec, *, vars=None, at=None, time_budget: float = 10.0, seed: int 
         membership = {"point": x.tolist(), "inside": spec.contains(x)}
     tried, rows = [], []
     all_convex = True
-    for part in spec.parts:
+    live = [part for part in spec.parts if not _part_empty(spec, part)]     # an empty part adds nothing to a union
+    for part in live:
         bounds = [c for c in part if _bound(spec, c)]
         where = tuple(Condition(f"where {c.text}", -spec.expression(c).sympy, ">" if c.strict else ">=")
                       for c in bounds)
@@ -503,10 +490,12 @@ def check_set(spec, *, vars=None, at=None, time_budget: float = 10.0, seed: int 
                  "linear in, else monotone in its only variable")
 
     def done(verdict, reason, witness=None):
+        if len(live) < len(spec.parts):
+            reason += f" ({len(spec.parts) - len(live)} empty part(s) of the union left out)"
         return SetConvexity(spec.text, spec.variables, verdict, tuple(rows), witness, membership, reason,
                             tuple(tried), time.monotonic() - t0)
 
-    if all_convex and len(spec.parts) == 1:
+    if all_convex and len(live) == 1:
         return done("convex", "every constraint defines a convex set (g convex, or a rule in constraints[].rule): "
                               "their intersection is convex")
     tried.append("witness pair search (interval-verified)")
@@ -520,6 +509,6 @@ def check_set(spec, *, vars=None, at=None, time_budget: float = 10.0, seed: int 
         return done("not_convex", f"a = {list(w.a)} and b = {list(w.b)} are in the set, but "
                                   f"{w.lam:g}·a + {1 - w.lam:g}·b = {[round(v, 6) for v in w.m]} is not "
                                   f"(constraint exceeded by >= {w.violation:.3g})", w)
-    if len(spec.parts) > 1 and all_convex:
+    if len(live) > 1 and all_convex:
         return done("unknown", "a union of convex sets: no witness pair found, and unions are not proved convex")
     return done("unknown", "some constraint is not proved convex and no witness pair was found")
