@@ -146,3 +146,12 @@ def test_a_nonempty_where_region_keeps_its_exact_modulus():
     # f'' = 6x on (1, 2): inf = 6, so a proved μ lies in (0, 6]
     r = check_convexity("x^3", where="x > 1 and x < 2")
     assert r.verdict == "strongly_convex" and 0 < r.modulus <= 6
+
+
+def test_tan_between_its_poles_is_decided():
+    # tan'' = 2 tan(x) sec²(x) >= 0 on [0, 1.5] (> 0 except at 0): strictly convex; the enclosure of tan was the
+    # whole line on every box, so this was 'unknown'
+    assert check_convexity("tan(x)", "0:1.5").verdict == "strictly_convex"
+    # on [-1.5, 1.5] tan'' < 0 for x < 0: a witness, re-checked exactly
+    r = check_convexity("tan(x)", "-1.5:1.5")
+    assert r.verdict == "not_convex" and exact_gap(resolve("tan(x)"), r.witness) > 0
