@@ -155,3 +155,22 @@ def test_tan_between_its_poles_is_decided():
     # on [-1.5, 1.5] tan'' < 0 for x < 0: a witness, re-checked exactly
     r = check_convexity("tan(x)", "-1.5:1.5")
     assert r.verdict == "not_convex" and exact_gap(resolve("tan(x)"), r.witness) > 0
+
+
+@pytest.mark.parametrize("expr, box, truth", [
+    ("x^2 + y^2 - 1e-13*z^2", None, "not_convex"),     # H = diag(2, 2, -2e-13)
+    ("x^2 + y^2 - 1e-9*z^2", None, "not_convex"),
+    ("x^4 + y^4 - 1e-3*x*y", None, "not_convex"),      # H(0) = [[0, -1e-3], [-1e-3, 0]]
+    ("x^6 - 1e-6*x^4", None, "not_convex"),            # f'' < 0 for 0 < |x| < 6.3e-4
+    ("x^4 - 1e-12*x^2", None, "not_convex"),           # f'' < 0 for |x| < 2.9e-7
+    ("x^6 - 1e-6*x^4", "0:1", "not_convex"),
+    ("x^6 + 1e-6*x^4", None, "convex"),                # the flips: f'' >= 0
+    ("x^2 + y^2 + 1e-13*z^2", None, "convex"),
+    ("x^6 - 1e-6*x^4", "0.001:1", "convex"),           # past the dip: f'' >= 30e-12 - 12e-12 > 0
+])
+def test_tiny_negative_curvature_is_refuted_exactly(expr, box, truth):
+    r = check_convexity(expr, box)
+    if truth == "not_convex":
+        assert r.verdict == "not_convex" and exact_gap(resolve(expr), r.witness) > 0
+    else:
+        assert r.verdict in CONVEX_FAMILY
