@@ -3,7 +3,8 @@
 Run: PYTHONPATH=src .venv/bin/python benchmarks/fuzz_convexity.py [--only SUBSTR] [--cli] [--budget 5]
 
 Each case is ``(kind, text, box, where, truth)``: ``kind`` ``f`` (a function, ``check_convexity``) or ``set``
-(``check_set``); ``truth`` ``convex``, ``not_convex`` or ``input_error`` (an empty region or set: refused), from theory (DCP atoms and their composition rules, a PSD
+(``check_set``); ``truth`` ``convex``, ``not_convex``, ``affine`` (convex or concave, never strictly/strongly convex) or
+``input_error`` (an empty region or set: refused), from theory (DCP atoms and their composition rules, a PSD
 Hessian shown by hand, a named point where the Hessian or Jensen's inequality fails). The truth is re-checked here
 independently of losslens: the sympy Hessian's smallest eigenvalue on a dense seeded sample of the region (smooth
 functions), or Jensen/midpoint violations of random pairs (nonsmooth functions, sets). A case whose truth is
@@ -206,6 +207,10 @@ CASES = [
     (F, "x^2 + y^2 - 1e-2*sqrt(x^2 + y^2)", None, None, N),
     (F, "x^2 - 1e-3*(x^2)^(1/3)", None, None, N),
     (F, "x^2 - 1e-3*x^(2/3)", None, None, C),
+    # --- affine in disguise: convex, never strictly (the verdict word is checked below)
+    (F, "(x+1)^4 - x^4 - 4*x^3 - 6*x^2", None, None, "affine"),
+    (F, "(x+1)^4/12 - x^4/12 - x^3/3 - x^2/2", "0:1", None, "affine"),
+    (F, "(x+y)^2 - x^2 - 2*x*y - y^2 + x", None, None, "affine"),
     # --- tan between and across its poles
     (F, "tan(x)", "0:1.5", None, C),
     (F, "tan(x)", "-1.5:0", None, N),
@@ -465,6 +470,8 @@ def judge(truth, verdict, wit_ok, kind, text):
     if truth == E or verdict == "unknown":
         return "ok" if truth == E else "unknown"
     convex_word = verdict in ("convex", "strictly_convex", "strongly_convex")
+    if truth == "affine":            # convex and concave, but no chord lies strictly above the graph
+        return "ok" if verdict in ("convex", "concave") else "WRONG"
     if truth == N and convex_word:
         return "WRONG"
     if truth == C and verdict in ("not_convex", "concave"):
@@ -489,6 +496,8 @@ def main() -> None:
         if args.only and args.only not in label:
             continue
         sample = None if truth == E else independent_truth(kind, text, box, where)
+        if truth == "affine" and sample == C:
+            sample = "affine" if sympy.Poly(ours(text), *natural(ours(text))).total_degree() <= 1 else "NOT AFFINE"
         t0 = time.monotonic()
         verdict, reason, wit = run_api(kind, text, box, where, args.budget)
         sec = time.monotonic() - t0

@@ -174,3 +174,13 @@ def test_tiny_negative_curvature_is_refuted_exactly(expr, box, truth):
         assert r.verdict == "not_convex" and exact_gap(resolve(expr), r.witness) > 0
     else:
         assert r.verdict in CONVEX_FAMILY
+
+
+def test_an_affine_function_written_as_a_difference_of_quartics_is_not_strictly_convex():
+    # (x+1)^4 - x^4 - 4x^3 - 6x^2 = 4x + 1: every chord lies on the graph, so it is convex, never strictly convex
+    # (it was 'strictly_convex': the zero polynomial f'' passed the root count as "no sign change")
+    text = "(x+1)^4 - x^4 - 4*x^3 - 6*x^2"
+    assert sympy.expand(resolve(text).expression.sympy) == 4 * sympy.Symbol("x", real=True) + 1
+    assert check_convexity(text).verdict == "convex"
+    assert check_convexity(text, "0:1").verdict == "convex"
+    assert check_convexity("(x+1)^4 - x^4 - 4*x^3 - 5.999*x^2").verdict in ("strictly_convex", "strongly_convex")
