@@ -184,3 +184,19 @@ def test_an_affine_function_written_as_a_difference_of_quartics_is_not_strictly_
     assert check_convexity(text).verdict == "convex"
     assert check_convexity(text, "0:1").verdict == "convex"
     assert check_convexity("(x+1)^4 - x^4 - 4*x^3 - 5.999*x^2").verdict in ("strictly_convex", "strongly_convex")
+
+
+def test_log_of_a_product_on_the_positive_orthant():
+    # -log(x·y) = -log x - log y on x, y > 0: H = diag(1/x², 1/y²) ⪰ 0; it was 'unknown' (the domain x·y > 0 was
+    # not seen to follow from x > 0 and y > 0)
+    x, y = sympy.symbols("x y", real=True)
+    H = sympy.hessian(-sympy.log(x * y), (x, y))
+    assert sympy.simplify(H - sympy.diag(1 / x ** 2, 1 / y ** 2)) == sympy.zeros(2)
+    assert check_convexity("-log(x*y)", where="x > 0 and y > 0").verdict in CONVEX_FAMILY
+    # a kink added: only the composition rules apply, log(x·y) split into log x + log y
+    r = check_convexity("-log(x*y) + abs(x - 1)", where="x > 0 and y > 0")
+    assert r.verdict == "convex" and any("log of a product" in t for t in r.proofs[0].trace)
+    # the flips: log(x·y) is concave there, and with x >= 0 the domain x·y > 0 is not the quadrant's closure
+    r = check_convexity("log(x*y) + abs(x - 1)", where="x > 0 and y > 0")
+    assert r.verdict == "not_convex" and exact_gap(resolve("log(x*y) + abs(x - 1)"), r.witness) > 0
+    assert check_convexity("-log(x*y) + abs(x - 1)", where="x >= 0 and y > 0").verdict == "unknown"

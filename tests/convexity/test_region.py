@@ -59,3 +59,27 @@ def test_region_of_keeps_a_nonempty_region():
     e = parse("x^3")
     r = Region.of(e, None, where_conditions("x > 1 and x < 2", e.variables))
     assert len(r.conditions) == 2 and r.contains([1.5]) and not r.contains([2.5])
+
+
+def test_positive_by_uses_strict_conditions_and_structure():
+    from losslens.convexity.region import positive_by
+    from losslens.convexity import _interval as I
+
+    env = {x: I.interval(0, float("inf")), y: I.interval(0, float("inf"))}      # the closure of x > 0, y > 0
+    assert positive_by(x * y, [x, y], env)                  # x·y > 0 on the open orthant ...
+    assert I.evaluate(x * y, env).a == 0                    # ... which the closed enclosure alone cannot show
+    assert positive_by(2 * x ** 3 * y + sympy.exp(x), [x, y], env)
+    assert not positive_by(x * y, [x], env)                 # y > 0 not given: y = 0 is allowed
+    assert not positive_by(-x * y, [x, y], env)
+    assert not positive_by(x - y, [x, y], env)
+
+
+def test_a_natural_domain_implied_by_strict_where_conditions_is_dropped():
+    from losslens.convexity.check import where_conditions
+
+    e = parse("-log(x*y)")
+    r = Region.of(e, None, where_conditions("x > 0 and y > 0", e.variables))
+    assert [c.label for c in r.conditions] == ["where x > 0", "where y > 0"]
+    # with x >= 0 the domain x·y > 0 is not implied (x = 0): it stays
+    r = Region.of(e, None, where_conditions("x >= 0 and y > 0", e.variables))
+    assert "log argument > 0" in [c.label for c in r.conditions]

@@ -90,7 +90,9 @@ class Region:
             others = [d for d in kept if d is not c]
             implied = c.op == "!=" and any(d.op == ">" and (_expanded(d.g - c.g) == 0 or
                                                              _expanded(d.g + c.g) == 0) for d in others)
-            if implied or c.holds(cls(tuple(expression.symbols), box, tuple(others)).env()) is True:
+            env = cls(tuple(expression.symbols), box, tuple(others)).env()
+            if implied or c.holds(env) is True or (c.op in (">", ">=") and
+                                                   positive_by(c.g, [d.g for d in others if d.op == ">"], env)):
                 kept = others
         return cls(tuple(expression.symbols), box, tuple(kept))
 
@@ -180,6 +182,21 @@ class Region:
         return {"kind": self.kind, "box": None if self.box is None else self.box.to_dict(),
                 "conditions": [{"label": c.label, "condition": str(c)} for c in self.conditions],
                 "text": self.describe()}
+
+
+def positive_by(g: sympy.Expr, positive: list, env) -> bool:
+    """Proved ``g > 0`` wherever every expression in ``positive`` is > 0 and the variables lie in ``env``: g is one
+    of them, a number > 0, ``exp(·)``, or a product, sum or constant power of such factors, or its enclosure on
+    ``env`` is > 0 (``x·y > 0`` given ``x > 0`` and ``y > 0``, which intervals on the closed ``[0, ∞)`` miss)."""
+    if g.is_Number:
+        return bool(g > 0)
+    if isinstance(g, sympy.exp) or any(_expanded(g - d) == 0 for d in positive):
+        return True
+    if isinstance(g, (sympy.Mul, sympy.Add)):
+        return all(positive_by(a, positive, env) for a in g.args)
+    if isinstance(g, sympy.Pow) and g.args[1].is_Number:
+        return positive_by(g.args[0], positive, env)
+    return bool(I.evaluate(g, env).a > 0)
 
 
 def _exact_bound(c: Condition, symbols):
