@@ -260,6 +260,10 @@ CASES = [
     (S, "x <= 0 and x >= 0", None, None, C),
     (S, "x > 1 and x < 0 or y <= 1", None, None, C),
     (S, "x > 1 and x < 0 or y >= x^3", None, None, N),
+    (S, "log(-y) <= 1 and y > 0.5 or x^2 + y^2 <= 1", None, None, C),
+    (S, "log(-x^2 - 1) <= 1 or x^2 + y^2 <= 1", None, None, C),
+    (S, "log(-y) <= 1 and y > 0.5", None, None, E),
+    (F, "log(-x^2 - 1)", None, None, E),
 ]
 
 LOCALS = {"relu": lambda a: sympy.Max(0, a), "softplus": lambda a: sympy.log(1 + sympy.exp(a)),

@@ -83,3 +83,11 @@ def test_a_natural_domain_implied_by_strict_where_conditions_is_dropped():
     # with x >= 0 the domain x·y > 0 is not implied (x = 0): it stays
     r = Region.of(e, None, where_conditions("x >= 0 and y > 0", e.variables))
     assert "log argument > 0" in [c.label for c in r.conditions]
+
+
+@pytest.mark.parametrize("text, label", [("log(-x^2 - 1)", "log argument > 0"), ("sqrt(-1 - x^2)", "sqrt argument"),
+                                         ("1/(x - x)", "denominator != 0")])
+def test_an_expression_defined_nowhere_is_one_clear_error(text, label):
+    # sympy decides the domain condition to False; it was "domain condition False is not an inequality"
+    with pytest.raises(InputError, match=f"expression is defined nowhere \\({label}.* never holds\\)"):
+        Region.of(parse(text), None)

@@ -173,3 +173,18 @@ def test_an_empty_part_of_a_union_is_left_out():
     inside = [sympy.Rational(p[1]) >= sympy.Rational(p[0]) ** 3 for p in (a, b)]
     m = [lam * sympy.Rational(u) + (1 - lam) * sympy.Rational(v) for u, v in zip(a, b)]
     assert all(inside) and not (m[1] >= m[0] ** 3)
+
+
+@pytest.mark.parametrize("text", ["log(-y) <= 1 and y > 0.5 or x^2 + y^2 <= 1",    # log needs y < 0
+                                  "log(-x^2 - 1) <= 1 or x^2 + y^2 <= 1"])         # log defined nowhere
+def test_a_part_empty_by_its_natural_domain_is_left_out_of_a_union(text):
+    # the union is the unit disk: convex (the first was refused as "region is empty", the second as
+    # "domain condition False is not an inequality")
+    r = check_set(text)
+    assert r.verdict == "convex" and "1 empty part(s)" in r.reason
+    assert r.constraints == ({"constraint": "x^2 + y^2 <= 1", "g": "x**2 + y**2 - 1", "strict": False,
+                              "g_verdict": "strongly_convex", "g_domain": "the whole space",
+                              "rule": "g convex: a convex sublevel set"},)
+    # alone, each first part is an empty set
+    with pytest.raises(InputError, match="is empty"):
+        parse_set(text.split(" or ")[0])

@@ -46,6 +46,8 @@ def _expanded(g: sympy.Expr) -> sympy.Expr:
 
 
 def _condition(label: str, cond: sympy.Basic) -> Condition:
+    if cond is sympy.false:           # sympy decided it: log(-x^2 - 1) needs -x^2 - 1 > 0, which never holds
+        raise InputError(f"expression is defined nowhere ({label} never holds)")
     if isinstance(cond, sympy.Ne):
         return Condition(label, _expanded(cond.lhs - cond.rhs), "!=")
     if isinstance(cond, (sympy.StrictGreaterThan, sympy.StrictLessThan)):

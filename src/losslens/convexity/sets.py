@@ -195,7 +195,7 @@ def _constraint_state(spec, c: Constraint, x, strict_inside: bool = True) -> boo
     region = Region(e.symbols, None, ())
     env = region.point_env(x)
     for label, cond in e.domain:          # outside the natural domain of g the point is not in the set
-        h = _condition(label, cond).holds(env)
+        h = False if cond is sympy.false else _condition(label, cond).holds(env)
         if h is False:
             return False
         if h is None:
@@ -242,19 +242,19 @@ def _refuse_empty(spec: SetSpec) -> None:
 
 
 def _part_empty(spec, part) -> bool:
-    """Proved empty: bounds on one variable contradict each other (exact, strictness kept: ``x < 0 and x > 0``), or
-    some constraint cannot hold on the box those bounds leave (interval enclosure)."""
+    """Proved empty: bounds on one variable contradict each other (exact, strictness kept: ``x < 0 and x > 0``;
+    the natural domains of the constraints count: ``log(-y) <= 1 and y > 0.5``), or some constraint or domain
+    condition cannot hold on the box those bounds leave (interval enclosure: ``log(-x^2 - 1) <= 1``)."""
     syms = spec.symbols
     exprs = [(c, spec.expression(c)) for c in part]
-    conds = tuple(Condition(c.text, -e.sympy, ">" if c.strict else ">=") for c, e in exprs)
+    if any(cond is sympy.false for _, e in exprs for _, cond in e.domain):
+        return True                       # a constraint defined nowhere (log(-x^2 - 1) <= 1)
+    conds = tuple(Condition(c.text, -e.sympy, ">" if c.strict else ">=") for c, e in exprs) + \
+        tuple(_condition(label, cond) for _, e in exprs for label, cond in e.domain)
     if empty_because(conds, None, syms) is not None:
         return True
     env = Region(syms, None, conds).env()     # each one-variable bound k*s + c0 <= 0 narrows s (outward rounded)
-    for c, e in exprs:
-        v = I.evaluate(e.sympy, env)
-        if v.a > 0 or (c.strict and v.a >= 0):
-            return True
-    return False
+    return any(d.holds(env) is False for d in conds)
 
 
 @dataclass(frozen=True)
