@@ -200,3 +200,15 @@ def test_log_of_a_product_on_the_positive_orthant():
     r = check_convexity("log(x*y) + abs(x - 1)", where="x > 0 and y > 0")
     assert r.verdict == "not_convex" and exact_gap(resolve("log(x*y) + abs(x - 1)"), r.witness) > 0
     assert check_convexity("-log(x*y) + abs(x - 1)", where="x >= 0 and y > 0").verdict == "unknown"
+
+
+def test_a_denominator_kept_nonzero_by_strict_where_conditions():
+    # 1/(x·y) on x, y > 0: H = [[2/(x³y), 1/(x²y²)], [1/(x²y²), 2/(xy³)]], det = 3/(x⁴y⁴) > 0 and H₁₁ > 0: convex.
+    # The domain x·y != 0 follows from x > 0 and y > 0 (it was kept, and 'x·y != 0' is not a convex set: unknown)
+    x, y = sympy.symbols("x y", positive=True)
+    H = sympy.hessian(1 / (x * y), (x, y))
+    assert sympy.simplify(H.det() - 3 / (x ** 4 * y ** 4)) == 0 and H[0, 0].is_positive
+    assert check_convexity("1/(x*y)", where="x > 0 and y > 0").verdict in CONVEX_FAMILY
+    # the flip: with y < 0, H₁₁ = 2/(x³y) < 0
+    r = check_convexity("1/(x*y)", where="x > 0 and y < 0")
+    assert r.verdict == "not_convex" and exact_gap(resolve("1/(x*y)"), r.witness) > 0

@@ -93,7 +93,7 @@ class Region:
             implied = c.op == "!=" and any(d.op == ">" and (_expanded(d.g - c.g) == 0 or
                                                              _expanded(d.g + c.g) == 0) for d in others)
             env = cls(tuple(expression.symbols), box, tuple(others)).env()
-            if implied or c.holds(env) is True or (c.op in (">", ">=") and
+            if implied or c.holds(env) is True or (c.op in (">", ">=", "!=") and
                                                    positive_by(c.g, [d.g for d in others if d.op == ">"], env)):
                 kept = others
         return cls(tuple(expression.symbols), box, tuple(kept))
