@@ -188,3 +188,25 @@ def test_a_part_empty_by_its_natural_domain_is_left_out_of_a_union(text):
     # alone, each first part is an empty set
     with pytest.raises(InputError, match="is empty"):
         parse_set(text.split(" or ")[0])
+
+
+@pytest.mark.parametrize("text", ["x^2 + y^2 <= z^2 and z >= 0",             # the Lorentz cone: ‖(x, y)‖ <= z
+                                  "x^2 + 2*y^2 <= 3*z^2 and z >= 0",         # an elliptic cone
+                                  "(x - 1)^2 + y^2 <= z^2 and z >= 1",       # a shifted cone cut at z = 1
+                                  "x^2 + y^2 + 1 <= z^2 and z >= 0",         # sqrt(x² + y² + 1) <= z
+                                  "x^2 + y^2 <= z^2 and z <= 0"])            # the lower nappe
+def test_a_second_order_cone_is_proved_convex(text):
+    r = check_set(text)
+    assert r.verdict == "convex" and any("second-order cone" in (row["rule"] or "") for row in r.constraints)
+
+
+@pytest.mark.parametrize("text", ["x^2 + y^2 <= z^2",                 # both nappes: (0, 0, ±1) mix to the apex side
+                                  "x^2 + y^2 <= z^2 and z >= -1",     # z may change sign
+                                  "x^2 - y^2 <= z^2 and z >= 0"])     # A = x² − y² takes both signs
+def test_a_cone_rule_that_does_not_apply_leaves_a_witness(text):
+    r = check_set(text)
+    assert r.verdict == "not_convex"
+    spec = parse_set(text)
+    a, b, lam = r.witness.a, r.witness.b, sympy.Rational(r.witness.lam)
+    assert exact_inside(spec, a) and exact_inside(spec, b)
+    assert not exact_inside(spec, [lam * sympy.Rational(u) + (1 - lam) * sympy.Rational(v) for u, v in zip(a, b)])

@@ -138,6 +138,9 @@ def _quasiconvex_rule(e: Expression, region: Region, deadline) -> str | None:
     * g = a(x)·v + b(x) linear in a variable v with a(x) of proved sign on the region: {g <= 0} = {±(v + b/a) <= 0};
       prove that function convex.
     * g of one variable v with g' of proved sign on the region: {g <= 0} is an interval in v (a slab).
+    * g = A(x) − c·v² (c > 0 a number, A free of v and proved >= 0) with the region keeping v >= 0 (v <= 0):
+      {g <= 0} = {sqrt(A/c) − v <= 0} ({sqrt(A/c) + v <= 0}); prove that function convex (a second-order cone:
+      x² + y² <= z² with z >= 0).
     """
     g = e.sympy
     convex_region, _ = domain_convexity(region, deadline)
@@ -150,6 +153,10 @@ def _quasiconvex_rule(e: Expression, region: Region, deadline) -> str | None:
         if s is not None:
             return f"g depends on {v} only and is monotone there (g' {'>=' if s in ('+', '0+') else '<='} 0): " \
                    f"its sublevel set is an interval"
+    for v in region.symbols:
+        cone = _cone_rule(g, v, region, env, deadline)
+        if cone is not None:
+            return cone
     for v in region.symbols:
         if v not in g.free_symbols or not g.is_polynomial(v):
             continue
@@ -172,6 +179,22 @@ def _quasiconvex_rule(e: Expression, region: Region, deadline) -> str | None:
             return f"g is linear in {v} with coefficient {a} {'> 0' if s == '+' else '< 0'}: g <= 0 iff {h} <= 0, " \
                    f"a convex function"
     return None
+
+
+def _cone_rule(g: sympy.Expr, v: sympy.Symbol, region: Region, env, deadline) -> str | None:
+    """The second-order-cone case of :func:`_quasiconvex_rule` for the variable ``v``, or None."""
+    if v not in g.free_symbols or v not in env or not g.is_polynomial(v) or sympy.degree(g, v) != 2:
+        return None
+    c = -sympy.expand(g).coeff(v, 2)
+    A = g + c * v ** 2                     # unexpanded where g was: (x − 1)² + y² keeps its squares
+    side = "+" if env[v].a >= 0 else ("-" if env[v].b <= 0 else None)
+    if not (c.is_Number and c > 0) or v in A.free_symbols or side is None or sign_of(A, env) not in ("+", "0+"):
+        return None
+    h = sympy.sqrt(A / c) - v if side == "+" else sympy.sqrt(A / c) + v
+    if prove_convex(h, region, deadline) is None:
+        return None
+    return f"g = {A} − {c}·{v}² with {v} {'>=' if side == '+' else '<='} 0 and {A} >= 0: g <= 0 iff {h} <= 0, " \
+           f"a convex function (a second-order cone)"
 
 
 def _nonzero_part_convex(a: sympy.Expr, symbols, env) -> bool:
