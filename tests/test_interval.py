@@ -25,6 +25,8 @@ EXACT_RANGES = [
     (sympy.cos(x), (0, sympy.pi), (-1, 1)),
     (1 / x, (1, 4), (0.25, 1)),
     (sympy.Max(0, x), (-2, 3), (0, 3)),
+    (sympy.tan(x), (0, 1.5), (0, math.tan(1.5))),             # between the poles ±π/2 (was [-inf, inf])
+    (sympy.tan(x), (2, 3), (math.tan(2), math.tan(3))),         # between π/2 and 3π/2
 ]
 
 
@@ -89,3 +91,9 @@ def test_box_helpers():
     assert inside(interval(0, 1), X) and not inside(interval(-1, 1), X)
     left, right = bisect([X, interval(0, 1)], 0)
     assert (left[0].a, left[0].b, right[0].a, right[0].b) == (-1, 1, 1, 3) and left[1] == right[1]
+
+
+@pytest.mark.parametrize("box", [(-1.6, 0), (1.5, 1.6), (1.6, 4.8), (float(math.pi / 2), 2.0), (-1e300, 1e300)])
+def test_tan_is_the_whole_line_when_a_pole_may_lie_inside(box):
+    # float(π/2) < π/2, so [float(π/2), 2] holds the pole π/2; (-1.6, 0) holds −π/2
+    assert evaluate(sympy.tan(x), {x: interval(*box)}) == WHOLE

@@ -313,10 +313,11 @@ def _eval_node(e, env, cache):
     if fn is sympy.tan:
         if not is_finite(x):
             return WHOLE
-        # tan is increasing between poles; refuse when a pole may lie inside
-        k_lo = mpmath.floor((x.a - mpmath.pi / 2) / mpmath.pi)
-        k_hi = mpmath.floor((x.b - mpmath.pi / 2) / mpmath.pi)
-        if k_lo != k_hi:
+        # tan is increasing between poles π/2 + kπ; refuse when a pole may lie in x: the enclosures of
+        # (a − π/2)/π and (b − π/2)/π must lie strictly inside one cell (k, k + 1)
+        cells = [(iv.mpf(t) - iv.pi / 2) / iv.pi for t in (x.a, x.b)]
+        ends = [mpmath.mpf(e) for c in cells for e in (c.a, c.b)]
+        if len({mpmath.floor(e) for e in ends}) != 1 or mpmath.floor(ends[0]) == ends[0]:
             return WHOLE
         return _monotone(iv.tan, x)
     if fn is sympy.sign:

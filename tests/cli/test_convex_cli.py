@@ -59,6 +59,11 @@ def test_bad_input_is_one_line_exit_2(capsys):
         (["convex", "x^2", "--time-budget", "-1"], "--time-budget == -1.0"),
         (["convex", "x^2", "--plot", "out.txt"], "must end in .png"),
         (["convex", "x", "--around", "a"], "--around"),
+        (["convex", "x^2", "--around", "0", "--where", "x > 0"], "takes no --where"),
+        (["convex", "x^2", "--around", "0", "--box", "-1:1"], "takes no --box"),
+        (["convex", "x^2", "--around", "1e308"], "float64 range"),
+        (["convex", "x^3", "--where", "x > 1 and x < 1"], "the region is empty"),
+        (["convex-set", "x < 0 and x > 0"], "is empty"),
     ]
     for argv, msg in cases:
         code = main(argv)

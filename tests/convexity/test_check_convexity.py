@@ -133,3 +133,82 @@ def test_odd_powers_of_abs_are_proved_by_composition():
     assert check_convexity("2*abs(x - y)^5 + x^2").verdict == "convex"
     assert check_convexity("-3*abs(x - 1)^3").verdict == "concave"
     assert check_convexity("x^2*abs(y)").verdict == "not_convex"          # different bases: no such rule
+
+
+@pytest.mark.parametrize("where", ["x > 1 and x < 1", "x >= 2 and x <= 1", "x > 1 and 2*x <= 2"])
+def test_an_empty_where_region_is_refused_not_given_a_modulus(where):
+    # x^3 on {x >= 2, x <= 1} was once 'strongly_convex' with μ = 6, a bound computed on [1, 2], outside the region
+    with pytest.raises(InputError, match="the region is empty"):
+        check_convexity("x^3", where=where)
+
+
+def test_a_nonempty_where_region_keeps_its_exact_modulus():
+    # f'' = 6x on (1, 2): inf = 6, so a proved μ lies in (0, 6]
+    r = check_convexity("x^3", where="x > 1 and x < 2")
+    assert r.verdict == "strongly_convex" and 0 < r.modulus <= 6
+
+
+def test_tan_between_its_poles_is_decided():
+    # tan'' = 2 tan(x) sec²(x) >= 0 on [0, 1.5] (> 0 except at 0): strictly convex; the enclosure of tan was the
+    # whole line on every box, so this was 'unknown'
+    assert check_convexity("tan(x)", "0:1.5").verdict == "strictly_convex"
+    # on [-1.5, 1.5] tan'' < 0 for x < 0: a witness, re-checked exactly
+    r = check_convexity("tan(x)", "-1.5:1.5")
+    assert r.verdict == "not_convex" and exact_gap(resolve("tan(x)"), r.witness) > 0
+
+
+@pytest.mark.parametrize("expr, box, truth", [
+    ("x^2 + y^2 - 1e-13*z^2", None, "not_convex"),     # H = diag(2, 2, -2e-13)
+    ("x^2 + y^2 - 1e-9*z^2", None, "not_convex"),
+    ("x^4 + y^4 - 1e-3*x*y", None, "not_convex"),      # H(0) = [[0, -1e-3], [-1e-3, 0]]
+    ("x^6 - 1e-6*x^4", None, "not_convex"),            # f'' < 0 for 0 < |x| < 6.3e-4
+    ("x^4 - 1e-12*x^2", None, "not_convex"),           # f'' < 0 for |x| < 2.9e-7
+    ("x^6 - 1e-6*x^4", "0:1", "not_convex"),
+    ("x^6 + 1e-6*x^4", None, "convex"),                # the flips: f'' >= 0
+    ("x^2 + y^2 + 1e-13*z^2", None, "convex"),
+    ("x^6 - 1e-6*x^4", "0.001:1", "convex"),           # past the dip: f'' >= 30e-12 - 12e-12 > 0
+])
+def test_tiny_negative_curvature_is_refuted_exactly(expr, box, truth):
+    r = check_convexity(expr, box)
+    if truth == "not_convex":
+        assert r.verdict == "not_convex" and exact_gap(resolve(expr), r.witness) > 0
+    else:
+        assert r.verdict in CONVEX_FAMILY
+
+
+def test_an_affine_function_written_as_a_difference_of_quartics_is_not_strictly_convex():
+    # (x+1)^4 - x^4 - 4x^3 - 6x^2 = 4x + 1: every chord lies on the graph, so it is convex, never strictly convex
+    # (it was 'strictly_convex': the zero polynomial f'' passed the root count as "no sign change")
+    text = "(x+1)^4 - x^4 - 4*x^3 - 6*x^2"
+    assert sympy.expand(resolve(text).expression.sympy) == 4 * sympy.Symbol("x", real=True) + 1
+    assert check_convexity(text).verdict == "convex"
+    assert check_convexity(text, "0:1").verdict == "convex"
+    assert check_convexity("(x+1)^4 - x^4 - 4*x^3 - 5.999*x^2").verdict in ("strictly_convex", "strongly_convex")
+
+
+def test_log_of_a_product_on_the_positive_orthant():
+    # -log(x·y) = -log x - log y on x, y > 0: H = diag(1/x², 1/y²) ⪰ 0; it was 'unknown' (the domain x·y > 0 was
+    # not seen to follow from x > 0 and y > 0)
+    x, y = sympy.symbols("x y", real=True)
+    H = sympy.hessian(-sympy.log(x * y), (x, y))
+    assert sympy.simplify(H - sympy.diag(1 / x ** 2, 1 / y ** 2)) == sympy.zeros(2)
+    assert check_convexity("-log(x*y)", where="x > 0 and y > 0").verdict in CONVEX_FAMILY
+    # a kink added: only the composition rules apply, log(x·y) split into log x + log y
+    r = check_convexity("-log(x*y) + abs(x - 1)", where="x > 0 and y > 0")
+    assert r.verdict == "convex" and any("log of a product" in t for t in r.proofs[0].trace)
+    # the flips: log(x·y) is concave there, and with x >= 0 the domain x·y > 0 is not the quadrant's closure
+    r = check_convexity("log(x*y) + abs(x - 1)", where="x > 0 and y > 0")
+    assert r.verdict == "not_convex" and exact_gap(resolve("log(x*y) + abs(x - 1)"), r.witness) > 0
+    assert check_convexity("-log(x*y) + abs(x - 1)", where="x >= 0 and y > 0").verdict == "unknown"
+
+
+def test_a_denominator_kept_nonzero_by_strict_where_conditions():
+    # 1/(x·y) on x, y > 0: H = [[2/(x³y), 1/(x²y²)], [1/(x²y²), 2/(xy³)]], det = 3/(x⁴y⁴) > 0 and H₁₁ > 0: convex.
+    # The domain x·y != 0 follows from x > 0 and y > 0 (it was kept, and 'x·y != 0' is not a convex set: unknown)
+    x, y = sympy.symbols("x y", positive=True)
+    H = sympy.hessian(1 / (x * y), (x, y))
+    assert sympy.simplify(H.det() - 3 / (x ** 4 * y ** 4)) == 0 and H[0, 0].is_positive
+    assert check_convexity("1/(x*y)", where="x > 0 and y > 0").verdict in CONVEX_FAMILY
+    # the flip: with y < 0, H₁₁ = 2/(x³y) < 0
+    r = check_convexity("1/(x*y)", where="x > 0 and y < 0")
+    assert r.verdict == "not_convex" and exact_gap(resolve("1/(x*y)"), r.witness) > 0

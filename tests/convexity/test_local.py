@@ -38,3 +38,13 @@ def test_bad_local_inputs():
         local_convexity("x^2", "1", max_radius=-1)
     with pytest.raises(InputError, match="steps == 0"):
         local_convexity("x^2", "1", steps=0)
+
+
+def test_a_cube_past_the_float64_range_is_refused_naming_around():
+    # the default half-width 1 + |p| puts the cube around 1e308 at inf; it was refused as a bad "box bound"
+    with pytest.raises(InputError, match=r"around == \[1e\+308\]: the cube of half-width 1e\+308 .* float64 range"):
+        local_convexity("x^2", "1e308")
+    with pytest.raises(InputError, match="float64 range"):
+        local_convexity("x^2", "-1e308", max_radius=1e308)
+    r = local_convexity("x^2", "1e307")          # f'' = 2: the whole cube of half-width 1 + 1e307
+    assert r.radius == 1 + 1e307 and r.failed_radius is None

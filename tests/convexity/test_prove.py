@@ -76,3 +76,22 @@ def test_composition_trace_names_the_rules():
     assert any("log-sum-exp" in t for t in trace) and any("exp(g)" in t for t in trace)
     e = parse("exp(-x^2)")
     assert composition_curvature(e.sympy, Region(e.symbols, None, ()))[0] == "unknown"
+
+
+@pytest.mark.parametrize("text, box, strength", [
+    ("(x+1)^4 - x^4 - 4*x^3 - 6*x^2", None, "convex"),           # = 4x + 1: f'' = 0 identically, unexpanded
+    ("(x+1)^4/12 - x^4/12 - x^3/3 - x^2/2", (0.0, 1.0), "convex"),  # = x/3 + 1/12 on a box
+    ("(x+1)^4 - x^4 - 4*x^3 - 5.999*x^2", None, "strictly_convex"),  # = 4x + 1 + x^2/1000: f'' = 1/500 > 0
+])
+def test_an_identically_zero_f2_is_affine_not_strictly_convex(text, box, strength):
+    from losslens.convexity.prove import prove_symbolic_hessian
+    from losslens.objective import Box
+
+    e = parse(text)
+    x = e.symbols[0]
+    region = Region.of(e, None if box is None else Box((box[0],), (box[1],)))
+    H = sympy.hessian(e.sympy, e.symbols)
+    assert not H[0, 0].is_Number                                 # the zero is hidden until expanded
+    assert (sympy.expand(H[0, 0]) == 0) == (strength == "convex")
+    p = prove_symbolic_hessian(H, region)
+    assert p is not None and p.strength == strength

@@ -150,3 +150,63 @@ def test_a_hyperbola_branch_is_proved_convex(text):
     # g = 1 - x*y is linear in y with coefficient -x, zero only where g = 1 > 0 (no point of the set): y >= 1/x
     r = check_set(text)
     assert r.verdict == "convex" and "linear in y" in r.constraints[0]["rule"]
+
+
+@pytest.mark.parametrize("text", ["x < 0 and x > 0", "x < 0 and x >= 0", "2*x > 1 and x <= 1/2"])
+def test_bounds_that_meet_only_with_a_strict_side_are_an_empty_set(text):
+    with pytest.raises(InputError, match="is empty"):
+        parse_set(text)
+
+
+def test_touching_closed_bounds_are_a_point_not_empty():
+    assert parse_set("x <= 0 and x >= 0").contains([0.0]) is True
+
+
+def test_an_empty_part_of_a_union_is_left_out():
+    # {x > 1 and x < 0} is empty, so the union is the half-plane y <= 1: convex
+    r = check_set("x > 1 and x < 0 or y <= 1")
+    assert r.verdict == "convex" and "1 empty part(s)" in r.reason
+    # the same empty part next to a non-convex set: refuted by a pair that re-checks exactly
+    r = check_set("x > 1 and x < 0 or y >= x^3")
+    assert r.verdict == "not_convex"
+    (a, b), lam = (r.witness.a, r.witness.b), sympy.Rational(r.witness.lam)
+    inside = [sympy.Rational(p[1]) >= sympy.Rational(p[0]) ** 3 for p in (a, b)]
+    m = [lam * sympy.Rational(u) + (1 - lam) * sympy.Rational(v) for u, v in zip(a, b)]
+    assert all(inside) and not (m[1] >= m[0] ** 3)
+
+
+@pytest.mark.parametrize("text", ["log(-y) <= 1 and y > 0.5 or x^2 + y^2 <= 1",    # log needs y < 0
+                                  "log(-x^2 - 1) <= 1 or x^2 + y^2 <= 1"])         # log defined nowhere
+def test_a_part_empty_by_its_natural_domain_is_left_out_of_a_union(text):
+    # the union is the unit disk: convex (the first was refused as "region is empty", the second as
+    # "domain condition False is not an inequality")
+    r = check_set(text)
+    assert r.verdict == "convex" and "1 empty part(s)" in r.reason
+    assert r.constraints == ({"constraint": "x^2 + y^2 <= 1", "g": "x**2 + y**2 - 1", "strict": False,
+                              "g_verdict": "strongly_convex", "g_domain": "the whole space",
+                              "rule": "g convex: a convex sublevel set"},)
+    # alone, each first part is an empty set
+    with pytest.raises(InputError, match="is empty"):
+        parse_set(text.split(" or ")[0])
+
+
+@pytest.mark.parametrize("text", ["x^2 + y^2 <= z^2 and z >= 0",             # the Lorentz cone: ‖(x, y)‖ <= z
+                                  "x^2 + 2*y^2 <= 3*z^2 and z >= 0",         # an elliptic cone
+                                  "(x - 1)^2 + y^2 <= z^2 and z >= 1",       # a shifted cone cut at z = 1
+                                  "x^2 + y^2 + 1 <= z^2 and z >= 0",         # sqrt(x² + y² + 1) <= z
+                                  "x^2 + y^2 <= z^2 and z <= 0"])            # the lower nappe
+def test_a_second_order_cone_is_proved_convex(text):
+    r = check_set(text)
+    assert r.verdict == "convex" and any("second-order cone" in (row["rule"] or "") for row in r.constraints)
+
+
+@pytest.mark.parametrize("text", ["x^2 + y^2 <= z^2",                 # both nappes: (0, 0, ±1) mix to the apex side
+                                  "x^2 + y^2 <= z^2 and z >= -1",     # z may change sign
+                                  "x^2 - y^2 <= z^2 and z >= 0"])     # A = x² − y² takes both signs
+def test_a_cone_rule_that_does_not_apply_leaves_a_witness(text):
+    r = check_set(text)
+    assert r.verdict == "not_convex"
+    spec = parse_set(text)
+    a, b, lam = r.witness.a, r.witness.b, sympy.Rational(r.witness.lam)
+    assert exact_inside(spec, a) and exact_inside(spec, b)
+    assert not exact_inside(spec, [lam * sympy.Rational(u) + (1 - lam) * sympy.Rational(v) for u, v in zip(a, b)])

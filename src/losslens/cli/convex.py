@@ -5,7 +5,7 @@ from typing import Optional
 
 import typer
 
-from ..validation import check_float, parse_floats
+from ..validation import InputError, check_float, parse_floats
 from ._app import JSON_OPTION, command, console, emit_json
 
 BUDGET = typer.Option(10.0, "--time-budget", help="Wall-clock safety net in seconds: work budgets decide, past this "
@@ -33,6 +33,11 @@ def convex_cmd(
     obj = resolve(expr, vars)
     time_budget = check_float("--time-budget", time_budget, lo=0, lo_open=True)
     if around is not None:
+        given = [name for name, v in (("--box", box), ("--where", where)) if v is not None]
+        if given:
+            raise InputError(f"--around == {around!r} decides on cubes around that point and takes no "
+                             f"{' or '.join(given)}; drop {' and '.join(given)}, or drop --around to decide on the "
+                             f"region")
         r = local_convexity(obj, parse_floats("--around", around), time_budget=time_budget, seed=seed)
         if plot:
             _plot_local(obj, r, plot)

@@ -27,7 +27,7 @@ from ..validation import InputError, check_float, check_int
 from . import _interval as I
 from .prove import (CONCAVE, AFFINE, Proof, composition_curvature, prove_composition, prove_interval_hessian,
                     prove_interval_whole, prove_symbolic_hessian)
-from .refute import JensenWitness, search_jensen
+from .refute import JensenWitness, along_constant_hessian, in_polynomial_dip, search_jensen
 from .region import Condition, Region
 
 VERDICTS = ("strongly_convex", "strictly_convex", "convex", "concave", "not_convex", "unknown")
@@ -235,6 +235,14 @@ def _check(obj, region, t0, time_budget, seed, samples) -> Convexity:
     domain = guarded("domain convexity", domain_convexity, region, deadline)
     domain_ok, domain_note = domain if domain is not None else (False, "its convexity was not decided in budget")
 
+    def refuted(w):
+        concave = prove(-1) if time.monotonic() < deadline else []
+        if concave and domain_ok:
+            proofs.extend(concave)
+            return done("concave", f"concave on {region.describe()} ({concave[0].method}); "
+                                   f"not convex: {w.describe()}", w)
+        return done("not_convex", w.describe(), w)
+
     # composition rules first: cheap and often enough; otherwise look for a witness before the costly proofs
     tried.append("composition rules")
     first = guarded("composition rules", prove_composition, f, region, 1, deadline)
@@ -242,13 +250,15 @@ def _check(obj, region, t0, time_budget, seed, samples) -> Convexity:
         tried.append("Jensen-violation search (interval-verified)")
         w = search_jensen(obj, f, region, sign=1, seed=seed, samples=samples, deadline=deadline)
         if w is not None:
-            concave = prove(-1) if time.monotonic() < deadline else []
-            if concave and domain_ok:
-                proofs.extend(concave)
-                return done("concave", f"concave on {region.describe()} ({concave[0].method}); "
-                                       f"not convex: {w.describe()}", w)
-            return done("not_convex", w.describe(), w)
+            return refuted(w)
         proofs.extend(prove(1, skip_composition=True))
+        if not proofs and hess_cache.get(1) is not None:
+            tried.append("exact curvature: a constant Hessian's eigenvector, a univariate polynomial f'' < 0 "
+                         "between its roots (interval-verified)")
+            w = along_constant_hessian(hess_cache[1], f, region) or guarded("polynomial f''", in_polynomial_dip, f,
+                                                                             region)
+            if w is not None:
+                return refuted(w)
     else:
         proofs.append(first)
         proofs.extend(prove(1, skip_composition=True))

@@ -79,6 +79,9 @@ def local_convexity(objective, around, *, vars=None, max_radius: float | None = 
     if max_radius is None:
         max_radius = 1.0 + max(abs(v) for v in p)
     max_radius = check_float("max_radius", max_radius, lo=0, lo_open=True)
+    if not all(math.isfinite(v - max_radius) and math.isfinite(v + max_radius) for v in p):
+        raise InputError(f"around == {p}: the cube of half-width {max_radius:g} around it leaves the float64 range; "
+                         f"give a point nearer the origin or a smaller max_radius")
     deadline = t0 + time_budget
     expr = obj.expression
     whole = Region.of(expr, None)

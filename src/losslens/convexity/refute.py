@@ -109,6 +109,8 @@ def search_jensen(obj, f: sympy.Expr, region: Region, *, sign: int = 1, seed: in
         if deadline is not None and time.monotonic() > deadline:
             return None
         X = box.sample(samples, seed=seed + k)
+        # the centre first (the origin of the whole-space cubes): symmetric functions are often degenerate there
+        X = torch.cat([(torch.tensor(box.lo, dtype=X.dtype) + torch.tensor(box.hi, dtype=X.dtype))[None] / 2, X])
         if region.conditions:
             X = X[region.mask(X)]
         X, fx = _finite_rows(obj, X, sign)
@@ -170,7 +172,9 @@ def _along_negative_curvature(obj, f, region, X, sign, width, deadline):
     lam_min = evals[:, 0]
     scale = evals.abs().amax(1).clamp_min(1.0)
     order = torch.argsort(lam_min / scale)[:8]
-    order = order[lam_min[order] < -1e-9 * scale[order]]
+    # float noise of a Hessian is ~1e-15 relative; candidates are proved before use, so a small curvature is tried
+    # (x² + y² − 1e-9 z² bends down by 2e-9 against a scale of 2)
+    order = order[lam_min[order] < -1e-12 * scale[order]]
     if not len(order):
         return None
     P, V, C = Xh[order], evecs[order, :, 0], lam_min[order]
@@ -182,6 +186,88 @@ def _along_negative_curvature(obj, f, region, X, sign, width, deadline):
         w = _candidates(obj, f, region, A, B, half, sign, "negative_curvature", P, sign * C)
         if w is not None:
             return w
+    return None
+
+
+def along_constant_hessian(H: sympy.Matrix, f: sympy.Expr, region: Region, sign: int = 1) -> JensenWitness | None:
+    """A witness for a constant Hessian ``H`` of ``sign*f`` that is not PSD: ``sign*f`` is a quadratic ``q`` plus an
+    affine part, and along an eigenvector ``v`` of ``λ_min(H) < 0`` every pair ``p ± t·v`` has the exact Jensen gap
+    ``−t² vᵀHv / 2 > 0`` (any ``p``, any ``t``). ``p``: the centre of the first sampling box, if in the region;
+    ``v`` from a float64 eigendecomposition of ``H``; the pair is proved by :func:`verify_jensen` as every witness
+    (x² + y² − 1e-13 z²: a curvature far below the float noise a Hessian search allows). None when no pair is
+    proved (H not constant, PSD, or the region too thin)."""
+    if any(h.free_symbols for h in H):
+        return None
+    import numpy as np
+
+    ev, V = np.linalg.eigh(np.array(H.evalf(30).tolist(), dtype=float))
+    if not ev[0] < 0:
+        return None
+    box = region.sampling_boxes()[0]
+    p = torch.tensor([(a + b) / 2 for a, b in zip(box.lo, box.hi)], dtype=torch.float64)
+    if not region.contains(p.tolist()):
+        return None
+    width = max(b - a for a, b in zip(box.lo, box.hi))
+    v = torch.tensor(V[:, 0], dtype=torch.float64)
+    for t in (0.25, 1e-2, 1e-4):
+        A, B = p - t * width * v, p + t * width * v
+        res = verify_jensen(f, region, A.tolist(), B.tolist(), 0.5, sign)
+        if res is not None:
+            lb, fa, fb, fm = res
+            return JensenWitness(tuple(A.tolist()), tuple(B.tolist()), 0.5, fa, fb, fm, lb, sign,
+                                 "negative_curvature", tuple(p.tolist()), float(ev[0]))
+    return None
+
+
+def in_polynomial_dip(f: sympy.Expr, region: Region, sign: int = 1) -> JensenWitness | None:
+    """One variable and ``(sign*f)''`` a polynomial with rational coefficients: where it is negative, a witness.
+
+    The real roots of ``P = (sign*f)''`` are isolated exactly (disjoint rational intervals, sympy); between two
+    consecutive isolating intervals, and beyond the outer ones, ``P`` has one sign, read exactly at the midpoint
+    ``q``. Where ``P(q) < 0``, ``sign*f`` is strictly concave on the root-free gap, so the pair ``q ± δ`` (``δ`` a
+    quarter of the gap, within the region's box) has a positive Jensen gap, proved by
+    :func:`verify_jensen` (x⁶ − 10⁻⁶x⁴ dips only for 0 < |x| < 6.4·10⁻⁴, too thin for random samples)."""
+    from .. import budget
+
+    if region.n != 1:
+        return None
+    x = region.symbols[0]
+    d2 = sympy.diff(sign * f, x, 2)
+    if not budget.polynomial_ok(d2, (x,)):
+        return None
+    try:
+        P = budget.poly(d2, x)
+        if P.is_zero or not all(c.is_Rational for c in P.all_coeffs()):
+            return None
+        cells = []
+        for k in (1, 4, 8, 16, 32):       # refined until neighbouring intervals leave a gap between them
+            cells = sorted(c for c, _ in P.sqf_part().intervals(eps=sympy.Rational(1, 10 ** k))) \
+                if P.degree() > 0 else []
+            if all(cells[i][1] < cells[i + 1][0] for i in range(len(cells) - 1)):
+                break
+        else:
+            return None
+    except (sympy.PolynomialError, NotImplementedError):
+        return None
+    ends = [e for a, b in sorted(cells) for e in (a, b)]
+    gaps = [(ends[i], ends[i + 1]) for i in range(1, len(ends) - 1, 2)]
+    if ends:
+        gaps += [(ends[0] - 2, ends[0]), (ends[-1], ends[-1] + 2)]
+    else:
+        gaps = [(sympy.Integer(-1), sympy.Integer(1))]
+    box = region.box
+    lo, hi = (-sympy.oo, sympy.oo) if box is None else (sympy.Rational(box.lo[0]), sympy.Rational(box.hi[0]))
+    for a, b in gaps:
+        a, b = max(a, lo), min(b, hi)
+        if not a < b:
+            continue
+        q, d = (a + b) / 2, (b - a) / 4
+        if P.eval(q) < 0:
+            res = verify_jensen(f, region, (float(q - d),), (float(q + d),), 0.5, sign)
+            if res is not None:
+                lb, fa, fb, fm = res
+                return JensenWitness((float(q - d),), (float(q + d),), 0.5, fa, fb, fm, lb, sign,
+                                     "negative_curvature", (float(q),), float(P.eval(q)))
     return None
 
 

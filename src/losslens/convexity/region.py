@@ -46,6 +46,8 @@ def _expanded(g: sympy.Expr) -> sympy.Expr:
 
 
 def _condition(label: str, cond: sympy.Basic) -> Condition:
+    if cond is sympy.false:           # sympy decided it: log(-x^2 - 1) needs -x^2 - 1 > 0, which never holds
+        raise InputError(f"expression is defined nowhere ({label} never holds)")
     if isinstance(cond, sympy.Ne):
         return Condition(label, _expanded(cond.lhs - cond.rhs), "!=")
     if isinstance(cond, (sympy.StrictGreaterThan, sympy.StrictLessThan)):
@@ -76,16 +78,23 @@ class Region:
             h = c.holds(env)
             if h is False:
                 where = f"box {box}" if box is not None else "the whole space"
+                if c.label.startswith("where "):
+                    raise InputError(f"the region is empty: {c.label} holds nowhere on {where}")
                 raise InputError(f"box == {box}: the expression is undefined on all of {where} ({c.label})"
                                  if box is not None else f"expression is defined nowhere ({c.label})")
             if h is None:
                 kept.append(c)
+        empty = empty_because(kept, box, tuple(expression.symbols))
+        if empty is not None:
+            raise InputError(f"the region is empty: {empty}")
         # drop a condition implied by the others (y != 0 given y > 0; x > 0 given x >= 1), one at a time
         for c in list(kept):
             others = [d for d in kept if d is not c]
             implied = c.op == "!=" and any(d.op == ">" and (_expanded(d.g - c.g) == 0 or
                                                              _expanded(d.g + c.g) == 0) for d in others)
-            if implied or c.holds(cls(tuple(expression.symbols), box, tuple(others)).env()) is True:
+            env = cls(tuple(expression.symbols), box, tuple(others)).env()
+            if implied or c.holds(env) is True or (c.op in (">", ">=", "!=") and
+                                                   positive_by(c.g, [d.g for d in others if d.op == ">"], env)):
                 kept = others
         return cls(tuple(expression.symbols), box, tuple(kept))
 
@@ -177,8 +186,23 @@ class Region:
                 "text": self.describe()}
 
 
-def _single_variable_bound(c: Condition, symbols):
-    """``k*s + c0 > 0`` -> (index of s, "lo" or "hi", -c0/k) as a float rounded outward; else None."""
+def positive_by(g: sympy.Expr, positive: list, env) -> bool:
+    """Proved ``g > 0`` wherever every expression in ``positive`` is > 0 and the variables lie in ``env``: g is one
+    of them, a number > 0, ``exp(·)``, or a product, sum or constant power of such factors, or its enclosure on
+    ``env`` is > 0 (``x·y > 0`` given ``x > 0`` and ``y > 0``, which intervals on the closed ``[0, ∞)`` miss)."""
+    if g.is_Number:
+        return bool(g > 0)
+    if isinstance(g, sympy.exp) or any(_expanded(g - d) == 0 for d in positive):
+        return True
+    if isinstance(g, (sympy.Mul, sympy.Add)):
+        return all(positive_by(a, positive, env) for a in g.args)
+    if isinstance(g, sympy.Pow) and g.args[1].is_Number:
+        return positive_by(g.args[0], positive, env)
+    return bool(I.evaluate(g, env).a > 0)
+
+
+def _exact_bound(c: Condition, symbols):
+    """``k*s + c0 > 0`` (or ``>= 0``) -> (index of s, "lo" or "hi", the exact rational -c0/k, strict?); else None."""
     if c.op == "!=" or len(c.g.free_symbols) != 1:
         return None
     (s,) = c.g.free_symbols
@@ -193,11 +217,48 @@ def _single_variable_bound(c: Condition, symbols):
     if p.degree() != 1 or not all(q.is_Rational for q in p.all_coeffs()):
         return None
     k, c0 = p.all_coeffs()
-    v = -c0 / k
+    return symbols.index(s), "lo" if k > 0 else "hi", -c0 / k, c.op == ">"
+
+
+def _single_variable_bound(c: Condition, symbols):
+    """``k*s + c0 > 0`` -> (index of s, "lo" or "hi", -c0/k) as a float rounded outward; else None."""
+    bound = _exact_bound(c, symbols)
+    if bound is None:
+        return None
+    i, side, v, _ = bound
     fv = float(v)
-    if k > 0:   # s > v: a lower bound, rounded down
-        return symbols.index(s), "lo", fv if sympy.Rational(fv) <= v else math.nextafter(fv, -math.inf)
-    return symbols.index(s), "hi", fv if sympy.Rational(fv) >= v else math.nextafter(fv, math.inf)
+    if side == "lo":   # s > v: a lower bound, rounded down
+        return i, "lo", fv if sympy.Rational(fv) <= v else math.nextafter(fv, -math.inf)
+    return i, "hi", fv if sympy.Rational(fv) >= v else math.nextafter(fv, math.inf)
+
+
+def empty_because(conditions, box: Box | None, symbols) -> str | None:
+    """Why ``box ∩ {conditions}`` is empty, when bounds on one variable contradict each other (exact rationals,
+    strictness kept: ``x > 1`` and ``x <= 1`` leave nothing); None when no such contradiction is found.
+
+    >>> x = sympy.Symbol("x", real=True)
+    >>> empty_because([Condition("where x > 1", x - 1, ">"), Condition("where x <= 1", 1 - x, ">=")], None, (x,))
+    'where x > 1 and where x <= 1 leave no value of x'
+    """
+    n = len(symbols)
+    lo = [None if box is None else (sympy.Rational(box.lo[i]), False, f"box {box}") for i in range(n)]
+    hi = [None if box is None else (sympy.Rational(box.hi[i]), False, f"box {box}") for i in range(n)]
+    for c in conditions:
+        bound = _exact_bound(c, symbols)
+        if bound is None:
+            continue
+        i, side, v, strict = bound
+        ends = lo if side == "lo" else hi
+        old = ends[i]
+        tighter = old is None or (v > old[0] if side == "lo" else v < old[0]) or (v == old[0] and strict)
+        if tighter:
+            ends[i] = (v, strict, c.label)
+    for i in range(n):
+        if lo[i] is not None and hi[i] is not None:
+            (a, sa, la), (b, sb, lb) = lo[i], hi[i]
+            if a > b or (a == b and (sa or sb)):
+                return f"{la} and {lb} leave no value of {symbols[i]}"
+    return None
 
 
 def finite(v) -> bool:

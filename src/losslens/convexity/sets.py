@@ -31,7 +31,7 @@ from . import _interval as I
 from .check import as_objective, check_convexity, domain_convexity, prove_convex
 from .prove import sign_of
 from .refute import onto_zero_set
-from .region import Condition, Region, _condition
+from .region import Condition, Region, _condition, empty_because
 
 _CONVEX_WORDS = ("convex", "strictly_convex", "strongly_convex")
 
@@ -138,6 +138,9 @@ def _quasiconvex_rule(e: Expression, region: Region, deadline) -> str | None:
     * g = a(x)·v + b(x) linear in a variable v with a(x) of proved sign on the region: {g <= 0} = {±(v + b/a) <= 0};
       prove that function convex.
     * g of one variable v with g' of proved sign on the region: {g <= 0} is an interval in v (a slab).
+    * g = A(x) − c·v² (c > 0 a number, A free of v and proved >= 0) with the region keeping v >= 0 (v <= 0):
+      {g <= 0} = {sqrt(A/c) − v <= 0} ({sqrt(A/c) + v <= 0}); prove that function convex (a second-order cone:
+      x² + y² <= z² with z >= 0).
     """
     g = e.sympy
     convex_region, _ = domain_convexity(region, deadline)
@@ -150,6 +153,10 @@ def _quasiconvex_rule(e: Expression, region: Region, deadline) -> str | None:
         if s is not None:
             return f"g depends on {v} only and is monotone there (g' {'>=' if s in ('+', '0+') else '<='} 0): " \
                    f"its sublevel set is an interval"
+    for v in region.symbols:
+        cone = _cone_rule(g, v, region, env, deadline)
+        if cone is not None:
+            return cone
     for v in region.symbols:
         if v not in g.free_symbols or not g.is_polynomial(v):
             continue
@@ -174,6 +181,22 @@ def _quasiconvex_rule(e: Expression, region: Region, deadline) -> str | None:
     return None
 
 
+def _cone_rule(g: sympy.Expr, v: sympy.Symbol, region: Region, env, deadline) -> str | None:
+    """The second-order-cone case of :func:`_quasiconvex_rule` for the variable ``v``, or None."""
+    if v not in g.free_symbols or v not in env or not g.is_polynomial(v) or sympy.degree(g, v) != 2:
+        return None
+    c = -sympy.expand(g).coeff(v, 2)
+    A = g + c * v ** 2                     # unexpanded where g was: (x − 1)² + y² keeps its squares
+    side = "+" if env[v].a >= 0 else ("-" if env[v].b <= 0 else None)
+    if not (c.is_Number and c > 0) or v in A.free_symbols or side is None or sign_of(A, env) not in ("+", "0+"):
+        return None
+    h = sympy.sqrt(A / c) - v if side == "+" else sympy.sqrt(A / c) + v
+    if prove_convex(h, region, deadline) is None:
+        return None
+    return f"g = {A} − {c}·{v}² with {v} {'>=' if side == '+' else '<='} 0 and {A} >= 0: g <= 0 iff {h} <= 0, " \
+           f"a convex function (a second-order cone)"
+
+
 def _nonzero_part_convex(a: sympy.Expr, symbols, env) -> bool:
     """Is ``{a ≠ 0} ∩ region`` convex for an ``a`` of one weak sign on the region: ``a`` affine (a half-space), or
     ``c·u^p`` for one variable ``u`` that the region keeps on one side of 0 (then ``{a ≠ 0}`` is ``u > 0`` or
@@ -195,7 +218,7 @@ def _constraint_state(spec, c: Constraint, x, strict_inside: bool = True) -> boo
     region = Region(e.symbols, None, ())
     env = region.point_env(x)
     for label, cond in e.domain:          # outside the natural domain of g the point is not in the set
-        h = _condition(label, cond).holds(env)
+        h = False if cond is sympy.false else _condition(label, cond).holds(env)
         if h is False:
             return False
         if h is None:
@@ -242,33 +265,19 @@ def _refuse_empty(spec: SetSpec) -> None:
 
 
 def _part_empty(spec, part) -> bool:
+    """Proved empty: bounds on one variable contradict each other (exact, strictness kept: ``x < 0 and x > 0``;
+    the natural domains of the constraints count: ``log(-y) <= 1 and y > 0.5``), or some constraint or domain
+    condition cannot hold on the box those bounds leave (interval enclosure: ``log(-x^2 - 1) <= 1``)."""
     syms = spec.symbols
-    lo, hi = [-math.inf] * spec.n, [math.inf] * spec.n
     exprs = [(c, spec.expression(c)) for c in part]
-    for c, e in exprs:       # k*s + c0 <= 0 on one variable: a bound on s
-        g = e.sympy
-        if len(g.free_symbols) == 1:
-            (s,) = g.free_symbols
-            try:
-                P = sympy.Poly(g, s)
-            except sympy.PolynomialError:
-                continue
-            if P.degree() == 1 and all(q.is_Rational for q in P.all_coeffs()):
-                k, c0 = P.all_coeffs()
-                v = float(-c0 / k)
-                i = syms.index(s)
-                if k > 0:
-                    hi[i] = min(hi[i], math.nextafter(v, math.inf))
-                else:
-                    lo[i] = max(lo[i], math.nextafter(v, -math.inf))
-    if any(a > b for a, b in zip(lo, hi)):
+    if any(cond is sympy.false for _, e in exprs for _, cond in e.domain):
+        return True                       # a constraint defined nowhere (log(-x^2 - 1) <= 1)
+    conds = tuple(Condition(c.text, -e.sympy, ">" if c.strict else ">=") for c, e in exprs) + \
+        tuple(_condition(label, cond) for _, e in exprs for label, cond in e.domain)
+    if empty_because(conds, None, syms) is not None:
         return True
-    env = {s: I.interval(a, b) for s, a, b in zip(syms, lo, hi)}
-    for c, e in exprs:
-        v = I.evaluate(e.sympy, env)
-        if v.a > 0 or (c.strict and v.a >= 0):
-            return True
-    return False
+    env = Region(syms, None, conds).env()     # each one-variable bound k*s + c0 <= 0 narrows s (outward rounded)
+    return any(d.holds(env) is False for d in conds)
 
 
 @dataclass(frozen=True)
@@ -478,7 +487,8 @@ def check_set(spec, *, vars=None, at=None, time_budget: float = 10.0, seed: int 
         membership = {"point": x.tolist(), "inside": spec.contains(x)}
     tried, rows = [], []
     all_convex = True
-    for part in spec.parts:
+    live = [part for part in spec.parts if not _part_empty(spec, part)]     # an empty part adds nothing to a union
+    for part in live:
         bounds = [c for c in part if _bound(spec, c)]
         where = tuple(Condition(f"where {c.text}", -spec.expression(c).sympy, ">" if c.strict else ">=")
                       for c in bounds)
@@ -503,10 +513,12 @@ def check_set(spec, *, vars=None, at=None, time_budget: float = 10.0, seed: int 
                  "linear in, else monotone in its only variable")
 
     def done(verdict, reason, witness=None):
+        if len(live) < len(spec.parts):
+            reason += f" ({len(spec.parts) - len(live)} empty part(s) of the union left out)"
         return SetConvexity(spec.text, spec.variables, verdict, tuple(rows), witness, membership, reason,
                             tuple(tried), time.monotonic() - t0)
 
-    if all_convex and len(spec.parts) == 1:
+    if all_convex and len(live) == 1:
         return done("convex", "every constraint defines a convex set (g convex, or a rule in constraints[].rule): "
                               "their intersection is convex")
     tried.append("witness pair search (interval-verified)")
@@ -520,6 +532,6 @@ def check_set(spec, *, vars=None, at=None, time_budget: float = 10.0, seed: int 
         return done("not_convex", f"a = {list(w.a)} and b = {list(w.b)} are in the set, but "
                                   f"{w.lam:g}·a + {1 - w.lam:g}·b = {[round(v, 6) for v in w.m]} is not "
                                   f"(constraint exceeded by >= {w.violation:.3g})", w)
-    if len(spec.parts) > 1 and all_convex:
+    if len(live) > 1 and all_convex:
         return done("unknown", "a union of convex sets: no witness pair found, and unions are not proved convex")
     return done("unknown", "some constraint is not proved convex and no witness pair was found")

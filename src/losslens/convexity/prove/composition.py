@@ -8,7 +8,7 @@ from mpmath import iv
 
 from ... import budget
 from .. import _interval as I
-from ..region import Region
+from ..region import Region, positive_by
 from .proof import AFFINE, CONCAVE, CONVEX, UNKNOWN, Proof, exact_psd
 
 
@@ -28,8 +28,9 @@ def _flip(c: str) -> str:
 
 
 class _Composer:
-    def __init__(self, symbols, env, deadline):
+    def __init__(self, symbols, env, deadline, positive=()):
         self.symbols, self.env, self.deadline = tuple(symbols), env, deadline
+        self.positive = list(positive)     # expressions g with a region condition g > 0
         self.trace: list[str] = []
 
     def range(self, e):
@@ -112,6 +113,9 @@ class _Composer:
             lse = self._log_sum_exp(e.args[0])
             if lse is not None:
                 return lse
+            split = self._log_of_product(e.args[0])
+            if split is not None:
+                return split
             u = sympy.Dummy("u", real=True)
             return self.scalar(sympy.log(u), u, e.args[0], "log", domain_lo=0)
         if isinstance(e, (sympy.sin, sympy.cos, sympy.tan, sympy.tanh)):
@@ -174,6 +178,26 @@ class _Composer:
             return CONVEX
         return None
 
+    def _log_of_product(self, arg):
+        """``log(g_1·…·g_k) = Σ log(g_i)`` and ``log(g^p) = p·log(g)`` when every ``g_i`` (``g``) is proved > 0 on
+        the region (``−log(x·y)`` on x, y > 0 is ``−log x − log y``); None when a factor's sign is not proved."""
+        if isinstance(arg, sympy.Mul):
+            parts = arg.args
+        elif isinstance(arg, sympy.Pow) and not arg.args[1].free_symbols:
+            parts = (arg.args[0],)
+        else:
+            return None
+        if not all(positive_by(g, self.positive, self.env) for g in parts):
+            return None
+        if isinstance(arg, sympy.Pow):
+            split = arg.args[1] * sympy.log(arg.args[0])
+        else:
+            split = sympy.Add(*[sympy.log(g) for g in parts])
+        c = self.curv(split)
+        if c != UNKNOWN:
+            self.trace.append(f"log of a product of factors > 0: log({arg}) = {split}")
+        return c
+
     def scalar(self, h, u, g, name, domain_lo=None) -> str:
         """Curvature of h(g): h's curvature and monotonicity proved on the range of g by interval enclosures."""
         c = self.curv(g)
@@ -218,7 +242,7 @@ def _show(x) -> str:
 
 def composition_curvature(f: sympy.Expr, region: Region, deadline=None) -> tuple[str, tuple[str, ...]]:
     """Curvature of ``f`` on ``region`` by the composition rules, with the rule trace."""
-    c = _Composer(region.symbols, region.env(), deadline)
+    c = _Composer(region.symbols, region.env(), deadline, [d.g for d in region.conditions if d.op == ">"])
     out = c.curv(f)
     return out, tuple(c.trace)
 

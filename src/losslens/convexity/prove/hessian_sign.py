@@ -126,6 +126,14 @@ def _poly_nonneg(p: sympy.Expr, x: sympy.Symbol, box=None) -> bool | None:
         return None
 
 
+def _poly_zero(p: sympy.Expr, x: sympy.Symbol) -> bool:
+    """Is the polynomial ``p`` identically 0 once expanded (``(x+1)^2 - x^2 - 2x - 1``)? False past the budget."""
+    try:
+        return budget.poly(p, x).is_zero
+    except sympy.PolynomialError:
+        return False
+
+
 def _isolated_zeros(d2, x, X) -> bool:
     """The zeros of f'' in the interval X form a finite set (then f'' >= 0 gives strict convexity)."""
     lo = sympy.Rational(float(X.a)) if mpmath.isfinite(X.a) else -sympy.oo
@@ -160,6 +168,10 @@ def prove_symbolic_hessian(H: sympy.Matrix, region: Region, deadline=None) -> Pr
         if d2.is_polynomial(x):
             box = None if region.box is None else (region.box.lo[0], region.box.hi[0])
             if not region.conditions and _poly_nonneg(d2, x, box):
+                if _poly_zero(d2, x):       # (x+1)^4 - x^4 - 4x^3 - 6x^2 is 4x + 1: affine, not strictly convex
+                    return Proof("univariate_polynomial", "convex", None,
+                                 (f"f'' = {d2} is identically 0 (exact expansion): f is affine, convex but not "
+                                  f"strictly",))
                 return Proof("univariate_polynomial", "strictly_convex", None,
                              (f"f'' = {d2} is a polynomial, not identically 0, with no real root of odd "
                               f"multiplicity in {region.describe()} (exact Sturm root count): f'' >= 0 with finitely "
