@@ -88,7 +88,6 @@ def test_an_identically_zero_f2_is_affine_not_strictly_convex(text, box, strengt
     from losslens.objective import Box
 
     e = parse(text)
-    x = e.symbols[0]
     region = Region.of(e, None if box is None else Box((box[0],), (box[1],)))
     H = sympy.hessian(e.sympy, e.symbols)
     assert not H[0, 0].is_Number                                 # the zero is hidden until expanded
