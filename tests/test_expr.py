@@ -201,3 +201,13 @@ def test_constants_are_exact_where_sympy_sees_them():
     assert e.evaluate([torch.tensor(0.5, dtype=torch.float64)]).item() == 0.5
     with pytest.raises(ExprError, match="constant log1p subexpression zoo is not a finite real number"):
         parse("log1p(log1p(-(x / x)))", "x")
+
+
+@pytest.mark.parametrize("text", ["1if x", '"\\d" + x', "0x1g"])
+def test_odd_literals_give_our_error_and_no_python_warning(text):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")            # a SyntaxWarning from Python's parser would surface here
+        with pytest.raises(ExprError):
+            parse(text)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import ast
 import math
 import re
+import warnings
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -163,7 +164,9 @@ def parse(text: str, variables: Sequence[str] | str | None = None) -> Expression
     if src.count("(") != src.count(")"):
         raise ExprError(f"unbalanced parentheses in {_short(src)}: {src.count('(')} '(' and {src.count(')')} ')'")
     try:
-        tree = ast.parse(src.replace("^", "**"), mode="eval")
+        with warnings.catch_warnings():       # Python's own warnings on odd literals ("1if", "\\d"): the user's text
+            warnings.simplefilter("ignore")   # gets one error of ours or none
+            tree = ast.parse(src.replace("^", "**"), mode="eval")
     except SyntaxError as err:
         raise ExprError(f"cannot parse {_short(src)}: invalid syntax at column {err.offset or '?'}") from None
     except (RecursionError, MemoryError, ValueError):
