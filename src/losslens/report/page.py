@@ -16,6 +16,15 @@ _env = Environment(loader=PackageLoader("losslens.report", "templates"), autoesc
                    trim_blocks=True, lstrip_blocks=True)
 
 
+def _cut(s: str, limit: int) -> str:
+    """``s`` whole when it has at most ``limit`` characters, else up to the last item separator (``", "`` or
+    ``"; "``) before ``limit`` and " ..." (never inside a number: a cut 8.4834e-155 would read as 8.4834)."""
+    if len(s) <= limit:
+        return s
+    end = max(s.rfind(", ", 0, limit + 1), s.rfind("; ", 0, limit + 1))
+    return (s[:end] if end > 0 else "") + " ..."
+
+
 def fmt(v: Any) -> str:
     """Numbers to 6 significant digits, lists of numbers inline, None as 'n/a', verdict words in plain words."""
     if v is None:
@@ -29,13 +38,11 @@ def fmt(v: Any) -> str:
     if isinstance(v, list) and len(v) <= 12 and all(isinstance(u, (int, float)) for u in v):
         return "[" + ", ".join(fmt(u) for u in v) + "]"
     if isinstance(v, dict) and len(v) <= 12:
-        s = "; ".join(f"{k}: {fmt(u)}" for k, u in v.items())
-        return s if len(s) <= 400 else s[:400] + " ..."
+        return _cut("; ".join(f"{k}: {fmt(u)}" for k, u in v.items()), 400)
     if isinstance(v, list) and len(v) <= 12:
         return "[" + ", ".join(fmt(u) for u in v) + "]"
     if isinstance(v, (list, dict)):
-        s = json.dumps(v)
-        return s if len(s) <= 300 else s[:300] + " ..."
+        return _cut(json.dumps(v), 300)
     return str(v)
 
 
