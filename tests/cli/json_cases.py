@@ -117,6 +117,21 @@ def _api_landscape(tmp):
                                                                           "box": "-1:1,-2:2"})
 
 
+def _api_landscape_1d(tmp):
+    from losslens.landscape.directions import Directions
+    from losslens.landscape.grid import evaluate
+    from losslens import parse
+
+    axis = Directions(torch.zeros(1, dtype=torch.float64), torch.eye(1, dtype=torch.float64), "axes", None,
+                      {"names": ["x"]})
+    return evaluate(parse("log(x)"), axis, 5, [(-1.0, 1.0)], settings={"expression": "log(x)", "box": "-1:1"})
+
+
+def _api_eval_not_finite(tmp):
+    from losslens import classify_point, parse
+    return classify_point(parse("log(x)"), [0.0])
+
+
 def _api_landscape_model(tmp):
     from losslens.landscape import directions as D
     from losslens.landscape.grid import evaluate
@@ -247,6 +262,8 @@ CASES = [
     Case("catalog-entry", "catalog", lambda t: ["catalog", "himmelblau"], "losslens.catalog.get", _api_catalog_entry),
     Case("eval", "eval", lambda t: ["eval", "x^2 - y^2", "--at", "0,0"], "losslens.classify.classify_point",
          _api_eval),
+    Case("eval-not-finite", "eval", lambda t: ["eval", "log(x)", "--at", "0"], "losslens.classify.classify_point",
+         _api_eval_not_finite),
     Case("optimize", "optimize", lambda t: ["optimize", "himmelblau", "--start", "0,0", "--lr", "0.01", "--steps",
                                             "20"], "losslens.optimize.run", _api_optimize),
     Case("optimize-risk", "optimize", lambda t: ["optimize", "x^2", "--start", "1", "--steps", "5", "--risk",
@@ -267,6 +284,8 @@ CASES = [
          "losslens.convexity.check_set", _api_convex_set_witness),
     Case("landscape", "landscape", lambda t: ["landscape", "x^2 - y^2", "--box=-1:1,-2:2", "--grid", "5"],
          "losslens.landscape.grid.evaluate", _api_landscape),
+    Case("landscape-1d", "landscape", lambda t: ["landscape", "log(x)", "--box=-1:1", "--grid", "5"],
+         "losslens.landscape.grid.evaluate", _api_landscape_1d),
     Case("landscape-model", "landscape", lambda t: ["landscape", "--model", MODEL, "--grid", "3", "--samples", "60"],
          "losslens.landscape.grid.evaluate", _api_landscape_model),
     Case("interpolate", "interpolate", lambda t: ["interpolate", *map(str, _checkpoints(t)), "--model", MODEL,
