@@ -49,3 +49,13 @@ def test_basin_maps(tmp_path, spec, box, layout):
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert any("min" in t for t in legend)
     assert save(fig, tmp_path / "b.png").stat().st_size > 1000
+
+
+def test_curves_mark_every_value_so_a_run_that_overflows_at_once_is_seen():
+    r = run(parse("1e300*x^2"), "gd", [1.0], steps=5, lr=0.1)       # f = 1e300 at step 0, inf from step 1
+    assert np.isfinite(r.values.numpy()).sum() == 1
+    fig = curves([r])
+    for ax in fig.axes:
+        line = ax.get_lines()[0]
+        assert line.get_marker() == "o"
+        assert np.isfinite(np.asarray(line.get_ydata(), dtype=float)).sum() == 1

@@ -92,12 +92,13 @@ def curves(runs: Sequence, labels: Sequence[str] | None = None, title: str | Non
     a1, a2 = fig.subplots(1, 2)
     for i, (r, name) in enumerate(zip(runs, labels)):
         c = COLORS[i % len(COLORS)]
-        a1.plot(r.values.numpy(), "-", color=c, label=f"{name or r.settings['method']}: f")
+        # markers too: a finite value between non-finite ones (a run that overflows at step 1) has no segment
+        a1.plot(r.values.numpy(), "-o", color=c, markersize=2, label=f"{name or r.settings['method']}: f")
         if r.risk is not None:
             a1.plot(r.risk.values.numpy(), "--", color=c, label=f"risk {r.risk.label}")
             a1.axvline(r.risk.best_step, color=c, linestyle=":", linewidth=0.8)
         g = r.gradient_norms.numpy()
-        a2.semilogy(np.where(g > 0, g, np.nan), "-", color=c, label=_label(r, name))
+        a2.semilogy(np.where(g > 0, g, np.nan), "-o", color=c, markersize=2, label=_label(r, name))
         a2.axhline(r.scale.gtol, color=c, linestyle=":", linewidth=0.8)
     a1.ticklabel_format(axis="y", useOffset=False)  # values near a constant read as they are, not as an offset
     a1.set_xlabel("step"), a1.set_ylabel("value"), a1.legend(fontsize=8)
