@@ -39,3 +39,18 @@ def test_user_text_is_escaped(tmp_path):
                                "x<y&z": ["<b>"] * 20}))
     page = render_result(src).read_text()
     assert "<script" not in page and "<b>" not in page and "x&lt;y&amp;z" in page
+
+
+def test_the_users_names_are_shown_as_given_and_verdict_words_as_words(tmp_path):
+    from losslens import classify_point, parse
+
+    f = parse("learning_rate^2 - weight_decay^2")
+    src = tmp_path / "r.json"
+    src.write_text(json.dumps(classify_point(f, [0.0, 0.0]).to_dict()))
+    page = render_result(src).read_text()
+    assert "[learning_rate, weight_decay]" in page and "learning rate" not in page
+    assert "<td class=\"num\">saddle</td>" in page
+    nested = {"schema_version": 1, "losslens": "0.1.0", "verdict": "not_convex", "run": {"names": ["step_size"]}}
+    src.write_text(json.dumps(nested))
+    page = render_result(src).read_text()
+    assert "not convex" in page and "step_size" in page and "step size" not in page
