@@ -247,6 +247,17 @@ def _api_points(tmp):
     return find_critical_points(parse("x^3 - 3*x", box="-2:2"), starts=None, seed=0, time_budget=10.0, epsilon=1e-6)
 
 
+def _api_points_continuum(tmp):
+    from losslens import find_critical_points, parse
+    return find_critical_points(parse("(x - y)^2", box="-1:1,-1:1"), seed=0, time_budget=10.0)
+
+
+def _api_points_5d(tmp):
+    from losslens import find_critical_points, parse
+    return find_critical_points(parse("a^2 + b^2 + c^2 + d^2 + v^2", box="-1:1,-1:1,-1:1,-1:1,-1:1"), seed=0,
+                                time_budget=10.0)
+
+
 def _api_points_degenerate(tmp):
     from losslens import find_critical_points, parse
     return find_critical_points(parse("x^2 + y^4", box="-1:1,-1:1"), seed=0, time_budget=10.0)
@@ -324,6 +335,11 @@ CASES = [
          _api_points),
     Case("points-degenerate", "points", lambda t: ["points", "x^2 + y^4", "--box=-1:1,-1:1"],
          "losslens.critical.find_critical_points", _api_points_degenerate),
+    Case("points-continuum", "points", lambda t: ["points", "(x - y)^2", "--box=-1:1,-1:1"],
+         "losslens.critical.find_critical_points", _api_points_continuum),
+    Case("points-5d", "points", lambda t: ["points", "a^2 + b^2 + c^2 + d^2 + v^2",
+                                           "--box=-1:1,-1:1,-1:1,-1:1,-1:1"],
+         "losslens.critical.find_critical_points", _api_points_5d),
     Case("tour", "tour", lambda t: ["tour", "--only", "vanishing-gradients", "--quick", "--out", str(t / "tour")],
          "losslens.report.tour.run_tour", _api_tour),
 ]
