@@ -59,3 +59,14 @@ def test_curves_mark_every_value_so_a_run_that_overflows_at_once_is_seen():
         line = ax.get_lines()[0]
         assert line.get_marker() == "o"
         assert np.isfinite(np.asarray(line.get_ydata(), dtype=float)).sum() == 1
+
+
+@pytest.mark.parametrize("spec, box, blank", [("log(x)", "-2:-1", True), ("log(x)", "-1:1", False)])
+def test_1d_basin_strip_is_drawn_where_f_is_not_finite(spec, box, blank):
+    b = basins(parse(spec, box=box), "gd", None, 5, 5, 0.05, seed=0)
+    ax = basin_map(b, parse(spec, box=box)).axes[0]
+    strip = np.asarray(ax.collections[0].get_offsets())
+    assert len(strip) == 5 and np.isfinite(strip).all()
+    lo, hi = ax.get_ylim()
+    assert (lo <= strip[:, 1]).all() and (strip[:, 1] <= hi).all()
+    assert [t.get_text() for t in ax.texts] == (["f is NaN or infinite on the whole box"] if blank else [])

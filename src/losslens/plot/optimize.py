@@ -134,7 +134,11 @@ def basin_map(bmap, objective: Objective, title: str | None = None):
     elif objective.n == 1:
         (x,), v = _grid_values(objective, box.lo, box.hi, 400)
         ax.plot(x, v, color=LANDSCAPE)
-        base = np.nanmin(v) - 0.05 * (np.nanmax(v) - np.nanmin(v) + 1e-300)
+        finite = v[np.isfinite(v)]      # NaN or ±inf values (log on x <= 0) would put the strip off the plot
+        base = finite.min() - 0.05 * (finite.max() - finite.min() + 1e-300) if finite.size else 0.0
+        if not finite.size:
+            ax.text(0.5, 0.6, "f is NaN or infinite on the whole box", transform=ax.transAxes, ha="center",
+                    fontsize=9, color="firebrick")
         ax.scatter(bmap.starts[:, 0].numpy(), np.full(len(labels), base), c=idx, cmap=cmap, vmin=-0.5,
                    vmax=len(cats) - 0.5, marker="|", s=200)
     else:
