@@ -56,7 +56,7 @@ def test_line_and_trajectory_figures(tmp_path):
 
 
 def _notes(fig) -> list[str]:
-    return [t.get_text() for t in fig.texts]
+    return [line for line in fig.axes[0].get_xlabel().split("\n") if "grid values" in line]
 
 
 @pytest.mark.parametrize("kind", ["contour", "filled", "surface"])
@@ -65,7 +65,7 @@ def test_a_plane_with_non_finite_values_says_how_many_are_blank(kind):
     L = evaluate(f, Directions(torch.zeros(2, dtype=torch.float64), torch.eye(2, dtype=torch.float64), "axes",
                                None, {"names": ["x", "y"]}), 5, (-1, 1))
     assert int((~torch.isfinite(L.values)).sum()) == 15
-    assert _notes(contour_figure(L, kind)) == ["15 of 25 grid values are NaN or infinite (left blank)"]
+    assert _notes(contour_figure(L, kind)) == ["(15 of 25 grid values are NaN or infinite: left blank)"]
     assert _notes(contour_figure(plane(), kind)) == []
 
 
@@ -73,4 +73,6 @@ def test_a_line_with_non_finite_values_says_how_many_are_blank():
     f = parse("log(x)")
     L = evaluate(f, Directions(torch.zeros(1, dtype=torch.float64), torch.eye(1, dtype=torch.float64), "axes",
                                None, {"names": ["x"]}), 9, (-1, 1))
-    assert _notes(line_figure(L)) == ["5 of 9 grid values are NaN or infinite (left blank)"]
+    fig = line_figure(L)
+    assert _notes(fig) == ["(5 of 9 grid values are NaN or infinite: left blank)"]
+    assert fig.axes[0].get_xlim() == (-1.0, 1.0)          # the whole line, the blank half too

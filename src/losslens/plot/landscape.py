@@ -64,8 +64,7 @@ def _note_blanks(ax, Z: np.ndarray) -> None:
     finite values can show no contour line at all."""
     bad = int(np.size(Z) - np.isfinite(Z).sum())
     if bad:
-        ax.figure.text(0.5, 0.005, f"{bad} of {np.size(Z)} grid values are NaN or infinite (left blank)",
-                       ha="center", va="bottom", fontsize=8, color="firebrick")
+        ax.set_xlabel(f"{ax.get_xlabel()}\n({bad} of {np.size(Z)} grid values are NaN or infinite: left blank)")
 
 
 def line_figure(landscape, title: str | None = None):
@@ -76,9 +75,11 @@ def line_figure(landscape, title: str | None = None):
     fig = new_figure(figsize=(6, 4))
     ax = fig.subplots()
     values = landscape.values.to(torch.float64).numpy()
-    ax.plot(landscape.axes[0].numpy(), values, lw=1.5)
-    _note_blanks(ax, values)
+    t = landscape.axes[0].numpy()
+    ax.plot(t, values, lw=1.5)
+    ax.set_xlim(t[0], t[-1])            # the whole line, also where f is not finite (not drawn)
     _labels(ax, landscape)
+    _note_blanks(ax, values)
     ax.set_ylabel("f")
     ax.set_title(title or "loss along the line")
     ax.grid(alpha=0.3)
