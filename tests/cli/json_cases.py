@@ -117,6 +117,21 @@ def _api_landscape(tmp):
                                                                           "box": "-1:1,-2:2"})
 
 
+def _api_landscape_1d(tmp):
+    from losslens.landscape.directions import Directions
+    from losslens.landscape.grid import evaluate
+    from losslens import parse
+
+    axis = Directions(torch.zeros(1, dtype=torch.float64), torch.eye(1, dtype=torch.float64), "axes", None,
+                      {"names": ["x"]})
+    return evaluate(parse("log(x)"), axis, 5, [(-1.0, 1.0)], settings={"expression": "log(x)", "box": "-1:1"})
+
+
+def _api_eval_not_finite(tmp):
+    from losslens import classify_point, parse
+    return classify_point(parse("log(x)"), [0.0])
+
+
 def _api_landscape_model(tmp):
     from losslens.landscape import directions as D
     from losslens.landscape.grid import evaluate
@@ -232,6 +247,17 @@ def _api_points(tmp):
     return find_critical_points(parse("x^3 - 3*x", box="-2:2"), starts=None, seed=0, time_budget=10.0, epsilon=1e-6)
 
 
+def _api_points_continuum(tmp):
+    from losslens import find_critical_points, parse
+    return find_critical_points(parse("(x - y)^2", box="-1:1,-1:1"), seed=0, time_budget=10.0)
+
+
+def _api_points_5d(tmp):
+    from losslens import find_critical_points, parse
+    return find_critical_points(parse("a^2 + b^2 + c^2 + d^2 + v^2", box="-1:1,-1:1,-1:1,-1:1,-1:1"), seed=0,
+                                time_budget=10.0)
+
+
 def _api_points_degenerate(tmp):
     from losslens import find_critical_points, parse
     return find_critical_points(parse("x^2 + y^4", box="-1:1,-1:1"), seed=0, time_budget=10.0)
@@ -247,6 +273,8 @@ CASES = [
     Case("catalog-entry", "catalog", lambda t: ["catalog", "himmelblau"], "losslens.catalog.get", _api_catalog_entry),
     Case("eval", "eval", lambda t: ["eval", "x^2 - y^2", "--at", "0,0"], "losslens.classify.classify_point",
          _api_eval),
+    Case("eval-not-finite", "eval", lambda t: ["eval", "log(x)", "--at", "0"], "losslens.classify.classify_point",
+         _api_eval_not_finite),
     Case("optimize", "optimize", lambda t: ["optimize", "himmelblau", "--start", "0,0", "--lr", "0.01", "--steps",
                                             "20"], "losslens.optimize.run", _api_optimize),
     Case("optimize-risk", "optimize", lambda t: ["optimize", "x^2", "--start", "1", "--steps", "5", "--risk",
@@ -267,6 +295,8 @@ CASES = [
          "losslens.convexity.check_set", _api_convex_set_witness),
     Case("landscape", "landscape", lambda t: ["landscape", "x^2 - y^2", "--box=-1:1,-2:2", "--grid", "5"],
          "losslens.landscape.grid.evaluate", _api_landscape),
+    Case("landscape-1d", "landscape", lambda t: ["landscape", "log(x)", "--box=-1:1", "--grid", "5"],
+         "losslens.landscape.grid.evaluate", _api_landscape_1d),
     Case("landscape-model", "landscape", lambda t: ["landscape", "--model", MODEL, "--grid", "3", "--samples", "60"],
          "losslens.landscape.grid.evaluate", _api_landscape_model),
     Case("interpolate", "interpolate", lambda t: ["interpolate", *map(str, _checkpoints(t)), "--model", MODEL,
@@ -305,6 +335,11 @@ CASES = [
          _api_points),
     Case("points-degenerate", "points", lambda t: ["points", "x^2 + y^4", "--box=-1:1,-1:1"],
          "losslens.critical.find_critical_points", _api_points_degenerate),
+    Case("points-continuum", "points", lambda t: ["points", "(x - y)^2", "--box=-1:1,-1:1"],
+         "losslens.critical.find_critical_points", _api_points_continuum),
+    Case("points-5d", "points", lambda t: ["points", "a^2 + b^2 + c^2 + d^2 + v^2",
+                                           "--box=-1:1,-1:1,-1:1,-1:1,-1:1"],
+         "losslens.critical.find_critical_points", _api_points_5d),
     Case("tour", "tour", lambda t: ["tour", "--only", "vanishing-gradients", "--quick", "--out", str(t / "tour")],
          "losslens.report.tour.run_tour", _api_tour),
 ]

@@ -33,15 +33,17 @@ NULLABLE = {
                      "rate", "rate_stderr", "coefficient", "r2", "theta_fit", "theta_fit_stderr",
                      "model_distance", "lower", "lower_value", "slope", "intercept", "linear_rmse", "spearman",
                      "spearman_p", "pb_scale", "pb_eps_c", "pb_rmse"), {"type": [_NUM, "null"]}),
-    **dict.fromkeys(("steps_to_tol", "seed"), {"type": [_INT, "null"]}),
+    **dict.fromkeys(("steps_to_tol", "seed", "units"), {"type": [_INT, "null"]}),
     **dict.fromkeys(("checkpoint", "store", "rule"), {"type": [_STR, "null"]}),
     "stopped_by": {"enum": [None, "work", "time"]},
     "escape_direction": {"type": [_ARR, "null"], "items": {"type": _NUM}},
     **dict.fromkeys(("schedule", "risk", "trace", "density", "feasible_set", "subgradient", "witness", "membership",
-                     "network", "rare_event", "evidence", "proof", "global_minimum"), {"type": [_OBJ, "null"]}),
+                     "network", "rare_event", "evidence", "proof", "global_minimum", "second_order"),
+                    {"type": [_OBJ, "null"]}),
 }
 NULLABLE_AT = {("certificate", "box"): {"type": [_ARR, "null"], "items": {"type": _ARR, "items": {"type": _NUM}}},
-               ("domain", "box"): {"type": [_OBJ, "null"]}}
+               ("domain", "box"): {"type": [_OBJ, "null"]},
+               ("evidence", "eigenvalues"): {"type": [_ARR, "null"], "items": {"type": [_NUM, "null"]}}}
 BASE = "https://losslens.invalid/json/"
 
 
@@ -51,7 +53,9 @@ def infer(value) -> dict:
         return {"type": "null"}
     if isinstance(value, bool):
         return {"type": "boolean"}
-    if isinstance(value, (int, float)):
+    if isinstance(value, float):         # a non-finite float is written as null (results.jsonable)
+        return {"type": [_NUM, "null"]}
+    if isinstance(value, int):
         return {"type": "number"}
     if isinstance(value, str):
         return {"type": "string"}
@@ -97,11 +101,22 @@ def merge(a: dict, b: dict) -> dict:
     return out
 
 
+def _numbers_widened(types: set) -> set:
+    """``types`` with ``number`` added when it holds ``integer`` (the inferred schemas say ``number`` for both)."""
+    return types | {_NUM} if _INT in types else types
+
+
 def fill_nulls(s: dict, path: tuple = ()) -> dict:
-    """Every always-null key typed from :data:`NULLABLE_AT` / :data:`NULLABLE`, else left open."""
+    """Every always-null key typed from :data:`NULLABLE_AT` / :data:`NULLABLE`, else left open; a key listed there
+    that the examples show only non-null, with a type listed there, may still be null (a run that did not converge,
+    a point on a path)."""
+    listed = NULLABLE_AT.get(path[-2:], NULLABLE.get(path[-1])) if path else None
     if s.get("type") == "null" and path:
-        return NULLABLE_AT.get(path[-2:], NULLABLE.get(path[-1], {}))
+        return listed or {}
     s = dict(s)
+    seen = _types(s)
+    if listed is not None and seen and "null" not in seen and seen <= _numbers_widened(_types(listed)):
+        s["type"] = sorted(seen | {"null"})
     if "properties" in s:
         s["properties"] = {k: fill_nulls(v, path + (k,)) for k, v in s["properties"].items()}
     if "items" in s:

@@ -43,3 +43,11 @@ def test_an_equality_set_is_drawn_as_its_curve():
         assert len(pts) > 50 and np.abs(on_curve(pts[:, 0], pts[:, 1])).max() < 0.05       # the curve, not an area
         if "x >= 0" in text:
             assert pts[:, 0].min() > -0.02                                                   # only where x >= 0
+
+
+def test_a_set_thinner_than_the_grid_is_explained_not_left_blank():
+    thin = parse_set("1e300*x^2 + y^2 <= 1")           # |x| <= 1e-150: between the grid's columns
+    texts = [t.get_text() for t in set_figure(thin, check_set(thin)).axes[0].texts]
+    assert len(texts) == 1 and "no point of the 240×240 grid lies in the set" in texts[0]
+    disc = parse_set("x^2 + y^2 <= 1")
+    assert len(set_figure(disc, check_set(disc)).axes[0].texts) == 0

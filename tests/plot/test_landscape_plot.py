@@ -4,7 +4,8 @@ import torch
 
 from losslens import parse
 from losslens.landscape import Directions, evaluate, line_between, pca
-from losslens.plot.landscape import contour_figure, html_surface, log_levels, save_figure, trajectory_figure
+from losslens.plot.landscape import (contour_figure, html_surface, line_figure, log_levels, save_figure,
+                                     trajectory_figure)
 from losslens.validation import InputError
 
 
@@ -52,3 +53,26 @@ def test_line_and_trajectory_figures(tmp_path):
         contour_figure(line_between(f, [1, 0, 0], [0, 1, 0], 3))
     with pytest.raises(InputError, match="kind == 'wire', must be one of"):
         contour_figure(plane(), "wire")
+
+
+def _notes(fig) -> list[str]:
+    return [line for line in fig.axes[0].get_xlabel().split("\n") if "grid values" in line]
+
+
+@pytest.mark.parametrize("kind", ["contour", "filled", "surface"])
+def test_a_plane_with_non_finite_values_says_how_many_are_blank(kind):
+    f = parse("log(x) + y")                      # NaN for x < 0, -inf at x = 0: 15 of 25 grid values
+    L = evaluate(f, Directions(torch.zeros(2, dtype=torch.float64), torch.eye(2, dtype=torch.float64), "axes",
+                               None, {"names": ["x", "y"]}), 5, (-1, 1))
+    assert int((~torch.isfinite(L.values)).sum()) == 15
+    assert _notes(contour_figure(L, kind)) == ["(15 of 25 grid values are NaN or infinite: left blank)"]
+    assert _notes(contour_figure(plane(), kind)) == []
+
+
+def test_a_line_with_non_finite_values_says_how_many_are_blank():
+    f = parse("log(x)")
+    L = evaluate(f, Directions(torch.zeros(1, dtype=torch.float64), torch.eye(1, dtype=torch.float64), "axes",
+                               None, {"names": ["x"]}), 9, (-1, 1))
+    fig = line_figure(L)
+    assert _notes(fig) == ["(5 of 9 grid values are NaN or infinite: left blank)"]
+    assert fig.axes[0].get_xlim() == (-1.0, 1.0)          # the whole line, the blank half too

@@ -49,3 +49,24 @@ def test_basin_maps(tmp_path, spec, box, layout):
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert any("min" in t for t in legend)
     assert save(fig, tmp_path / "b.png").stat().st_size > 1000
+
+
+def test_curves_mark_every_value_so_a_run_that_overflows_at_once_is_seen():
+    r = run(parse("1e300*x^2"), "gd", [1.0], steps=5, lr=0.1)       # f = 1e300 at step 0, inf from step 1
+    assert np.isfinite(r.values.numpy()).sum() == 1
+    fig = curves([r])
+    for ax in fig.axes:
+        line = ax.get_lines()[0]
+        assert line.get_marker() == "o"
+        assert np.isfinite(np.asarray(line.get_ydata(), dtype=float)).sum() == 1
+
+
+@pytest.mark.parametrize("spec, box, blank", [("log(x)", "-2:-1", True), ("log(x)", "-1:1", False)])
+def test_1d_basin_strip_is_drawn_where_f_is_not_finite(spec, box, blank):
+    b = basins(parse(spec, box=box), "gd", None, 5, 5, 0.05, seed=0)
+    ax = basin_map(b, parse(spec, box=box)).axes[0]
+    strip = np.asarray(ax.collections[0].get_offsets())
+    assert len(strip) == 5 and np.isfinite(strip).all()
+    lo, hi = ax.get_ylim()
+    assert (lo <= strip[:, 1]).all() and (strip[:, 1] <= hi).all()
+    assert [t.get_text() for t in ax.texts] == (["f is NaN or infinite on the whole box"] if blank else [])

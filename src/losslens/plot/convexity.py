@@ -126,6 +126,10 @@ def set_figure(spec, result, box: Box | None = None):
         X, Y, Z = _grid_2d(lambda P: _inside_numeric(exprs, P).to(torch.float64), box)
         ax.contourf(X, Y, Z, levels=[0.5, 1.5], colors=["C0"], alpha=0.35)
         ax.contour(X, Y, Z, levels=[0.5], colors=["C0"], linewidths=1)
+        if not np.any(Z > 0.5):     # nothing shaded: say so rather than leave a blank plot unexplained
+            ax.text(0.5, 0.5, f"no point of the {X.shape[0]}×{X.shape[1]} grid lies in the set:\nit is empty here "
+                    "or thinner than the grid spacing", transform=ax.transAxes, ha="center", va="center",
+                    fontsize=8, color="firebrick")
     else:                   # a curve: h = 0 where the other constraints hold
         h = spec.expression(eq[0])
         rest = [[spec.expression(c) for c in spec.parts[0] if c.text != eq[0].text]]

@@ -59,6 +59,14 @@ def _axis_names(d) -> list[str]:
     return [f"{d.kind} direction {j + 1}" for j in range(d.k)]
 
 
+def _note_blanks(ax, Z: np.ndarray) -> None:
+    """Say under the plot how many grid values are NaN or infinite: they are left blank, and a plane with few
+    finite values can show no contour line at all."""
+    bad = int(np.size(Z) - np.isfinite(Z).sum())
+    if bad:
+        ax.set_xlabel(f"{ax.get_xlabel()}\n({bad} of {np.size(Z)} grid values are NaN or infinite: left blank)")
+
+
 def line_figure(landscape, title: str | None = None):
     """f along a 1-D landscape."""
 
@@ -66,8 +74,12 @@ def line_figure(landscape, title: str | None = None):
         raise InputError(f"a line figure needs a 1-D landscape, got shape {tuple(landscape.values.shape)}")
     fig = new_figure(figsize=(6, 4))
     ax = fig.subplots()
-    ax.plot(landscape.axes[0].numpy(), landscape.values.to(torch.float64).numpy(), lw=1.5)
+    values = landscape.values.to(torch.float64).numpy()
+    t = landscape.axes[0].numpy()
+    ax.plot(t, values, lw=1.5)
+    ax.set_xlim(t[0], t[-1])            # the whole line, also where f is not finite (not drawn)
     _labels(ax, landscape)
+    _note_blanks(ax, values)
     ax.set_ylabel("f")
     ax.set_title(title or "loss along the line")
     ax.grid(alpha=0.3)
@@ -104,6 +116,7 @@ def contour_figure(landscape, kind: str = "contour", log: bool = True, title: st
             ax.plot(t[0, 0], t[0, 1], "ro", ms=6, label="start")
             ax.legend(loc="best")
     _labels(ax, landscape)
+    _note_blanks(ax, Z)
     ax.set_title(title or f"loss landscape ({landscape.directions.kind} directions)")
     return fig
 

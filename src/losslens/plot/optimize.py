@@ -92,12 +92,13 @@ def curves(runs: Sequence, labels: Sequence[str] | None = None, title: str | Non
     a1, a2 = fig.subplots(1, 2)
     for i, (r, name) in enumerate(zip(runs, labels)):
         c = COLORS[i % len(COLORS)]
-        a1.plot(r.values.numpy(), "-", color=c, label=f"{name or r.settings['method']}: f")
+        # markers too: a finite value between non-finite ones (a run that overflows at step 1) has no segment
+        a1.plot(r.values.numpy(), "-o", color=c, markersize=2, label=f"{name or r.settings['method']}: f")
         if r.risk is not None:
             a1.plot(r.risk.values.numpy(), "--", color=c, label=f"risk {r.risk.label}")
             a1.axvline(r.risk.best_step, color=c, linestyle=":", linewidth=0.8)
         g = r.gradient_norms.numpy()
-        a2.semilogy(np.where(g > 0, g, np.nan), "-", color=c, label=_label(r, name))
+        a2.semilogy(np.where(g > 0, g, np.nan), "-o", color=c, markersize=2, label=_label(r, name))
         a2.axhline(r.scale.gtol, color=c, linestyle=":", linewidth=0.8)
     a1.ticklabel_format(axis="y", useOffset=False)  # values near a constant read as they are, not as an offset
     a1.set_xlabel("step"), a1.set_ylabel("value"), a1.legend(fontsize=8)
@@ -133,7 +134,11 @@ def basin_map(bmap, objective: Objective, title: str | None = None):
     elif objective.n == 1:
         (x,), v = _grid_values(objective, box.lo, box.hi, 400)
         ax.plot(x, v, color=LANDSCAPE)
-        base = np.nanmin(v) - 0.05 * (np.nanmax(v) - np.nanmin(v) + 1e-300)
+        finite = v[np.isfinite(v)]      # NaN or ±inf values (log on x <= 0) would put the strip off the plot
+        base = finite.min() - 0.05 * (finite.max() - finite.min() + 1e-300) if finite.size else 0.0
+        if not finite.size:
+            ax.text(0.5, 0.6, "f is NaN or infinite on the whole box", transform=ax.transAxes, ha="center",
+                    fontsize=9, color="firebrick")
         ax.scatter(bmap.starts[:, 0].numpy(), np.full(len(labels), base), c=idx, cmap=cmap, vmin=-0.5,
                    vmax=len(cats) - 0.5, marker="|", s=200)
     else:

@@ -16,11 +16,21 @@ _env = Environment(loader=PackageLoader("losslens.report", "templates"), autoesc
                    trim_blocks=True, lstrip_blocks=True)
 
 
-def fmt(v: Any) -> str:
-    """Numbers to 6 significant digits, lists of numbers inline, None as 'n/a', verdict words in plain words."""
+def _cut(s: str, limit: int) -> str:
+    """``s`` whole when it has at most ``limit`` characters, else up to the last item separator (``", "`` or
+    ``"; "``) before ``limit`` and " ..." (never inside a number: a cut 8.4834e-155 would read as 8.4834)."""
+    if len(s) <= limit:
+        return s
+    end = max(s.rfind(", ", 0, limit + 1), s.rfind("; ", 0, limit + 1))
+    return (s[:end] if end > 0 else "") + " ..."
+
+
+def fmt(v: Any, keep: frozenset[str] = frozenset()) -> str:
+    """Numbers to 6 significant digits, lists of numbers inline, None as 'n/a', verdict words in plain words
+    (``not_convex`` -> "not convex"); strings in ``keep`` (the user's own names, see :func:`user_text`) as they are."""
     if v is None:
         return "n/a"
-    if isinstance(v, str) and re.fullmatch(r"[a-z]+(_[a-z]+)+", v):
+    if isinstance(v, str) and v not in keep and re.fullmatch(r"[a-z]+(_[a-z]+)+", v):
         return v.replace("_", " ")
     if isinstance(v, bool):
         return str(v).lower()
@@ -29,14 +39,35 @@ def fmt(v: Any) -> str:
     if isinstance(v, list) and len(v) <= 12 and all(isinstance(u, (int, float)) for u in v):
         return "[" + ", ".join(fmt(u) for u in v) + "]"
     if isinstance(v, dict) and len(v) <= 12:
-        s = "; ".join(f"{k}: {fmt(u)}" for k, u in v.items())
-        return s if len(s) <= 400 else s[:400] + " ..."
+        return _cut("; ".join(f"{k}: {fmt(u, keep)}" for k, u in v.items()), 400)
     if isinstance(v, list) and len(v) <= 12:
-        return "[" + ", ".join(fmt(u) for u in v) + "]"
+        return "[" + ", ".join(fmt(u, keep) for u in v) + "]"
     if isinstance(v, (list, dict)):
-        s = json.dumps(v)
-        return s if len(s) <= 300 else s[:300] + " ..."
+        return _cut(json.dumps(v), 300)
     return str(v)
+
+
+# keys whose strings the user wrote: variable names and labels are shown as given, never as verdict words
+USER_KEYS = frozenset({"names", "lifted_names", "variables", "expression", "objective", "model", "label", "labels",
+                       "checkpoint"})
+
+
+def user_text(data: Any) -> frozenset[str]:
+    """Every string held (directly or in a list) under a key of :data:`USER_KEYS`, at any depth of ``data``."""
+    found: set[str] = set()
+
+    def walk(v: Any, user: bool) -> None:
+        if isinstance(v, str) and user:
+            found.add(v)
+        elif isinstance(v, list):
+            for u in v:
+                walk(u, user)
+        elif isinstance(v, dict):
+            for k, u in v.items():
+                walk(u, k in USER_KEYS)
+
+    walk(data, False)
+    return frozenset(found)
 
 
 _env.filters["fmt"] = fmt
@@ -92,5 +123,5 @@ def render_result(results_json: str | Path, out: str | Path | None = None) -> Pa
         _write(target, render_tour(data))
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    _write(target, _env.get_template("result.html.j2").render(title=src.name, data=data))
+    _write(target, _env.get_template("result.html.j2").render(title=src.name, data=data, keep=user_text(data)))
     return target
