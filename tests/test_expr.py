@@ -212,3 +212,9 @@ def test_odd_literals_give_our_error_and_no_python_warning(text):
         with pytest.raises(ExprError):
             parse(text)
     assert [str(w.message) for w in seen] == []
+
+
+@pytest.mark.parametrize("text", ["α^2", "_x + 1", "x + é"])
+def test_a_name_outside_ascii_letters_digits_and_underscore_says_so(text):
+    with pytest.raises(ExprError, match=r"not allowed: names are ASCII letters, digits and _, starting with a letter"):
+        parse(text)

@@ -276,7 +276,7 @@ class _Builder:
         if name in FUNCTIONS:
             raise ExprError(f"{name} is a function: call it as {name}(...)")
         if not _NAME.match(name):
-            raise ExprError(f"name {name!r} is not allowed: names start with a letter")
+            raise ExprError(f"name {name!r} is not allowed: names are ASCII letters, digits and _, starting with a letter")
         if self.declared is not None and name not in self.declared:
             raise ExprError(f"unknown name {name!r}: not among vars {','.join(self.declared)}")
         sym = self.used.setdefault(name, sympy.Symbol(name, real=True))
