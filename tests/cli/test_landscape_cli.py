@@ -51,6 +51,19 @@ def test_a_corrupt_chunk_is_recomputed_with_a_note_on_stderr(tmp_path):
     assert json.loads(again.stdout)["points_computed"] == 10
 
 
+def test_a_store_of_the_other_variable_order_is_refused_never_reused(tmp_path):
+    # with --vars y,x the first axis is y over the first interval of --box: other values; the store of x,y was reused
+    args = ["landscape", "x^2 - y", "--box=-1:1,-2:2", "--grid", "3", "--out", tmp_path / "s", "--json"]
+    xy = json.loads(run(*args).stdout)
+    assert xy["min"] == -2.0 and xy["vars"] == "x,y"      # x in [-1, 1], y in [-2, 2]: x^2 - y >= -2
+    r = run(*args, "--vars", "y,x")
+    assert r.exit_code == 2 and r.stderr.strip() == (
+        f"losslens: error: store {str(tmp_path / 's')!r} was made with other settings (vars x,y there, y,x now); "
+        "rerun with the same settings to resume, or start fresh with another --out or --fresh")
+    yx = json.loads(run(*args, "--vars", "y,x", "--fresh").stdout)
+    assert yx["min"] == -1.0 and yx["vars"] == "y,x"      # y in [-1, 1], x in [-2, 2]: x^2 - y >= -1
+
+
 def test_interpolate_endpoints(tmp_path):
     a, b = make_model("digits-small-mlp", seed=0), make_model("digits-small-mlp", seed=1)
     torch.save(a.state_dict(), tmp_path / "a.pt")
