@@ -36,6 +36,16 @@ def test_model_landscape_resumes_and_refuses_other_settings(tmp_path):
     assert r.exit_code == 0 and "25 points computed" in r.stdout
 
 
+def test_a_model_store_is_not_resumed_with_another_method(tmp_path):
+    # fast, values and loop agree to float32 rounding only: a store of one resumed with another mixed the two
+    assert run(*MODEL, "--method", "fast", "--chunk", "5", "--out", tmp_path / "s").exit_code == 0
+    r = run(*MODEL, "--method", "loop", "--chunk", "5", "--out", tmp_path / "s")
+    assert r.exit_code == 2 and r.stderr.strip() == (
+        f"losslens: error: store {str(tmp_path / 's')!r} was made with other settings (objective.method fast there, "
+        "loop now); rerun with the same settings to resume, or start fresh with another --out or --fresh")
+    assert run(*MODEL, "--chunk", "5", "--out", tmp_path / "s").exit_code == 0     # auto is fast here
+
+
 def test_a_corrupt_chunk_is_recomputed_with_a_note_on_stderr(tmp_path):
     args = ["landscape", "x^2 - y^2", "--box=-1:1,-2:2", "--grid", "5", "--chunk", "10", "--out", tmp_path / "s",
             "--json"]
