@@ -103,6 +103,8 @@ def test_interpolate_endpoints(tmp_path):
     (["landscape"], "give exactly one of EXPR and --model"),
     (["landscape", "x^2", "--box=-1:1", "--kind", "wire"], "--kind == 'wire', must be one of"),
     (["interpolate", "nope.pt", "nope.pt"], "checkpoint 'nope.pt' does not exist"),
+    (["interpolate", "a.pt", "b.pt", "--points", "1"], "--points == 1, must be an integer in [2, 1001]"),
+    (["interpolate", "a.pt", "b.pt", "--points", "4001"], "--points == 4001, must be an integer in [2, 1001]"),
 ])
 def test_bad_input_exits_2(args, message):
     r = run(*args)
