@@ -30,10 +30,7 @@ import hashlib
 import io
 import math
 import pickle
-import signal
-import threading
 import warnings
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Sequence
@@ -42,6 +39,7 @@ import torch
 from torch import nn
 
 from ..losses import check_reduction, loss_name, loss_on, sample_mass
+from ..interrupts import held_interrupt
 from ..model import _first_line_error, as_tensors, copy_model, integer_labels, pick_output
 from ..results import Result
 from ..storage import CorruptFile, fingerprint, first_difference, is_sealed, module_fingerprint, unseal, write_torch
@@ -346,7 +344,7 @@ def train(model: nn.Module, loss_fn: Callable, train_data, test_data=None, *, st
     # dropout draws from torch's global generator: seeded from `seed` inside a fork (the caller's stream is left
     # alone) and saved with the checkpoint, so one seed gives one run and a resumed run the uninterrupted numbers
     devices = [X.device.index or 0] if X.device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices), _held_interrupt() as interrupted:
+    with torch.random.fork_rng(devices=devices), held_interrupt() as interrupted:
         torch.manual_seed(_dropout_seed(seed))
         if rng is not None:
             try:
@@ -408,29 +406,6 @@ def train(model: nn.Module, loss_fn: Callable, train_data, test_data=None, *, st
         gf = replace(gf, verdict="not_finite", reason=reason)
     return TrainingRun(step, history, curvature, gf, verdict, reason, resumed_from,
                        str(path) if path is not None else None, seed, net, dict(inputs or {}))
-
-
-@contextmanager
-def _held_interrupt():
-    """Ctrl-C (SIGINT) during training is held until the step in progress is finished: yields a list that becomes
-    non-empty on the first SIGINT (the loop then saves the finished steps and raises KeyboardInterrupt); a second
-    SIGINT acts at once (the previous handler is back). Unchanged outside the main thread or where SIGINT is not
-    Python's KeyboardInterrupt."""
-    requested: list = []
-    if threading.current_thread() is not threading.main_thread() \
-            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
-        yield requested
-        return
-
-    def hold(signum, frame):
-        requested.append(signum)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-
-    signal.signal(signal.SIGINT, hold)
-    try:
-        yield requested
-    finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _dropout_seed(seed: int) -> int:
