@@ -114,7 +114,7 @@ def _api_landscape(tmp):
     axes = Directions(torch.zeros(2, dtype=torch.float64), torch.eye(2, dtype=torch.float64), "axes", None,
                       {"names": ["x", "y"]})
     return evaluate(obj, axes, 5, [(-1.0, 1.0), (-2.0, 2.0)], settings={"expression": "x^2 - y^2",
-                                                                          "box": "-1:1,-2:2"})
+                                                                          "vars": "x,y", "box": "-1:1,-2:2"})
 
 
 def _api_landscape_1d(tmp):

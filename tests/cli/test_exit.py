@@ -59,3 +59,16 @@ def test_tour_script_ends_with_its_results_written(tmp_path):
     data = json.loads((out / "results.json").read_text())
     assert [s["id"] for s in data["sections"]] == ["constraints"]
     assert (out / "index.html").read_text().rstrip().endswith("</html>")
+
+
+def test_ctrl_c_in_a_command_is_exit_130_with_one_line(monkeypatch, capsys):
+    # typer turned the KeyboardInterrupt into a silent exit 130: no line said the run was interrupted
+    import losslens.diagnose.training as training
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(training, "train", interrupted)
+    assert main(["train", "--steps", "5"]) == 130
+    captured = capsys.readouterr()
+    assert captured.err == "losslens: interrupted\n" and captured.out == ""

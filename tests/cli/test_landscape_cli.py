@@ -36,6 +36,16 @@ def test_model_landscape_resumes_and_refuses_other_settings(tmp_path):
     assert r.exit_code == 0 and "25 points computed" in r.stdout
 
 
+def test_a_model_store_is_not_resumed_with_another_method(tmp_path):
+    # fast, values and loop agree to float32 rounding only: a store of one resumed with another mixed the two
+    assert run(*MODEL, "--method", "fast", "--chunk", "5", "--out", tmp_path / "s").exit_code == 0
+    r = run(*MODEL, "--method", "loop", "--chunk", "5", "--out", tmp_path / "s")
+    assert r.exit_code == 2 and r.stderr.strip() == (
+        f"losslens: error: store {str(tmp_path / 's')!r} was made with other settings (objective.method fast there, "
+        "loop now); rerun with the same settings to resume, or start fresh with another --out or --fresh")
+    assert run(*MODEL, "--chunk", "5", "--out", tmp_path / "s").exit_code == 0     # auto is fast here
+
+
 def test_a_corrupt_chunk_is_recomputed_with_a_note_on_stderr(tmp_path):
     args = ["landscape", "x^2 - y^2", "--box=-1:1,-2:2", "--grid", "5", "--chunk", "10", "--out", tmp_path / "s",
             "--json"]
@@ -49,6 +59,19 @@ def test_a_corrupt_chunk_is_recomputed_with_a_note_on_stderr(tmp_path):
     assert again.stderr.strip() == (f"losslens: note: chunks/00001.npy in store {str(tmp_path / 's')!r} is corrupt "
                                     "(its sha256 does not match the content written): deleted, recomputed")
     assert json.loads(again.stdout)["points_computed"] == 10
+
+
+def test_a_store_of_the_other_variable_order_is_refused_never_reused(tmp_path):
+    # with --vars y,x the first axis is y over the first interval of --box: other values; the store of x,y was reused
+    args = ["landscape", "x^2 - y", "--box=-1:1,-2:2", "--grid", "3", "--out", tmp_path / "s", "--json"]
+    xy = json.loads(run(*args).stdout)
+    assert xy["min"] == -2.0 and xy["vars"] == "x,y"      # x in [-1, 1], y in [-2, 2]: x^2 - y >= -2
+    r = run(*args, "--vars", "y,x")
+    assert r.exit_code == 2 and r.stderr.strip() == (
+        f"losslens: error: store {str(tmp_path / 's')!r} was made with other settings (vars x,y there, y,x now); "
+        "rerun with the same settings to resume, or start fresh with another --out or --fresh")
+    yx = json.loads(run(*args, "--vars", "y,x", "--fresh").stdout)
+    assert yx["min"] == -1.0 and yx["vars"] == "y,x"      # y in [-1, 1], x in [-2, 2]: x^2 - y >= -1
 
 
 def test_interpolate_endpoints(tmp_path):
@@ -80,6 +103,8 @@ def test_interpolate_endpoints(tmp_path):
     (["landscape"], "give exactly one of EXPR and --model"),
     (["landscape", "x^2", "--box=-1:1", "--kind", "wire"], "--kind == 'wire', must be one of"),
     (["interpolate", "nope.pt", "nope.pt"], "checkpoint 'nope.pt' does not exist"),
+    (["interpolate", "a.pt", "b.pt", "--points", "1"], "--points == 1, must be an integer in [2, 1001]"),
+    (["interpolate", "a.pt", "b.pt", "--points", "4001"], "--points == 4001, must be an integer in [2, 1001]"),
 ])
 def test_bad_input_exits_2(args, message):
     r = run(*args)

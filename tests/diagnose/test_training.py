@@ -1,5 +1,7 @@
 import math
+import os
 import pickle
+import signal
 
 import pytest
 import torch
@@ -369,3 +371,35 @@ def test_an_optimizer_step_that_overflows_is_a_not_finite_verdict():
     assert r.gradflow.verdict == "not_finite" and r.gradflow.reason == r.reason
     sgd = train(net(), nn.CrossEntropyLoss(), (X, Y), steps=5, batch_size=32, seed=0, optimizer="sgd", lr=1e38)
     assert sgd.verdict == "not_finite" and sgd.gradflow.verdict == "not_finite"    # not "healthy" over 1 step
+
+
+def test_ctrl_c_inside_a_step_saves_the_finished_steps_only_and_the_resume_equals_the_uninterrupted_run(tmp_path):
+    # a SIGINT during a step's forward pass saved the step counter with the minibatch generator (and the gradient
+    # norms) already one batch on: the resumed run drew other batches than the uninterrupted one
+    done = [-1]
+
+    def interrupting_loss(out, target):
+        if done[0] == 13:                         # inside step 14, after its minibatch was drawn
+            done[0] = -1
+            os.kill(os.getpid(), signal.SIGINT)
+        return nn.functional.cross_entropy(out, target)
+
+    def count(step, steps, rec):
+        done[0] = step if done[0] >= 0 else -1
+
+    def go(**kw):
+        return train(net(), interrupting_loss, (X, Y), (XT, YT), steps=30, eval_every=10, batch_size=16, lr=0.01,
+                     seed=3, **kw)
+
+    straight = go()
+    ck = tmp_path / "ck.pt"
+    done[0] = 0
+    with pytest.raises(KeyboardInterrupt):
+        go(checkpoint=ck, checkpoint_every=10, progress=count)
+    assert load_checkpoint(ck)["step"] == 14      # the step in progress was finished, none was lost
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    resumed = go(checkpoint=ck, checkpoint_every=10)
+    assert resumed.resumed_from == 14 and resumed.history == straight.history
+    for a, b in zip(resumed.model.parameters(), straight.model.parameters()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    torch.testing.assert_close(resumed.gradflow.norms, straight.gradflow.norms, rtol=0, atol=0)

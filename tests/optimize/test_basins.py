@@ -1,3 +1,6 @@
+import os
+import signal
+
 import pytest
 import torch
 
@@ -161,6 +164,26 @@ def test_checkpoint_resume_gives_the_uninterrupted_numbers(tmp_path, method, kw)
     assert torch.equal(resumed.ends, full.ends) and torch.equal(resumed.labels, full.labels)
     again = basins(f, method, checkpoint=path, progress=seen.append, **args)   # finished: nothing left to do
     assert seen[-1] == 60 and torch.equal(again.ends, full.ends)
+
+
+def test_ctrl_c_saves_the_finished_steps_and_the_resume_gives_the_uninterrupted_numbers(tmp_path):
+    # Ctrl-C between checkpoints lost every step since the last one (up to checkpoint_every)
+    f = parse("x^2 - y^2 + 0.5*y^4")
+    args = dict(box="-1:1,-0.01:0.01", starts=36, steps=60, lr=0.05, seed=3, noise=0.5)
+    full = basins(f, "adam", **args)
+    path = tmp_path / "b.pt"
+
+    def ctrl_c_at_25(k):
+        if k == 25:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    with pytest.raises(KeyboardInterrupt):
+        basins(f, "adam", checkpoint=path, checkpoint_every=10, progress=ctrl_c_at_25, **args)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    seen = []
+    resumed = basins(f, "adam", checkpoint=path, checkpoint_every=10, progress=seen.append, **args)
+    assert seen[0] == 25                                   # resumed where Ctrl-C came, no step redone
+    assert torch.equal(resumed.ends, full.ends) and torch.equal(resumed.labels, full.labels)
 
 
 def test_checkpoint_of_another_run_is_refused(tmp_path):

@@ -46,6 +46,14 @@ class Group(TyperGroup):
             return super().main(*args, standalone_mode=False, **kwargs)
         sys.exit(run_guarded(lambda: super(Group, self).main(*args, standalone_mode=False, **kwargs)))
 
+    def invoke(self, ctx):
+        """Run the command; Ctrl-C becomes :class:`typer.Abort` (typer would turn it into a silent exit 130), so
+        :func:`run_guarded` says ``losslens: interrupted``."""
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise typer.Abort() from None
+
 
 app = typer.Typer(
     name="losslens",

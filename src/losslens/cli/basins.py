@@ -25,8 +25,8 @@ def basins_cmd(
     momentum: Optional[float] = MOMENTUM,
     vars: Optional[str] = VARS,
     box: Optional[str] = BOX,
-    checkpoint: Optional[str] = typer.Option(None, "--store", help="Save the state here every 100 steps; a "
-                                             "rerun with the same arguments resumes from it."),
+    checkpoint: Optional[str] = typer.Option(None, "--store", help="Save the state here every 100 steps and on "
+                                             "Ctrl-C; a rerun with the same arguments resumes from it."),
     plot: Optional[str] = PLOT,
     json: bool = JSON_OPTION,
 ):

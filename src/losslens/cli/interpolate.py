@@ -8,7 +8,7 @@ from typing import List, Optional
 
 import typer
 
-from ..validation import InputError
+from ..validation import check_int
 from ._app import JSON_OPTION, command, emit_json
 from ._network import (DATA_OPTION, DEVICE_OPTION, INPUTS_OPTION, LOSS_OPTION, MODE_OPTION, OUTPUT_OPTION,
                        TARGETS_OPTION, DataChoice)
@@ -42,10 +42,9 @@ def interpolate_cmd(
 ):
     """f(a + t (b − a)) for t in --range (Goodfellow et al. 2015); buffers (e.g. BatchNorm statistics) come from A."""
     from ..landscape.checkpoints import parameters_of
-    from ..landscape.grid import line_between, parse_range
+    from ..landscape.grid import MAX_GRID, line_between, parse_range
 
-    if points <= 1:
-        raise InputError(f"--points == {points}, must be an integer >= 2")
+    check_int("--points", points, lo=2, hi=MAX_GRID)      # named as the user gave it (the grid's check says grid)
     span = parse_range(range_)
     with distributed_from_env():
         obj, settings = model_objective(model, a, split, samples, dtype, seed,

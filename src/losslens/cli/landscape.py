@@ -95,7 +95,9 @@ def expression_plane(expr: str, box: Optional[str], vars: Optional[str]):
         raise InputError(f"--box is missing for {obj.expression.text!r}, e.g. --box=-2:2")
     dirs = Directions(torch.zeros(obj.n, dtype=obj.dtype), torch.eye(obj.n, dtype=obj.dtype), "axes", None,
                       {"names": list(obj.names)})
-    return obj, dirs, list(zip(b.lo, b.hi)), {"expression": obj.expression.text, "box": str(b)}
+    # the variable order is a setting of its own: with another order the same box spans other variables
+    return obj, dirs, list(zip(b.lo, b.hi)), {"expression": obj.expression.text, "vars": ",".join(obj.names),
+                                              "box": str(b)}
 
 
 def make_directions(obj, dirs: str, seed: int, bias: str, trajectory: List[Path]):

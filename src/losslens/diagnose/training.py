@@ -6,7 +6,8 @@ matters is the loss on unseen data (the risk ``R``, estimated on a held-out test
 
 :func:`train` runs minibatch ``torch.optim`` training on a private copy of the model (the caller's model is never
 changed) with minibatches drawn with replacement from a seeded generator. With a ``checkpoint`` path it saves the
-model, optimizer, generator and history every ``checkpoint_every`` steps, on interruption, and at the end, through
+model, optimizer, generator and history every ``checkpoint_every`` steps, on interruption (Ctrl-C finishes the step in
+progress first, so the saved state is always that of whole steps), and at the end, through
 :mod:`losslens.storage` (atomic: a checkpoint is always complete; sealed with the sha256 of its bytes: a changed
 byte anywhere is refused, never used). Rerunning with the same path resumes from the saved step and gives the same
 numbers as an uninterrupted run. The checkpoint records every setting that shapes the numbers (steps, batch size,
@@ -38,6 +39,7 @@ import torch
 from torch import nn
 
 from ..losses import check_reduction, loss_name, loss_on, sample_mass
+from ..interrupts import held_interrupt
 from ..model import _first_line_error, as_tensors, copy_model, integer_labels, pick_output
 from ..results import Result
 from ..storage import CorruptFile, fingerprint, first_difference, is_sealed, module_fingerprint, unseal, write_torch
@@ -342,7 +344,7 @@ def train(model: nn.Module, loss_fn: Callable, train_data, test_data=None, *, st
     # dropout draws from torch's global generator: seeded from `seed` inside a fork (the caller's stream is left
     # alone) and saved with the checkpoint, so one seed gives one run and a resumed run the uninterrupted numbers
     devices = [X.device.index or 0] if X.device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
+    with torch.random.fork_rng(devices=devices), held_interrupt() as interrupted:
         torch.manual_seed(_dropout_seed(seed))
         if rng is not None:
             try:
@@ -350,8 +352,10 @@ def train(model: nn.Module, loss_fn: Callable, train_data, test_data=None, *, st
             except (RuntimeError, TypeError):
                 raise InputError(f"checkpoint {str(path)!r} has the losslens training tag but its random state does "
                                  "not fit this run; use another checkpoint path") from None
+        finished = True       # the state is that of whole steps (a KeyboardInterrupt inside a step is not saved)
         try:
             while step < steps:
+                finished = False
                 idx = torch.randint(0, len(X), (batch_size,), generator=gen)
                 _, loss = _user_call(lambda: _loss_of(net, loss_fn, X[idx], y[idx], output),
                                      f"at training step {step + 1} (a minibatch of {batch_size} samples)")
@@ -377,10 +381,14 @@ def train(model: nn.Module, loss_fn: Callable, train_data, test_data=None, *, st
                                                    step, output))
                 if step % checkpoint_every == 0 or step == steps:
                     save(step)
+                finished = True
                 if progress is not None:
                     progress(step, steps, rec)
+                if interrupted:
+                    raise KeyboardInterrupt
         except KeyboardInterrupt:
-            save(step)
+            if finished:
+                save(step)
             raise
         finally:
             if monitor is not None:

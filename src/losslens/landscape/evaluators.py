@@ -67,10 +67,11 @@ class _PlaneEvaluator:
         return pick_output(out, getattr(self.obj, "output", None))
 
     def describe(self) -> dict:
-        """What the values are of (a store's manifest): for a model objective also its data, loss and randomness, so
-        a store is never resumed with another loss, data set, mode or dropout seed."""
+        """What the values are of (a store's manifest): the method (fast, values and loop agree to rounding only);
+        for a model objective also its data, loss and randomness, so a store is never resumed with another method,
+        loss, data set, mode or dropout seed."""
         out = {"label": str(getattr(self.obj, "label", type(self.obj).__name__)), "n": int(self.obj.n),
-               "dtype": str(self.origin.dtype).replace("torch.", "")}
+               "dtype": str(self.origin.dtype).replace("torch.", ""), "method": self.name}
         if hasattr(self.obj, "fingerprint") and hasattr(self.obj, "randomness"):
             from ..losses import loss_name
 

@@ -30,6 +30,7 @@ from typing import Any, Callable
 import torch
 
 from ..classify import classify_point
+from ..interrupts import held_interrupt
 from ..objective import Box, Objective, expression_text
 from ..tolerances import default_tol
 from ..results import Result, jsonable
@@ -122,8 +123,9 @@ def descend(objective: Objective, s: Settings, X0: torch.Tensor, steps: int,
 
     Returns ends [m, n], end values [m], end gradients [m, n] and the first non-finite step per row [m] (-1: none).
     With ``checkpoint``, the whole state is written there (atomically, sealed with its sha256: a changed byte is
-    refused on resume) every ``checkpoint_every`` steps and at the end; a rerun with the same objective, settings, starts and steps resumes from it and gives the same numbers as
-    an uninterrupted run.
+    refused on resume) every ``checkpoint_every`` steps, on Ctrl-C (after the step in progress) and at the end; a
+    rerun with the same objective, settings, starts and steps resumes from it and gives the same numbers as an
+    uninterrupted run.
     """
     stepper = Stepper(objective, s, X0, steps)
     first_bad = torch.full((len(X0),), -1, dtype=torch.long)
@@ -134,15 +136,20 @@ def descend(objective: Objective, s: Settings, X0: torch.Tensor, steps: int,
             first_bad = _resume(checkpoint, key, X0, stepper)
             if progress is not None:
                 progress(stepper.k)
-    for k in range(stepper.k, steps):
-        v, g = values_and_grads(objective, stepper.X.detach())
-        bad = ~(torch.isfinite(v) & torch.isfinite(g).all(dim=1) & torch.isfinite(stepper.X.detach()).all(dim=1))
-        first_bad[bad & (first_bad < 0)] = k
-        stepper.step(g, v)
-        if checkpoint is not None and (stepper.k % checkpoint_every == 0 or stepper.k == steps):
-            _save(checkpoint, key, X0, stepper, first_bad)
-        if progress is not None:
-            progress(k + 1)
+    with held_interrupt() as interrupted:      # Ctrl-C: the step in progress is finished and saved first
+        for k in range(stepper.k, steps):
+            v, g = values_and_grads(objective, stepper.X.detach())
+            bad = ~(torch.isfinite(v) & torch.isfinite(g).all(dim=1) & torch.isfinite(stepper.X.detach()).all(dim=1))
+            first_bad[bad & (first_bad < 0)] = k
+            stepper.step(g, v)
+            if checkpoint is not None and (stepper.k % checkpoint_every == 0 or stepper.k == steps):
+                _save(checkpoint, key, X0, stepper, first_bad)
+            if progress is not None:
+                progress(k + 1)
+            if interrupted:
+                if checkpoint is not None:
+                    _save(checkpoint, key, X0, stepper, first_bad)
+                raise KeyboardInterrupt
     X = stepper.X.detach()
     v, g = values_and_grads(objective, X)
     bad = ~(torch.isfinite(v) & torch.isfinite(g).all(dim=1) & torch.isfinite(X).all(dim=1))
