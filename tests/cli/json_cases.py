@@ -124,7 +124,8 @@ def _api_landscape_1d(tmp):
 
     axis = Directions(torch.zeros(1, dtype=torch.float64), torch.eye(1, dtype=torch.float64), "axes", None,
                       {"names": ["x"]})
-    return evaluate(parse("log(x)"), axis, 5, [(-1.0, 1.0)], settings={"expression": "log(x)", "box": "-1:1"})
+    return evaluate(parse("log(x)"), axis, 5, [(-1.0, 1.0)], settings={"expression": "log(x)", "vars": "x",
+                                                                                    "box": "-1:1"})
 
 
 def _api_eval_not_finite(tmp):
