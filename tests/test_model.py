@@ -164,20 +164,25 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
-@pytest.mark.slow
-def test_two_process_gloo_equals_one_process(tmp_path):
+def _on_one_and_two_processes(script: str, tmp_path) -> tuple[dict, dict]:
+    """The JSON that rank 0 of ``script`` writes under torchrun with 1 and with 2 gloo processes."""
     import json
 
-    script = tmp_path / "run.py"
-    script.write_text(SCRIPT)
+    path = tmp_path / "run.py"
+    path.write_text(script)
     outs = {}
     for nproc in (1, 2):
-        path = tmp_path / f"out{nproc}.json"
+        out = tmp_path / f"out{nproc}.json"
         r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node",
-                            str(nproc), str(script), str(path)], capture_output=True, text=True, timeout=120)
+                            str(nproc), str(path), str(out)], capture_output=True, text=True, timeout=120)
         assert r.returncode == 0, r.stderr[-3000:]
-        outs[nproc] = json.loads(path.read_text())
-    one, two = outs[1], outs[2]
+        outs[nproc] = json.loads(out.read_text())
+    return outs[1], outs[2]
+
+
+@pytest.mark.slow
+def test_two_process_gloo_equals_one_process(tmp_path):
+    one, two = _on_one_and_two_processes(SCRIPT, tmp_path)
     assert two["world"] == 2 and two["shard"] == 18 and one["shard"] == 37
     assert two["v"] == pytest.approx(one["v"], rel=1e-12)
     for k in ("g", "h", "vals"):
@@ -415,18 +420,7 @@ TRAIN_SCRIPT = textwrap.dedent("""
 def test_two_process_train_mode_is_the_one_process_function(tmp_path):
     # sample-level shards re-cut the batches (other BatchNorm statistics) and numbered them per rank (other dropout
     # masks): 1.2950 on two processes against 1.3467 on one; whole batches per rank keep the one function
-    import json
-
-    script = tmp_path / "run.py"
-    script.write_text(TRAIN_SCRIPT)
-    outs = {}
-    for nproc in (1, 2):
-        path = tmp_path / f"out{nproc}.json"
-        r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node",
-                            str(nproc), str(script), str(path)], capture_output=True, text=True, timeout=120)
-        assert r.returncode == 0, r.stderr[-3000:]
-        outs[nproc] = json.loads(path.read_text())
-    one, two = outs[1], outs[2]
+    one, two = _on_one_and_two_processes(TRAIN_SCRIPT, tmp_path)
     assert two["world"] == 2 and one["batches"] == 5 and two["batches"] == 2       # rank 0: batches 0, 1 of 5
     assert two["v"] == pytest.approx(one["v"], rel=1e-12)
     for k in ("g", "h"):
