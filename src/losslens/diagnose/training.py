@@ -333,8 +333,12 @@ def train(model: nn.Module, loss_fn: Callable, train_data, test_data=None, *, st
         before = torch.stack(flow) if flow else torch.zeros(0, layers, dtype=torch.float64)
         return torch.cat([before, monitor.norms]) if monitor is not None else before
 
-    def save(step: int) -> None:
-        if path is not None:
+    saved_at = None
+
+    def save(step: int) -> None:      # once per step: a checkpoint step may also end the run or be interrupted
+        nonlocal saved_at
+        if path is not None and step != saved_at:
+            saved_at = step
             write_torch(path, dict(format=FORMAT, step=step, config=config, model=net.state_dict(),
                                    optimizer=opt.state_dict(), generator=gen.get_state(), history=history,
                                    curvature=curvature, gradflow=all_flow(), rng=torch.get_rng_state()))

@@ -142,12 +142,13 @@ def descend(objective: Objective, s: Settings, X0: torch.Tensor, steps: int,
             bad = ~(torch.isfinite(v) & torch.isfinite(g).all(dim=1) & torch.isfinite(stepper.X.detach()).all(dim=1))
             first_bad[bad & (first_bad < 0)] = k
             stepper.step(g, v)
-            if checkpoint is not None and (stepper.k % checkpoint_every == 0 or stepper.k == steps):
+            due = checkpoint is not None and (stepper.k % checkpoint_every == 0 or stepper.k == steps)
+            if due:
                 _save(checkpoint, key, X0, stepper, first_bad)
             if progress is not None:
                 progress(k + 1)
             if interrupted:
-                if checkpoint is not None:
+                if checkpoint is not None and not due:
                     _save(checkpoint, key, X0, stepper, first_bad)
                 raise KeyboardInterrupt
     X = stepper.X.detach()
